@@ -1,0 +1,60 @@
+"""The costing stage: post the transactions, then run Adjust Cost - Item Entries once (R10-R111)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import polars as pl
+
+from pipelines.costing import value_entries as ve
+from pipelines.costing.application import apply_quantities
+from pipelines.costing.dates import first_allowed_date
+from pipelines.costing.fifo import outbound_costs, rounding_amounts
+from pipelines.costing.ledger import (
+    check_supported,
+    item_ledger_entries,
+    source_value_entries,
+)
+from pipelines.settings import Settings
+
+
+class Ledger(NamedTuple):
+    item_ledger_entries: pl.DataFrame
+    item_application_entries: pl.DataFrame
+    value_entries: pl.DataFrame
+
+
+def cost_ledger(
+    transactions: pl.DataFrame,
+    items: pl.DataFrame,
+    inventory_periods: pl.DataFrame,
+    settings: Settings,
+) -> Ledger:
+    """Item ledger, item application and value entries after one cost adjustment run.
+
+    `transactions` are in transaction_no order (ingest sorts them); value entries carry nothing
+    posted to the G/L yet (R124 is the posting stage's).
+    """
+    transactions = transactions.sort("transaction_no")
+    check_supported(transactions, items)
+    entries = item_ledger_entries(transactions, items)
+    source = source_value_entries(transactions, entries, settings)
+    applications = apply_quantities(entries)
+    outbound = outbound_costs(entries, source, applications, settings)
+    posted = ve.posted_value_entries(entries, source, outbound)
+    adjustments = ve.adjustment_entries(
+        posted, outbound, rounding_amounts(entries, source, applications, settings),
+        first_allowed_date(inventory_periods, settings), settings,
+    )
+    valuation_dates = pl.concat([
+        entries.filter(pl.col("inbound")).select(
+            pl.col("entry_no").alias("item_ledger_entry_no"),
+            pl.col("posting_date").alias("valuation_date")),
+        outbound.select(pl.col("entry_no").alias("item_ledger_entry_no"), "valuation_date"),
+    ])
+    value_entries = ve.value_entries_table(entries, posted, adjustments, valuation_dates, settings)
+    return Ledger(
+        item_ledger_entries=ve.item_ledger_entries_table(entries, applications, value_entries),
+        item_application_entries=ve.application_entries_table(entries, applications),
+        value_entries=value_entries,
+    )

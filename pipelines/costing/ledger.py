@@ -1,0 +1,151 @@
+"""Item ledger entries and the value entries whose cost is known at posting (R10-R33).
+
+Outbound entries get their cost at posting from the quantity application (R51), see `fifo.py`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.errors import NotSupportedYet, Problem
+from pipelines.rounding import round_to
+from pipelines.settings import Settings
+
+# R10: the item ledger entry each transaction type creates, and its sign.
+ENTRY_TYPE = {
+    "purchase": ("Purchase", 1),
+    "sale": ("Sale", -1),
+    "positive_adjustment": ("Positive Adjmt.", 1),
+    "negative_adjustment": ("Negative Adjmt.", -1),
+}
+SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge")
+SUPPORTED_METHODS = ("FIFO", "SPECIFIC")
+# R30: entries an item charge may be posted on, in this slice.
+CHARGEABLE_TYPES = ("purchase", "positive_adjustment")
+
+# Fixed-point scale for quantities: cumulative sums of quantities must be exact.
+QTY_SCALE = 1_000_000
+
+ITEM_COLUMNS = [
+    "item_no", "costing_method", "indirect_cost_pct", "overhead_rate",
+    "inventory_posting_group", "gen_prod_posting_group",
+]
+
+
+def check_supported(transactions: pl.DataFrame, items: pl.DataFrame) -> None:
+    """Types and costing methods this version cannot cost yet fail loudly, never silently."""
+    problems = [
+        Problem("transactions", f"transaction_no={row['transaction_no']}", "type", row["type"],
+                "not supported yet: this transaction type is not costed by this version of invrec")
+        for row in transactions.filter(~pl.col("type").is_in(SUPPORTED_TYPES))
+        .group_by("type").agg(pl.col("transaction_no").min()).sort("type").iter_rows(named=True)
+    ]
+    used = items.join(transactions.select("item_no").unique(), on="item_no", how="semi")
+    problems += [
+        Problem("items", f"item_no={row['item_no']}", "costing_method", row["costing_method"],
+                "not supported yet: this costing method is not costed by this version of invrec")
+        for row in used.filter(~pl.col("costing_method").is_in(SUPPORTED_METHODS))
+        .sort("item_no").head(20).iter_rows(named=True)
+    ]
+    charges = transactions.filter(pl.col("type") == "item_charge").join(
+        transactions.select(pl.col("transaction_no").alias("applies_to"),
+                            pl.col("type").alias("target_type")),
+        on="applies_to", how="left",
+    )
+    problems += [
+        Problem("transactions", f"transaction_no={row['transaction_no']}", "applies_to",
+                str(row["applies_to"]),
+                f"not supported yet: item charge on a {row['target_type']} entry")
+        for row in charges.filter(~pl.col("target_type").is_in(CHARGEABLE_TYPES))
+        .head(20).iter_rows(named=True)
+    ]
+    if problems:
+        raise NotSupportedYet(problems)
+
+
+def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    """R10, R11: one entry per quantity movement, numbered in transaction order.
+
+    Carries what later stages need: the item's groups, the key id of the application key (R6),
+    the unsigned quantity in fixed-point units and the fixed application target (R43).
+    """
+    types = pl.DataFrame(
+        {"type": list(ENTRY_TYPE), "entry_type": [v[0] for v in ENTRY_TYPE.values()],
+         "sign": [v[1] for v in ENTRY_TYPE.values()]},
+    )
+    entries = (
+        transactions.join(types, on="type", how="inner", maintain_order="left")
+        .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
+        .with_columns(entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    )
+    by_tx = entries.select(pl.col("transaction_no").alias("applies_to"),
+                           pl.col("entry_no").alias("applies_to_entry"))
+    keys = (
+        entries.select("item_no", "location_code", "variant_code").unique()
+        .sort("item_no", "location_code", "variant_code")
+        .with_row_index("key_id")
+    )
+    return (
+        entries.join(by_tx, on="applies_to", how="left", maintain_order="left")
+        .join(keys, on=["item_no", "location_code", "variant_code"], how="left",
+              maintain_order="left")
+        .with_columns(
+            inbound=pl.col("sign") > 0,
+            units=(pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64),
+            quantity=pl.col("quantity") * pl.col("sign"),
+        )
+    )
+
+
+def source_value_entries(
+    transactions: pl.DataFrame, entries: pl.DataFrame, settings: Settings
+) -> pl.DataFrame:
+    """R21, R28, R30: value entries of inbound cost sources and item charges, cost known at posting.
+
+    Columns: item_ledger_entry_no, transaction_no, seq (R33 order within the transaction),
+    entry_type, posting_date, document_no, gen_bus_posting_group, item_charge_no,
+    item_ledger_entry_quantity, valued_quantity, invoiced_quantity, cost_amount_actual.
+    """
+    p = settings.amount_rounding_precision
+    inbound = entries.filter(pl.col("inbound"))
+    direct = inbound.select(
+        pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no", pl.lit(0).alias("seq"),
+        pl.lit("Direct Cost").alias("entry_type"), "posting_date", "document_no",
+        "gen_bus_posting_group", "item_charge_no",
+        pl.col("quantity").alias("item_ledger_entry_quantity"),
+        pl.col("quantity").alias("valued_quantity"),
+        pl.col("quantity").alias("invoiced_quantity"),
+        round_to(pl.col("quantity") * pl.col("unit_cost"), p).alias("cost_amount_actual"),
+    )
+    indirect = (
+        inbound.filter(pl.col("type") == "purchase")
+        .select(
+            pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no",
+            pl.lit(1).alias("seq"), pl.lit("Indirect Cost").alias("entry_type"), "posting_date",
+            "document_no", "gen_bus_posting_group", "item_charge_no",
+            pl.lit(0.0).alias("item_ledger_entry_quantity"),
+            pl.col("quantity").alias("valued_quantity"),
+            pl.lit(0.0).alias("invoiced_quantity"),
+            round_to(
+                pl.col("quantity") * (pl.col("unit_cost") * pl.col("indirect_cost_pct") / 100
+                                      + pl.col("overhead_rate")), p,
+            ).alias("cost_amount_actual"),
+        )
+        .filter(pl.col("cost_amount_actual") != 0)  # R32: only when non-zero
+    )
+    charges = (
+        transactions.filter(pl.col("type") == "item_charge")
+        .join(entries.select(pl.col("transaction_no").alias("applies_to"),
+                             pl.col("entry_no").alias("item_ledger_entry_no"),
+                             pl.col("quantity").alias("valued_quantity")),
+              on="applies_to", how="inner", maintain_order="left")
+        .select(
+            "item_ledger_entry_no", "transaction_no", pl.lit(0).alias("seq"),
+            pl.lit("Direct Cost").alias("entry_type"), "posting_date", "document_no",
+            "gen_bus_posting_group", "item_charge_no",
+            pl.lit(0.0).alias("item_ledger_entry_quantity"), "valued_quantity",
+            pl.lit(0.0).alias("invoiced_quantity"),
+            round_to(pl.col("amount").fill_null(0.0), p).alias("cost_amount_actual"),
+        )
+    )
+    return pl.concat([direct, indirect, charges]).sort("transaction_no", "seq")

@@ -1,0 +1,40 @@
+"""Rounding as BC's decimal arithmetic does it (R2) and the cumulative split (R3)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+# float64 stores 6.67/2 just below 3.335; a relative nudge away from zero restores the decimal tie.
+_NUDGE = 1e-9
+
+
+def round_to(x: pl.Expr, precision: float) -> pl.Expr:
+    """R2: round half away from zero to a multiple of `precision`."""
+    scaled = x.abs() / precision
+    nudged = scaled * (1 + _NUDGE)
+    return (x.sign() * (nudged + 0.5).floor() * precision).round(_decimals(precision))
+
+
+def _decimals(precision: float) -> int:
+    digits = 0
+    while round(precision * 10**digits) != precision * 10**digits and digits < 12:
+        digits += 1
+    return digits
+
+
+def round_value(x: float, precision: float) -> float:
+    """Scalar R2, for small frames and tests."""
+    sign = -1.0 if x < 0 else 1.0
+    import math
+
+    return round(sign * math.floor(abs(x) / precision * (1 + _NUDGE) + 0.5) * precision,
+                 _decimals(precision))
+
+
+def cumulative_split(
+    total: pl.Expr, weight: pl.Expr, whole: pl.Expr, precision: float, *, over: str | list[str]
+) -> pl.Expr:
+    """R3: part j = round(T·S_j/W) − round(T·S_{j−1}/W), weights cumulated in frame order."""
+    s_j = weight.cum_sum().over(over)
+    s_prev = s_j - weight
+    return round_to(total * s_j / whole, precision) - round_to(total * s_prev / whole, precision)

@@ -1,0 +1,67 @@
+"""Company settings from `settings.toml` (contract §2), with BC's defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from pipelines.errors import InputError, Problem
+
+AVERAGE_COST_CALC_TYPES = ("item", "item_location_variant")
+AVERAGE_COST_PERIODS = ("day", "week", "month", "quarter", "year", "accounting_period")
+SETTINGS_FILE = "settings.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    average_cost_calc_type: str = "item"
+    average_cost_period: str = "day"
+    expected_cost_posting_to_gl: bool = True
+    allow_posting_from: dt.date | None = None
+    amount_rounding_precision: float = 0.01
+    unit_amount_rounding_precision: float = 0.00001
+
+
+def load_settings(data_dir: Path) -> Settings:
+    """Read `settings.toml` from the input folder; absent file or keys take the defaults."""
+    path = Path(data_dir) / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(SETTINGS_FILE, None, None, None, f"not valid TOML: {exc}")]) from exc
+    problems: list[Problem] = []
+    known = {f.name for f in fields(Settings)}
+    values: dict = {}
+    for key, value in raw.items():
+        if key not in known:
+            continue  # extra keys are ignored, like extra columns
+        values[key] = value
+    checks = {
+        "average_cost_calc_type": lambda v: v in AVERAGE_COST_CALC_TYPES,
+        "average_cost_period": lambda v: v in AVERAGE_COST_PERIODS,
+        "expected_cost_posting_to_gl": lambda v: isinstance(v, bool),
+        "allow_posting_from": lambda v: isinstance(v, dt.date | str),
+        "amount_rounding_precision": lambda v: isinstance(v, int | float) and v > 0,
+        "unit_amount_rounding_precision": lambda v: isinstance(v, int | float) and v > 0,
+    }
+    for key, value in values.items():
+        if not checks[key](value):
+            problems.append(Problem(SETTINGS_FILE, None, key, repr(value), "invalid value"))
+    if isinstance(values.get("allow_posting_from"), str):
+        try:
+            values["allow_posting_from"] = dt.date.fromisoformat(values["allow_posting_from"])
+        except ValueError:
+            problems.append(
+                Problem(SETTINGS_FILE, None, "allow_posting_from", values["allow_posting_from"],
+                        "must be an ISO date")
+            )
+    if problems:
+        raise InputError(problems)
+    for key in ("amount_rounding_precision", "unit_amount_rounding_precision"):
+        if key in values:
+            values[key] = float(values[key])
+    return Settings(**values)

@@ -1,0 +1,120 @@
+"""Unit tests of the vectorized costing stage on hand-checked histories (R41-R76)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pipelines.costing import cost_ledger
+from pipelines.errors import InputError, NotSupportedYet
+from pipelines.settings import Settings
+
+D = dt.date
+TX_SCHEMA = {
+    "transaction_no": pl.Int64, "posting_date": pl.Date, "type": pl.String,
+    "item_no": pl.String, "location_code": pl.String, "to_location_code": pl.String,
+    "variant_code": pl.String, "quantity": pl.Float64, "unit_cost": pl.Float64,
+    "amount": pl.Float64, "sales_amount": pl.Float64, "applies_to": pl.Int64,
+    "item_charge_no": pl.String, "document_no": pl.String, "gen_bus_posting_group": pl.String,
+}
+NO_PERIODS = pl.DataFrame(schema={"ending_date": pl.Date, "closed": pl.Boolean})
+
+
+def items(method: str = "FIFO") -> pl.DataFrame:
+    return pl.DataFrame({
+        "item_no": ["A"], "description": ["A"], "costing_method": [method],
+        "standard_cost": [None], "indirect_cost_pct": [0.0], "overhead_rate": [0.0],
+        "inventory_posting_group": ["RESALE"], "gen_prod_posting_group": ["RETAIL"],
+    }, schema_overrides={"standard_cost": pl.Float64})
+
+
+def txs(*rows: tuple) -> pl.DataFrame:
+    """Rows of (date, type, quantity, unit_cost, applies_to[, amount])."""
+    data = []
+    for no, (date, typ, qty, cost, applies, *amount) in enumerate(rows, start=1):
+        data.append({
+            "transaction_no": no, "posting_date": date, "type": typ, "item_no": "A",
+            "location_code": "", "to_location_code": None, "variant_code": "",
+            "quantity": qty, "unit_cost": cost, "amount": amount[0] if amount else None,
+            "sales_amount": None, "applies_to": applies, "item_charge_no": None,
+            "document_no": f"D{no}", "gen_bus_posting_group": "DOMESTIC",
+        })
+    return pl.DataFrame(data, schema=TX_SCHEMA)
+
+
+def ledger(*rows: tuple, settings: Settings = Settings(), periods=NO_PERIODS):
+    return cost_ledger(txs(*rows), items(), periods, settings)
+
+
+def entry_costs(led) -> list[float]:
+    return led.item_ledger_entries.get_column("cost_amount_actual").to_list()
+
+
+def test_negative_inventory_closed_by_later_purchase_r44():
+    led = ledger(
+        (D(2020, 1, 1), "purchase", 2, 10.0, None),
+        (D(2020, 1, 5), "sale", 5, None, None),
+        (D(2020, 1, 10), "purchase", 10, 12.0, None),
+    )
+    assert entry_costs(led) == [20.0, -56.0, 120.0]
+    assert led.item_ledger_entries.get_column("remaining_quantity").to_list() == [0.0, 0.0, 7.0]
+    sale = led.value_entries.filter(pl.col("item_ledger_entry_no") == 2)
+    # posted at 2 x 10 + 3 x 10 (u0), adjusted by -6.00 on the sale's date, valued on 01-10 (R92)
+    assert sale.select("cost_amount_actual", "adjustment", "posting_date").rows() == [
+        (-50.0, False, D(2020, 1, 5)), (-6.0, True, D(2020, 1, 5))]
+    assert sale.get_column("valuation_date").unique().to_list() == [D(2020, 1, 10)]
+
+
+def test_rounding_entry_when_inbound_closed_r76():
+    led = ledger(
+        (D(2020, 1, 1), "purchase", 3, 10 / 3, None),
+        (D(2020, 1, 2), "sale", 1, None, None),
+        (D(2020, 1, 3), "sale", 1, None, None),
+        (D(2020, 1, 4), "sale", 1, None, None),
+    )
+    assert entry_costs(led) == [9.99, -3.33, -3.33, -3.33]
+    rounding = led.value_entries.filter(pl.col("entry_type") == "Rounding")
+    assert rounding.select("item_ledger_entry_no", "cost_amount_actual", "applies_to_entry",
+                           "adjustment").rows() == [(1, -0.01, 1, True)]
+
+
+def test_fixed_application_takes_named_entry_r43():
+    led = ledger(
+        (D(2020, 1, 1), "purchase", 5, 10.0, None),
+        (D(2020, 1, 2), "purchase", 5, 20.0, None),
+        (D(2020, 1, 3), "negative_adjustment", 2, None, 2),
+        (D(2020, 1, 4), "sale", 6, None, None),
+    )
+    assert entry_costs(led) == [50.0, 100.0, -40.0, -70.0]
+    assert led.item_ledger_entries.get_column("remaining_quantity").to_list() == [0, 2, 0, 0]
+
+
+def test_fixed_application_beyond_remaining_is_an_input_error_r43():
+    with pytest.raises(InputError, match="R43") as err:
+        ledger(
+            (D(2020, 1, 1), "purchase", 5, 10.0, None),
+            (D(2020, 1, 4), "sale", 4, None, None),
+            (D(2020, 1, 5), "negative_adjustment", 2, None, 1),
+        )
+    assert err.value.problems[0].row == "transaction_no=3"
+
+
+def test_adjustment_moved_to_first_allowed_date_r111():
+    periods = pl.DataFrame({"ending_date": [D(2020, 8, 31)], "closed": [True]})
+    led = ledger(
+        (D(2020, 8, 1), "sale", 1, None, None),
+        (D(2020, 9, 6), "purchase", 1, 7.0, None),
+        settings=Settings(allow_posting_from=D(2020, 9, 10)), periods=periods,
+    )
+    adj = led.value_entries.filter(pl.col("adjustment"))
+    assert adj.select("cost_amount_actual", "posting_date").rows() == [(-7.0, D(2020, 9, 10))]
+
+
+def test_unsupported_method_and_type_fail_loudly():
+    with pytest.raises(NotSupportedYet, match="not supported yet"):
+        cost_ledger(txs((D(2020, 1, 1), "purchase", 1, 1.0, None)), items("LIFO"), NO_PERIODS,
+                    Settings())
+    with pytest.raises(NotSupportedYet, match="transfer|purchase_receipt"):
+        ledger((D(2020, 1, 1), "purchase_receipt", 1, 1.0, None))
