@@ -6,15 +6,17 @@ dates follow entry order, BC's application (R41 oldest open inbound first, R44 a
 closes the oldest open outbounds) matches the k-th outbound unit with the k-th inbound unit, so an
 outbound is applied to exactly the inbounds whose intervals overlap its own, by the overlap length.
 Fixed applications (R43) are taken out of both sides first.
+
+Every key gets its own stretch of one global coordinate, so the overlap of all keys is one merge of
+two sorted arrays and two `searchsorted` calls.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pipelines.errors import InputError, NotSupportedYet, Problem
-
-APPLICATION_COLUMNS = ["inbound", "outbound", "units", "at_posting"]
 
 
 def _check_date_order(entries: pl.DataFrame) -> None:
@@ -29,7 +31,7 @@ def _check_date_order(entries: pl.DataFrame) -> None:
                     str(row["posting_date"]),
                     "not supported yet: an entry back-dated before an earlier-posted entry of the "
                     "same item, location and variant (R41 application by posting date)")
-            for row in back_dated.head(20).iter_rows(named=True)
+            for row in back_dated.sort("transaction_no").head(20).iter_rows(named=True)
         ])
 
 
@@ -55,27 +57,48 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _global_ends(stream_in: pl.DataFrame, stream_out: pl.DataFrame):
+    """Interval ends on one coordinate: key k occupies (offset_k, offset_k + span_k]."""
+    spans = (
+        pl.concat([stream_in.group_by("key_id").agg(total=pl.col("cap").sum()),
+                   stream_out.group_by("key_id").agg(total=pl.col("units").sum())])
+        .group_by("key_id").agg(span=pl.col("total").max())
+        .sort("key_id")
+        .with_columns(offset=pl.col("span").cum_sum() - pl.col("span"))
+        .select("key_id", "offset")
+    )
+    in_end = stream_in.join(spans, on="key_id", how="left", maintain_order="left").select(
+        pl.col("offset") + pl.col("cap").cum_sum().over("key_id")).to_series().to_numpy()
+    out_end = stream_out.join(spans, on="key_id", how="left", maintain_order="left").select(
+        pl.col("offset") + pl.col("units").cum_sum().over("key_id")).to_series().to_numpy()
+    return in_end, out_end
+
+
 def _overlap(stream_in: pl.DataFrame, stream_out: pl.DataFrame) -> pl.DataFrame:
-    """Cut both sides at every interval end; each segment belongs to one inbound and one outbound."""
-    cuts = (
-        pl.concat([stream_in.select("key_id", pl.col("end").alias("cut")),
-                   stream_out.select("key_id", pl.col("end").alias("cut"))])
-        .unique()
-        .sort("key_id", "cut")
-        .with_columns(start=pl.col("cut").shift(1, fill_value=0).over("key_id"))
-    )
-    right = {"by": "key_id", "strategy": "forward", "check_sortedness": False}
-    return (
-        cuts.join_asof(stream_in.select("key_id", pl.col("end").alias("cut"),
-                                        pl.col("entry_no").alias("inbound")),
-                       on="cut", **right)
-        .join_asof(stream_out.select("key_id", pl.col("end").alias("cut"),
-                                     pl.col("entry_no").alias("outbound")),
-                   on="cut", **right)
-        .drop_nulls(["inbound", "outbound"])
-        .group_by("inbound", "outbound")
-        .agg(units=(pl.col("cut") - pl.col("start")).sum())
-    )
+    """Cut both sides at every interval end; each segment lies in one inbound and one outbound."""
+    if stream_in.height == 0 or stream_out.height == 0:
+        return pl.DataFrame(schema={"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64})
+    in_end, out_end = _global_ends(stream_in, stream_out)
+    in_start = in_end - stream_in.get_column("cap").to_numpy()
+    out_start = out_end - stream_out.get_column("units").to_numpy()
+    # both arrays are sorted: a stable sort of their concatenation is a linear merge
+    cuts = np.sort(np.concatenate([in_end, out_end]), kind="stable")
+    cuts = cuts[np.concatenate([[True], cuts[1:] != cuts[:-1]])]
+    starts = np.concatenate([[0], cuts[:-1]])
+    i = np.searchsorted(in_end, cuts, side="left")
+    o = np.searchsorted(out_end, cuts, side="left")
+    ic, oc = np.minimum(i, len(in_end) - 1), np.minimum(o, len(out_end) - 1)
+    valid = (i < len(in_end)) & (o < len(out_end))
+    valid &= (in_start[ic] < cuts) & (out_start[oc] < cuts)
+    i, o, length = i[valid], o[valid], (cuts - starts)[valid]
+    # consecutive segments of the same pair form one application
+    first = np.concatenate([[True], (i[1:] != i[:-1]) | (o[1:] != o[:-1])]) if len(i) else i
+    run = np.flatnonzero(first)
+    return pl.DataFrame({
+        "inbound": stream_in.get_column("entry_no").to_numpy()[i[run]],
+        "outbound": stream_out.get_column("entry_no").to_numpy()[o[run]],
+        "units": np.add.reduceat(length, run) if len(run) else length,
+    }, schema={"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64})
 
 
 def _check_fixed_capacity(
@@ -88,14 +111,15 @@ def _check_fixed_capacity(
     the inbound is posted, whichever is later; that must come after the inbound's last fixed
     application, otherwise the automatic application would have taken the reserved units.
     """
+    ends = inbounds.with_columns(end=pl.col("cap").clip(lower_bound=0).cum_sum().over("key_id"))
     reserved = (
         fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
-        .join(inbounds.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
-                              "transaction_no"), on="inbound")
+        .join(ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
+                          "transaction_no"), on="inbound")
     )
     next_out = reserved.sort("key_id", "end").join_asof(
-        stream_out.select("key_id", pl.col("end").alias("out_end"),
-                          pl.col("transaction_no").alias("next_tx")).sort("key_id", "out_end"),
+        stream_out.select("key_id", pl.col("units").cum_sum().over("key_id").alias("out_end"),
+                          pl.col("transaction_no").alias("next_tx")),
         left_on="end", right_on="out_end", by="key_id", strategy="forward",
         allow_exact_matches=False, check_sortedness=False,
     )
@@ -115,8 +139,11 @@ def _check_fixed_capacity(
 
 
 def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
-    """All quantity applications: inbound, outbound, units, at_posting (R51: made when the outbound
-    was posted, i.e. the inbound existed then; otherwise made later by the inbound, R44)."""
+    """All quantity applications: inbound, outbound, units, at_posting.
+
+    `entries` are sorted by (key_id, entry_no). `at_posting` (R51): the application was made when
+    the outbound was posted, i.e. the inbound existed then; otherwise the inbound made it (R44).
+    """
     _check_date_order(entries)
     fixed = _fixed_applications(entries)
     reserved = fixed.group_by("inbound").agg(reserved=pl.col("units").sum())
@@ -124,19 +151,11 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         entries.filter(pl.col("inbound"))
         .join(reserved, left_on="entry_no", right_on="inbound", how="left", maintain_order="left")
         .with_columns(cap=pl.col("units") - pl.col("reserved").fill_null(0))
-        .sort("key_id", "entry_no")
-        .with_columns(end=pl.col("cap").clip(lower_bound=0).cum_sum().over("key_id"))
     )
     stream_in = inbounds.filter(pl.col("cap") > 0)
-    stream_out = (
-        entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null())
-        .sort("key_id", "entry_no")
-        .with_columns(end=pl.col("units").cum_sum().over("key_id"))
-    )
+    stream_out = entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null())
     if fixed.height:
         _check_fixed_capacity(inbounds, stream_out, fixed)
-    return (
-        pl.concat([_overlap(stream_in, stream_out), fixed.select("inbound", "outbound", "units")])
-        .with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
-        .sort("outbound", "inbound")
-    )
+    return pl.concat(
+        [_overlap(stream_in, stream_out), fixed.select("inbound", "outbound", "units")]
+    ).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))

@@ -14,26 +14,45 @@ from pipelines.rounding import round_to
 from pipelines.settings import Settings
 
 
-def _known_value(source_values: pl.DataFrame, asks: pl.DataFrame) -> pl.Series:
-    """R50: an inbound's value from its entries created by transactions before the asking one.
-
-    `asks` has columns inbound, ask_tx; the result is aligned with its rows.
-    """
-    running = (
-        source_values.group_by("item_ledger_entry_no", "transaction_no")
-        .agg(pl.col("cost_amount_actual").sum())
-        .sort("transaction_no")
-        .with_columns(known=pl.col("cost_amount_actual").cum_sum().over("item_ledger_entry_no"))
-        .select(pl.col("item_ledger_entry_no").alias("inbound"), "transaction_no", "known")
+def inbound_base(entries: pl.DataFrame, source_values: pl.DataFrame) -> pl.DataFrame:
+    """R70: per inbound entry its quantity, posting date and base B (every cost entry on it)."""
+    base = source_values.group_by(pl.col("item_ledger_entry_no").alias("inbound")).agg(
+        base=pl.col("cost_amount_actual").sum()
     )
     return (
-        asks.with_row_index("_row").sort("ask_tx")
-        .join_asof(running, left_on="ask_tx", right_on="transaction_no", by="inbound",
-                   strategy="backward", allow_exact_matches=False, check_sortedness=False)
-        .sort("_row")
-        .get_column("known")
-        .fill_null(0.0)
+        entries.filter(pl.col("inbound"))
+        .select(pl.col("entry_no").alias("inbound"), pl.col("quantity").alias("q_in"),
+                pl.col("units").alias("q_units"), pl.col("posting_date").alias("in_date"),
+                pl.col("transaction_no").alias("in_tx"))
+        .join(base, on="inbound", how="left")
+        .with_columns(pl.col("base").fill_null(0.0))
     )
+
+
+def _known_value(asks: pl.DataFrame, source_values: pl.DataFrame) -> pl.Expr:
+    """R50: adds `known`, an inbound's value from entries created before the asking transaction.
+
+    `asks` has columns inbound, base, ask_tx. Only entries posted after the inbound itself (item
+    charges) can be unknown to an outbound, so: known = base - Σ later entries not yet posted.
+    """
+    later = (
+        source_values.join(
+            asks.select("inbound").unique(), left_on="item_ledger_entry_no", right_on="inbound",
+            how="semi",
+        )
+        .select(pl.col("item_ledger_entry_no").alias("inbound"), "transaction_no",
+                "cost_amount_actual")
+        .sort("inbound", "transaction_no", descending=[False, True])
+        .with_columns(not_yet=pl.col("cost_amount_actual").cum_sum().over("inbound"))
+        .sort("inbound", "transaction_no")
+        .select("inbound", "transaction_no", "not_yet")
+    )
+    asked = asks.with_row_index("_row").sort("inbound", "ask_tx").join_asof(
+        later, left_on="ask_tx", right_on="transaction_no", by="inbound", strategy="forward",
+        allow_exact_matches=False, check_sortedness=False,
+    )
+    return asked.sort("_row").select(
+        pl.col("base") - pl.col("not_yet").fill_null(0.0)).to_series()
 
 
 def outbound_costs(
@@ -44,65 +63,61 @@ def outbound_costs(
 ) -> pl.DataFrame:
     """Per outbound entry: cost at posting C (R51), target T (R72), valuation date (R92).
 
-    Columns: entry_no, cost_at_posting (>= 0 magnitude as posted), target (signed, <= 0 for a
-    positive cost), valuation_date.
+    Columns: entry_no, cost_at_posting (the cost magnitude posted), target (signed value the entry
+    must end at), valuation_date.
     """
     p = settings.amount_rounding_precision
-    inbound = entries.filter(pl.col("inbound")).select(
-        pl.col("entry_no").alias("inbound"), pl.col("quantity").alias("q_in"),
-        pl.col("posting_date").alias("in_date"),
-    )
-    base = source_values.group_by(pl.col("item_ledger_entry_no").alias("inbound")).agg(
-        base=pl.col("cost_amount_actual").sum()
-    )
-    outbound = entries.filter(~pl.col("inbound")).select(
-        pl.col("entry_no").alias("outbound"), "transaction_no", "key_id", "units",
-        "posting_date", "applies_to_entry",
-    )
-    apps = (
-        applications.join(inbound, on="inbound")
-        .join(base, on="inbound", how="left")
-        .join(outbound.select("outbound", pl.col("transaction_no").alias("ask_tx")), on="outbound")
-        .with_columns(a=pl.col("units") / QTY_SCALE, base=pl.col("base").fill_null(0.0))
-    )
-    apps = apps.with_columns(
-        known=_known_value(source_values, apps.select("inbound", "ask_tx")),
-    ).with_columns(
-        share=round_to(pl.col("a") * pl.col("base") / pl.col("q_in"), p),
-        at_posting_cost=pl.when(pl.col("at_posting"))
-        .then(round_to(pl.col("a") * pl.col("known") / pl.col("q_in"), p))
-        .otherwise(0.0),
-    )
-    per_out = apps.group_by("outbound").agg(
+    inbound = inbound_base(entries, source_values)
+    # charges posted after an inbound are the only cost it did not have from the start
+    charged = source_values.join(inbound, left_on="item_ledger_entry_no", right_on="inbound")
+    charged = charged.filter(pl.col("transaction_no") > pl.col("in_tx")).select(
+        pl.col("item_ledger_entry_no").alias("inbound")).unique()
+    tx_of = entries.select(pl.col("entry_no").alias("outbound"),
+                           pl.col("transaction_no").alias("ask_tx"))
+    apps = applications.join(inbound, on="inbound").join(tx_of, on="outbound")
+    apps = apps.with_columns(known=pl.col("base"))
+    late = apps.join(charged, on="inbound", how="semi")
+    if late.height:
+        apps = pl.concat([
+            apps.join(charged, on="inbound", how="anti"),
+            late.with_columns(known=_known_value(late, source_values)),
+        ])
+    a = pl.col("units") / QTY_SCALE
+    per_out = apps.with_columns(
+        share=round_to(a * pl.col("base") / pl.col("q_in"), p),  # R71
+        posted=pl.when(pl.col("at_posting"))
+        .then(round_to(a * pl.col("known") / pl.col("q_in"), p)).otherwise(0.0),
+    ).group_by(pl.col("outbound").alias("entry_no")).agg(
         applied=pl.col("units").sum(),
         applied_at_posting=pl.col("units").filter(pl.col("at_posting")).sum(),
         shares=pl.col("share").sum(),
-        at_posting_cost=pl.col("at_posting_cost").sum(),
+        posted=pl.col("posted").sum(),
         in_date=pl.col("in_date").max(),
     )
-    # R51: u0 = known unit cost of the key's last inbound entry posted before the outbound.
-    last_inbound = (
-        entries.filter(pl.col("inbound"))
-        .select("key_id", pl.col("entry_no").alias("u0_entry"), pl.col("quantity").alias("u0_q"))
-        .sort("key_id", "u0_entry")
-    )
+    # R51: u0 = known unit cost of the key's last inbound entry posted before the outbound
     out = (
-        outbound.sort("key_id", "outbound")
-        .join_asof(last_inbound, left_on="outbound", right_on="u0_entry", by="key_id",
-                   strategy="backward", allow_exact_matches=False, check_sortedness=False)
-        .join(per_out, on="outbound", how="left")
+        entries.with_columns(
+            inbound=pl.when(pl.col("inbound")).then(pl.col("entry_no"))
+            .forward_fill().over("key_id"))
+        .filter(pl.col("sign") < 0)
+        .select("entry_no", "inbound", "units", "posting_date",
+                pl.col("transaction_no").alias("ask_tx"))
+        .join(inbound.select("inbound", "base", "q_in"), on="inbound", how="left")
+        .join(per_out, on="entry_no", how="left")
         .with_columns(pl.col("applied", "applied_at_posting").fill_null(0),
-                      pl.col("shares", "at_posting_cost").fill_null(0.0))
-        .sort("outbound")
+                      pl.col("shares", "posted").fill_null(0.0),
+                      pl.col("base").alias("known"))
     )
-    u0_value = _known_value(
-        source_values,
-        out.select(pl.col("u0_entry").alias("inbound"), pl.col("transaction_no").alias("ask_tx")),
-    )
-    u0 = pl.when(pl.col("u0_q") > 0).then(pl.col("u0_value") / pl.col("u0_q")).otherwise(0.0)
-    return out.with_columns(u0_value=u0_value).select(
-        pl.col("outbound").alias("entry_no"),
-        (pl.col("at_posting_cost")
+    late = out.join(charged, on="inbound", how="semi")
+    if late.height:
+        out = pl.concat([
+            out.join(charged, on="inbound", how="anti"),
+            late.with_columns(known=_known_value(late, source_values)),
+        ])
+    u0 = pl.when(pl.col("q_in") > 0).then(pl.col("known") / pl.col("q_in")).otherwise(0.0)
+    return out.select(
+        "entry_no",
+        (pl.col("posted")
          + round_to((pl.col("units") - pl.col("applied_at_posting")) / QTY_SCALE * u0, p)
          ).alias("cost_at_posting"),
         (-pl.col("shares")
@@ -122,24 +137,20 @@ def rounding_amounts(
     Columns: entry_no, amount.
     """
     p = settings.amount_rounding_precision
-    base = source_values.group_by(pl.col("item_ledger_entry_no").alias("entry_no")).agg(
-        base=pl.col("cost_amount_actual").sum()
-    )
-    inbound = entries.filter(pl.col("inbound")).select("entry_no", "units", "quantity")
+    inbound = inbound_base(entries, source_values)
     forwarded = (
-        applications.join(inbound.rename({"entry_no": "inbound", "units": "q_units"}),
-                          on="inbound")
-        .join(base.rename({"entry_no": "inbound"}), on="inbound")
-        .group_by(pl.col("inbound").alias("entry_no"))
+        applications.join(inbound, on="inbound")
+        .group_by("inbound")
         .agg(
             applied=pl.col("units").sum(),
-            shares=round_to(pl.col("units") / QTY_SCALE * pl.col("base") / pl.col("quantity"),
+            shares=round_to(pl.col("units") / QTY_SCALE * pl.col("base") / pl.col("q_in"),
                             p).sum(),
         )
     )
     return (
-        inbound.join(forwarded, on="entry_no").join(base, on="entry_no")
-        .filter(pl.col("applied") == pl.col("units"))
-        .select("entry_no", amount=round_to(pl.col("shares") - pl.col("base"), p))
+        inbound.join(forwarded, on="inbound")
+        .filter(pl.col("applied") == pl.col("q_units"))
+        .select(pl.col("inbound").alias("entry_no"),
+                amount=round_to(pl.col("shares") - pl.col("base"), p))
         .filter(pl.col("amount") != 0)
     )

@@ -66,8 +66,9 @@ def check_supported(transactions: pl.DataFrame, items: pl.DataFrame) -> None:
 def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     """R10, R11: one entry per quantity movement, numbered in transaction order.
 
-    Carries what later stages need: the item's groups, the key id of the application key (R6),
-    the unsigned quantity in fixed-point units and the fixed application target (R43).
+    Returned sorted once by application key (R6), then entry number: the order every later step
+    works in. Carries the item's groups, the key's id, the unsigned quantity in fixed-point units
+    and the fixed application target (R43).
     """
     types = pl.DataFrame(
         {"type": list(ENTRY_TYPE), "entry_type": [v[0] for v in ENTRY_TYPE.values()],
@@ -80,16 +81,20 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     )
     by_tx = entries.select(pl.col("transaction_no").alias("applies_to"),
                            pl.col("entry_no").alias("applies_to_entry"))
-    keys = (
-        entries.select("item_no", "location_code", "variant_code").unique()
+    entries = entries.join(by_tx, on="applies_to", how="left", maintain_order="left")
+    # One grouping pass gives every key its id and its entries in entry order (sort once).
+    by_key = (
+        entries.group_by("item_no", "location_code", "variant_code")
+        .agg("entry_no")
         .sort("item_no", "location_code", "variant_code")
         .with_row_index("key_id")
+        .select(pl.col("key_id").cast(pl.Int64), "entry_no")
+        .explode("entry_no")
     )
     return (
-        entries.join(by_tx, on="applies_to", how="left", maintain_order="left")
-        .join(keys, on=["item_no", "location_code", "variant_code"], how="left",
-              maintain_order="left")
+        entries[by_key.get_column("entry_no") - 1]
         .with_columns(
+            key_id=by_key.get_column("key_id"),
             inbound=pl.col("sign") > 0,
             units=(pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64),
             quantity=pl.col("quantity") * pl.col("sign"),
