@@ -44,7 +44,10 @@ def txs(*rows: tuple) -> pl.DataFrame:
     return pl.DataFrame(data, schema=TX_SCHEMA)
 
 
-def ledger(*rows: tuple, settings: Settings = Settings(), periods=NO_PERIODS):
+DEFAULT = Settings()
+
+
+def ledger(*rows: tuple, settings: Settings = DEFAULT, periods=NO_PERIODS):
     return cost_ledger(txs(*rows), items(), periods, settings)
 
 
