@@ -119,5 +119,64 @@ def test_unsupported_method_and_type_fail_loudly():
     with pytest.raises(NotSupportedYet, match="not supported yet"):
         cost_ledger(txs((D(2020, 1, 1), "purchase", 1, 1.0, None)), items("LIFO"), NO_PERIODS,
                     Settings())
-    with pytest.raises(NotSupportedYet, match="transfer|purchase_receipt"):
-        ledger((D(2020, 1, 1), "purchase_receipt", 1, 1.0, None))
+    with pytest.raises(NotSupportedYet, match="transfer"):
+        ledger((D(2020, 1, 1), "transfer", 1, 1.0, None))
+
+
+def value_rows_of(led, entry_no: int) -> list[tuple]:
+    return (
+        led.value_entries.filter(pl.col("item_ledger_entry_no") == entry_no)
+        .select("posting_date", "adjustment", "invoiced_quantity", "cost_amount_actual",
+                "cost_amount_expected", "expected_cost")
+        .rows()
+    )
+
+
+def test_partial_invoices_reverse_expected_cost_r23():
+    led = ledger(
+        (D(2020, 1, 1), "purchase_receipt", 10, 10.0, None),
+        (D(2020, 1, 5), "purchase_invoice", 4, 11.0, 1),
+        (D(2020, 1, 9), "purchase_invoice", 6, 12.0, 1),
+    )
+    assert value_rows_of(led, 1) == [
+        (D(2020, 1, 1), False, 0.0, 0.0, 100.0, True),
+        (D(2020, 1, 5), False, 4.0, 44.0, -40.0, False),
+        (D(2020, 1, 9), False, 6.0, 72.0, -60.0, False),
+    ]
+    ile = led.item_ledger_entries.row(0, named=True)
+    assert (ile["invoiced_quantity"], ile["cost_amount_actual"], ile["cost_amount_expected"]) == (
+        10.0, 116.0, 0.0)
+
+
+def test_sale_before_purchase_invoice_gets_the_invoiced_cost():
+    """The case that started BC's cost adjustment: sold at expected cost, invoiced later."""
+    led = ledger(
+        (D(2020, 1, 1), "purchase_receipt", 2, 10.0, None),
+        (D(2020, 1, 3), "sale", 2, None, None),
+        (D(2020, 1, 9), "purchase_invoice", 2, 12.5, 1),
+    )
+    assert value_rows_of(led, 2) == [
+        (D(2020, 1, 3), False, -2.0, -20.0, 0.0, False),
+        (D(2020, 1, 3), True, 0.0, -5.0, 0.0, False),
+    ]
+    assert entry_costs(led) == [25.0, -25.0]
+
+
+def test_shipment_invoiced_in_parts_splits_target_r62():
+    """R62's example: a shipment of 10, one invoice of 4, target -120.00: -48.00 actual on the
+    invoice entry, -72.00 expected."""
+    led = ledger(
+        (D(2020, 1, 1), "purchase_receipt", 10, 10.0, None),
+        (D(2020, 1, 2), "sales_shipment", 10, None, None),
+        (D(2020, 1, 4), "sales_invoice", 4, None, 2),
+        (D(2020, 1, 6), "purchase_invoice", 10, 12.0, 1),
+    )
+    ile = led.item_ledger_entries.row(1, named=True)
+    assert (ile["invoiced_quantity"], ile["cost_amount_actual"], ile["cost_amount_expected"]) == (
+        -4.0, -48.0, -72.0)
+    assert value_rows_of(led, 2) == [
+        (D(2020, 1, 2), False, 0.0, 0.0, -100.0, True),
+        (D(2020, 1, 4), False, -4.0, -40.0, 40.0, False),
+        (D(2020, 1, 2), True, 0.0, 0.0, -12.0, True),
+        (D(2020, 1, 4), True, 0.0, -8.0, 0.0, False),
+    ]

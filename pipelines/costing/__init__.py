@@ -41,7 +41,7 @@ def cost_ledger(
     source = source_value_entries(transactions, entries, settings)
     applications = apply_quantities(entries)
     outbound = outbound_costs(entries, source, applications, settings)
-    posted = ve.posted_value_entries(entries, source, outbound)
+    posted = ve.posted_value_entries(transactions, entries, source, outbound, settings)
     adjustments = ve.adjustment_entries(
         posted, outbound, rounding_amounts(entries, source, applications, settings),
         first_allowed_date(inventory_periods, settings), settings,

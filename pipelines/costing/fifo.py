@@ -17,7 +17,7 @@ from pipelines.settings import Settings
 def inbound_base(entries: pl.DataFrame, source_values: pl.DataFrame) -> pl.DataFrame:
     """R70: per inbound entry its quantity, posting date and base B (every cost entry on it)."""
     base = source_values.group_by(pl.col("item_ledger_entry_no").alias("inbound")).agg(
-        base=pl.col("cost_amount_actual").sum()
+        base=(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum()
     )
     return (
         entries.filter(pl.col("inbound"))
@@ -40,10 +40,10 @@ def _known_value(asks: pl.DataFrame, source_values: pl.DataFrame) -> pl.Expr:
             asks.select("inbound").unique(), left_on="item_ledger_entry_no", right_on="inbound",
             how="semi",
         )
-        .select(pl.col("item_ledger_entry_no").alias("inbound"), "transaction_no",
-                "cost_amount_actual")
+        .group_by(pl.col("item_ledger_entry_no").alias("inbound"), "transaction_no")
+        .agg(value=(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum())
         .sort("inbound", "transaction_no", descending=[False, True])
-        .with_columns(not_yet=pl.col("cost_amount_actual").cum_sum().over("inbound"))
+        .with_columns(not_yet=pl.col("value").cum_sum().over("inbound"))
         .sort("inbound", "transaction_no")
         .select("inbound", "transaction_no", "not_yet")
     )
@@ -68,7 +68,7 @@ def outbound_costs(
     """
     p = settings.amount_rounding_precision
     inbound = inbound_base(entries, source_values)
-    # charges posted after an inbound are the only cost it did not have from the start
+    # invoices and charges posted after an inbound were unknown to outbounds posted before them
     charged = source_values.join(inbound, left_on="item_ledger_entry_no", right_on="inbound")
     charged = charged.filter(pl.col("transaction_no") > pl.col("in_tx")).select(
         pl.col("item_ledger_entry_no").alias("inbound")).unique()
@@ -147,9 +147,12 @@ def rounding_amounts(
                             p).sum(),
         )
     )
+    invoiced = source_values.group_by(pl.col("item_ledger_entry_no").alias("inbound")).agg(
+        invoiced=pl.col("invoiced_quantity").sum())
     return (
-        inbound.join(forwarded, on="inbound")
-        .filter(pl.col("applied") == pl.col("q_units"))
+        inbound.join(forwarded, on="inbound").join(invoiced, on="inbound")
+        .filter((pl.col("applied") == pl.col("q_units"))
+                & ((pl.col("invoiced") - pl.col("q_in")).abs() < 0.5 / QTY_SCALE))
         .select(pl.col("inbound").alias("entry_no"),
                 amount=round_to(pl.col("shares") - pl.col("base"), p))
         .filter(pl.col("amount") != 0)

@@ -14,14 +14,16 @@ from pipelines.settings import Settings
 # R10: the item ledger entry each transaction type creates, and its sign.
 ENTRY_TYPE = {
     "purchase": ("Purchase", 1),
+    "purchase_receipt": ("Purchase", 1),
     "sale": ("Sale", -1),
+    "sales_shipment": ("Sale", -1),
     "positive_adjustment": ("Positive Adjmt.", 1),
     "negative_adjustment": ("Negative Adjmt.", -1),
 }
-SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge")
+SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge", "purchase_invoice", "sales_invoice")
 SUPPORTED_METHODS = ("FIFO", "SPECIFIC")
 # R30: entries an item charge may be posted on, in this slice.
-CHARGEABLE_TYPES = ("purchase", "positive_adjustment")
+CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment")
 
 # Fixed-point scale for quantities: cumulative sums of quantities must be exact.
 QTY_SCALE = 1_000_000
@@ -102,55 +104,103 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     )
 
 
+def value_rows(
+    frame: pl.DataFrame,
+    *,
+    seq: int,
+    entry_type: str,
+    item_ledger_entry_quantity: pl.Expr | float = 0.0,
+    valued_quantity: pl.Expr,
+    invoiced_quantity: pl.Expr | float = 0.0,
+    cost_amount_actual: pl.Expr | float = 0.0,
+    cost_amount_expected: pl.Expr | float = 0.0,
+    expected_cost: bool = False,
+    sales_amount_actual: pl.Expr | float = 0.0,
+) -> pl.DataFrame:
+    """Value entries made by posting, one per row of `frame` (which has item_ledger_entry_no and
+    the creating transaction's columns): the common shape every posting rule fills (R20, R33)."""
+    def lit(x):
+        return x if isinstance(x, pl.Expr) else pl.lit(x, dtype=pl.Float64)
+
+    return frame.select(
+        "item_ledger_entry_no", "transaction_no", pl.lit(seq).alias("seq"),
+        pl.lit(entry_type).alias("entry_type"), "posting_date", "document_no",
+        "gen_bus_posting_group", "item_charge_no",
+        lit(item_ledger_entry_quantity).alias("item_ledger_entry_quantity"),
+        lit(valued_quantity).alias("valued_quantity"),
+        lit(invoiced_quantity).alias("invoiced_quantity"),
+        lit(cost_amount_actual).alias("cost_amount_actual"),
+        lit(cost_amount_expected).alias("cost_amount_expected"),
+        pl.lit(expected_cost).alias("expected_cost"),
+        lit(sales_amount_actual).alias("sales_amount_actual"),
+    )
+
+
+def reversed_expected(
+    invoices: pl.DataFrame, expected: pl.Expr, quantity: pl.Expr, p: float
+) -> pl.Expr:
+    """R23, R25: expected cost an invoice of n units reverses: round(E·n/|q|), or all that is left
+    when it completes the invoicing. `invoices` sorted by entry, then transaction."""
+    n_units = (pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64)
+    part = round_to(expected * pl.col("quantity") / quantity.abs(), p)
+    before = part.cum_sum().over("item_ledger_entry_no") - part
+    completes = n_units.cum_sum().over("item_ledger_entry_no") == pl.col("entry_units")
+    return pl.when(completes).then(expected - before).otherwise(part)
+
+
+def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame) -> pl.DataFrame:
+    return (
+        transactions.filter(pl.col("type") == kind)
+        .join(entries.select(pl.col("transaction_no").alias("applies_to"),
+                             pl.col("entry_no").alias("item_ledger_entry_no"),
+                             pl.col("units").alias("entry_units"),
+                             pl.col("quantity").alias("entry_quantity"),
+                             "indirect_cost_pct", "overhead_rate"),
+              on="applies_to", how="inner")
+        .sort("item_ledger_entry_no", "transaction_no")
+    )
+
+
 def source_value_entries(
     transactions: pl.DataFrame, entries: pl.DataFrame, settings: Settings
 ) -> pl.DataFrame:
-    """R21, R28, R30: value entries of inbound cost sources and item charges, cost known at posting.
+    """R21-R23, R28, R30: value entries of inbound cost sources, their invoices and item charges.
 
-    Columns: item_ledger_entry_no, transaction_no, seq (R33 order within the transaction),
-    entry_type, posting_date, document_no, gen_bus_posting_group, item_charge_no,
-    item_ledger_entry_quantity, valued_quantity, invoiced_quantity, cost_amount_actual.
+    Their cost is known at posting. Sorted by transaction, then R33's order within it.
     """
     p = settings.amount_rounding_precision
-    inbound = entries.filter(pl.col("inbound"))
-    direct = inbound.select(
-        pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no", pl.lit(0).alias("seq"),
-        pl.lit("Direct Cost").alias("entry_type"), "posting_date", "document_no",
-        "gen_bus_posting_group", "item_charge_no",
-        pl.col("quantity").alias("item_ledger_entry_quantity"),
-        pl.col("quantity").alias("valued_quantity"),
-        pl.col("quantity").alias("invoiced_quantity"),
-        round_to(pl.col("quantity") * pl.col("unit_cost"), p).alias("cost_amount_actual"),
+    q, c = pl.col("quantity"), pl.col("unit_cost")
+    direct = q * c
+    indirect = q * (c * pl.col("indirect_cost_pct") / 100 + pl.col("overhead_rate"))
+    inbound = entries.filter(pl.col("inbound")).rename({"entry_no": "item_ledger_entry_no"})
+    purchase = inbound.filter(pl.col("type") != "purchase_receipt")
+    receipt = inbound.filter(pl.col("type") == "purchase_receipt")
+    invoice = invoices_of(transactions, "purchase_invoice", entries).join(
+        receipt.select("item_ledger_entry_no",
+                       round_to(direct + indirect, p).alias("receipt_expected")),
+        on="item_ledger_entry_no",
     )
-    indirect = (
-        inbound.filter(pl.col("type") == "purchase")
-        .select(
-            pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no",
-            pl.lit(1).alias("seq"), pl.lit("Indirect Cost").alias("entry_type"), "posting_date",
-            "document_no", "gen_bus_posting_group", "item_charge_no",
-            pl.lit(0.0).alias("item_ledger_entry_quantity"),
-            pl.col("quantity").alias("valued_quantity"),
-            pl.lit(0.0).alias("invoiced_quantity"),
-            round_to(
-                pl.col("quantity") * (pl.col("unit_cost") * pl.col("indirect_cost_pct") / 100
-                                      + pl.col("overhead_rate")), p,
-            ).alias("cost_amount_actual"),
-        )
-        .filter(pl.col("cost_amount_actual") != 0)  # R32: only when non-zero
-    )
-    charges = (
-        transactions.filter(pl.col("type") == "item_charge")
-        .join(entries.select(pl.col("transaction_no").alias("applies_to"),
-                             pl.col("entry_no").alias("item_ledger_entry_no"),
-                             pl.col("quantity").alias("valued_quantity")),
-              on="applies_to", how="inner", maintain_order="left")
-        .select(
-            "item_ledger_entry_no", "transaction_no", pl.lit(0).alias("seq"),
-            pl.lit("Direct Cost").alias("entry_type"), "posting_date", "document_no",
-            "gen_bus_posting_group", "item_charge_no",
-            pl.lit(0.0).alias("item_ledger_entry_quantity"), "valued_quantity",
-            pl.lit(0.0).alias("invoiced_quantity"),
-            round_to(pl.col("amount").fill_null(0.0), p).alias("cost_amount_actual"),
-        )
-    )
-    return pl.concat([direct, indirect, charges]).sort("transaction_no", "seq")
+    charge = invoices_of(transactions, "item_charge", entries)
+    indirect_rows = pl.concat([
+        value_rows(purchase.filter(pl.col("type") == "purchase"), seq=1,
+                   entry_type="Indirect Cost", valued_quantity=q,
+                   cost_amount_actual=round_to(indirect, p)),
+        value_rows(invoice, seq=1, entry_type="Indirect Cost", valued_quantity=q,
+                   cost_amount_actual=round_to(indirect, p)),
+    ]).filter(pl.col("cost_amount_actual") != 0)  # R32: only when non-zero
+    return pl.concat([
+        value_rows(purchase, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
+                   valued_quantity=q, invoiced_quantity=q,
+                   cost_amount_actual=round_to(direct, p)),
+        value_rows(receipt, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
+                   valued_quantity=q, cost_amount_expected=round_to(direct + indirect, p),
+                   expected_cost=True),
+        value_rows(invoice, seq=0, entry_type="Direct Cost", valued_quantity=q,
+                   invoiced_quantity=q, cost_amount_actual=round_to(direct, p),
+                   cost_amount_expected=-reversed_expected(
+                       invoice, pl.col("receipt_expected"), pl.col("entry_quantity"), p)),
+        indirect_rows,
+        value_rows(charge, seq=0, entry_type="Direct Cost",
+                   valued_quantity=pl.col("entry_quantity"),
+                   cost_amount_actual=round_to(pl.col("amount").fill_null(0.0), p)),
+    ]).sort("transaction_no", "seq")

@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 
 from pipelines.costing.dates import move_to_allowed
-from pipelines.costing.ledger import QTY_SCALE
-from pipelines.rounding import round_to
+from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
+from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
 from schemas.base import conform
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
@@ -21,31 +21,48 @@ _FROM_ENTRY = [
 
 
 def posted_value_entries(
-    entries: pl.DataFrame, source_values: pl.DataFrame, outbound: pl.DataFrame
+    transactions: pl.DataFrame,
+    entries: pl.DataFrame,
+    source_values: pl.DataFrame,
+    outbound: pl.DataFrame,
+    settings: Settings,
 ) -> pl.DataFrame:
-    """Value entries created by posting, numbered in transaction order (R33)."""
-    out_entries = entries.filter(~pl.col("inbound")).join(outbound, on="entry_no").select(
-        pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no", pl.lit(0).alias("seq"),
-        pl.lit("Direct Cost").alias("entry_type"), "posting_date", "document_no",
-        "gen_bus_posting_group", "item_charge_no",
-        pl.col("quantity").alias("item_ledger_entry_quantity"),
-        pl.col("quantity").alias("valued_quantity"),
-        pl.col("quantity").alias("invoiced_quantity"),
-        (-pl.col("cost_at_posting")).alias("cost_amount_actual"),
-        # R25: the revenue of a sale; other outbounds have none
-        pl.when(pl.col("type") == "sale").then(pl.col("sales_amount").fill_null(0.0))
-        .otherwise(0.0).alias("sales_amount_actual"),
+    """Value entries created by posting, numbered in transaction order (R33).
+
+    Outbound entries carry their cost at posting (R25, R27); a sales invoice turns the expected
+    cost it reverses into actual cost (R25).
+    """
+    p = settings.amount_rounding_precision
+    out = entries.filter(~pl.col("inbound")).join(outbound, on="entry_no").rename(
+        {"entry_no": "item_ledger_entry_no"})
+    q, cost = pl.col("quantity"), -pl.col("cost_at_posting")
+    shipped = out.filter(pl.col("type") == "sales_shipment")
+    invoiced = out.filter(pl.col("type") != "sales_shipment")
+    sales_invoice = invoices_of(transactions, "sales_invoice", entries).join(
+        shipped.select("item_ledger_entry_no", cost.alias("shipment_expected")),
+        on="item_ledger_entry_no",
     )
+    reversed_cost = reversed_expected(
+        sales_invoice, pl.col("shipment_expected"), pl.col("entry_quantity"), p)
+    revenue = pl.col("sales_amount").fill_null(0.0)
+    rows = pl.concat([
+        source_values,
+        value_rows(invoiced, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
+                   valued_quantity=q, invoiced_quantity=q, cost_amount_actual=cost,
+                   sales_amount_actual=pl.when(pl.col("type") == "sale").then(revenue)
+                   .otherwise(0.0)),
+        value_rows(shipped, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
+                   valued_quantity=q, cost_amount_expected=cost, expected_cost=True),
+        value_rows(sales_invoice, seq=0, entry_type="Direct Cost", valued_quantity=-q,
+                   invoiced_quantity=-q, cost_amount_actual=reversed_cost,
+                   cost_amount_expected=-reversed_cost, sales_amount_actual=revenue),
+    ])
     return (
-        pl.concat([source_values.with_columns(sales_amount_actual=pl.lit(0.0)), out_entries],
-                  how="vertical_relaxed")
-        .sort("transaction_no", "seq", "item_ledger_entry_no")
+        rows.sort("transaction_no", "seq")
         .with_columns(
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
             adjustment=pl.lit(False),
             applies_to_entry=pl.lit(None, dtype=pl.Int64),
-            cost_amount_expected=pl.lit(0.0),
-            expected_cost=pl.lit(False),
         )
         .drop("seq")
     )
@@ -58,31 +75,63 @@ def adjustment_entries(
     first_allowed: dt.date | None,
     settings: Settings,
 ) -> pl.DataFrame:
-    """R63, R76: adjustment entries for outbound targets and Rounding entries of inbounds."""
+    """R62, R63, R76: adjustment entries bringing cost recipients to their targets, and Rounding.
+
+    A target is split over the entry's invoice entries by invoiced quantity (R3, W = |q|); the rest
+    is the expected part, adjusted on the entry's first value entry.
+    """
     p = settings.amount_rounding_precision
-    # Outbounds in this slice are completely invoiced: one invoice entry carries all of T (R62).
-    invoice = posted.filter(pl.col("invoiced_quantity") != 0)
-    actual = (
-        invoice.join(outbound, left_on="item_ledger_entry_no", right_on="entry_no")
-        .with_columns(cost_amount_actual=round_to(
-            pl.col("target") - pl.col("cost_amount_actual"), p),
-            entry_type=pl.lit("Direct Cost"), kind=pl.lit(1))
+    quantity = posted.filter(pl.col("item_ledger_entry_quantity") != 0).select(
+        "item_ledger_entry_no", entry_quantity=pl.col("item_ledger_entry_quantity").abs())
+    own = posted.join(outbound.rename({"entry_no": "item_ledger_entry_no"}),
+                      on="item_ledger_entry_no")
+    invoice = (
+        own.filter(pl.col("invoiced_quantity") != 0)
+        .join(quantity, on="item_ledger_entry_no")
+        .sort("item_ledger_entry_no", "entry_no")
+        .with_columns(target_actual=cumulative_split(
+            pl.col("target"), pl.col("invoiced_quantity").abs(), pl.col("entry_quantity"), p,
+            over="item_ledger_entry_no"))
+    )
+    actual = invoice.with_columns(
+        cost_amount_actual=round_to(pl.col("target_actual") - pl.col("cost_amount_actual"), p),
+        cost_amount_expected=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
+        expected_cost=pl.lit(False), kind=pl.lit(1),
+    )
+    expected = (
+        own.group_by("item_ledger_entry_no")
+        .agg(pl.all().sort_by("entry_no").first(),
+             posted_expected=pl.col("cost_amount_expected").sum())
+        .join(invoice.group_by("item_ledger_entry_no").agg(pl.col("target_actual").sum()),
+              on="item_ledger_entry_no", how="left")
+        .with_columns(
+            cost_amount_expected=round_to(
+                pl.col("target") - pl.col("target_actual").fill_null(0.0)
+                - pl.col("posted_expected"), p),
+            cost_amount_actual=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
+            expected_cost=pl.lit(True), kind=pl.lit(0),
+        )
     )
     last_invoice = (
-        invoice.filter(pl.col("entry_type") == "Direct Cost")
+        posted.filter((pl.col("invoiced_quantity") != 0) & (pl.col("entry_type") == "Direct Cost"))
         .group_by("item_ledger_entry_no").agg(pl.all().sort_by("entry_no").last())
     )
-    rounding_rows = last_invoice.join(
-        rounding.rename({"amount": "rounding"}), left_on="item_ledger_entry_no",
-        right_on="entry_no",
-    ).with_columns(cost_amount_actual=pl.col("rounding"), entry_type=pl.lit("Rounding"),
-                   kind=pl.lit(2),
-                   valued_quantity=pl.col("item_ledger_entry_quantity"))
+    rounding_rows = (
+        last_invoice.join(rounding.rename({"amount": "rounding"}),
+                          left_on="item_ledger_entry_no", right_on="entry_no")
+        .join(quantity, on="item_ledger_entry_no")
+        .with_columns(
+            cost_amount_actual=pl.col("rounding"), cost_amount_expected=pl.lit(0.0),
+            entry_type=pl.lit("Rounding"), expected_cost=pl.lit(False), kind=pl.lit(2),
+            valued_quantity=pl.col("entry_quantity"),  # R33: the (inbound) entry's quantity
+        )
+    )
     cols = ["item_ledger_entry_no", "entry_type", "kind", "entry_no", "posting_date",
-            "document_no", "gen_bus_posting_group", "valued_quantity", "cost_amount_actual"]
+            "document_no", "gen_bus_posting_group", "valued_quantity", "cost_amount_actual",
+            "cost_amount_expected", "expected_cost"]
     return (
-        pl.concat([actual.select(cols), rounding_rows.select(cols)])
-        .filter(pl.col("cost_amount_actual") != 0)
+        pl.concat([expected.select(cols), actual.select(cols), rounding_rows.select(cols)])
+        .filter((pl.col("cost_amount_actual") != 0) | (pl.col("cost_amount_expected") != 0))
         .rename({"entry_no": "applies_to_entry"})
         .sort("item_ledger_entry_no", "applies_to_entry", "kind")
         .with_columns(
@@ -92,9 +141,7 @@ def adjustment_entries(
             adjustment=pl.lit(True),
             item_ledger_entry_quantity=pl.lit(0.0),
             invoiced_quantity=pl.lit(0.0),
-            cost_amount_expected=pl.lit(0.0),
             sales_amount_actual=pl.lit(0.0),
-            expected_cost=pl.lit(False),
             item_charge_no=pl.lit(None, dtype=pl.String),
         )
         .drop("kind")
