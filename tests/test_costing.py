@@ -31,15 +31,16 @@ def items(method: str = "FIFO") -> pl.DataFrame:
 
 
 def txs(*rows: tuple) -> pl.DataFrame:
-    """Rows of (date, type, quantity, unit_cost, applies_to[, amount])."""
+    """Rows of (date, type, quantity, unit_cost, applies_to[, {other columns}])."""
     data = []
-    for no, (date, typ, qty, cost, applies, *amount) in enumerate(rows, start=1):
+    for no, (date, typ, qty, cost, applies, *extra) in enumerate(rows, start=1):
         data.append({
             "transaction_no": no, "posting_date": date, "type": typ, "item_no": "A",
             "location_code": "", "to_location_code": None, "variant_code": "",
-            "quantity": qty, "unit_cost": cost, "amount": amount[0] if amount else None,
+            "quantity": qty, "unit_cost": cost, "amount": None,
             "sales_amount": None, "applies_to": applies, "item_charge_no": None,
             "document_no": f"D{no}", "gen_bus_posting_group": "DOMESTIC",
+            **(extra[0] if extra else {}),
         })
     return pl.DataFrame(data, schema=TX_SCHEMA)
 
@@ -119,8 +120,8 @@ def test_unsupported_method_and_type_fail_loudly():
     with pytest.raises(NotSupportedYet, match="not supported yet"):
         cost_ledger(txs((D(2020, 1, 1), "purchase", 1, 1.0, None)), items("LIFO"), NO_PERIODS,
                     Settings())
-    with pytest.raises(NotSupportedYet, match="transfer"):
-        ledger((D(2020, 1, 1), "transfer", 1, 1.0, None))
+    with pytest.raises(NotSupportedYet, match="revaluation"):
+        ledger((D(2020, 1, 1), "revaluation", 1, 1.0, None))
 
 
 def value_rows_of(led, entry_no: int) -> list[tuple]:
@@ -180,3 +181,66 @@ def test_shipment_invoiced_in_parts_splits_target_r62():
         (D(2020, 1, 2), True, 0.0, 0.0, -12.0, True),
         (D(2020, 1, 4), True, 0.0, -8.0, 0.0, False),
     ]
+
+
+BLUE, RED = {"location_code": "BLUE"}, {"location_code": "RED"}
+
+
+def test_transfer_forwards_late_invoice_to_sale_at_destination_r73():
+    led = ledger(
+        (D(2020, 1, 1), "purchase_receipt", 10, 10.0, None, BLUE),
+        (D(2020, 1, 2), "transfer", 4, None, None, {**BLUE, "to_location_code": "RED"}),
+        (D(2020, 1, 3), "sale", 4, None, None, RED),
+        (D(2020, 1, 9), "purchase_invoice", 10, 12.0, 1, BLUE),
+    )
+    ile = led.item_ledger_entries.select("entry_no", "entry_type", "location_code", "quantity",
+                                         "remaining_quantity", "cost_amount_actual",
+                                         "cost_amount_expected")
+    assert ile.rows() == [
+        (1, "Purchase", "BLUE", 10.0, 6.0, 120.0, 0.0),
+        (2, "Transfer", "BLUE", -4.0, 0.0, -48.0, 0.0),
+        (3, "Transfer", "RED", 4.0, 0.0, 48.0, 0.0),
+        (4, "Sale", "RED", -4.0, 0.0, -48.0, 0.0),
+    ]
+    assert value_rows_of(led, 4) == [
+        (D(2020, 1, 3), False, -4.0, -40.0, 0.0, False),
+        (D(2020, 1, 3), True, 0.0, -8.0, 0.0, False),
+    ]
+    apps = led.item_application_entries.filter(pl.col("cost_application"))
+    assert apps.select("item_ledger_entry_no", "inbound_item_entry_no",
+                       "outbound_item_entry_no", "quantity").rows() == [(3, 3, 2, 4.0)]
+
+
+def test_transfer_without_stock_is_an_input_error_r46():
+    with pytest.raises(InputError, match="R46"):
+        ledger(
+            (D(2020, 1, 1), "purchase", 2, 10.0, None, BLUE),
+            (D(2020, 1, 2), "transfer", 3, None, None, {**BLUE, "to_location_code": "RED"}),
+        )
+
+
+def test_sales_return_follows_the_adjusted_sale_r74():
+    led = ledger(
+        (D(2020, 1, 1), "purchase", 5, 10.0, None),
+        (D(2020, 1, 2), "sale", 3, None, None, {"sales_amount": 60.0}),
+        (D(2020, 1, 3), "sales_return", 1, None, 2, {"sales_amount": 20.0}),
+        (D(2020, 1, 4), "item_charge", None, None, 1, {"amount": 5.0, "item_charge_no": "FRT"}),
+    )
+    ile = led.item_ledger_entries.select("cost_amount_actual", "sales_amount_actual",
+                                         "remaining_quantity")
+    assert ile.rows() == [(55.0, 0.0, 2.0), (-33.0, 60.0, 0.0), (11.0, -20.0, 1.0)]
+    assert value_rows_of(led, 3) == [
+        (D(2020, 1, 3), False, 1.0, 10.0, 0.0, False),
+        (D(2020, 1, 3), True, 0.0, 1.0, 0.0, False),
+    ]
+
+
+def test_purchase_return_fixed_to_receipt_takes_its_cost_r27():
+    led = ledger(
+        (D(2020, 1, 1), "purchase", 5, 10.0, None),
+        (D(2020, 1, 2), "purchase", 5, 14.0, None),
+        (D(2020, 1, 3), "purchase_return", 2, None, 2),
+        (D(2020, 1, 4), "purchase_return", 1, None, None),
+    )
+    assert entry_costs(led) == [50.0, 70.0, -28.0, -10.0]
+    assert led.item_ledger_entries.get_column("entry_type").to_list() == ["Purchase"] * 4

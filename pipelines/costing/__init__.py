@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.costing import value_entries as ve
 from pipelines.costing.application import apply_quantities
 from pipelines.costing.dates import first_allowed_date
-from pipelines.costing.fifo import outbound_costs, rounding_amounts
+from pipelines.costing.fifo import rounding_amounts, settle_costs
 from pipelines.costing.ledger import (
     check_supported,
     item_ledger_entries,
@@ -40,16 +40,19 @@ def cost_ledger(
     entries = item_ledger_entries(transactions, items)
     source = source_value_entries(transactions, entries, settings)
     applications = apply_quantities(entries)
-    outbound = outbound_costs(entries, source, applications, settings)
-    posted = ve.posted_value_entries(transactions, entries, source, outbound, settings)
+    outbound, inbound = settle_costs(entries, source, applications, settings)
+    posted = ve.posted_value_entries(transactions, entries, source, outbound, inbound, settings)
+    targets = pl.concat([
+        outbound.select("entry_no", "target"),
+        inbound.filter(pl.col("receiving")).select(pl.col("inbound").alias("entry_no"), "target"),
+    ])
     adjustments = ve.adjustment_entries(
-        posted, outbound, rounding_amounts(entries, source, applications, settings),
+        posted, targets, rounding_amounts(inbound, applications, settings),
         first_allowed_date(inventory_periods, settings), settings,
     )
     valuation_dates = pl.concat([
-        entries.filter(pl.col("inbound")).select(
-            pl.col("entry_no").alias("item_ledger_entry_no"),
-            pl.col("posting_date").alias("valuation_date")),
+        inbound.select(pl.col("inbound").alias("item_ledger_entry_no"),
+                       pl.col("vdate").alias("valuation_date")),
         outbound.select(pl.col("entry_no").alias("item_ledger_entry_no"), "valuation_date"),
     ])
     value_entries = ve.value_entries_table(entries, posted, adjustments, valuation_dates, settings)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.costing.ledger import QTY_SCALE
 from pipelines.errors import InputError, NotSupportedYet, Problem
 
 
@@ -138,6 +139,47 @@ def _check_fixed_capacity(
         ])
 
 
+def _check_returns_into_negative(stream_in: pl.DataFrame, stream_out: pl.DataFrame) -> None:
+    """R45: a sales return with applies_to does not close open outbounds; while the interval
+    overlap would let it, such a return posted into negative inventory is not supported yet."""
+    flow = (
+        pl.concat([stream_in.select("key_id", "entry_no", "transaction_no", "type", "receiving",
+                                    delta=pl.col("cap")),
+                   stream_out.select("key_id", "entry_no", "transaction_no", "type",
+                                     pl.lit(False).alias("receiving"), delta=-pl.col("units"))])
+        .sort("key_id", "entry_no")
+        .with_columns(before=pl.col("delta").cum_sum().over("key_id") - pl.col("delta"))
+    )
+    bad = flow.filter((pl.col("type") == "sales_return") & pl.col("receiving")
+                      & (pl.col("before") < 0))
+    if bad.height:
+        raise NotSupportedYet([
+            Problem("transactions", f"transaction_no={row['transaction_no']}", "applies_to", None,
+                    "not supported yet: a sales return with applies_to posted while its item, "
+                    "location and variant has open outbound entries (R45)")
+            for row in bad.head(20).iter_rows(named=True)
+        ])
+
+
+def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> None:
+    """R46: a transfer's from-leg must be fully applied when it is posted."""
+    applied = applications.filter(pl.col("at_posting")).group_by(
+        pl.col("outbound").alias("entry_no")).agg(applied=pl.col("units").sum())
+    short = (
+        entries.filter((pl.col("type") == "transfer") & ~pl.col("inbound"))
+        .join(applied, on="entry_no", how="left")
+        .filter(pl.col("applied").fill_null(0) < pl.col("units"))
+    )
+    if short.height:
+        raise InputError([
+            Problem("transactions", f"transaction_no={row['transaction_no']}", "quantity",
+                    f"{row['units'] / QTY_SCALE:g}",
+                    f"R46: not enough stock at location {row['location_code']!r} to transfer "
+                    f"(only {(row['applied'] or 0) / QTY_SCALE:g} on hand)")
+            for row in short.sort("transaction_no").head(50).iter_rows(named=True)
+        ])
+
+
 def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     """All quantity applications: inbound, outbound, units, at_posting.
 
@@ -156,6 +198,9 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     stream_out = entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null())
     if fixed.height:
         _check_fixed_capacity(inbounds, stream_out, fixed)
-    return pl.concat(
+    _check_returns_into_negative(stream_in, stream_out)
+    applications = pl.concat(
         [_overlap(stream_in, stream_out), fixed.select("inbound", "outbound", "units")]
     ).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
+    _check_transfer_stock(entries, applications)
+    return applications

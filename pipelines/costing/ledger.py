@@ -15,15 +15,19 @@ from pipelines.settings import Settings
 ENTRY_TYPE = {
     "purchase": ("Purchase", 1),
     "purchase_receipt": ("Purchase", 1),
+    "purchase_return": ("Purchase", -1),
     "sale": ("Sale", -1),
     "sales_shipment": ("Sale", -1),
+    "sales_return": ("Sale", 1),
     "positive_adjustment": ("Positive Adjmt.", 1),
     "negative_adjustment": ("Negative Adjmt.", -1),
+    "transfer": ("Transfer", -1),  # the from-leg; the to-leg (+) follows it (R11)
 }
 SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge", "purchase_invoice", "sales_invoice")
 SUPPORTED_METHODS = ("FIFO", "SPECIFIC")
 # R30: entries an item charge may be posted on, in this slice.
-CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment")
+CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
+                    "transfer")
 
 # Fixed-point scale for quantities: cumulative sums of quantities must be exact.
 QTY_SCALE = 1_000_000
@@ -76,14 +80,26 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         {"type": list(ENTRY_TYPE), "entry_type": [v[0] for v in ENTRY_TYPE.values()],
          "sign": [v[1] for v in ENTRY_TYPE.values()]},
     )
+    legs = transactions.join(types, on="type", how="inner", maintain_order="left")
+    to_legs = legs.filter(pl.col("type") == "transfer").with_columns(
+        location_code=pl.col("to_location_code"), sign=pl.lit(1, dtype=types["sign"].dtype))
     entries = (
-        transactions.join(types, on="type", how="inner", maintain_order="left")
+        pl.concat([legs.with_columns(leg=pl.lit(0)), to_legs.with_columns(leg=pl.lit(1))])
+        .sort("transaction_no", "leg")
         .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
         .with_columns(entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
     )
-    by_tx = entries.select(pl.col("transaction_no").alias("applies_to"),
-                           pl.col("entry_no").alias("applies_to_entry"))
-    entries = entries.join(by_tx, on="applies_to", how="left", maintain_order="left")
+    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
+    by_tx = entries.group_by(pl.col("transaction_no").alias("applies_to")).agg(
+        applies_to_entry=pl.col("entry_no").max())
+    entries = entries.join(by_tx, on="applies_to", how="left", maintain_order="left").with_columns(
+        # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
+        applies_to_entry=pl.when(pl.col("leg") == 1).then(None)
+        .otherwise(pl.col("applies_to_entry")),
+        source_entry=pl.when(pl.col("leg") == 1).then(pl.col("entry_no") - 1)
+        .when((pl.col("type") == "sales_return") & pl.col("applies_to").is_not_null())
+        .then(pl.col("applies_to_entry")),
+    )
     # One grouping pass gives every key its id and its entries in entry order (sort once).
     by_key = (
         entries.group_by("item_no", "location_code", "variant_code")
@@ -98,6 +114,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         .with_columns(
             key_id=by_key.get_column("key_id"),
             inbound=pl.col("sign") > 0,
+            receiving=pl.col("source_entry").is_not_null(),  # R6 cost-receiving inbound
             units=(pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64),
             quantity=pl.col("quantity") * pl.col("sign"),
         )
@@ -172,7 +189,8 @@ def source_value_entries(
     q, c = pl.col("quantity"), pl.col("unit_cost")
     direct = q * c
     indirect = q * (c * pl.col("indirect_cost_pct") / 100 + pl.col("overhead_rate"))
-    inbound = entries.filter(pl.col("inbound")).rename({"entry_no": "item_ledger_entry_no"})
+    inbound = entries.filter(pl.col("inbound") & ~pl.col("receiving")).rename(
+        {"entry_no": "item_ledger_entry_no"})
     purchase = inbound.filter(pl.col("type") != "purchase_receipt")
     receipt = inbound.filter(pl.col("type") == "purchase_receipt")
     invoice = invoices_of(transactions, "purchase_invoice", entries).join(
@@ -191,7 +209,9 @@ def source_value_entries(
     return pl.concat([
         value_rows(purchase, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
                    valued_quantity=q, invoiced_quantity=q,
-                   cost_amount_actual=round_to(direct, p)),
+                   cost_amount_actual=round_to(direct, p),
+                   sales_amount_actual=pl.when(pl.col("type") == "sales_return")
+                   .then(-pl.col("sales_amount").fill_null(0.0)).otherwise(0.0)),
         value_rows(receipt, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
                    valued_quantity=q, cost_amount_expected=round_to(direct + indirect, p),
                    expected_cost=True),

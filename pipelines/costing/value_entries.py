@@ -25,6 +25,7 @@ def posted_value_entries(
     entries: pl.DataFrame,
     source_values: pl.DataFrame,
     outbound: pl.DataFrame,
+    inbound: pl.DataFrame,
     settings: Settings,
 ) -> pl.DataFrame:
     """Value entries created by posting, numbered in transaction order (R33).
@@ -45,11 +46,18 @@ def posted_value_entries(
     reversed_cost = reversed_expected(
         sales_invoice, pl.col("shipment_expected"), pl.col("entry_quantity"), p)
     revenue = pl.col("sales_amount").fill_null(0.0)
+    received = entries.filter(pl.col("receiving")).join(
+        inbound.select(pl.col("inbound").alias("entry_no"), "at_posting"), on="entry_no",
+    ).rename({"entry_no": "item_ledger_entry_no"})
     rows = pl.concat([
         source_values,
         value_rows(invoiced, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
                    valued_quantity=q, invoiced_quantity=q, cost_amount_actual=cost,
                    sales_amount_actual=pl.when(pl.col("type") == "sale").then(revenue)
+                   .otherwise(0.0)),
+        value_rows(received, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
+                   valued_quantity=q, invoiced_quantity=q, cost_amount_actual=pl.col("at_posting"),
+                   sales_amount_actual=pl.when(pl.col("type") == "sales_return").then(-revenue)
                    .otherwise(0.0)),
         value_rows(shipped, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
                    valued_quantity=q, cost_amount_expected=cost, expected_cost=True),
@@ -58,7 +66,7 @@ def posted_value_entries(
                    cost_amount_expected=-reversed_cost, sales_amount_actual=revenue),
     ])
     return (
-        rows.sort("transaction_no", "seq")
+        rows.sort("transaction_no", "seq", "item_ledger_entry_no")
         .with_columns(
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
             adjustment=pl.lit(False),
@@ -70,7 +78,7 @@ def posted_value_entries(
 
 def adjustment_entries(
     posted: pl.DataFrame,
-    outbound: pl.DataFrame,
+    targets: pl.DataFrame,
     rounding: pl.DataFrame,
     first_allowed: dt.date | None,
     settings: Settings,
@@ -83,7 +91,7 @@ def adjustment_entries(
     p = settings.amount_rounding_precision
     quantity = posted.filter(pl.col("item_ledger_entry_quantity") != 0).select(
         "item_ledger_entry_no", entry_quantity=pl.col("item_ledger_entry_quantity").abs())
-    own = posted.join(outbound.rename({"entry_no": "item_ledger_entry_no"}),
+    own = posted.join(targets.rename({"entry_no": "item_ledger_entry_no"}),
                       on="item_ledger_entry_no")
     invoice = (
         own.filter(pl.col("invoiced_quantity") != 0)
@@ -208,13 +216,14 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
 
 
 def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
-    """R47: one row per inbound cost source, one per (outbound, inbound) quantity application."""
+    """R47: one row per inbound entry, one per (outbound, inbound) quantity application."""
     dates = entries.select("entry_no", "posting_date")
+    # a cost source's own row; a cost-receiving inbound's row names its source (cost application)
     own = entries.filter(pl.col("inbound")).select(
         pl.col("entry_no").alias("item_ledger_entry_no"),
         pl.col("entry_no").alias("inbound_item_entry_no"),
-        pl.lit(None, dtype=pl.Int64).alias("outbound_item_entry_no"),
-        "quantity", "posting_date", pl.lit(False).alias("cost_application"),
+        pl.col("source_entry").alias("outbound_item_entry_no"),
+        "quantity", "posting_date", pl.col("receiving").alias("cost_application"),
     )
     applied = applications.with_columns(
         later=pl.max_horizontal("inbound", "outbound")
