@@ -22,10 +22,12 @@ TX_SCHEMA = {
 NO_PERIODS = pl.DataFrame(schema={"ending_date": pl.Date, "closed": pl.Boolean})
 
 
-def items(method: str = "FIFO") -> pl.DataFrame:
+def items(method: str = "FIFO", standard_cost: float | None = None, indirect_cost_pct=0.0,
+          overhead_rate=0.0) -> pl.DataFrame:
     return pl.DataFrame({
         "item_no": ["A"], "description": ["A"], "costing_method": [method],
-        "standard_cost": [None], "indirect_cost_pct": [0.0], "overhead_rate": [0.0],
+        "standard_cost": [standard_cost], "indirect_cost_pct": [indirect_cost_pct],
+        "overhead_rate": [overhead_rate],
         "inventory_posting_group": ["RESALE"], "gen_prod_posting_group": ["RETAIL"],
     }, schema_overrides={"standard_cost": pl.Float64})
 
@@ -244,3 +246,28 @@ def test_purchase_return_fixed_to_receipt_takes_its_cost_r27():
     )
     assert entry_costs(led) == [50.0, 70.0, -28.0, -10.0]
     assert led.item_ledger_entries.get_column("entry_type").to_list() == ["Purchase"] * 4
+
+
+def test_standard_purchase_posts_variance_and_sale_takes_standard_r24():
+    led = cost_ledger(txs(
+        (D(2020, 1, 1), "purchase", 10, 12.0, None),
+        (D(2020, 1, 2), "purchase_receipt", 10, 9.0, None),
+        (D(2020, 1, 3), "purchase_invoice", 10, 9.5, 2),
+        (D(2020, 1, 4), "sale", 15, None, None),
+        (D(2020, 1, 5), "item_charge", None, None, 1, {"amount": 3.0}),
+        (D(2020, 1, 6), "sale", 8, None, None),
+    ), items("STANDARD", standard_cost=10.0, indirect_cost_pct=10.0), NO_PERIODS, Settings())
+    ve = led.value_entries.filter(~pl.col("adjustment")).select(
+        "item_ledger_entry_no", "entry_type", "cost_amount_actual", "cost_amount_expected")
+    assert ve.rows() == [
+        (1, "Direct Cost", 120.0, 0.0), (1, "Indirect Cost", 12.0, 0.0),
+        (1, "Variance", -32.0, 0.0),
+        (2, "Direct Cost", 0.0, 100.0),
+        (2, "Direct Cost", 95.0, -100.0), (2, "Indirect Cost", 9.5, 0.0),
+        (2, "Variance", -4.5, 0.0),
+        (3, "Direct Cost", -150.0, 0.0),
+        (1, "Direct Cost", 3.0, 0.0), (1, "Variance", -3.0, 0.0),
+        # 5 on hand at standard, 3 beyond it valued at the standard cost (R170.7)
+        (4, "Direct Cost", -80.0, 0.0),
+    ]
+    assert entry_costs(led) == [100.0, 100.0, -150.0, -80.0]

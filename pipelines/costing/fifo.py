@@ -90,7 +90,10 @@ def outbound_table(entries: pl.DataFrame) -> pl.DataFrame:
             .forward_fill().over("key_id"))
         .filter(~pl.col("inbound"))
         .select("entry_no", "u0_entry", "units", "posting_date",
-                pl.col("transaction_no").alias("ask_tx"))
+                pl.col("transaction_no").alias("ask_tx"),
+                # R170.7: a STANDARD item's unapplied quantity is valued at the standard cost
+                standard=pl.when(pl.col("costing_method") == "STANDARD")
+                .then(pl.col("standard_cost")))
     )
 
 
@@ -124,7 +127,9 @@ def outbound_costs(
         per_out, on="entry_no", how="left"
     ).with_columns(pl.col("applied", "applied_at_posting").fill_null(0),
                    pl.col("shares", "posted").fill_null(0.0))
-    u0 = pl.when(pl.col("q_in") > 0).then(pl.col("known") / pl.col("q_in")).otherwise(0.0)
+    u0 = pl.coalesce(
+        "standard",
+        pl.when(pl.col("q_in") > 0).then(pl.col("known") / pl.col("q_in")).otherwise(0.0))
     return out.select(
         "entry_no",
         (pl.col("posted")

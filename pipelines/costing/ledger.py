@@ -24,7 +24,7 @@ ENTRY_TYPE = {
     "transfer": ("Transfer", -1),  # the from-leg; the to-leg (+) follows it (R11)
 }
 SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge", "purchase_invoice", "sales_invoice")
-SUPPORTED_METHODS = ("FIFO", "SPECIFIC")
+SUPPORTED_METHODS = ("FIFO", "SPECIFIC", "STANDARD")
 # R30: entries an item charge may be posted on, in this slice.
 CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
                     "transfer")
@@ -33,7 +33,7 @@ CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sale
 QTY_SCALE = 1_000_000
 
 ITEM_COLUMNS = [
-    "item_no", "costing_method", "indirect_cost_pct", "overhead_rate",
+    "item_no", "costing_method", "standard_cost", "indirect_cost_pct", "overhead_rate",
     "inventory_posting_group", "gen_prod_posting_group",
 ]
 
@@ -153,9 +153,7 @@ def value_rows(
     )
 
 
-def reversed_expected(
-    invoices: pl.DataFrame, expected: pl.Expr, quantity: pl.Expr, p: float
-) -> pl.Expr:
+def reversed_expected(expected: pl.Expr, quantity: pl.Expr, p: float) -> pl.Expr:
     """R23, R25: expected cost an invoice of n units reverses: round(E·n/|q|), or all that is left
     when it completes the invoicing. `invoices` sorted by entry, then transaction."""
     n_units = (pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64)
@@ -172,7 +170,8 @@ def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame) ->
                              pl.col("entry_no").alias("item_ledger_entry_no"),
                              pl.col("units").alias("entry_units"),
                              pl.col("quantity").alias("entry_quantity"),
-                             "indirect_cost_pct", "overhead_rate"),
+                             "costing_method", "standard_cost", "indirect_cost_pct",
+                             "overhead_rate"),
               on="applies_to", how="inner")
         .sort("item_ledger_entry_no", "transaction_no")
     )
@@ -181,46 +180,60 @@ def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame) ->
 def source_value_entries(
     transactions: pl.DataFrame, entries: pl.DataFrame, settings: Settings
 ) -> pl.DataFrame:
-    """R21-R23, R28, R30: value entries of inbound cost sources, their invoices and item charges.
+    """R21-R24, R28, R30: value entries of inbound cost sources, their invoices and item charges.
 
-    Their cost is known at posting. Sorted by transaction, then R33's order within it.
+    Their cost is known at posting. STANDARD items enter at the standard cost; their purchases and
+    charges post the difference as Variance (R24, R30). Sorted by transaction, then R33's order.
     """
     p = settings.amount_rounding_precision
-    q, c = pl.col("quantity"), pl.col("unit_cost")
-    direct = q * c
-    indirect = q * (c * pl.col("indirect_cost_pct") / 100 + pl.col("overhead_rate"))
+    q, c, s = pl.col("quantity"), pl.col("unit_cost"), pl.col("standard_cost")
+    standard = pl.col("costing_method") == "STANDARD"
+    direct = round_to(q * c, p)
+    indirect = round_to(q * (c * pl.col("indirect_cost_pct") / 100 + pl.col("overhead_rate")), p)
+    at_standard = round_to(q * s, p)
     inbound = entries.filter(pl.col("inbound") & ~pl.col("receiving")).rename(
         {"entry_no": "item_ledger_entry_no"})
-    purchase = inbound.filter(pl.col("type") != "purchase_receipt")
-    receipt = inbound.filter(pl.col("type") == "purchase_receipt")
-    invoice = invoices_of(transactions, "purchase_invoice", entries).join(
-        receipt.select("item_ledger_entry_no",
-                       round_to(direct + indirect, p).alias("receipt_expected")),
-        on="item_ledger_entry_no",
+    purchase = inbound.filter(pl.col("type") == "purchase")
+    other = inbound.filter(pl.col("type").is_in(["positive_adjustment", "sales_return"]))
+    receipt = inbound.filter(pl.col("type") == "purchase_receipt").with_columns(
+        expected=pl.when(standard).then(at_standard)
+        .otherwise(round_to(q * (c * (1 + pl.col("indirect_cost_pct") / 100)
+                                 + pl.col("overhead_rate")), p)))
+    invoice = (
+        invoices_of(transactions, "purchase_invoice", entries)
+        .join(receipt.select("item_ledger_entry_no", "expected"), on="item_ledger_entry_no")
+        .with_columns(reversed=reversed_expected(
+            pl.col("expected"), pl.col("entry_quantity"), p))
     )
     charge = invoices_of(transactions, "item_charge", entries)
-    indirect_rows = pl.concat([
-        value_rows(purchase.filter(pl.col("type") == "purchase"), seq=1,
-                   entry_type="Indirect Cost", valued_quantity=q,
-                   cost_amount_actual=round_to(indirect, p)),
+    amount = round_to(pl.col("amount").fill_null(0.0), p)
+    optional = pl.concat([  # R32: Indirect Cost and Variance entries only when non-zero
+        value_rows(purchase, seq=1, entry_type="Indirect Cost", valued_quantity=q,
+                   cost_amount_actual=indirect),
         value_rows(invoice, seq=1, entry_type="Indirect Cost", valued_quantity=q,
-                   cost_amount_actual=round_to(indirect, p)),
-    ]).filter(pl.col("cost_amount_actual") != 0)  # R32: only when non-zero
+                   cost_amount_actual=indirect),
+        value_rows(purchase.filter(standard), seq=2, entry_type="Variance", valued_quantity=q,
+                   cost_amount_actual=at_standard - direct - indirect),
+        value_rows(invoice.filter(standard), seq=2, entry_type="Variance", valued_quantity=q,
+                   cost_amount_actual=pl.col("reversed") - direct - indirect),
+        value_rows(charge.filter(standard), seq=2, entry_type="Variance",
+                   valued_quantity=pl.col("entry_quantity"), cost_amount_actual=-amount),
+    ]).filter(pl.col("cost_amount_actual") != 0)
     return pl.concat([
         value_rows(purchase, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
+                   valued_quantity=q, invoiced_quantity=q, cost_amount_actual=direct),
+        value_rows(other, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
                    valued_quantity=q, invoiced_quantity=q,
-                   cost_amount_actual=round_to(direct, p),
+                   cost_amount_actual=pl.when(standard).then(at_standard).otherwise(direct),
                    sales_amount_actual=pl.when(pl.col("type") == "sales_return")
                    .then(-pl.col("sales_amount").fill_null(0.0)).otherwise(0.0)),
         value_rows(receipt, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
-                   valued_quantity=q, cost_amount_expected=round_to(direct + indirect, p),
+                   valued_quantity=q, cost_amount_expected=pl.col("expected"),
                    expected_cost=True),
         value_rows(invoice, seq=0, entry_type="Direct Cost", valued_quantity=q,
-                   invoiced_quantity=q, cost_amount_actual=round_to(direct, p),
-                   cost_amount_expected=-reversed_expected(
-                       invoice, pl.col("receipt_expected"), pl.col("entry_quantity"), p)),
-        indirect_rows,
+                   invoiced_quantity=q, cost_amount_actual=direct,
+                   cost_amount_expected=-pl.col("reversed")),
+        optional,
         value_rows(charge, seq=0, entry_type="Direct Cost",
-                   valued_quantity=pl.col("entry_quantity"),
-                   cost_amount_actual=round_to(pl.col("amount").fill_null(0.0), p)),
+                   valued_quantity=pl.col("entry_quantity"), cost_amount_actual=amount),
     ]).sort("transaction_no", "seq")

@@ -43,8 +43,7 @@ def posted_value_entries(
         shipped.select("item_ledger_entry_no", cost.alias("shipment_expected")),
         on="item_ledger_entry_no",
     )
-    reversed_cost = reversed_expected(
-        sales_invoice, pl.col("shipment_expected"), pl.col("entry_quantity"), p)
+    reversed_cost = reversed_expected(pl.col("shipment_expected"), pl.col("entry_quantity"), p)
     revenue = pl.col("sales_amount").fill_null(0.0)
     received = entries.filter(pl.col("receiving")).join(
         inbound.select(pl.col("inbound").alias("entry_no"), "at_posting"), on="entry_no",
