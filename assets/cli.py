@@ -1,0 +1,259 @@
+"""The `invrec` command (contract §1): run, validate, generate.
+
+`run` materializes the same Dagster definitions the UI shows, in process, into a staging folder next
+to OUT, and moves the output tables into OUT only once the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.errors import InputError, Problem
+from pipelines.pipeline import OUTPUT_TABLES, REJECTED_TABLE
+
+EXIT_OK, EXIT_INVALID_INPUT, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
+PROG = "invrec"
+
+
+# --- arguments -----------------------------------------------------------------------------------
+
+def _iso_date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Inventory costing and inventory-to-G/L reconciliation, the way Business "
+                    "Central adjusts and posts cost.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="cost, post, value and reconcile an input folder")
+    run.add_argument("--data", metavar="DIR", help="input folder (default: the bundled sample)")
+    run.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    run.add_argument("--as-of", metavar="DATE", type=_iso_date,
+                     help="inventory valuation date (default: the last posting date)")
+    run.add_argument("--on-bad-rows", choices=["fail", "quarantine"], default="fail",
+                     help="stop on any invalid row (fail) or set bad transactions aside")
+    run.add_argument("--debug", action="store_true", help="show Dagster's log and tracebacks")
+
+    validate = sub.add_parser("validate", help="check an input folder and list every problem")
+    validate.add_argument("--data", metavar="DIR", help="input folder (default: the sample)")
+    validate.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    gen = sub.add_parser("generate", help="write a synthetic input folder")
+    gen.add_argument("--out", metavar="DIR", required=True, help="folder to write")
+    gen.add_argument("--transactions", metavar="N", type=_positive_int, required=True)
+    gen.add_argument("--items", metavar="K", type=_positive_int)
+    gen.add_argument("--seed", metavar="S", type=int)
+    gen.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `invrec`; returns the exit code (argparse exits 2 on usage errors)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help exits 0, usage errors 2
+        return int(exc.code or 0)
+    command = {"run": _run, "validate": _validate, "generate": _generate}[args.command]
+    try:
+        return command(args)
+    except InputError as exc:
+        _print_problems(exc)
+        return EXIT_INVALID_INPUT
+    except Exception as exc:  # one line, no traceback unless --debug (contract §1)
+        if args.debug:
+            traceback.print_exc()
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from assets.resources import SAMPLE_DIR
+
+    data = Path(args.data) if args.data else SAMPLE_DIR
+    if not data.is_dir():
+        raise InputError([Problem(str(data), None, None, None, "input folder does not exist")])
+    return data.resolve()
+
+
+def _run(args: argparse.Namespace) -> int:
+    data = _data_dir(args)
+    out = Path(args.out).resolve()
+    tables = [*OUTPUT_TABLES, *([REJECTED_TABLE] if args.on_bad_rows == "quarantine" else [])]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        with _quiet(args.debug):
+            _materialize(data, staging, args)
+        missing = [t for t in tables if not (staging / f"{t}.parquet").is_file()]
+        if missing:
+            raise RuntimeError(f"the run did not produce {', '.join(missing)}")
+        out.mkdir(parents=True, exist_ok=True)
+        for table in tables:  # only now: a failed run leaves OUT as it was
+            os.replace(staging / f"{table}.parquet", out / f"{table}.parquet")
+        if args.on_bad_rows != "quarantine":  # a stale quarantine from an earlier run would mislead
+            (out / f"{REJECTED_TABLE}.parquet").unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    frames = {t: pl.read_parquet(out / f"{t}.parquet") for t in tables}
+    print(summary(frames, data, out, args.as_of))
+    rejected = frames.get(REJECTED_TABLE)
+    if rejected is not None and rejected.height:
+        for row in rejected.select("transaction_no", "reason").iter_rows():
+            print(f"rejected transaction_no {row[0]}: {row[1]}", file=sys.stderr)
+        return EXIT_INVALID_INPUT  # invalid input, rejected rows in rejected_transactions
+    return EXIT_OK
+
+
+def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> None:
+    """Materialize every asset and check of the code location, the IO manager rooted in staging."""
+    import dagster as dg
+
+    from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
+
+    level = "DEBUG" if args.debug else "CRITICAL"
+    with _dagster_home():
+        try:
+            dg.materialize(
+                [*ALL_ASSETS, *ALL_CHECKS],
+                resources=resources(str(data), str(staging), as_of=args.as_of,
+                                    on_bad_rows=args.on_bad_rows),
+                instance=dg.DagsterInstance.ephemeral(),
+                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                tags={"invrec/source": "cli"},
+            )
+        except Exception as exc:
+            cause = _input_error(exc)
+            if cause is not None and cause is not exc:
+                raise cause from exc
+            raise
+
+
+def _input_error(exc: BaseException) -> InputError | None:
+    """The InputError behind a Dagster step failure (user_exception or the cause chain), if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, InputError):
+            return exc
+        exc = getattr(exc, "user_exception", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+@contextlib.contextmanager
+def _dagster_home() -> Iterator[None]:
+    """A throwaway DAGSTER_HOME when none is set, so Dagster warns about nothing."""
+    if os.environ.get("DAGSTER_HOME"):
+        yield
+        return
+    home = tempfile.mkdtemp(prefix="invrec-dagster-home-")
+    os.environ["DAGSTER_HOME"] = home
+    try:
+        yield
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _quiet(debug: bool) -> Iterator[None]:
+    """Keep Dagster's output off stdout (the summary must be readable) and its warnings away."""
+    if debug:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def summary(frames: dict[str, pl.DataFrame], data: Path, out: Path, as_of: str | None) -> str:
+    """Rows per table, inventory value (R132), all-time reconciliation difference by account."""
+    from assets.reconciliation import all_time
+    from assets.valuation import inventory_value
+
+    lines = [f"invrec run: {data} -> {out}", "rows per table:"]
+    width = max(len(t) for t in frames)
+    lines += [f"  {t:<{width}}  {f.height:>10,}" for t, f in frames.items()]
+    valuation = frames["inventory_valuation"]
+    when = f"as of {as_of}" if as_of else "as of the last posting date"
+    lines.append(f"inventory value ({when}): {inventory_value(valuation):,.2f}")
+    accounts = all_time(frames["reconciliation"])
+    differing = accounts.filter(pl.col("difference").abs() >= 0.005)
+    lines.append(f"reconciliation differences by account (all time): "
+                 f"{differing.height} of {accounts.height} accounts differ")
+    for acc, role, sub, gl, diff in accounts.iter_rows():
+        lines.append(f"  {acc:<10} {role:<28} subledger {sub:>14,.2f}  G/L {gl:>14,.2f}  "
+                     f"difference {diff:>12,.2f}")
+    return "\n".join(lines)
+
+
+# --- validate and generate ------------------------------------------------------------------------
+
+def _validate(args: argparse.Namespace) -> int:
+    from pipelines.ingest import validate_input
+
+    data = _data_dir(args)
+    problems = validate_input(data)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s) in {data}")
+        return EXIT_INVALID_INPUT
+    print(f"{data}: no problems found")
+    return EXIT_OK
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate
+
+    options = {k: v for k, v in (("items", args.items), ("seed", args.seed)) if v is not None}
+    generate(Path(args.out), args.transactions, **options)
+    print(f"wrote a synthetic input folder of about {args.transactions:,} transactions "
+          f"to {args.out}")
+    return EXIT_OK
+
+
+def _print_problems(exc: InputError) -> None:
+    for p in exc.problems:
+        print(p, file=sys.stderr)
+    print(f"{PROG}: {len(exc.problems)} input problem(s); nothing written", file=sys.stderr)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

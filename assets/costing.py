@@ -1,0 +1,72 @@
+"""Ledger and costing: posting the transactions, one Adjust Cost - Item Entries run (R10-R111)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import schema_check
+from assets.metadata import KINDS, table_metadata, total
+from assets.resources import InvrecConfig
+from pipelines.costing import cost_ledger
+from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
+
+ITEM_LEDGER_ENTRIES = "item_ledger_entries"
+ITEM_APPLICATION_ENTRIES = "item_application_entries"
+ADJUSTED_VALUE_ENTRIES = "adjusted_value_entries"
+
+
+@dg.multi_asset(
+    outs={
+        ITEM_LEDGER_ENTRIES: dg.AssetOut(
+            group_name="ledger", kinds=KINDS,
+            description="Item ledger entries: one per quantity movement (Purchase, Sale, "
+                        "Positive/Negative Adjmt., Transfer legs) with remaining quantity, open "
+                        "flag and cost amounts summed over its value entries after cost "
+                        "adjustment (R10-R12, R150)."),
+        ITEM_APPLICATION_ENTRIES: dg.AssetOut(
+            group_name="ledger", kinds=KINDS,
+            description="Item application entries: which inbound entry each outbound entry "
+                        "took its quantity (and cost) from, FIFO order or fixed by applies_to "
+                        "(R40-R47)."),
+        ADJUSTED_VALUE_ENTRIES: dg.AssetOut(
+            group_name="costing", kinds=KINDS,
+            description="Value entries after Adjust Cost - Item Entries: the cost posted with "
+                        "each transaction plus adjustment entries (adjustment = true) that bring "
+                        "every outbound to its final cost (R20-R33, R60-R111). Nothing is posted "
+                        "to the G/L yet."),
+    },
+    name="adjust_cost_item_entries",
+)
+def ledger_and_costing(
+    invrec_config: InvrecConfig,
+    transactions: pl.DataFrame,
+    items: pl.DataFrame,
+    inventory_periods: pl.DataFrame,
+):
+    """Post every transaction in transaction_no order, then run cost adjustment once (R60)."""
+    ledger = cost_ledger(transactions, items, inventory_periods, invrec_config.settings())
+    ile, iae, ve = ledger.item_ledger_entries, ledger.item_application_entries, ledger.value_entries
+    yield dg.Output(ile, output_name=ITEM_LEDGER_ENTRIES, metadata=table_metadata(
+        ile, open_entries=int(ile["open"].sum()) if ile.height else 0,
+        cost_amount_actual=total(ile, "cost_amount_actual"),
+        cost_amount_expected=total(ile, "cost_amount_expected"),
+    ))
+    yield dg.Output(iae, output_name=ITEM_APPLICATION_ENTRIES, metadata=table_metadata(
+        iae, cost_applications=int(iae["cost_application"].sum()) if iae.height else 0,
+    ))
+    adjustments = ve.filter(pl.col("adjustment"))
+    yield dg.Output(ve, output_name=ADJUSTED_VALUE_ENTRIES, metadata=table_metadata(
+        ve, adjustment_entries=adjustments.height,
+        adjustment_amount=total(adjustments, "cost_amount_actual"),
+        cost_amount_actual=total(ve, "cost_amount_actual"),
+        cost_amount_expected=total(ve, "cost_amount_expected"),
+    ))
+
+
+ASSETS = [ledger_and_costing]
+CHECKS = [
+    schema_check(ITEM_LEDGER_ENTRIES, ItemLedgerEntry),
+    schema_check(ITEM_APPLICATION_ENTRIES, ItemApplicationEntry),
+    schema_check(ADJUSTED_VALUE_ENTRIES, ValueEntry),
+]

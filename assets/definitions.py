@@ -1,0 +1,46 @@
+"""The code location: assembles the domains' assets, checks, resources, job, schedule and sensor."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from assets import costing, gl, ingest, reconciliation, valuation
+from assets.io_manager import DEFAULT_BASE_DIR, ParquetIOManager
+from assets.jobs import invrec_job
+from assets.resources import RESOURCE_KEY, SAMPLE_DIR, InvrecConfig
+from assets.schedules import nightly_schedule
+from assets.sensors import input_folder_sensor
+
+DOMAINS = [ingest, costing, gl, valuation, reconciliation]
+ALL_ASSETS = [a for d in DOMAINS for a in d.ASSETS]
+ALL_CHECKS = [c for d in DOMAINS for c in d.CHECKS]
+
+
+def resources(
+    data_dir: str | None = None, out_dir: str | None = None, **config
+) -> dict[str, object]:
+    """The resources of a run: input folder settings and the Parquet IO manager's folder.
+
+    Defaults come from INVREC_DATA_DIR / INVREC_OUT_DIR, else the bundled sample and `out/`.
+    """
+    return {
+        RESOURCE_KEY: InvrecConfig(
+            data_dir=data_dir or os.environ.get("INVREC_DATA_DIR", str(SAMPLE_DIR)), **config
+        ),
+        "io_manager": ParquetIOManager(
+            base_dir=out_dir or os.environ.get("INVREC_OUT_DIR", DEFAULT_BASE_DIR)
+        ),
+    }
+
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
+    resources=resources(),
+    jobs=[invrec_job],
+    schedules=[nightly_schedule],
+    sensors=[input_folder_sensor],
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,85 @@
+"""Ingest: the input folder read and validated once (contract §2), one asset per input table."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import KINDS, table_metadata
+from assets.resources import InvrecConfig
+from pipelines.ingest import TABLES, read_input
+from schemas.base import empty
+from schemas.inputs import GLEntry
+
+GROUP = "ingest"
+EXTERNAL_GL = "external_gl_entries"
+REJECTED = "rejected_transactions"
+
+_DESCRIPTIONS = {
+    "items": "Items with their costing method, standard cost and posting groups (items table).",
+    "transactions": "Posted item transactions in transaction_no order, the order BC posts them "
+                    "in; quarantined rows are left out (transactions table).",
+    "inventory_posting_setup": "Inventory and Inventory (Interim) accounts per location and "
+                               "inventory posting group (R122).",
+    "general_posting_setup": "COGS, Inventory Adjmt., Direct Cost Applied and the other P&L and "
+                             "interim accounts per business and product posting group (R122).",
+    "gl_accounts": "Chart of accounts names, for reports (optional table; empty when absent).",
+    "inventory_periods": "Inventory periods; closed periods move adjustment dates forward (R110). "
+                         "Empty when absent.",
+    "accounting_periods": "Accounting periods, used by average_cost_period = accounting_period "
+                          "(R91). Empty when absent.",
+    EXTERNAL_GL: "The general ledger to reconcile against (input gl_entries). When the input "
+                 "folder has none this is an empty frame and metadata `present` is false: the "
+                 "reconciliation then runs against the G/L entries invrec posts itself (R143).",
+    REJECTED: "Transactions set aside by on_bad_rows = quarantine, each with its reason; every "
+              "transaction whose applies_to chain reaches one is set aside too. Empty with "
+              "on_bad_rows = fail, where any bad row stops the run instead.",
+}
+OUTPUTS = [n for n in TABLES if n != "gl_entries"] + [EXTERNAL_GL, REJECTED]
+
+
+def external_gl_present(config: InvrecConfig) -> bool:
+    """Whether the input folder holds a gl_entries table (else reconcile against our own, R143)."""
+    return any((config.data_path() / f"gl_entries.{ext}").exists() for ext in ("csv", "parquet"))
+
+
+@dg.multi_asset(
+    outs={
+        name: dg.AssetOut(description=_DESCRIPTIONS[name], group_name=GROUP, kinds=KINDS,
+                          is_required=True)
+        for name in OUTPUTS
+    },
+    name="ingest_input_folder",
+)
+def input_tables(invrec_config: InvrecConfig):
+    """Read the input folder once (CSV or Parquet per table) and validate it (R160).
+
+    Raises InputError naming table, row, column, value and rule for every problem; with
+    on_bad_rows = quarantine, bad transactions go to rejected_transactions instead.
+    """
+    inputs = read_input(invrec_config.data_path(), on_bad_rows=invrec_config.on_bad_rows)
+    source = {"data_dir": dg.MetadataValue.path(str(invrec_config.data_path()))}
+    for name in OUTPUTS:
+        if name == EXTERNAL_GL:
+            present = inputs.gl_entries is not None
+            frame = inputs.gl_entries if present else _empty_external_gl()
+            extra = {"present": present}
+            if present:
+                extra["gl_total"] = round(float(frame["amount"].sum() or 0.0), 2)
+        else:
+            frame = getattr(inputs, name)
+            extra = {}
+        if name == REJECTED:
+            extra["on_bad_rows"] = invrec_config.on_bad_rows
+        if name == "transactions" and frame.height:
+            extra["first_posting_date"] = str(frame["posting_date"].min())
+            extra["last_posting_date"] = str(frame["posting_date"].max())
+        yield dg.Output(frame, output_name=name, metadata=table_metadata(frame, **source, **extra))
+
+
+def _empty_external_gl() -> pl.DataFrame:
+    return empty(GLEntry)
+
+
+ASSETS = [input_tables]
+CHECKS: list = []

@@ -1,0 +1,346 @@
+"""Read and validate the input folder (contract §2) into typed tables; quarantine bad transactions.
+
+CSV columns are read as text first, so codes such as "02130" stay text and every value that is
+not of its column's type is reported with its CSV line (header = line 1). Parquet rows are named by
+their key (`transaction_no=12`). All problems are collected before anything is raised (R160).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.errors import InputError, Problem
+from pipelines.settings import SETTINGS_FILE, Settings, load_settings
+from pipelines.validation import (
+    PROBLEM_SCHEMA,
+    flag,
+    no_problems,
+    problem,
+    schema_problems,
+    transaction_problems,
+)
+from schemas.base import conform, empty, polars_schema
+from schemas.inputs import (
+    AccountingPeriod,
+    GeneralPostingSetup,
+    GLAccount,
+    GLEntry,
+    InventoryPeriod,
+    InventoryPostingSetup,
+    Item,
+    RejectedTransaction,
+    Transaction,
+)
+
+OnBadRows = Literal["fail", "quarantine"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    model: type[pa.DataFrameModel]
+    required: bool
+    key: str | None  # names a Parquet row in messages
+
+
+TABLES: dict[str, TableSpec] = {
+    "items": TableSpec(Item, True, "item_no"),
+    "transactions": TableSpec(Transaction, True, "transaction_no"),
+    "inventory_posting_setup": TableSpec(InventoryPostingSetup, True, None),
+    "general_posting_setup": TableSpec(GeneralPostingSetup, True, None),
+    "gl_accounts": TableSpec(GLAccount, False, "account_no"),
+    "inventory_periods": TableSpec(InventoryPeriod, False, "ending_date"),
+    "accounting_periods": TableSpec(AccountingPeriod, False, "starting_date"),
+    "gl_entries": TableSpec(GLEntry, False, "entry_no"),
+}
+_TRUE = ["true", "1", "yes", "y"]
+_FALSE = ["false", "0", "no", "n"]
+
+
+@dataclass(frozen=True)
+class InputTables:
+    items: pl.DataFrame  # schemas.inputs.Item columns, defaults filled
+    transactions: pl.DataFrame  # schemas.inputs.Transaction, sorted by transaction_no
+    inventory_posting_setup: pl.DataFrame
+    general_posting_setup: pl.DataFrame
+    gl_accounts: pl.DataFrame  # empty frame when absent
+    inventory_periods: pl.DataFrame  # empty frame when absent
+    accounting_periods: pl.DataFrame  # empty frame when absent
+    gl_entries: pl.DataFrame | None  # None when absent: reconcile against our own G/L
+    settings: Settings
+    rejected_transactions: pl.DataFrame  # schemas.inputs.RejectedTransaction
+
+
+@dataclass
+class _Loaded:
+    """Everything read from the folder: typed tables carrying `_idx`, row labels, problems."""
+
+    tables: dict[str, pl.DataFrame | None]
+    raw: dict[str, pl.DataFrame]
+    labels: dict[str, pl.DataFrame]  # _idx -> row
+    problems: pl.DataFrame
+    settings: Settings | None
+
+
+def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTables:
+    """Read the input folder; raise InputError with every problem, or quarantine bad transactions.
+
+    With `quarantine`, transactions with problems and every transaction whose `applies_to` chain
+    reaches one are returned in `rejected_transactions`; problems anywhere else still raise.
+    """
+    if on_bad_rows not in ("fail", "quarantine"):
+        raise ValueError(f"on_bad_rows must be 'fail' or 'quarantine', not {on_bad_rows!r}")
+    loaded = _load(Path(data_dir))
+    probs = loaded.problems
+    tx_rows = (pl.col("table") == "transactions") & pl.col("_idx").is_not_null()
+    if probs.height and (on_bad_rows == "fail" or probs.filter(~tx_rows).height):
+        raise InputError(_to_problems(loaded))
+    tx = loaded.tables["transactions"]
+    rejected = _quarantine(tx, _reasons(loaded, probs.filter(tx_rows)))
+    keep = tx.join(rejected.select("_idx"), on="_idx", how="anti").sort("transaction_no")
+    t = loaded.tables
+    return InputTables(
+        items=conform(t["items"], Item),
+        transactions=conform(keep, Transaction),
+        inventory_posting_setup=conform(t["inventory_posting_setup"], InventoryPostingSetup),
+        general_posting_setup=conform(t["general_posting_setup"], GeneralPostingSetup),
+        gl_accounts=conform(t["gl_accounts"], GLAccount),
+        inventory_periods=conform(t["inventory_periods"], InventoryPeriod),
+        accounting_periods=conform(t["accounting_periods"], AccountingPeriod),
+        gl_entries=None if t["gl_entries"] is None else conform(t["gl_entries"], GLEntry),
+        settings=loaded.settings,
+        rejected_transactions=conform(rejected.sort("_idx"), RejectedTransaction),
+    )
+
+
+def validate_input(data_dir: str | Path) -> list[Problem]:
+    """Every problem of the input folder (schemas, R160 rules, settings); never raises for them."""
+    try:
+        return _to_problems(_load(Path(data_dir)))
+    except InputError as exc:  # no folder to read
+        return exc.problems
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def _load(data_dir: Path) -> _Loaded:
+    if not data_dir.is_dir():
+        raise InputError([Problem(str(data_dir), None, None, None, "input folder not found")])
+    tables: dict[str, pl.DataFrame | None] = {}
+    raw: dict[str, pl.DataFrame] = {}
+    labels: dict[str, pl.DataFrame] = {}
+    problems, cast_failures = [no_problems()], [no_problems()]
+    for name, spec in TABLES.items():
+        csv, parquet = data_dir / f"{name}.csv", data_dir / f"{name}.parquet"
+        if csv.exists() and parquet.exists():
+            problems.append(problem(name, None, None,
+                                    f"given both as {csv.name} and {parquet.name} (R170.14)"))
+            tables[name] = None
+            continue
+        if not (csv.exists() or parquet.exists()):
+            if spec.required:
+                problems.append(problem(name, None, None,
+                                        f"required table missing ({csv.name} or {parquet.name})"))
+                tables[name] = None
+            else:
+                tables[name] = None if name == "gl_entries" else _with_idx(empty(spec.model))
+            continue
+        path = csv if csv.exists() else parquet
+        frame, table_problems = _read_file(path, name, spec)
+        problems.append(table_problems)
+        if frame is None:
+            tables[name] = None
+            continue
+        raw[name] = frame
+        labels[name] = _labels(frame, path, spec)
+        typed, cast_problems = _cast(frame, name, spec.model)
+        cast_failures.append(cast_problems)
+        problems.append(schema_problems(name, typed.drop("_idx"), spec.model))
+        tables[name] = typed
+    settings = None
+    try:
+        settings = load_settings(data_dir)
+    except InputError as exc:
+        problems += [problem(SETTINGS_FILE, p.column, p.value, p.rule) for p in exc.problems]
+    if tables["transactions"] is not None:
+        problems.append(transaction_problems(tables["transactions"], tables["items"],
+                                             tables["accounting_periods"], settings))
+    cast = pl.concat(cast_failures)
+    # a value that could not be read is reported once, not again as missing by later checks
+    problems = [cast, pl.concat(problems).join(cast, on=["table", "_idx", "column"], how="anti")]
+    return _Loaded(tables, raw, labels, pl.concat(problems), settings)
+
+
+def _read_file(path: Path, name: str, spec: TableSpec) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    """The file as read (CSV: every column text), or the problem that stops reading it."""
+    try:
+        if path.suffix == ".csv":
+            frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        else:
+            frame = pl.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, problem(name, None, None, f"cannot read {path.name}: {reason}")
+    schema = spec.model.to_schema()
+    missing = [
+        col for col, c in schema.columns.items()
+        if col not in frame.columns and not c.nullable and c.default is None
+    ]
+    if missing:
+        return None, pl.concat(problem(name, c, None, "required column missing") for c in missing)
+    return _with_idx(frame), no_problems()
+
+
+def _with_idx(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index("_idx").with_columns(pl.col("_idx").cast(pl.Int64))
+
+
+def _labels(frame: pl.DataFrame, path: Path, spec: TableSpec) -> pl.DataFrame:
+    """The row as a message names it: CSV line number, or `key=value` for Parquet (contract §2)."""
+    if path.suffix == ".csv":
+        row = (pl.col("_idx") + 2).cast(pl.String)
+    elif spec.key and spec.key in frame.columns:
+        row = pl.coalesce(pl.format("{}={}", pl.lit(spec.key), pl.col(spec.key).cast(pl.String)),
+                          pl.format("#{}", pl.col("_idx") + 1))
+    else:
+        row = pl.format("#{}", pl.col("_idx") + 1)
+    return frame.select("_idx", row=row)
+
+
+def _cast(frame: pl.DataFrame, table: str, model: type[pa.DataFrameModel]) -> tuple[
+    pl.DataFrame, pl.DataFrame
+]:
+    """Cast to the model's types (strict=False), reporting each value that failed; fill defaults."""
+    columns = model.to_schema().columns
+    exprs, failures, rules = [], [], {}
+    for name, dtype in polars_schema(model).items():
+        if name not in frame.columns:
+            exprs.append(pl.lit(columns[name].default, dtype).alias(name))
+            continue
+        src = pl.col(name)
+        if frame.schema[name] == pl.String:
+            src = src.str.strip_chars()
+            src = pl.when(src == "").then(None).otherwise(src)
+        parsed, rule = _parse(src, frame.schema[name], dtype)
+        if rule is not None:
+            rules[name] = rule
+            failures.append((src.is_not_null() & parsed.is_null()).alias(f"_bad_{name}"))
+        if columns[name].default is not None:
+            parsed = parsed.fill_null(columns[name].default)
+        exprs.append(parsed.alias(name))
+    typed = frame.select("_idx", *exprs, *failures)
+    bad = typed.select(pl.col(f"_bad_{c}").any() for c in rules).row(0) if rules else ()
+    problems = [no_problems()] + [
+        flag(frame.with_columns(typed[f"_bad_{c}"]), table, pl.col(f"_bad_{c}"), c,
+             pl.col(c).cast(pl.String), rules[c])
+        for c, any_bad in zip(rules, bad, strict=True) if any_bad
+    ]
+    return typed.drop(f"_bad_{c}" for c in rules), pl.concat(problems)
+
+
+def _parse(src: pl.Expr, src_type: pl.DataType, dtype: pl.DataType) -> tuple[pl.Expr, str | None]:
+    """The typed expression and the rule a failed cast breaks (None: the cast cannot fail)."""
+    text = src_type == pl.String
+    if dtype == pl.String:
+        return src.cast(pl.String), None
+    if dtype == pl.Float64:
+        x = src.cast(pl.Float64, strict=False)
+        return pl.when(x.is_finite()).then(x), "not a number"
+    if dtype == pl.Int64:
+        if src_type.is_float():  # Parquet floats: only whole numbers are integers
+            return pl.when(src == src.round(0)).then(src.cast(pl.Int64, strict=False)), \
+                "not an integer"
+        return src.cast(pl.Int64, strict=False), "not an integer"
+    if dtype == pl.Date:
+        if text:
+            return src.str.to_date("%Y-%m-%d", strict=False), "not a date (YYYY-MM-DD)"
+        return src.cast(pl.Date, strict=False), "not a date"
+    if dtype == pl.Boolean:
+        if text:
+            low = src.str.to_lowercase()
+            return (pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)), \
+                "not a boolean (true/false)"
+        return src.cast(pl.Boolean, strict=False), "not a boolean"
+    return src.cast(dtype, strict=False), f"not a {dtype}"
+
+
+# --- reporting and quarantine --------------------------------------------------------------------
+
+def _named(loaded: _Loaded, problems: pl.DataFrame) -> pl.DataFrame:
+    """Problems with their row label and, where the file has it, the value exactly as written."""
+    order = {name: i for i, name in enumerate([SETTINGS_FILE, *TABLES])}
+    parts = []
+    for table, group in problems.with_row_index("_n").group_by("table", maintain_order=True):
+        name = table[0]
+        if name in loaded.labels:
+            as_written = (
+                loaded.raw[name]
+                .join(group.select("_idx").unique(), on="_idx", how="semi")
+                .select("_idx", pl.exclude("_idx").cast(pl.String))
+                .unpivot(index="_idx", variable_name="column", value_name="written")
+            )
+            group = (
+                group.join(loaded.labels[name], on="_idx", how="left")
+                .join(as_written, on=["_idx", "column"], how="left")
+                .with_columns(value=pl.when(pl.col("value").is_not_null())
+                              .then(pl.coalesce("written", "value")))
+            )
+        else:
+            group = group.with_columns(row=pl.lit(None, pl.String))
+        cols = list(TABLES[name].model.to_schema().columns) if name in TABLES else []
+        rank = pl.DataFrame({"_first": cols, "_c": list(range(len(cols)))},
+                            schema={"_first": pl.String, "_c": pl.Int64})
+        group = (
+            group.with_columns(_t=pl.lit(order.get(name, len(order))),
+                               _first=pl.col("column").str.split(", ").list.first())
+            .join(rank, on="_first", how="left")
+        )
+        parts.append(group)
+    if not parts:
+        return problems.with_columns(row=pl.lit(None, pl.String), _t=pl.lit(0), _n=pl.lit(0))
+    # file order, then row, then column order, then the order the rules ran
+    return pl.concat(parts, how="diagonal").sort("_t", "_idx", "_c", "_n", nulls_last=False)
+
+
+def _to_problems(loaded: _Loaded) -> list[Problem]:
+    named = _named(loaded, loaded.problems)
+    return [Problem(*row) for row in named.select("table", "row", "column", "value", "rule")
+            .iter_rows()]
+
+
+def _reasons(loaded: _Loaded, problems: pl.DataFrame) -> pl.DataFrame:
+    """One reason per bad transaction row: its problems, joined."""
+    return (
+        _named(loaded, problems)
+        .with_columns(reason=pl.format(
+            "{}{}: {}", pl.col("column"),
+            pl.when(pl.col("value").is_not_null()).then(pl.format(" '{}'", pl.col("value")))
+            .otherwise(pl.lit("")),
+            pl.col("rule"),
+        ))
+        .group_by("_idx", maintain_order=True)
+        .agg(pl.col("reason").str.join("; "))
+    )
+
+
+def _quarantine(tx: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """Bad rows plus every row whose applies_to chain reaches one (R160: dependents cannot post)."""
+    rejected = tx.join(reasons, on="_idx", how="inner")
+    frontier = rejected
+    while frontier.height:  # one step per level of the applies_to chain
+        bad_nos = frontier.select(pl.col("transaction_no").drop_nulls().unique())
+        frontier = (
+            tx.join(rejected.select("_idx"), on="_idx", how="anti")
+            .join(bad_nos, left_on="applies_to", right_on="transaction_no", how="semi")
+            .with_columns(reason=pl.format("applies_to {}: that transaction is rejected",
+                                           pl.col("applies_to")))
+        )
+        rejected = pl.concat([rejected, frontier])
+    return rejected
+
+
+__all__ = ["InputTables", "TABLES", "read_input", "validate_input", "PROBLEM_SCHEMA"]

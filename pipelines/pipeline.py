@@ -1,0 +1,65 @@
+"""Every stage in order, without Dagster: for tests, the generator and benchmarks.
+
+The Dagster assets (`assets/`) compose the same stage functions one asset per stage; this is the
+plain-function twin of that graph.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipelines.costing import cost_ledger
+from pipelines.ingest import InputTables
+from pipelines.posting import post_inventory_cost_to_gl
+from pipelines.reconcile import reconcile
+from pipelines.valuation import inventory_valuation
+
+# Contract §4, in the order the stages produce them.
+OUTPUT_TABLES = (
+    "item_ledger_entries",
+    "item_application_entries",
+    "value_entries",
+    "gl_entries",
+    "inventory_valuation",
+    "reconciliation",
+    "reconciliation_variance",
+)
+REJECTED_TABLE = "rejected_transactions"
+
+
+def run_pipeline(inputs: InputTables, as_of: dt.date | None = None) -> dict[str, pl.DataFrame]:
+    """Cost, post to the G/L (R120-R126), value (R130-R131) and reconcile (R140-R147).
+
+    Returns every output table of contract §4 by name; `rejected_transactions` is included when
+    ingest quarantined rows. Reconciles against `inputs.gl_entries` when given, else against the
+    G/L entries posted here (R143).
+    """
+    settings = inputs.settings
+    ledger = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods, settings)
+    gl_entries, value_entries = post_inventory_cost_to_gl(
+        ledger.value_entries, inputs.inventory_posting_setup, inputs.general_posting_setup,
+        settings,
+    )
+    valuation = inventory_valuation(
+        ledger.item_ledger_entries, value_entries, as_of,
+        precision=settings.amount_rounding_precision,
+    )
+    reconciliation, variance = reconcile(
+        value_entries,
+        gl_entries if inputs.gl_entries is None else inputs.gl_entries,
+        inputs.inventory_posting_setup, inputs.general_posting_setup, settings,
+    )
+    tables = {
+        "item_ledger_entries": ledger.item_ledger_entries,
+        "item_application_entries": ledger.item_application_entries,
+        "value_entries": value_entries,
+        "gl_entries": gl_entries,
+        "inventory_valuation": valuation,
+        "reconciliation": reconciliation,
+        "reconciliation_variance": variance,
+    }
+    if inputs.rejected_transactions.height:
+        tables[REJECTED_TABLE] = inputs.rejected_transactions
+    return tables

@@ -1,0 +1,261 @@
+"""Post Inventory Cost to G/L (R120-R126) and the account mapping reconciliation reuses (R142)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.errors import InputError, Problem
+from pipelines.rounding import round_to
+from pipelines.settings import Settings
+from schemas.base import columns
+from schemas.gl import GLEntry
+from schemas.ledger import ENTRY_TYPES
+
+INVENTORY_SETUP = "inventory_posting_setup"
+GENERAL_SETUP = "general_posting_setup"
+SETUP_KEYS = {
+    INVENTORY_SETUP: ("location_code", "inventory_posting_group"),
+    GENERAL_SETUP: ("gen_bus_posting_group", "gen_prod_posting_group"),
+}
+
+# Account roles in R140 order -> (setup table, setup column).
+ROLE_ACCOUNTS = {
+    "inventory": (INVENTORY_SETUP, "inventory_account"),
+    "inventory_interim": (INVENTORY_SETUP, "inventory_account_interim"),
+    "invt_accrual_interim": (GENERAL_SETUP, "invt_accrual_acc_interim"),
+    "cogs": (GENERAL_SETUP, "cogs_account"),
+    "cogs_interim": (GENERAL_SETUP, "cogs_account_interim"),
+    "inventory_adjmt": (GENERAL_SETUP, "inventory_adjmt_account"),
+    "direct_cost_applied": (GENERAL_SETUP, "direct_cost_applied_account"),
+    "overhead_applied": (GENERAL_SETUP, "overhead_applied_account"),
+    "purchase_variance": (GENERAL_SETUP, "purchase_variance_account"),
+}
+ROLE_ORDER = list(ROLE_ACCOUNTS)
+
+_ADJMT_TYPES = ("Positive Adjmt.", "Negative Adjmt.", "Transfer")
+# R121: (item ledger entry type, value entry type, pair) -> (account role, balancing role).
+ACCOUNT_PAIRS = pl.DataFrame(
+    [
+        ("Purchase", "Direct Cost", "Xe", "inventory_interim", "invt_accrual_interim"),
+        ("Purchase", "Direct Cost", "X", "inventory", "direct_cost_applied"),
+        ("Purchase", "Indirect Cost", "X", "inventory", "overhead_applied"),
+        ("Purchase", "Variance", "X", "inventory", "purchase_variance"),
+        ("Sale", "Direct Cost", "Xe", "inventory_interim", "cogs_interim"),
+        ("Sale", "Direct Cost", "X", "inventory", "cogs"),
+        *[(t, "Direct Cost", "X", "inventory", "inventory_adjmt") for t in _ADJMT_TYPES],
+        *[
+            (t, v, "X", "inventory", "inventory_adjmt")
+            for t in ENTRY_TYPES
+            for v in ("Revaluation", "Rounding")
+        ],
+    ],
+    schema={
+        "item_ledger_entry_type": pl.String,
+        "entry_type": pl.String,
+        "pair": pl.String,
+        "account_role": pl.String,
+        "balancing_role": pl.String,
+    },
+    orient="row",
+)
+
+# R123 order within a value entry: Xe before X, account before balancing.
+_PAIR_RANK = {"Xe": 0, "X": 1}
+_SIDE_RANK = {"account": 0, "balancing": 1}
+
+SUBLEDGER_COLUMNS = [
+    "value_entry_no", "transaction_no", "entry_type", "posting_date", "account_no", "account_role",
+    "amount", "document_no", "item_no", "location_code", "pair", "side",
+]
+
+
+def setup_accounts(
+    inventory_posting_setup: pl.DataFrame, general_posting_setup: pl.DataFrame
+) -> pl.DataFrame:
+    """Both setups unpivoted: (setup_table, key1, key2, account_role, account_no); blank -> null.
+
+    Raises InputError when a setup holds a combination twice (its accounts would be ambiguous).
+    """
+    frames, problems = [], []
+    for table, setup in ((INVENTORY_SETUP, inventory_posting_setup),
+                         (GENERAL_SETUP, general_posting_setup)):
+        k1, k2 = SETUP_KEYS[table]
+        roles = {role: col for role, (t, col) in ROLE_ACCOUNTS.items() if t == table}
+        keyed = setup.select(
+            pl.col(k1).cast(pl.String).fill_null("").alias("key1"),
+            pl.col(k2).cast(pl.String).fill_null("").alias("key2"),
+            *[pl.col(col).cast(pl.String).alias(role) for role, col in roles.items()],
+        )
+        for k in keyed.filter(pl.len().over("key1", "key2") > 1).unique(["key1", "key2"]).rows():
+            problems.append(Problem(table, f"{k1}={k[0]!r}, {k2}={k[1]!r}", None, None,
+                                    "R122: combination given more than once"))
+        frames.append(
+            keyed.unpivot(index=["key1", "key2"], variable_name="account_role",
+                          value_name="account_no")
+            .with_columns(setup_table=pl.lit(table))
+        )
+    if problems:
+        raise InputError(problems)
+    long = pl.concat(frames)
+    blank = pl.col("account_no").is_null() | (pl.col("account_no").str.strip_chars() == "")
+    return long.with_columns(account_no=pl.when(blank).then(None).otherwise(pl.col("account_no")))
+
+
+def subledger_postings(
+    value_entries: pl.DataFrame,
+    inventory_posting_setup: pl.DataFrame,
+    general_posting_setup: pl.DataFrame,
+    include_expected: bool,
+    *,
+    unposted_only: bool = False,
+    require_expected_accounts: bool = True,
+    precision: float = 0.01,
+    ordered: bool = True,
+) -> pl.DataFrame:
+    """R120-R122: the G/L rows each value entry maps to, in R123 order (the mapping exists once).
+
+    Amounts are the whole cost amounts, or with `unposted_only` the parts not yet in the G/L (R120).
+    `Xe` pairs only with `include_expected`. Raises InputError per missing setup row or blank
+    account that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`,
+    `Xe` rows whose account is missing are dropped instead (nothing to reconcile them against).
+    `ordered=False` skips the R123 sort when only totals are needed.
+    """
+    actual = pl.col("cost_amount_actual")
+    expected = pl.col("cost_amount_expected")
+    if unposted_only:
+        actual = actual - pl.col("cost_posted_to_gl")
+        expected = expected - pl.col("expected_cost_posted_to_gl")
+    index = [
+        "value_entry_no", "transaction_no", "entry_type", "item_ledger_entry_type", "posting_date",
+        "document_no", "item_no", "location_code", "inventory_posting_group",
+        "gen_bus_posting_group", "gen_prod_posting_group",
+    ]
+    pairs = ["Xe", "X"] if include_expected else ["X"]
+    amounts = (
+        value_entries.rename({"entry_no": "value_entry_no"})
+        .with_columns(X=actual, Xe=expected)
+        .unpivot(on=pairs, index=index, variable_name="pair", value_name="amount")
+        .with_columns(amount=round_to(pl.col("amount"), precision))
+        .filter(pl.col("amount") != 0)
+        .join(ACCOUNT_PAIRS, on=["item_ledger_entry_type", "entry_type", "pair"], how="left")
+    )
+    unmapped = amounts.filter(pl.col("account_role").is_null())
+    if unmapped.height:  # R121: cannot arise from valid input, so a costing bug
+        raise ValueError(
+            "R121: no account pair for value entries "
+            f"{unmapped['value_entry_no'].unique().sort().to_list()[:20]}"
+        )
+    sides = pl.concat([
+        amounts.with_columns(side=pl.lit("account")),
+        amounts.with_columns(side=pl.lit("balancing"), account_role=pl.col("balancing_role"),
+                             amount=-pl.col("amount")),
+    ])
+    in_inventory_setup = pl.col("account_role").is_in(
+        [r for r, (t, _) in ROLE_ACCOUNTS.items() if t == INVENTORY_SETUP]
+    )
+    rows = sides.with_columns(
+        setup_table=pl.when(in_inventory_setup).then(pl.lit(INVENTORY_SETUP))
+        .otherwise(pl.lit(GENERAL_SETUP)),
+        key1=pl.when(in_inventory_setup).then("location_code").otherwise("gen_bus_posting_group"),
+        key2=pl.when(in_inventory_setup).then("inventory_posting_group")
+        .otherwise("gen_prod_posting_group"),
+    ).join(
+        setup_accounts(inventory_posting_setup, general_posting_setup)
+        .with_columns(setup_row=pl.lit(True)),
+        on=["setup_table", "key1", "key2", "account_role"],
+        how="left",
+    )
+    missing = pl.col("account_no").is_null()
+    if not require_expected_accounts:
+        rows = rows.filter(~(missing & (pl.col("pair") == "Xe")))
+    if rows.filter(missing).height:
+        raise InputError(_missing_setup_problems(rows.filter(missing)))
+    rows = rows.select(SUBLEDGER_COLUMNS)
+    if not ordered:
+        return rows
+    # R123 order as one integer key: value entry, then Xe before X, then account before balancing
+    return rows.sort(
+        pl.col("value_entry_no") * 4
+        + pl.col("pair").replace_strict(_PAIR_RANK, return_dtype=pl.Int64) * 2
+        + pl.col("side").replace_strict(_SIDE_RANK, return_dtype=pl.Int64)
+    )
+
+
+def _missing_setup_problems(missing: pl.DataFrame) -> list[Problem]:
+    """R122: one Problem per missing setup row or blank account, naming the roles and the
+    transactions (for entries made by cost adjustment: the value entries) that need it."""
+    role_rank = pl.col("account_role").replace_strict(ROLE_ORDER, range(len(ROLE_ORDER)))
+    groups = (
+        missing.with_columns(
+            row_missing=pl.col("setup_row").is_null(),
+            blank_role=pl.when(pl.col("setup_row").is_null()).then(pl.lit(""))
+            .otherwise("account_role"),
+        )
+        .group_by("setup_table", "key1", "key2", "row_missing", "blank_role")
+        .agg(
+            roles=pl.col("account_role").sort_by(role_rank).unique(maintain_order=True),
+            transaction_nos=pl.col("transaction_no").drop_nulls().unique().sort(),
+            adjustment_entries=pl.col("value_entry_no")
+            .filter(pl.col("transaction_no").is_null()).unique().sort(),
+        )
+        .sort("setup_table", "key1", "key2", "blank_role")
+    )
+    problems = []
+    for g in groups.iter_rows(named=True):  # one per missing combination, for the message only
+        k1, k2 = SETUP_KEYS[g["setup_table"]]
+        combo = f"{k1}={g['key1']!r}, {k2}={g['key2']!r}"
+        cols = [ROLE_ACCOUNTS[r][1] for r in g["roles"]]
+        what = (f"no {g['setup_table']} row for {combo}" if g["row_missing"]
+                else f"{cols[0]} is blank for {combo}")
+        needed = []
+        if g["transaction_nos"]:
+            needed.append("transaction_no " + ", ".join(map(str, g["transaction_nos"])))
+        if g["adjustment_entries"]:
+            needed.append("cost adjustment value entries "
+                          + ", ".join(map(str, g["adjustment_entries"])))
+        roles = ", ".join(f"{c} ({r})" for c, r in zip(cols, g["roles"], strict=True))
+        problems.append(Problem(
+            table=g["setup_table"], row=combo, column=", ".join(cols),
+            value=None if g["row_missing"] else "",
+            rule=f"R122: {what}; {roles} needed by " + "; ".join(needed),
+        ))
+    return problems
+
+
+def post_inventory_cost_to_gl(
+    value_entries: pl.DataFrame,
+    inventory_posting_setup: pl.DataFrame,
+    general_posting_setup: pl.DataFrame,
+    settings: Settings,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Post Inventory Cost to G/L (R120-R126): G/L entries, and the value entries marked posted."""
+    expected_on = settings.expected_cost_posting_to_gl
+    postings = subledger_postings(
+        value_entries, inventory_posting_setup, general_posting_setup, expected_on,
+        unposted_only=True, precision=settings.amount_rounding_precision,
+    )
+    gl_entries = postings.with_row_index("entry_no", offset=1).with_columns(
+        pl.col("entry_no").cast(pl.Int64),
+        description=pl.format(
+            "{}{} {} on {}",
+            "entry_type",
+            pl.when(pl.col("pair") == "Xe").then(pl.lit(" (expected)")).otherwise(pl.lit("")),
+            "item_no",
+            pl.col("posting_date").cast(pl.String),
+        ),
+    ).select(columns(GLEntry))
+    posted = value_entries.with_columns(  # R124
+        cost_posted_to_gl=pl.col("cost_amount_actual"),
+        expected_cost_posted_to_gl=pl.col("cost_amount_expected") if expected_on else pl.lit(0.0),
+    )
+    return gl_entries, posted
+
+
+def unbalanced_value_entries(gl_entries: pl.DataFrame, precision: float = 0.01) -> pl.DataFrame:
+    """R126 check: value entries whose G/L entries do not sum to zero (empty when all balance)."""
+    return (
+        gl_entries.group_by("value_entry_no")
+        .agg(amount=pl.col("amount").sum())
+        .filter(pl.col("amount").abs() >= precision / 2)
+        .sort("value_entry_no")
+    )

@@ -1,0 +1,161 @@
+"""Inventory valuation by posting date (R130-R132) and BC's Inventory Valuation report per month."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipelines.rounding import round_to
+from schemas.base import columns, empty
+from schemas.gl import InventoryValuation, InventoryValuationPeriod
+
+KEYS = ["item_no", "location_code", "variant_code", "inventory_posting_group"]
+_QTY_EPS = 1e-9
+
+
+def _with_posting_group(item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame):
+    """Item ledger entries with the inventory_posting_group of their value entries (R20)."""
+    groups = value_entries.group_by("item_ledger_entry_no").agg(
+        pl.col("inventory_posting_group").sort_by("entry_no").first()
+    )
+    return item_ledger_entries.join(
+        groups, left_on="entry_no", right_on="item_ledger_entry_no", how="left"
+    ).with_columns(pl.col("inventory_posting_group").fill_null(""))
+
+
+def default_as_of(value_entries: pl.DataFrame) -> dt.date | None:
+    """R131: the latest posting date of any value entry (adjustment and Rounding included)."""
+    return value_entries["posting_date"].max()
+
+
+def inventory_valuation(
+    item_ledger_entries: pl.DataFrame,
+    value_entries: pl.DataFrame,
+    as_of: dt.date | None,
+    *,
+    precision: float = 0.01,
+) -> pl.DataFrame:
+    """R130-R131: quantity, actual and expected cost per item, location, variant and posting group.
+
+    Quantities by the item ledger entries' posting dates, amounts by the value entries' own
+    (possibly moved) posting dates; rows whose three figures are all zero are left out.
+    """
+    as_of = as_of or default_as_of(value_entries)
+    if as_of is None:
+        return empty(InventoryValuation)
+    quantities = (
+        _with_posting_group(item_ledger_entries, value_entries)
+        .filter(pl.col("posting_date") <= as_of)
+        .group_by(KEYS)
+        .agg(pl.col("quantity").sum())
+    )
+    amounts = (
+        value_entries.filter(pl.col("posting_date") <= as_of)
+        .group_by(KEYS)
+        .agg(pl.col("cost_amount_actual").sum(), pl.col("cost_amount_expected").sum())
+    )
+    zero = precision / 2
+    return (
+        quantities.join(amounts, on=KEYS, how="full", coalesce=True)
+        .with_columns(
+            pl.col("quantity").fill_null(0.0),
+            *[
+                round_to(pl.col(c).fill_null(0.0), precision)
+                for c in ("cost_amount_actual", "cost_amount_expected")
+            ],
+        )
+        .filter(
+            (pl.col("quantity").abs() > _QTY_EPS)
+            | (pl.col("cost_amount_actual").abs() >= zero)
+            | (pl.col("cost_amount_expected").abs() >= zero)
+        )
+        .sort(KEYS)
+        .select(columns(InventoryValuation))
+    )
+
+
+def inventory_valuation_by_period(
+    item_ledger_entries: pl.DataFrame,
+    value_entries: pl.DataFrame,
+    as_of: dt.date | None = None,
+    *,
+    precision: float = 0.01,
+) -> pl.DataFrame:
+    """BC's Inventory Valuation report per calendar month, up to `as_of` (R130's dating rules).
+
+    Increases are the entries of inbound item ledger entries (quantity > 0), decreases those of
+    outbound ones, both as magnitudes; values are actual cost, expected cost is shown separately.
+    Months run from a key's first entry to the month of `as_of` (default R131); all-zero rows are
+    left out. The last closing figures equal `inventory_valuation(..., as_of)`.
+    """
+    as_of = as_of or default_as_of(value_entries)
+    if as_of is None:
+        return empty(InventoryValuationPeriod)
+    ile = _with_posting_group(item_ledger_entries, value_entries)
+    inbound = ile.select(pl.col("entry_no").alias("item_ledger_entry_no"),
+                         (pl.col("quantity") > 0).alias("inbound"))
+    month = pl.col("posting_date").dt.month_start().alias("period_start")
+    quantity_moves = ile.filter(pl.col("posting_date") <= as_of).select(
+        *KEYS, month, (pl.col("quantity") > 0).alias("inbound"), "quantity",
+        pl.lit(0.0).alias("value"), pl.lit(0.0).alias("expected"),
+    )
+    value_moves = (
+        value_entries.filter(pl.col("posting_date") <= as_of)
+        .join(inbound, on="item_ledger_entry_no", how="left")
+        .select(
+            *KEYS, month, pl.col("inbound").fill_null(True), pl.lit(0.0).alias("quantity"),
+            pl.col("cost_amount_actual").alias("value"),
+            pl.col("cost_amount_expected").alias("expected"),
+        )
+    )
+    moves = (
+        pl.concat([quantity_moves, value_moves])
+        .group_by(*KEYS, "period_start")
+        .agg(
+            increases_quantity=pl.col("quantity").filter("inbound").sum(),
+            increases_value=pl.col("value").filter("inbound").sum(),
+            decreases_quantity=-pl.col("quantity").filter(~pl.col("inbound")).sum(),
+            decreases_value=-pl.col("value").filter(~pl.col("inbound")).sum(),
+            expected_change=pl.col("expected").sum(),
+        )
+    )
+    if moves.height == 0:
+        return empty(InventoryValuationPeriod)
+    months = pl.DataFrame({"period_start": pl.date_range(
+        moves["period_start"].min(), as_of, interval="1mo", eager=True)})
+    first = moves.group_by(KEYS).agg(pl.col("period_start").min().alias("first_month"))
+    grid = (
+        first.join(months, how="cross")
+        .filter(pl.col("period_start") >= pl.col("first_month"))
+        .join(moves, on=[*KEYS, "period_start"], how="left")
+        .fill_null(0.0)
+        .sort(*KEYS, "period_start")
+    )
+    net_qty = pl.col("increases_quantity") - pl.col("decreases_quantity")
+    net_value = pl.col("increases_value") - pl.col("decreases_value")
+    closing = grid.with_columns(
+        closing_quantity=net_qty.cum_sum().over(KEYS),
+        closing_value=net_value.cum_sum().over(KEYS),
+        closing_expected_cost=pl.col("expected_change").cum_sum().over(KEYS),
+    ).with_columns(
+        opening_quantity=pl.col("closing_quantity") - net_qty,
+        opening_value=pl.col("closing_value") - net_value,
+        opening_expected_cost=pl.col("closing_expected_cost") - pl.col("expected_change"),
+        period_end=pl.col("period_start").dt.month_end(),
+    )
+    amounts = ["opening_value", "increases_value", "decreases_value", "closing_value",
+               "opening_expected_cost", "closing_expected_cost"]
+    quantities = ["opening_quantity", "increases_quantity", "decreases_quantity",
+                  "closing_quantity"]
+    zero = precision / 2
+    return (
+        closing.with_columns(
+            # + 0.0 turns -0.0 into 0.0
+            *[round_to(pl.col(c), precision) + 0.0 for c in amounts],
+            *[pl.col(c).round(9) + 0.0 for c in quantities],
+        )
+        .filter(pl.any_horizontal(*[pl.col(c).abs() >= zero for c in amounts],
+                                  *[pl.col(c).abs() > _QTY_EPS for c in quantities]))
+        .select(columns(InventoryValuationPeriod))
+    )

@@ -1,0 +1,195 @@
+"""Invariants of costing.md §13 as checks on the three ledger frames (R150-R153, R158).
+
+Each `check_*` takes the item ledger entries, item application entries and value entries (the
+frames of schemas.ledger), plus what the rule needs, and raises AssertionError showing the
+offending rows. They run on the pipeline's output and on the reference's alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipelines.rounding import round_to
+
+TOL = 1e-6  # amounts are exact cents: anything above float noise is a real difference
+COST_ELEMENTS = ["Direct Cost", "Indirect Cost", "Variance"]
+KEY = ["item_no", "location_code", "variant_code"]
+
+VALUE = pl.col("cost_amount_actual") + pl.col("cost_amount_expected")
+
+
+def _fail_if_any(bad: pl.DataFrame, rule: str) -> None:
+    if bad.height:
+        with pl.Config(tbl_rows=30, tbl_cols=-1, tbl_width_chars=250):
+            raise AssertionError(f"{rule} violated by {bad.height} row(s):\n{bad}")
+
+
+def _non_average(ile: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    methods = items.select("item_no", "costing_method")
+    return ile.join(methods, on="item_no", how="left").filter(
+        pl.col("costing_method") != "AVERAGE")
+
+
+def check_ledger_sums(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -> None:
+    """R150: quantity, invoiced quantity and the three amounts are sums over the value entries."""
+    sums = ve.group_by("item_ledger_entry_no").agg(
+        pl.col("item_ledger_entry_quantity", "invoiced_quantity", "cost_amount_expected",
+               "cost_amount_actual", "sales_amount_actual").sum().name.prefix("ve_"))
+    joined = ile.join(sums, left_on="entry_no", right_on="item_ledger_entry_no", how="left")
+    checks = [("quantity", "ve_item_ledger_entry_quantity")] + [
+        (c, f"ve_{c}") for c in ("invoiced_quantity", "cost_amount_expected",
+                                 "cost_amount_actual", "sales_amount_actual")]
+    bad = joined.filter(pl.any_horizontal(
+        (pl.col(a) - pl.col(b).fill_null(0.0)).abs() > TOL for a, b in checks))
+    _fail_if_any(bad, "R150 ledger sums")
+    orphans = ve.join(ile, left_on="item_ledger_entry_no", right_on="entry_no", how="anti")
+    _fail_if_any(orphans, "R150 value entries of a missing item ledger entry")
+
+
+def check_applications(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -> None:
+    """R151: applied quantities match remaining quantities; open <=> remaining != 0."""
+    qty_apps = app.filter(~pl.col("cost_application")
+                          & pl.col("outbound_item_entry_no").is_not_null())
+    to_inbound = qty_apps.group_by(entry_no="inbound_item_entry_no").agg(
+        applied=-pl.col("quantity").sum())
+    to_outbound = qty_apps.group_by(entry_no="outbound_item_entry_no").agg(
+        applied=pl.col("quantity").abs().sum())
+    inbound = ile.filter(pl.col("quantity") > 0).join(to_inbound, on="entry_no", how="left")
+    bad = inbound.filter(
+        ((pl.col("quantity") - pl.col("remaining_quantity")) - pl.col("applied").fill_null(0.0))
+        .abs() > TOL)
+    _fail_if_any(bad, "R151 inbound: quantity - remaining = applied")
+    outbound = ile.filter(pl.col("quantity") < 0).join(to_outbound, on="entry_no", how="left")
+    bad = outbound.filter(
+        ((pl.col("quantity").abs() - pl.col("remaining_quantity").abs())
+         - pl.col("applied").fill_null(0.0)).abs() > TOL)
+    _fail_if_any(bad, "R151 outbound: |quantity| - |remaining| = applied")
+    bad = ile.filter(
+        (pl.col("open") != (pl.col("remaining_quantity").abs() > TOL))
+        | (pl.col("remaining_quantity") * pl.col("quantity") < -TOL)
+        | (pl.col("remaining_quantity").abs() > pl.col("quantity").abs() + TOL))
+    _fail_if_any(bad, "R151/R12 open <=> remaining != 0, remaining within [0, quantity]")
+    # R47: every inbound cost source has its own row for its full quantity
+    own = app.filter(pl.col("outbound_item_entry_no").is_null() & ~pl.col("cost_application"))
+    sources = ile.filter((pl.col("quantity") > 0)
+                         & pl.col("entry_type").is_in(["Purchase", "Positive Adjmt."]))
+    missing = sources.join(
+        own, left_on=["entry_no", "quantity"], right_on=["inbound_item_entry_no", "quantity"],
+        how="anti")
+    _fail_if_any(missing, "R47 inbound cost source without its own application row")
+
+
+def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: float = 0.01):
+    """R71 (no revaluations): share = round(a*B_i/q_i) per quantity application."""
+    base = ve.filter(pl.col("entry_type").is_in(COST_ELEMENTS)).group_by(
+        inbound_item_entry_no="item_ledger_entry_no").agg(base=VALUE.sum())
+    q_in = ile.select(inbound_item_entry_no="entry_no", q_in="quantity")
+    return (app.filter(~pl.col("cost_application") & pl.col("outbound_item_entry_no").is_not_null())
+            .join(base, on="inbound_item_entry_no", how="left")
+            .join(q_in, on="inbound_item_entry_no", how="left")
+            .with_columns(share=round_to(-pl.col("quantity") * pl.col("base").fill_null(0.0)
+                                         / pl.col("q_in"), precision)))
+
+
+def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame,
+                           precision: float = 0.01) -> pl.DataFrame:
+    """R51/R170.8 per open outbound: round(m_end*u0), u0 the known unit cost at its posting of
+    the last earlier inbound of its key (0 if none)."""
+    open_out = ile.filter((pl.col("quantity") < 0) & (pl.col("remaining_quantity") != 0))
+    inbounds = ile.filter(pl.col("quantity") > 0).select(
+        *KEY, src="entry_no", src_entry_no="entry_no", q_src="quantity")
+    pairs = open_out.sort("entry_no").join_asof(
+        inbounds.sort("src_entry_no"), left_on="entry_no", right_on="src_entry_no", by=KEY,
+        strategy="backward", allow_exact_matches=False, check_sortedness=False)
+    known = (pairs.select("entry_no", "transaction_no", "src")
+             .join(ve.filter(pl.col("entry_type").is_in(COST_ELEMENTS)
+                             & pl.col("transaction_no").is_not_null())
+                   .select(src="item_ledger_entry_no", ve_tx="transaction_no", v=VALUE),
+                   on="src", how="inner")
+             .filter(pl.col("ve_tx") < pl.col("transaction_no"))
+             .group_by("entry_no").agg(known=pl.col("v").sum()))
+    return (pairs.join(known, on="entry_no", how="left")
+            .select("entry_no", unapplied=round_to(
+                -pl.col("remaining_quantity") * pl.col("known").fill_null(0.0)
+                / pl.col("q_src").fill_null(1.0), precision)))
+
+
+def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
+                            items: pl.DataFrame, precision: float = 0.01) -> None:
+    """R152 (non-AVERAGE): each outbound's value = -sum of its shares - its unapplied part (R72).
+
+    Cost-receiving inbounds (R73, R74) are not in this slice yet.
+    """
+    received = shares(ile, app, ve, precision).group_by(entry_no="outbound_item_entry_no").agg(
+        received=pl.col("share").sum())
+    outbound = (_non_average(ile, items).filter(pl.col("quantity") < 0)
+                .join(received, on="entry_no", how="left")
+                .join(unapplied_posting_cost(ile, ve, precision), on="entry_no", how="left")
+                .with_columns(expected=-pl.col("received").fill_null(0.0)
+                              - pl.col("unapplied").fill_null(0.0),
+                              value=VALUE))
+    _fail_if_any(outbound.filter((pl.col("value") - pl.col("expected")).abs() > TOL),
+                 "R152/R72 outbound value = -(shares received) - unapplied part")
+
+
+def check_closed_means_empty(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
+                             items: pl.DataFrame, precision: float = 0.01) -> None:
+    """R153 (non-AVERAGE): a closed, invoiced inbound keeps nothing; a closed key is worth 0.00."""
+    forwarded = shares(ile, app, ve, precision).group_by(entry_no="inbound_item_entry_no").agg(
+        forwarded=pl.col("share").sum())
+    ile_na = _non_average(ile, items)
+    closed_in = (ile_na.filter((pl.col("quantity") > 0) & ~pl.col("open")
+                               & (pl.col("invoiced_quantity") == pl.col("quantity")))
+                 .join(forwarded, on="entry_no", how="left")
+                 .with_columns(value=VALUE, forwarded=pl.col("forwarded").fill_null(0.0)))
+    _fail_if_any(closed_in.filter((pl.col("value") - pl.col("forwarded")).abs() > TOL),
+                 "R153/R76 closed inbound value = shares it forwarded")
+    per_key = ile_na.group_by(KEY).agg(
+        any_open=pl.col("open").any(),
+        all_invoiced=(pl.col("invoiced_quantity") == pl.col("quantity")).all(),
+        value=VALUE.sum())
+    _fail_if_any(per_key.filter(~pl.col("any_open") & pl.col("all_invoiced")
+                                & (pl.col("value").abs() > TOL)),
+                 "R153 closed application key has value 0.00")
+
+
+def check_dates(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
+                first_allowed: dt.date | None) -> None:
+    """R158/R111: entries made by cost adjustment sit on the applied entry's date, moved to the
+    first allowed date when it is not allowed; never before it. R92: one valuation date per
+    item ledger entry (Revaluation aside), adjustments copy it."""
+    made = ve.filter(pl.col("adjustment"))
+    applied = ve.select(applies_to_entry="entry_no", a_ile="item_ledger_entry_no",
+                        a_posting="posting_date", a_valuation="valuation_date",
+                        a_adjustment="adjustment")
+    joined = made.join(applied, on="applies_to_entry", how="left")
+    rule_date = (pl.col("a_posting") if first_allowed is None
+                 else pl.max_horizontal("a_posting", pl.lit(first_allowed, dtype=pl.Date)))
+    bad = joined.filter(
+        pl.col("a_ile").is_null() | (pl.col("a_ile") != pl.col("item_ledger_entry_no"))
+        | pl.col("a_adjustment") | pl.col("transaction_no").is_not_null()
+        | (pl.col("posting_date") != rule_date)
+        | (pl.col("posting_date") < pl.col("a_posting"))
+        | (pl.col("valuation_date") != pl.col("a_valuation")))
+    _fail_if_any(bad, "R158/R111/R63 adjustment entry dates and reference")
+    if first_allowed is not None:
+        _fail_if_any(made.filter(pl.col("posting_date") < first_allowed),
+                     "R158 adjustment on a date that is not allowed (R110)")
+    dates = ve.filter(pl.col("entry_type") != "Revaluation").group_by("item_ledger_entry_no").agg(
+        n=pl.col("valuation_date").n_unique(), first=pl.col("valuation_date").min())
+    joined = dates.join(ile.select(item_ledger_entry_no="entry_no", pd="posting_date"),
+                        on="item_ledger_entry_no")
+    _fail_if_any(joined.filter((pl.col("n") != 1) | (pl.col("first") < pl.col("pd"))),
+                 "R92 one valuation date per item ledger entry, not before its posting date")
+
+
+def check_all(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFrame,
+              first_allowed: dt.date | None, precision: float = 0.01) -> None:
+    """Every invariant of this slice."""
+    check_ledger_sums(ile, app, ve)
+    check_applications(ile, app, ve)
+    check_cost_conservation(ile, app, ve, items, precision)
+    check_closed_means_empty(ile, app, ve, items, precision)
+    check_dates(ile, app, ve, first_allowed)

@@ -1,0 +1,101 @@
+"""Quantity application (R40-R47) and the cost an outbound carries at posting (R50, R51)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from pipelines.errors import InputError, Problem
+from tests.reference.arith import ZERO, round_to
+from tests.reference.book import COST_ELEMENTS, OUTBOUND, SOURCE, Application, Book, Entry
+
+
+def known_unit_cost(book: Book, inbound: Entry, before_tx: int) -> Fraction:
+    """R50: value of the inbound's Direct/Indirect/Variance entries before `before_tx`, / q."""
+    value = sum(
+        (v.value for v in book.values_of(inbound)
+         if v.entry_type in COST_ELEMENTS and v.transaction_no is not None
+         and v.transaction_no < before_tx),
+        ZERO,
+    )
+    return value / inbound.quantity
+
+
+def _inbound_order(book: Book, outbound: Entry) -> list[Entry]:
+    """R41 (FIFO): open inbound entries of the key by ascending (posting date, entry number)."""
+    method = book.item(outbound.item_no)["costing_method"]
+    if method != "FIFO":
+        raise NotImplementedError(f"R42/R41 application order for {method}")  # LIFO: R42 here
+    candidates = [e for e in book.entries
+                  if e.inbound and e.key == outbound.key and e.remaining_quantity > 0]
+    return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no))
+
+
+def _outbound_order(book: Book, inbound: Entry) -> list[Entry]:
+    """R44 (FIFO): open outbound entries of the key by ascending (posting date, entry number)."""
+    method = book.item(inbound.item_no)["costing_method"]
+    if method != "FIFO":
+        raise NotImplementedError(f"R44 closing order for {method}")  # LIFO: latest first
+    candidates = [e for e in book.entries
+                  if not e.inbound and e.key == inbound.key and e.remaining_quantity < 0]
+    # R44a (no cost loops) only concerns cost-receiving inbounds, not in this slice.
+    return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no))
+
+
+def _apply(book: Book, inbound: Entry, outbound: Entry, qty: Fraction, tx_no: int) -> None:
+    """Apply `qty` units; R47: the row lives under the outbound, dated by the later-posted entry."""
+    inbound.remaining_quantity -= qty
+    outbound.remaining_quantity += qty
+    later = inbound if inbound.entry_no > outbound.entry_no else outbound
+    book.applications.append(Application(
+        item_ledger_entry_no=outbound.entry_no, inbound_item_entry_no=inbound.entry_no,
+        outbound_item_entry_no=outbound.entry_no, quantity=-qty, posting_date=later.posting_date,
+        cost_application=False, made_by=tx_no,
+    ))
+
+
+def apply_outbound(book: Book, outbound: Entry, tx: dict) -> Fraction:
+    """R40-R43 application of a new outbound, and its cost at posting C >= 0 (R51)."""
+    tx_no = tx["transaction_no"]
+    need = -outbound.quantity
+    applied: list[tuple[Entry, Fraction]] = []
+    if outbound.applies_to_entry is not None:  # R43 fixed application, whole quantity
+        inbound = book.entry(outbound.applies_to_entry)
+        if inbound.key != outbound.key or inbound.remaining_quantity < need:
+            raise InputError([Problem(
+                "transactions", f"transaction_no={tx_no}", "applies_to", str(tx["applies_to"]),
+                "fixed application needs the same item, location and variant and enough "
+                "remaining quantity (R43, R160)")])
+        applied.append((inbound, need))
+    else:
+        for inbound in _inbound_order(book, outbound):
+            if need == 0:
+                break
+            a = min(need, inbound.remaining_quantity)
+            applied.append((inbound, a))
+            need -= a
+    cost = ZERO
+    for inbound, a in applied:
+        _apply(book, inbound, outbound, a, tx_no)
+        cost += round_to(a * known_unit_cost(book, inbound, tx_no), book.precision)
+    # R51: the unapplied part at u0, the known unit cost of the last earlier inbound of the key.
+    earlier = [e for e in book.entries[: outbound.entry_no - 1]
+               if e.inbound and e.key == outbound.key]
+    outbound.u0 = known_unit_cost(book, earlier[-1], tx_no) if earlier else ZERO
+    m = -outbound.remaining_quantity
+    return cost + round_to(m * outbound.u0, book.precision)
+
+
+def apply_inbound(book: Book, inbound: Entry, tx: dict) -> None:
+    """R47 own row of an inbound cost source, then R44: it closes open outbounds of its key."""
+    assert inbound.role == SOURCE, "cost-receiving inbounds: later slices (R47 cost rows, R44a)"
+    book.applications.append(Application(
+        item_ledger_entry_no=inbound.entry_no, inbound_item_entry_no=inbound.entry_no,
+        outbound_item_entry_no=None, quantity=inbound.quantity, posting_date=inbound.posting_date,
+        cost_application=False, made_by=tx["transaction_no"],
+    ))
+    for outbound in _outbound_order(book, inbound):
+        if inbound.remaining_quantity == 0:
+            break
+        assert outbound.role == OUTBOUND
+        a = min(inbound.remaining_quantity, -outbound.remaining_quantity)
+        _apply(book, inbound, outbound, a, tx["transaction_no"])

@@ -1,0 +1,160 @@
+"""Dagster round trips: the IO manager, the whole graph against run_pipeline, assets and checks
+called directly, the sensor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from assets.checks import schema_result
+from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
+from assets.gl import balance_result
+from assets.ingest import EXTERNAL_GL, input_tables
+from assets.io_manager import ParquetIOManager
+from assets.reconciliation import differences_result
+from assets.resources import InvrecConfig
+from assets.sensors import input_folder_sensor
+from assets.valuation import inventory_valuation
+from pipelines.ingest import read_input
+from pipelines.pipeline import OUTPUT_TABLES, run_pipeline
+from schemas.gl import GLEntry
+from tests._run_company import (
+    EXTERNAL_GL as EXTERNAL_GL_CSV,
+)
+from tests._run_company import (
+    INVENTORY_VALUE,
+    INVENTORY_VALUE_JANUARY,
+    small_company,
+)
+
+FRAME = pl.DataFrame({"entry_no": [1, 2], "amount": [10.5, -10.5],
+                      "posting_date": [dt.date(2020, 1, 1), dt.date(2020, 1, 2)]})
+
+
+def test_io_manager_round_trip(tmp_path: Path) -> None:
+    @dg.asset(key=["gl", "entries"])
+    def upstream() -> pl.DataFrame:
+        return FRAME
+
+    @dg.asset(ins={"entries": dg.AssetIn(["gl", "entries"])})
+    def doubled(entries: pl.DataFrame) -> pl.DataFrame:
+        return entries.with_columns(pl.col("amount") * 2)
+
+    result = dg.materialize([upstream, doubled],
+                            resources={"io_manager": ParquetIOManager(base_dir=str(tmp_path))})
+    assert result.success
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == ["doubled.parquet", "gl/entries.parquet"]
+    assert_frame_equal(pl.read_parquet(tmp_path / "gl" / "entries.parquet"), FRAME)
+    assert pl.read_parquet(tmp_path / "doubled.parquet")["amount"].to_list() == [21.0, -21.0]
+
+
+@pytest.mark.slow
+def test_graph_materializes_what_run_pipeline_computes(tmp_path: Path) -> None:
+    """The Dagster graph and the pure pipeline are the same composition of stages."""
+    data = small_company(tmp_path / "in", gl_entries__csv=EXTERNAL_GL_CSV)
+    out = tmp_path / "store"
+    result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources(str(data), str(out)))
+    assert result.success
+    expected = run_pipeline(read_input(data))
+    for table in OUTPUT_TABLES:
+        assert_frame_equal(pl.read_parquet(out / f"{table}.parquet"), expected[table])
+    assert pl.read_parquet(out / f"{EXTERNAL_GL}.parquet").height == 5
+    # The external G/L leaves differences, all explained: the check warns, it does not error.
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    recon = evaluations["reconciliation_differences_explained"]
+    assert not recon.passed and recon.severity == dg.AssetCheckSeverity.WARN
+    assert recon.metadata["unexplained_rows"].value == 0
+    assert all(e.passed for name, e in evaluations.items() if name.endswith("_schema"))
+    assert evaluations["gl_entries_balance_per_value_entry"].passed
+    valuation = result.asset_materializations_for_node("inventory_valuation")[0]
+    assert valuation.metadata["inventory_value"].value == INVENTORY_VALUE
+
+
+def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
+    data = small_company(tmp_path / "in")
+    outputs = {o.output_name: o for o in input_tables(invrec_config=InvrecConfig(
+        data_dir=str(data)))}
+    external = outputs[EXTERNAL_GL]
+    assert external.metadata["present"].value is False
+    assert external.value.height == 0 and external.value.columns[:3] == [
+        "entry_no", "posting_date", "account_no"]
+    assert outputs["transactions"].metadata["dagster/row_count"].value == 5
+    assert outputs["rejected_transactions"].value.height == 0
+
+
+def test_inventory_valuation_asset_reads_as_of_from_config(tmp_path: Path) -> None:
+    data = small_company(tmp_path / "in")
+    tables = run_pipeline(read_input(data))
+    config = InvrecConfig(data_dir=str(data), as_of="2020-01-31")
+    output = inventory_valuation(config, tables["item_ledger_entries"], tables["value_entries"])
+    assert output.metadata["as_of"].value == "2020-01-31"
+    assert output.metadata["inventory_value"].value == INVENTORY_VALUE_JANUARY
+    assert output.value["quantity"].to_list() == [6.0]
+
+
+def test_balance_check_names_the_unbalanced_value_entry() -> None:
+    gl = pl.DataFrame({"value_entry_no": [1, 1, 2, 2], "amount": [50.0, -50.0, 10.0, -9.0]})
+    result = balance_result(gl)
+    assert not result.passed
+    assert result.metadata["unbalanced_value_entries"].value == 1
+    assert "| 2 " in result.metadata["unbalanced"].value
+    assert balance_result(gl.filter(pl.col("value_entry_no") == 1)).passed
+
+
+def _recon(differences: list[float]) -> pl.DataFrame:
+    jan = dt.date(2020, 1, 31)
+    return pl.DataFrame({"period_end": [jan, None], "account_no": ["2130", "2130"],
+                         "difference": differences})
+
+
+def test_difference_check_passes_zero_warns_explained_errors_unexplained() -> None:
+    no_variance = pl.DataFrame(schema={"period_end": pl.Date, "account_no": pl.String,
+                                       "difference": pl.Float64})
+    assert differences_result(_recon([0.0, 0.0]), no_variance).passed
+    variance = pl.DataFrame({"period_end": [dt.date(2020, 1, 31)], "account_no": ["2130"],
+                             "difference": [4.0]})
+    explained = differences_result(_recon([4.0, 4.0]), variance)
+    assert not explained.passed and explained.severity == dg.AssetCheckSeverity.WARN
+    unexplained = differences_result(_recon([5.0, 5.0]), variance)
+    assert not unexplained.passed and unexplained.severity == dg.AssetCheckSeverity.ERROR
+    assert unexplained.metadata["unexplained_rows"].value == 2
+
+
+def test_schema_check_reports_failure_cases() -> None:
+    gl = pl.DataFrame({"entry_no": [1, 1], "posting_date": [dt.date(2020, 1, 1)] * 2,
+                       "account_no": ["2130", "7291"], "amount": [1.0, -1.0],
+                       "value_entry_no": [1, 1], "document_no": ["D1"] * 2,
+                       "item_no": ["A"] * 2, "location_code": [""] * 2,
+                       "description": ["x"] * 2})
+    bad = schema_result(gl, GLEntry)
+    assert not bad.passed and bad.metadata["failures"].value >= 1
+    assert "unique" in bad.metadata["failure_cases"].value
+    assert schema_result(gl.with_columns(entry_no=pl.Series([1, 2])), GLEntry).passed
+
+
+def test_sensor_runs_on_change_only(tmp_path: Path) -> None:
+    data = small_company(tmp_path / "in")
+    config = InvrecConfig(data_dir=str(data))
+    first = input_folder_sensor(dg.build_sensor_context(resources={"invrec_config": config}))
+    assert isinstance(first, dg.RunRequest)
+    cursor = dg.build_sensor_context(resources={"invrec_config": config})
+    input_folder_sensor(cursor)
+    same = input_folder_sensor(dg.build_sensor_context(cursor=cursor.cursor,
+                                                       resources={"invrec_config": config}))
+    assert isinstance(same, dg.SkipReason)
+    (data / "NOTES.md").write_text("not an input table")  # ignored
+    assert isinstance(input_folder_sensor(dg.build_sensor_context(
+        cursor=cursor.cursor, resources={"invrec_config": config})), dg.SkipReason)
+    tx = data / "transactions.csv"
+    tx.write_text(tx.read_text() + "6,2020-03-01,sale,A,,,,1,,,,,,D6,DOMESTIC\n")
+    os.utime(tx, ns=(1, 2))
+    changed = input_folder_sensor(dg.build_sensor_context(cursor=cursor.cursor,
+                                                          resources={"invrec_config": config}))
+    assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key

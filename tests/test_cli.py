@@ -1,0 +1,224 @@
+"""`invrec` in process through main(argv), plus one run of the installed entry point."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import assets.cli as cli
+from assets.cli import main
+from pipelines.pipeline import OUTPUT_TABLES
+from schemas.base import columns
+from schemas.gl import (
+    GLEntry,
+    InventoryValuation,
+    Reconciliation,
+    ReconciliationVariance,
+)
+from schemas.inputs import RejectedTransaction
+from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
+from tests._run_company import (
+    AS_OF_JANUARY,
+    INVENTORY_VALUE,
+    INVENTORY_VALUE_JANUARY,
+    bad_company,
+    small_company,
+)
+
+CONTRACT_MODELS = {
+    "item_ledger_entries": ItemLedgerEntry,
+    "item_application_entries": ItemApplicationEntry,
+    "value_entries": ValueEntry,
+    "gl_entries": GLEntry,
+    "inventory_valuation": InventoryValuation,
+    "reconciliation": Reconciliation,
+    "reconciliation_variance": ReconciliationVariance,
+}
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _no_staging_left(parent: Path) -> bool:
+    return not [p for p in parent.iterdir() if ".staging-" in p.name]
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory) -> tuple[Path, int, str, str]:
+    """One successful run shared by the read-only tests: (OUT, exit code, stdout, stderr)."""
+    root = tmp_path_factory.mktemp("run")
+    data = small_company(root / "in")
+    out = root / "deep" / "out"  # parents created
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["run", "--data", str(data), "--out", str(out)])
+    return out, code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.mark.slow
+def test_run_writes_every_contract_table(ran) -> None:
+    out, code, stdout, stderr = ran
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.parquet" for t in OUTPUT_TABLES)
+    for table, model in CONTRACT_MODELS.items():
+        assert pl.read_parquet(out / f"{table}.parquet").columns == columns(model), table
+    assert _no_staging_left(out.parent)
+
+
+@pytest.mark.slow
+def test_run_prints_a_readable_summary(ran) -> None:
+    out, _, stdout, _ = ran
+    assert f"inventory value (as of the last posting date): {INVENTORY_VALUE:,.2f}" in stdout
+    assert "  item_ledger_entries" in stdout and "4" in stdout
+    assert "0 of 9 accounts differ" in stdout
+    assert "dagster" not in stdout.lower()  # Dagster's log stays off stdout
+    ile = pl.read_parquet(out / "item_ledger_entries.parquet")
+    assert ile["remaining_quantity"].sum() == 3.0
+
+
+@pytest.mark.slow
+def test_run_as_of_and_rerun_replaces_outputs(ran, capsys) -> None:
+    out, *_ = ran
+    code = main(["run", "--data", str(out.parent.parent / "in"), "--out", str(out),
+                 "--as-of", AS_OF_JANUARY])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert f"inventory value (as of {AS_OF_JANUARY}): {INVENTORY_VALUE_JANUARY:,.2f}" in stdout
+    valuation = pl.read_parquet(out / "inventory_valuation.parquet")
+    assert valuation["cost_amount_actual"].sum() == INVENTORY_VALUE_JANUARY
+
+
+@pytest.mark.slow
+def test_invalid_input_exits_1_and_leaves_out_untouched(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "--data", str(small_company(tmp_path / "good")), "--out", str(out)]) == 0
+    before = _snapshot(out)
+    capsys.readouterr()
+    code = main(["run", "--data", str(bad_company(tmp_path / "bad")), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "transactions row 3, column posting_date, value '2020-02-30'" in err
+    assert "not a date" in err
+    assert _snapshot(out) == before
+    assert _no_staging_left(tmp_path)
+
+
+def test_invalid_input_writes_nothing_to_a_new_out(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "new" / "out"
+    assert main(["run", "--data", str(bad_company(tmp_path / "bad")), "--out", str(out)]) == 1
+    assert not out.exists()
+    assert _no_staging_left(tmp_path / "new")
+
+
+@pytest.mark.slow
+def test_failure_mid_run_leaves_out_untouched(tmp_path: Path, capsys, monkeypatch) -> None:
+    out = tmp_path / "out"
+    data = small_company(tmp_path / "in")
+    assert main(["run", "--data", str(data), "--out", str(out)]) == 0
+    before = _snapshot(out)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr("assets.reconciliation.reconcile", broken)
+    capsys.readouterr()
+    code = main(["run", "--data", str(data), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.strip() == "invrec: error: RuntimeError: disk on fire second line"
+    assert _snapshot(out) == before
+    assert _no_staging_left(tmp_path)
+
+
+def test_other_failure_is_one_line_unless_debug(tmp_path: Path, capsys, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise OSError("no space left")
+
+    monkeypatch.setattr(cli, "_materialize", broken)
+    data = str(small_company(tmp_path / "in"))
+    assert main(["run", "--data", data, "--out", str(tmp_path / "o")]) == 3
+    err = capsys.readouterr().err
+    assert err == "invrec: error: OSError: no space left\n"
+    assert main(["run", "--data", data, "--out", str(tmp_path / "o"), "--debug"]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quarantine_writes_rejected_rows_and_exits_1(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["run", "--data", str(bad_company(tmp_path / "bad")), "--out", str(out),
+                 "--on-bad-rows", "quarantine"])
+    err = capsys.readouterr().err
+    assert code == 1
+    rejected = pl.read_parquet(out / "rejected_transactions.parquet")
+    assert rejected.columns == columns(RejectedTransaction)
+    assert rejected["transaction_no"].to_list() == [2]
+    assert "rejected transaction_no 2" in err
+    assert (out / "gl_entries.parquet").is_file()
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["run"],
+    ["run", "--out", "x", "--as-of", "2020-13-01"],
+    ["run", "--out", "x", "--on-bad-rows", "skip"],
+    ["frobnicate"],
+    ["generate", "--out", "x", "--transactions", "0"],
+])
+def test_usage_errors_exit_2(argv: list[str], capsys) -> None:
+    assert main(argv) == 2
+    assert "usage: invrec" in capsys.readouterr().err
+
+
+def test_validate(tmp_path: Path, capsys) -> None:
+    assert main(["validate", "--data", str(small_company(tmp_path / "good"))]) == 0
+    assert "no problems found" in capsys.readouterr().out
+    bad = bad_company(tmp_path / "bad")
+    assert main(["validate", "--data", str(bad)]) == 1
+    stdout = capsys.readouterr().out
+    assert "transactions row 3, column posting_date, value '2020-02-30': not a date" in stdout
+    assert "1 problem(s)" in stdout
+    assert sorted(p.name for p in bad.iterdir()) == sorted(
+        ["items.csv", "transactions.csv", "inventory_posting_setup.csv",
+         "general_posting_setup.csv"])
+
+
+def test_missing_data_folder_is_invalid_input(tmp_path: Path, capsys) -> None:
+    assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 1
+    assert "input folder does not exist" in capsys.readouterr().err
+
+
+def test_generate_calls_the_generator(tmp_path: Path, capsys, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr("pipelines.generate.generate",
+                        lambda out, n, **kw: calls.append((out, n, kw)))
+    assert main(["generate", "--out", str(tmp_path / "g"), "--transactions", "500",
+                 "--items", "7", "--seed", "3"]) == 0
+    assert calls == [(tmp_path / "g", 500, {"items": 7, "seed": 3})]
+
+
+@pytest.mark.slow
+def test_installed_entry_point(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "invrec"
+    assert exe.is_file(), "invrec is not installed in the environment (uv sync)"
+    data = small_company(tmp_path / "in")
+    proc = subprocess.run([str(exe), "run", "--data", str(data), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("invrec run: ")
+    assert f"{INVENTORY_VALUE:,.2f}" in proc.stdout
+    assert (tmp_path / "out" / "reconciliation.parquet").is_file()
+
+
+def test_without_data_the_bundled_sample_is_used(tmp_path: Path, capsys, monkeypatch) -> None:
+    sample = small_company(tmp_path / "sample")
+    monkeypatch.setattr("assets.resources.SAMPLE_DIR", sample)
+    assert main(["validate"]) == 0
+    assert f"{sample.resolve()}: no problems found" in capsys.readouterr().out

@@ -1,0 +1,82 @@
+"""The code location loads, and every asset is described, grouped and typed (style.md)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from assets import definitions
+from assets.definitions import ALL_CHECKS, defs
+from assets.jobs import JOB_NAME
+from assets.schedules import NIGHTLY_CRON
+from assets.sensors import SENSOR_NAME
+from pipelines.pipeline import OUTPUT_TABLES
+
+GROUPS = {"ingest", "ledger", "costing", "gl", "valuation", "reconciliation"}
+
+
+@pytest.fixture(scope="module")
+def repo():
+    dg.Definitions.validate_loadable(defs)
+    return defs.get_repository_def()
+
+
+def test_definitions_load(repo) -> None:
+    keys = {k.to_user_string() for k in repo.assets_defs_by_key}
+    assert set(OUTPUT_TABLES) | {"rejected_transactions", "external_gl_entries",
+                                 "adjusted_value_entries", "items", "transactions"} <= keys
+
+
+def test_every_asset_has_description_group_and_kinds(repo) -> None:
+    for key, asset in repo.assets_defs_by_key.items():
+        spec = asset.specs_by_key[key]
+        assert spec.description and len(spec.description) > 40, key
+        assert spec.group_name in GROUPS, key
+        assert spec.kinds == {"polars", "parquet"}, key
+    groups = {a.specs_by_key[k].group_name for k, a in repo.assets_defs_by_key.items()}
+    assert groups == GROUPS
+
+
+def test_asset_graph_runs_ingest_to_reconciliation(repo) -> None:
+    graph = repo.asset_graph
+
+    def parents(name: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
+
+    assert parents("adjusted_value_entries") == {"transactions", "items", "inventory_periods"}
+    assert parents("gl_entries") == {"adjusted_value_entries", "inventory_posting_setup",
+                                     "general_posting_setup"}
+    assert parents("inventory_valuation") == {"item_ledger_entries", "value_entries"}
+    assert {"value_entries", "gl_entries", "external_gl_entries"} <= parents("reconciliation")
+
+
+def test_checks_cover_every_output_table() -> None:
+    checked = {
+        (key.asset_key.to_user_string(), key.name)
+        for c in ALL_CHECKS for key in c.check_keys
+    }
+    for table in OUTPUT_TABLES:
+        assert (table, f"{table}_schema") in checked
+    assert ("gl_entries", "gl_entries_balance_per_value_entry") in checked
+    assert ("reconciliation", "reconciliation_differences_explained") in checked
+
+
+def test_job_schedule_sensor_and_executor() -> None:
+    job = defs.resolve_job_def(JOB_NAME)
+    assert job.executor_def.name == dg.in_process_executor.name
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert set(OUTPUT_TABLES) <= selected
+    schedule = defs.resolve_schedule_def("invrec_nightly")
+    assert schedule.cron_schedule == NIGHTLY_CRON == "0 2 * * *"
+    assert schedule.job_name == JOB_NAME
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    assert sensor.job_name == JOB_NAME
+
+
+def test_resources_default_to_the_sample(monkeypatch) -> None:
+    monkeypatch.delenv("INVREC_DATA_DIR", raising=False)
+    res = definitions.resources()
+    assert res["invrec_config"].data_dir.endswith("data/sample")
+    assert res["invrec_config"].on_bad_rows == "fail"
+    monkeypatch.setenv("INVREC_DATA_DIR", "/elsewhere")
+    assert definitions.resources()["invrec_config"].data_dir == "/elsewhere"

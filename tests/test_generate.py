@@ -1,0 +1,323 @@
+"""The synthetic company generator: determinism, size, R160 validity, planted G/L differences."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipelines.generate import (
+    ALL_TYPES,
+    SUPPORTED_TYPES,
+    default_items,
+    generate,
+    plant_gl_discrepancies,
+)
+from pipelines.generate.company import SUPPORTED_METHODS
+from schemas.base import polars_schema
+from schemas.inputs import GeneralPostingSetup, InventoryPostingSetup, Item, Transaction
+
+FULL = {"types": ALL_TYPES, "costing_methods": ("FIFO", "LIFO", "AVERAGE", "STANDARD")}
+TABLES = ("items", "transactions", "inventory_posting_setup", "general_posting_setup",
+          "gl_accounts", "inventory_periods", "accounting_periods")
+# R10/R30/R160: the types each referencing type may name in applies_to (as generated).
+ALLOWED_TARGETS = {
+    "purchase_invoice": ["purchase_receipt"],
+    "sales_invoice": ["sales_shipment"],
+    "sales_return": ["sale", "sales_shipment"],
+    "item_charge": ["purchase", "purchase_receipt", "positive_adjustment", "sales_return",
+                    "transfer"],
+}
+SIGN = {"purchase": 1, "purchase_receipt": 1, "positive_adjustment": 1, "sales_return": 1,
+        "sale": -1, "sales_shipment": -1, "negative_adjustment": -1, "purchase_return": -1,
+        "transfer": -1}
+KEY = ["item_no", "location_code", "variant_code"]
+
+
+def read(folder, table, model):
+    return pl.read_csv(folder / f"{table}.csv", schema_overrides=polars_schema(model))
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    """20k transactions of every type and four costing methods."""
+    out = tmp_path_factory.mktemp("full")
+    result = generate(out, 20_000, seed=3, gl=False, **FULL)
+    return result, read(out, "transactions", Transaction), read(out, "items", Item), out
+
+
+def _targets(tx: pl.DataFrame) -> pl.DataFrame:
+    refs = tx.filter(pl.col("applies_to").is_not_null()).join(
+        tx.select(pl.col("transaction_no").alias("applies_to"), pl.col("type").alias("t_type"),
+                  pl.col("item_no").alias("t_item"), pl.col("quantity").alias("t_qty")),
+        on="applies_to", how="left")
+    assert refs["t_type"].null_count() == 0  # every applies_to names an existing transaction
+    return refs
+
+
+def _legs(tx: pl.DataFrame) -> pl.DataFrame:
+    """Quantity movements per application key in posting order, transfer to-legs included."""
+    sign = pl.col("type").replace_strict(SIGN, default=0, return_dtype=pl.Float64)
+    return pl.concat([
+        tx.select("transaction_no", "type", *KEY, "quantity",
+                  (sign * pl.col("quantity").fill_null(0)).alias("delta"), leg=pl.lit(0)),
+        tx.filter(pl.col("type") == "transfer").select(
+            "transaction_no", "type", "item_no", pl.col("to_location_code").alias("location_code"),
+            "variant_code", "quantity", pl.col("quantity").alias("delta"), leg=pl.lit(1)),
+    ]).sort("transaction_no", "leg").with_columns(
+        before=pl.col("delta").cum_sum().over(KEY) - pl.col("delta"))
+
+
+def test_row_count_near_requested_and_summary_matches_file(full):
+    result, tx, items, _ = full
+    assert abs(tx.height - 20_000) <= 1_000
+    assert result.rows["transactions"] == tx.height == sum(result.types.values())
+    assert result.rows["items"] == items.height == default_items(20_000) == 100
+    assert set(tx["type"]) == set(ALL_TYPES)
+    assert set(items["costing_method"]) == {"FIFO", "LIFO", "AVERAGE", "STANDARD"}
+
+
+def test_posting_order_and_documents(full):
+    _, tx, _, _ = full
+    assert tx["transaction_no"].diff().drop_nulls().min() > 0
+    assert tx["posting_date"].diff().drop_nulls().min() >= dt.timedelta(0)
+    assert tx["document_no"].null_count() == 0 and (tx["document_no"] != "").all()
+    assert tx["location_code"].null_count() == 0 and tx["variant_code"].null_count() == 0
+
+
+def test_applies_to_is_earlier_same_item_allowed_type(full):
+    """R160: applies_to points to an earlier transaction of the same item, of an allowed type."""
+    _, tx, _, _ = full
+    refs = _targets(tx)
+    assert (refs["applies_to"] < refs["transaction_no"]).all()
+    assert (refs["item_no"] == refs["t_item"]).all()
+    allowed = pl.DataFrame([(t, a) for t, targets in ALLOWED_TARGETS.items() for a in targets],
+                           schema=["type", "t_type"], orient="row")
+    assert refs.join(allowed, on=["type", "t_type"], how="anti").height == 0
+    assert set(refs["type"]) == set(ALLOWED_TARGETS)
+    must_refer = tx.filter(pl.col("type").is_in(["purchase_invoice", "sales_invoice",
+                                                 "item_charge"]))
+    assert must_refer["applies_to"].null_count() == 0
+    # sales returns come both ways: reversing a sale and at their own unit cost
+    returns = tx.filter(pl.col("type") == "sales_return")
+    assert 0 < returns["applies_to"].null_count() < returns.height
+
+
+def test_invoices_and_returns_never_exceed_their_document(full):
+    """R160: invoiced <= received/shipped; returned <= sold. Partial invoicing occurs."""
+    _, tx, _, _ = full
+    totals = (_targets(tx).filter(pl.col("type") != "item_charge")
+              .group_by("applies_to", "type").agg(pl.col("quantity").sum(), pl.len(),
+                                                  pl.col("t_qty").first()))
+    assert (totals["quantity"] <= totals["t_qty"]).all()
+    invoices = totals.filter(pl.col("type") == "purchase_invoice")
+    assert (invoices["len"] == 2).any()  # split invoices
+    assert (invoices["quantity"] < invoices["t_qty"]).any()  # partly invoiced receipts
+    assert totals.filter(pl.col("type") == "sales_return")["len"].max() == 1
+
+
+def test_transfers_have_stock_at_from_location(full):
+    """R46/R160: stock at the from-key before each transfer covers its quantity."""
+    _, tx, _, _ = full
+    transfers = tx.filter(pl.col("type") == "transfer")
+    assert (transfers["to_location_code"] != transfers["location_code"]).all()
+    from_legs = _legs(tx).filter((pl.col("type") == "transfer") & (pl.col("leg") == 0))
+    assert from_legs.height == transfers.height > 0
+    assert (from_legs["before"] >= from_legs["quantity"]).all()
+
+
+def test_transfer_check_cuts_to_stock_and_drops_empty_transfers():
+    """R46: the stock check itself (the generator's lots rarely leave it anything to cut)."""
+    from pipelines.generate.pieces import CODE, events
+    from pipelines.generate.stream import _check_transfers
+
+    stock = np.zeros(2 * 9)
+    stock[9] = 4.0  # carried from an earlier block: item 1 at BLUE
+    types = ["purchase", "transfer", "transfer", "sale", "transfer", "transfer"]
+    raw = events(type=np.array([CODE[t] for t in types]), item=np.array([0, 0, 0, 0, 0, 1]),
+                 loc=np.array([0, 0, 0, 0, 1, 0]), var=np.zeros(6, int),
+                 to_loc=np.array([-1, 1, 1, -1, 0, 2]), qty=np.array([5.0, 8, 2, 1, 3, 6]),
+                 day=np.zeros(6, int), u=np.arange(6) / 10)
+    out = _check_transfers(raw, stock)
+    # 8 cut to the 5 received; the next transfer finds nothing; to-legs never count as stock
+    assert out.select("type", "qty").rows() == [
+        (CODE["purchase"], 5.0), (CODE["transfer"], 5.0), (CODE["sale"], 1.0),
+        (CODE["transfer"], 4.0)]
+    assert stock[0] == -1.0 and stock[3] == 0.0 and stock[9] == 0.0
+
+
+def test_negative_inventory_is_occasional(full):
+    _, tx, _, _ = full
+    legs = _legs(tx).filter(pl.col("delta") < 0)
+    negative = (legs["before"] + legs["delta"] < 0).mean()
+    assert 0 < negative < 0.05
+
+
+def test_amount_fields_and_quantities(full):
+    _, tx, items, _ = full
+    assert (tx.filter(pl.col("type") != "revaluation")["quantity"] > 0).all()
+    needs_cost = tx.filter(pl.col("type").is_in(
+        ["purchase", "purchase_receipt", "purchase_invoice", "revaluation", "positive_adjustment"])
+        | ((pl.col("type") == "sales_return") & pl.col("applies_to").is_null()))
+    assert needs_cost["unit_cost"].null_count() == 0 and (needs_cost["unit_cost"] > 0).all()
+    charges = tx.filter(pl.col("type") == "item_charge")
+    assert set(charges["item_charge_no"]) == {"FREIGHT", "INSURANCE"}
+    assert (charges["amount"] > 0).all()
+    sales = tx.filter(pl.col("type").is_in(["sale", "sales_invoice", "sales_return"]))
+    assert (sales["sales_amount"] > 0).all()
+    standard = items.filter(pl.col("costing_method") == "STANDARD")
+    assert standard.height > 0 and standard["standard_cost"].null_count() == 0
+
+
+def test_revaluations_on_month_ends_in_date_order(full):
+    """R160: AVERAGE revaluations on a period's last day (period month); none back-dated."""
+    _, tx, _, _ = full
+    reval = tx.filter(pl.col("type") == "revaluation")
+    assert (reval["posting_date"] == reval["posting_date"].dt.month_end()).all()
+    assert reval.group_by("item_no").agg(
+        ok=pl.col("posting_date").diff().drop_nulls().min() > dt.timedelta(0)
+    )["ok"].fill_null(True).all()
+
+
+def test_posting_setups_cover_every_combination_used(full):
+    """R122: every (location, inventory group) and (business, product group) has a setup."""
+    _, tx, items, out = full
+    used = tx.join(items, on="item_no")
+    inv = read(out, "inventory_posting_setup", InventoryPostingSetup)
+    gen = read(out, "general_posting_setup", GeneralPostingSetup)
+    legs = pl.concat([used.select("location_code", "inventory_posting_group"),
+                      used.filter(pl.col("to_location_code").is_not_null()).select(
+                          pl.col("to_location_code").alias("location_code"),
+                          "inventory_posting_group")])
+    assert legs.join(inv, on=["location_code", "inventory_posting_group"], how="anti").is_empty()
+    assert used.join(gen, on=["gen_bus_posting_group", "gen_prod_posting_group"],
+                     how="anti").is_empty()
+
+
+def test_ingest_accepts_the_folder(full):
+    from pipelines.ingest import validate_input
+
+    assert validate_input(full[3]) == []
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    a = generate(tmp_path / "a", 3_000, seed=5, gl=False, **FULL)
+    b = generate(tmp_path / "b", 3_000, seed=5, gl=False, **FULL)
+    c = generate(tmp_path / "c", 3_000, seed=6, gl=False, **FULL)
+    for table in TABLES:
+        name = f"{table}.csv"
+        assert (a.out_dir / name).read_bytes() == (b.out_dir / name).read_bytes()
+    assert (a.out_dir / "settings.toml").read_text() == (b.out_dir / "settings.toml").read_text()
+    assert (a.out_dir / "transactions.csv").read_bytes() != (
+        c.out_dir / "transactions.csv").read_bytes()
+
+
+def test_chunked_writing_gives_the_same_file(tmp_path):
+    one = generate(tmp_path / "one", 3_000, seed=1, gl=False, **FULL)
+    many = generate(tmp_path / "many", 3_000, seed=1, gl=False, chunk_size=100, **FULL)
+    assert (one.out_dir / "transactions.csv").read_bytes() == (
+        many.out_dir / "transactions.csv").read_bytes()
+
+
+@pytest.mark.parametrize("types", [SUPPORTED_TYPES, ("purchase", "sale"),
+                                   ("sale", "sales_return", "transfer")])
+def test_only_requested_types_appear(tmp_path, types):
+    result = generate(tmp_path, 2_000, seed=2, types=types, gl=False)
+    tx = read(tmp_path, "transactions", Transaction)
+    assert set(tx["type"]) <= set(types)
+    assert set(result.types) == set(tx["type"])
+    if types == SUPPORTED_TYPES:
+        assert set(tx["type"]) == set(SUPPORTED_TYPES)
+        assert set(read(tmp_path, "items", Item)["costing_method"]) == set(SUPPORTED_METHODS)
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown transaction types"):
+        generate(tmp_path, 10, types=("purchase", "consumption"))
+    with pytest.raises(ValueError, match="SPECIFIC"):
+        generate(tmp_path, 10, costing_methods=("SPECIFIC",))
+
+
+def test_empty_company_has_header_only(tmp_path):
+    result = generate(tmp_path, 0, gl=False)
+    tx = read(tmp_path, "transactions", Transaction)
+    assert result.rows["transactions"] == tx.height == 0
+    assert tx.columns == list(polars_schema(Transaction))
+
+
+# ---- planted G/L differences -------------------------------------------------------------
+
+def _own_gl(documents: int = 6) -> pl.DataFrame:
+    """A balanced G/L: per document, inventory 2130 against 7291, one month each."""
+    rows = []
+    for d in range(documents):
+        date = dt.date(2024, 1 + d, 10)
+        for account, amount in (("2130", 100.0 + d), ("7291", -100.0 - d)):
+            rows.append((len(rows) + 1, date, account, amount, len(rows) // 2 + 1, f"DOC{d}",
+                         "IT1", "", "x"))
+    return pl.DataFrame(rows, orient="row", schema=[
+        "entry_no", "posting_date", "account_no", "amount", "value_entry_no", "document_no",
+        "item_no", "location_code", "description"])
+
+
+def test_plant_gl_discrepancies_plants_the_four_kinds():
+    own = _own_gl()
+    external, listing = plant_gl_discrepancies(own, seed=4)
+    assert set(listing["kind"]) == {"direct_posting", "missing_posting", "amount_mismatch",
+                                    "posting_date_mismatch"}
+    cause = dict(listing.select("kind", "expected_cause").unique().iter_rows())
+    assert cause == {"direct_posting": "direct_posting", "missing_posting": "unposted_cost",
+                     "amount_mismatch": "amount_mismatch",
+                     "posting_date_mismatch": "posting_date_mismatch"}
+    assert external.columns == ["entry_no", "posting_date", "account_no", "amount",
+                                "document_no", "description"]
+    assert external["entry_no"].is_unique().all()
+    journal = external.filter(pl.col("document_no") == "GJ-0001")
+    assert sorted(journal["account_no"]) == ["2130", "7270"] and journal["amount"].sum() == 0
+    # the listing is exactly the change per account and month, subledger minus G/L
+    month = pl.col("posting_date").dt.month_end().alias("period_end")
+    change = (pl.concat([own.select(month, "account_no", "amount"),
+                         external.select(month, "account_no", -pl.col("amount"))])
+              .group_by("period_end", "account_no").agg(pl.col("amount").sum().round(2))
+              .filter(pl.col("amount") != 0).sort("period_end", "account_no"))
+    listed = (listing.group_by("period_end", "account_no").agg(pl.col("amount").sum().round(2))
+              .filter(pl.col("amount") != 0).sort("period_end", "account_no"))
+    assert change.to_dicts() == listed.to_dicts()
+    missing = listing.filter(pl.col("kind") == "missing_posting")
+    doc = missing["document_no"][0]
+    assert external.filter(pl.col("document_no") == doc)["account_no"].to_list() == ["7291"]
+    mistyped = listing.filter(pl.col("kind") == "amount_mismatch")
+    assert mistyped.height == 1 and mistyped["amount"][0] in range(-9, 0)
+    moved = listing.filter(pl.col("kind") == "posting_date_mismatch")
+    assert moved.height == 4 and moved["amount"].sum() == 0  # two accounts x two months
+
+
+def test_plant_gl_discrepancies_is_deterministic_and_needs_documents():
+    a = plant_gl_discrepancies(_own_gl(), seed=9)
+    b = plant_gl_discrepancies(_own_gl(), seed=9)
+    assert a[0].equals(b[0]) and a[1].equals(b[1])
+    with pytest.raises(ValueError, match="3 are needed"):
+        plant_gl_discrepancies(_own_gl(documents=3), seed=0)  # the last month is never used
+    with pytest.raises(ValueError, match="empty"):
+        plant_gl_discrepancies(_own_gl(documents=0).cast({"posting_date": pl.Date}), seed=0)
+
+
+@pytest.mark.slow
+def test_reconciliation_finds_exactly_the_planted_differences(tmp_path):
+    """End to end: our own G/L with planted differences reconciles to the listing (R145)."""
+    pytest.importorskip("pipelines.pipeline")
+    from pipelines.ingest import read_input
+    from pipelines.pipeline import run_pipeline
+
+    result = generate(tmp_path, 3_000, seed=8)
+    assert result.discrepancies is not None, result.notes
+    assert (tmp_path / "README.md").read_text().count("| GJ-0001 |") == 2
+    variance = run_pipeline(read_input(tmp_path))["reconciliation_variance"]
+    found = variance.select("period_end", "account_no", "document_no",
+                            pl.col("difference").round(2), "cause").sort(pl.all())
+    expected = result.discrepancies.select(
+        "period_end", "account_no", "document_no", pl.col("amount").alias("difference"),
+        pl.col("expected_cause").alias("cause")).sort(pl.all())
+    assert found.to_dicts() == expected.to_dicts()

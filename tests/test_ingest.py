@@ -1,0 +1,242 @@
+"""Reading the input folder (contract §2): CSV dialects, Parquet, defaults, files, quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.errors import InputError
+from pipelines.ingest import read_input, validate_input
+from schemas.base import columns, polars_schema
+from schemas.inputs import Item, RejectedTransaction, Transaction
+from tests._ingest_company import GENERAL_POSTING_SETUP, TX_HEADER, company, problems_of, tx
+
+EXAMPLES = Path("/work/shared/examples")
+INPUT_SUFFIXES = (".csv", ".parquet", ".toml")
+
+
+def test_bom_crlf_and_quotes(tmp_path):
+    items = ('\ufeffitem_no,costing_method,inventory_posting_group,gen_prod_posting_group\r\n'
+             '"A","FIFO","RESALE","RETAIL"\r\n')
+    setup = ('\ufeff"location_code","inventory_posting_group","inventory_account",'
+             '"inventory_account_interim"\r\n"","RESALE","02130"," 02131 "\r\n')
+    rows = '\r\n'.join([TX_HEADER, '1,2020-01-01,"purchase","A",,,,"2.5","10.25",,,,,"P, 1",'
+                        'DOMESTIC']) + '\r\n'
+    t = read_input(company(tmp_path, items__csv=items, inventory_posting_setup__csv=setup,
+                           transactions__csv=rows))
+    assert t.items.to_dicts() == [{
+        "item_no": "A", "description": None, "costing_method": "FIFO", "standard_cost": None,
+        "indirect_cost_pct": 0.0, "overhead_rate": 0.0, "inventory_posting_group": "RESALE",
+        "gen_prod_posting_group": "RETAIL"}]
+    assert t.inventory_posting_setup.row(0) == ("", "RESALE", "02130", "02131")
+    row = t.transactions.row(0, named=True)
+    assert (row["quantity"], row["unit_cost"], row["document_no"]) == (2.5, 10.25, "P, 1")
+    assert (row["location_code"], row["variant_code"]) == ("", "")
+
+
+def test_typed_frames_follow_the_schemas(tmp_path):
+    t = read_input(company(tmp_path, tx(2, "sale", cost=""), tx(1, "purchase", cost=3)))
+    assert t.transactions.schema == pl.Schema(polars_schema(Transaction))
+    assert t.items.columns == columns(Item)
+    assert t.transactions["transaction_no"].to_list() == [1, 2]  # posting order (R170.14)
+    assert t.rejected_transactions.schema == pl.Schema(polars_schema(RejectedTransaction))
+    assert t.rejected_transactions.height == 0
+
+
+def test_optional_columns_absent_take_defaults_and_extra_columns_are_dropped(tmp_path):
+    items = "item_no,costing_method,inventory_posting_group,gen_prod_posting_group,colour\n" \
+            "A,FIFO,RESALE,RETAIL,red\n"
+    rows = "transaction_no,posting_date,type,item_no,quantity,unit_cost,document_no," \
+           "gen_bus_posting_group,comment\n1,2020-01-01,purchase,A,1,5,P1,DOMESTIC,hello\n"
+    t = read_input(company(tmp_path, items__csv=items, transactions__csv=rows))
+    assert t.items.columns == columns(Item)
+    assert t.transactions.columns == columns(Transaction)
+    row = t.transactions.row(0, named=True)
+    assert (row["location_code"], row["variant_code"], row["applies_to"]) == ("", "", None)
+
+
+def test_unknown_files_are_ignored(tmp_path):
+    folder = company(tmp_path, tx(1, "purchase", cost=1), **{"NOTES__md": "# notes\n",
+                                                            "expected__json": "{}",
+                                                            "other__csv": "x\n1\n"})
+    assert validate_input(folder) == []
+
+
+def test_optional_tables_absent(tmp_path):
+    t = read_input(company(tmp_path))
+    assert t.gl_entries is None
+    assert t.gl_accounts.height == t.inventory_periods.height == t.accounting_periods.height == 0
+    assert t.inventory_periods.schema == pl.Schema({"ending_date": pl.Date, "closed": pl.Boolean})
+
+
+def test_required_table_with_header_only_is_valid(tmp_path):
+    t = read_input(company(tmp_path))
+    assert t.transactions.height == 0
+    assert t.transactions.schema == pl.Schema(polars_schema(Transaction))
+
+
+def test_missing_required_table_and_column(tmp_path):
+    setup = "gen_bus_posting_group,gen_prod_posting_group,cogs_account\nDOMESTIC,RETAIL,7290\n"
+    folder = company(tmp_path, items__csv=None, general_posting_setup__csv=setup)
+    gps = "general_posting_setup"
+    assert problems_of(validate_input(folder)) == [
+        ("items", None, None, None, "required table missing (items.csv or items.parquet)"),
+        *[(gps, None, col, None, "required column missing") for col in (
+            "cogs_account_interim", "inventory_adjmt_account", "direct_cost_applied_account",
+            "overhead_applied_account", "purchase_variance_account", "invt_accrual_acc_interim")],
+    ]
+
+
+def test_table_given_as_csv_and_parquet_is_an_error_r170_14(tmp_path):
+    folder = company(tmp_path)
+    pl.read_csv(folder / "items.csv").write_parquet(folder / "items.parquet")
+    assert problems_of(validate_input(folder)) == [
+        ("items", None, None, None, "given both as items.csv and items.parquet (R170.14)"),
+    ]
+
+
+def test_parquet_rows_are_named_by_their_key(tmp_path):
+    folder = company(tmp_path, items__csv=None, transactions__csv=None)
+    pl.DataFrame({
+        "item_no": ["A", "B"], "costing_method": ["FIFO", "FOO"],
+        "inventory_posting_group": ["RESALE"] * 2, "gen_prod_posting_group": ["RETAIL"] * 2,
+    }).write_parquet(folder / "items.parquet")
+    pl.DataFrame({
+        "transaction_no": [12, 13], "posting_date": [dt.date(2020, 1, 1)] * 2,
+        "type": ["purchase", "sale"], "item_no": ["A", "A"], "quantity": [2.0, -1.0],
+        "unit_cost": [1.5, None], "document_no": ["P1", "S1"],
+        "gen_bus_posting_group": ["DOMESTIC"] * 2,
+    }).write_parquet(folder / "transactions.parquet")
+    pl.DataFrame({
+        "entry_no": [5, 5], "posting_date": ["2020-01-01", "2020-02-31"],
+        "account_no": ["02130", "7291"], "amount": [1.0, -1.0],
+    }).write_parquet(folder / "gl_entries.parquet")
+    assert problems_of(validate_input(folder)) == [
+        ("items", "item_no=B", "costing_method", "FOO",
+         "must be one of FIFO, LIFO, AVERAGE, STANDARD, SPECIFIC"),
+        ("transactions", "transaction_no=13", "quantity", "-1.0",
+         "must be > 0 (R170.13: except item_charge, revaluation)"),
+        ("gl_entries", "entry_no=5", "entry_no", "5", "must be unique"),
+        ("gl_entries", "entry_no=5", "entry_no", "5", "must be unique"),
+        ("gl_entries", "entry_no=5", "posting_date", "2020-02-31", "not a date (YYYY-MM-DD)"),
+    ]
+
+
+def test_parquet_input_reads_like_csv(tmp_path):
+    csv = company(tmp_path / "csv", tx(1, "purchase", cost=1, qty=3), tx(2, "sale", applies=1))
+    pq = tmp_path / "pq"
+    shutil.copytree(csv, pq)
+    for name in ("items", "transactions"):
+        read = pl.read_csv(pq / f"{name}.csv", infer_schema=False)
+        (pq / f"{name}.csv").unlink()
+        read.write_parquet(pq / f"{name}.parquet")
+    a, b = read_input(csv), read_input(pq)
+    assert_frame_equal(a.transactions, b.transactions)
+    assert_frame_equal(a.items, b.items)
+
+
+def test_codes_stay_text_and_booleans_are_read(tmp_path):
+    gl = "entry_no,posting_date,account_no,amount,document_no,description\n" \
+         "1,2020-01-31,02130,-0.5,007,x\n"
+    periods = "ending_date,closed\n2020-01-31,TRUE\n2020-02-29,false\n2020-03-31,maybe\n"
+    folder = company(tmp_path, gl_entries__csv=gl, inventory_periods__csv=periods)
+    assert problems_of(validate_input(folder)) == [
+        ("inventory_periods", "4", "closed", "maybe", "not a boolean (true/false)"),
+    ]
+    (folder / "inventory_periods.csv").write_text(periods.replace("maybe", "0"))
+    t = read_input(folder)
+    assert t.gl_entries.row(0) == (1, dt.date(2020, 1, 31), "02130", -0.5, "007", "x")
+    assert t.inventory_periods["closed"].to_list() == [True, False, False]
+
+
+def test_unreadable_csv_and_bad_settings_are_problems(tmp_path):
+    folder = company(tmp_path, gl_accounts__csv="account_no,name\n2130,Inventory,extra\n",
+                     settings__toml='average_cost_period = "fortnight"\n')
+    found = problems_of(validate_input(folder))
+    assert found[0] == ("settings.toml", None, "average_cost_period", "'fortnight'",
+                        "invalid value")
+    assert found[1][:4] == ("gl_accounts", None, None, None)
+    assert found[1][4].startswith("cannot read gl_accounts.csv:")
+    assert len(found) == 2
+
+
+def test_settings_are_loaded(tmp_path):
+    folder = company(tmp_path, settings__toml='average_cost_period = "month"\n')
+    assert read_input(folder).settings.average_cost_period == "month"
+
+
+def test_quarantine_sets_aside_bad_rows_and_their_dependents(tmp_path):
+    rows = [
+        tx(1, "purchase_receipt", qty=-5, cost=10),  # bad: quantity
+        tx(2, "purchase_invoice", qty=5, cost=11, applies=1),  # invoices the rejected receipt
+        tx(3, "sale", qty=2, applies=1),  # fixed application to it
+        tx(4, "sales_return", qty=1, applies=3),  # returns that sale: two steps away
+        tx(5, "purchase", qty=4, cost=2),
+        tx(6, "sale", qty=1, doc=""),  # bad: no document
+        tx(7, "sale", qty=1),
+        tx(8, "item_charge", qty="", amount=3, applies=5),
+    ]
+    t = read_input(company(tmp_path, *rows), on_bad_rows="quarantine")
+    assert t.transactions["transaction_no"].to_list() == [5, 7, 8]
+    assert t.rejected_transactions.select("transaction_no", "reason").rows() == [
+        (1, "quantity '-5': must be > 0 (R170.13: except item_charge, revaluation)"),
+        (2, "applies_to 1: that transaction is rejected"),
+        (3, "applies_to 1: that transaction is rejected"),
+        (4, "applies_to 3: that transaction is rejected"),
+        (6, "document_no: value required"),
+    ]
+    assert t.rejected_transactions.columns == columns(RejectedTransaction)
+    assert t.rejected_transactions.row(0, named=True)["quantity"] == -5.0
+
+
+def test_quarantine_keeps_unreadable_values_as_null(tmp_path):
+    rows = [tx(1, "purchase", cost=1, date="01/02/2020"), tx(2, "purchase", cost=1)]
+    t = read_input(company(tmp_path, *rows), on_bad_rows="quarantine")
+    assert t.rejected_transactions.select("transaction_no", "posting_date", "reason").rows() == [
+        (1, None, "posting_date '01/02/2020': not a date (YYYY-MM-DD)"),
+    ]
+    assert t.transactions["transaction_no"].to_list() == [2]
+
+
+def test_quarantine_still_fails_on_master_data(tmp_path):
+    items = "item_no,costing_method,inventory_posting_group,gen_prod_posting_group\n" \
+            "A,FIFO,RESALE,RETAIL\nB,STANDARD,RESALE,RETAIL\n"
+    folder = company(tmp_path, tx(1, "purchase", cost=1, doc=""), items__csv=items,
+                     general_posting_setup__csv=GENERAL_POSTING_SETUP + "DOMESTIC,RETAIL," * 4
+                     + "1\n")
+    with pytest.raises(InputError) as err:
+        read_input(folder, on_bad_rows="quarantine")
+    assert [(p.table, p.row, p.column) for p in err.value.problems] == [
+        ("items", "3", "standard_cost"),
+        ("transactions", "2", "document_no"),
+        ("general_posting_setup", "2", "gen_bus_posting_group, gen_prod_posting_group"),
+        ("general_posting_setup", "3", "gen_bus_posting_group, gen_prod_posting_group"),
+    ]
+
+
+def test_missing_folder(tmp_path):
+    missing = tmp_path / "nope"
+    assert problems_of(validate_input(missing)) == [
+        (str(missing), None, None, None, "input folder not found")]
+    with pytest.raises(InputError):
+        read_input(missing)
+
+
+def test_on_bad_rows_must_be_known(tmp_path):
+    with pytest.raises(ValueError, match="on_bad_rows"):
+        read_input(company(tmp_path), on_bad_rows="ignore")
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+def test_examples_read_cleanly(tmp_path, case):
+    folder = shutil.copytree(EXAMPLES / case, tmp_path / case)  # with expected.json and NOTES.md
+    assert validate_input(folder) == []
+    t = read_input(folder)
+    expected_rows = len((EXAMPLES / case / "transactions.csv").read_text().splitlines()) - 1
+    assert t.transactions.height == expected_rows
+    assert t.items["costing_method"].is_in(["FIFO", "AVERAGE"]).all()

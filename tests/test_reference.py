@@ -1,0 +1,289 @@
+"""The reference implementation on hand-made cases, numbers worked out by hand from costing.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.errors import InputError
+from pipelines.settings import Settings
+from tests.reference import reference_ledger
+from tests.reference.cases import check_expected, read_case
+
+EXAMPLES = Path("/work/shared/examples")
+D = dt.date
+ITEM = {"item_no": "ITEM1", "description": None, "costing_method": "FIFO", "standard_cost": None,
+        "indirect_cost_pct": 0.0, "overhead_rate": 0.0, "inventory_posting_group": "RESALE",
+        "gen_prod_posting_group": "RETAIL"}
+
+
+def tx(no: int, date: dt.date, kind: str, qty: float | None = None, cost: float | None = None, *,
+       applies: int | None = None, amount: float | None = None, sales: float | None = None,
+       loc: str = "", var: str = "", item: str = "ITEM1") -> dict:
+    return {"transaction_no": no, "posting_date": date, "type": kind, "item_no": item,
+            "location_code": loc, "to_location_code": None, "variant_code": var,
+            "quantity": qty, "unit_cost": cost, "amount": amount, "sales_amount": sales,
+            "applies_to": applies, "item_charge_no": "FREIGHT" if kind == "item_charge" else None,
+            "document_no": f"D{no}", "gen_bus_posting_group": "DOMESTIC"}
+
+
+def run(*rows: dict, items: list[dict] | None = None, settings: Settings | None = None,
+        periods: list[dict] = ()) -> dict[str, pl.DataFrame]:
+    return reference_ledger(list(rows), items or [ITEM], settings or Settings(), periods)
+
+
+def entry(result: dict, tx_no: int) -> dict:
+    return result["item_ledger_entries"].row(
+        by_predicate=pl.col("transaction_no") == tx_no, named=True)
+
+
+def values(result: dict, tx_no: int) -> list[tuple]:
+    """(entry_type, adjustment, posting_date, valuation_date, actual) of the entry of `tx_no`."""
+    e = entry(result, tx_no)["entry_no"]
+    ve = result["value_entries"].filter(pl.col("item_ledger_entry_no") == e).sort("entry_no")
+    return [tuple(r) for r in ve.select("entry_type", "adjustment", "posting_date",
+                                        "valuation_date", "cost_amount_actual").iter_rows()]
+
+
+def applications(result: dict) -> set[tuple]:
+    """(row's entry, inbound, outbound, quantity, posting date) as a set (R47)."""
+    return set(result["item_application_entries"].drop("cost_application").iter_rows())
+
+
+# --- the public examples -------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+def test_examples(case: str) -> None:
+    """Every example of this slice matches its expected.json (others: not in the slice yet)."""
+    transactions, items, periods, settings = read_case(EXAMPLES / case)
+    try:
+        result = reference_ledger(transactions.to_dicts(), items.to_dicts(), settings,
+                                  periods.to_dicts())
+    except NotImplementedError as exc:
+        pytest.skip(f"not in the reference's slice yet: {exc}")
+    expected = json.loads((EXAMPLES / case / "expected.json").read_text())
+    assert check_expected(result, expected) == []
+
+
+def test_example_checker_can_fail() -> None:
+    transactions, items, periods, settings = read_case(EXAMPLES / "e13_item_charge_after_sale")
+    result = reference_ledger(transactions.to_dicts(), items.to_dicts(), settings, [])
+    expected = json.loads((EXAMPLES / "e13_item_charge_after_sale" / "expected.json").read_text())
+    result["value_entries"] = result["value_entries"].with_columns(
+        pl.when(pl.col("adjustment")).then(pl.col("posting_date") + dt.timedelta(days=1))
+        .otherwise(pl.col("posting_date")).alias("posting_date"))
+    assert len(check_expected(result, expected)) == 2  # the -2.00 moved off 01-15 onto 01-16
+
+
+def test_e13_item_charge_after_sale() -> None:
+    """R30, R71, R63, R111: the charge reaches the sale through an adjustment on the sale's date."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 15), "sale", 1),
+            tx(3, D(2020, 2, 10), "item_charge", applies=1, amount=2))
+    assert values(r, 1) == [("Direct Cost", False, D(2020, 1, 1), D(2020, 1, 1), 10.0),
+                            ("Direct Cost", False, D(2020, 2, 10), D(2020, 1, 1), 2.0)]
+    assert values(r, 2) == [("Direct Cost", False, D(2020, 1, 15), D(2020, 1, 15), -10.0),
+                            ("Direct Cost", True, D(2020, 1, 15), D(2020, 1, 15), -2.0)]
+    charge = r["value_entries"].row(by_predicate=pl.col("transaction_no") == 3, named=True)
+    assert (charge["item_charge_no"], charge["valued_quantity"], charge["invoiced_quantity"],
+            charge["item_ledger_entry_quantity"], charge["cost_per_unit"]) == (
+        "FREIGHT", 1, 0, 0, 2)
+    adjustment = r["value_entries"].row(by_predicate=pl.col("adjustment"), named=True)
+    assert adjustment["transaction_no"] is None and adjustment["document_no"] == "D2"
+    assert adjustment["applies_to_entry"] == 2 and adjustment["valued_quantity"] == -1
+
+
+# --- rounding ------------------------------------------------------------------------------
+
+def test_fifo_rounding_residual_goes_to_a_rounding_entry() -> None:
+    """R2, R51, R71, R76: 3 units for 10.00 leave as 3 x 3.33; the purchase gets Rounding -0.01."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333),  # round(3 * 3.33333) = 10.00
+            tx(2, D(2020, 1, 2), "sale", 1), tx(3, D(2020, 1, 3), "sale", 1),
+            tx(4, D(2020, 1, 4), "sale", 1))
+    for sale in (2, 3, 4):
+        assert entry(r, sale)["cost_amount_actual"] == -3.33
+        assert len(values(r, sale)) == 1  # no adjustment: posting cost is already the target
+    assert values(r, 1) == [("Direct Cost", False, D(2020, 1, 1), D(2020, 1, 1), 10.0),
+                            ("Rounding", True, D(2020, 1, 1), D(2020, 1, 1), -0.01)]
+    rounding = r["value_entries"].row(by_predicate=pl.col("entry_type") == "Rounding", named=True)
+    assert (rounding["valued_quantity"], rounding["invoiced_quantity"], rounding["transaction_no"],
+            rounding["applies_to_entry"], rounding["entry_no"]) == (3, 0, None, 1, 5)
+    assert r["item_ledger_entries"]["cost_amount_actual"].sum() == pytest.approx(0, abs=1e-9)
+
+
+def test_no_rounding_entry_while_the_inbound_is_open() -> None:
+    """R76 needs remaining quantity 0: two of three units sold, no Rounding yet."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333), tx(2, D(2020, 1, 2), "sale", 2))
+    assert entry(r, 2)["cost_amount_actual"] == -6.67  # round(2 * 10/3) = round(6.666..)
+    assert values(r, 1) == [("Direct Cost", False, D(2020, 1, 1), D(2020, 1, 1), 10.0)]
+
+
+def test_half_cent_ties_round_away_from_zero_on_decimals() -> None:
+    """R2: 6.67/2 = 3.335 is a decimal tie and rounds to 3.34 (float64 would give 3.33)."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 2, 3.335), tx(2, D(2020, 1, 2), "sale", 1))
+    assert entry(r, 1)["cost_amount_actual"] == 6.67
+    assert entry(r, 2)["cost_amount_actual"] == -3.34  # round(1 * 6.67 / 2) = round(3.335)
+
+
+def test_indirect_cost_and_overhead() -> None:
+    """R21: Direct round(q*c) and Indirect round(q*(c*pct/100 + overhead)); both in B_i (R70)."""
+    item = ITEM | {"indirect_cost_pct": 10.0, "overhead_rate": 0.5}
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 10), tx(2, D(2020, 1, 2), "sale", 1),
+            items=[item])
+    ve = r["value_entries"].filter(pl.col("transaction_no") == 1)
+    assert ve.select("entry_type", "cost_amount_actual", "invoiced_quantity",
+                     "valued_quantity", "item_ledger_entry_quantity").rows() == [
+        ("Direct Cost", 30.0, 3.0, 3.0, 3.0), ("Indirect Cost", 4.5, 0.0, 3.0, 0.0)]
+    assert entry(r, 2)["cost_amount_actual"] == -11.5  # round(1 * 34.50 / 3)
+
+
+def test_no_indirect_cost_on_positive_adjustments() -> None:
+    """R28: a positive adjustment gets only its Direct Cost entry."""
+    item = ITEM | {"indirect_cost_pct": 10.0, "overhead_rate": 0.5}
+    r = run(tx(1, D(2020, 1, 1), "positive_adjustment", 3, 10), items=[item])
+    assert values(r, 1) == [("Direct Cost", False, D(2020, 1, 1), D(2020, 1, 1), 30.0)]
+
+
+# --- negative inventory --------------------------------------------------------------------
+
+def test_negative_inventory_closed_by_the_next_purchase() -> None:
+    """R44 example; R51 u0 for the open part; R72 target; R63 dated on the sale; R92, R47."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 2, 4), tx(2, D(2020, 1, 10), "sale", 5, sales=100),
+            tx(3, D(2020, 1, 20), "purchase", 10, 6))
+    sale, purchase = entry(r, 2), entry(r, 3)
+    assert (sale["remaining_quantity"], sale["open"]) == (0, False)
+    assert (purchase["remaining_quantity"], purchase["open"]) == (7, True)
+    # at posting: 2 x 4.00 applied + 3 unapplied at u0 = 4.00 (last earlier inbound) = 20.00;
+    # target: 2 x 4.00 + 3 x 6.00 = 26.00 -> adjustment -6.00 on the sale's date, valued 01-20
+    assert values(r, 2) == [("Direct Cost", False, D(2020, 1, 10), D(2020, 1, 20), -20.0),
+                            ("Direct Cost", True, D(2020, 1, 10), D(2020, 1, 20), -6.0)]
+    assert sale["cost_amount_actual"] == -26.0 and sale["sales_amount_actual"] == 100
+    assert applications(r) == {
+        (1, 1, None, 2.0, D(2020, 1, 1)), (3, 3, None, 10.0, D(2020, 1, 20)),
+        (2, 1, 2, -2.0, D(2020, 1, 10)),
+        (2, 3, 2, -3.0, D(2020, 1, 20)),  # made by the later purchase, recorded under the sale
+    }
+
+
+def test_negative_inventory_without_any_inbound_costs_zero_and_stays_open() -> None:
+    """R51: no earlier inbound, u0 = 0; R72/R170.8: the unapplied part keeps that cost."""
+    r = run(tx(1, D(2020, 1, 5), "negative_adjustment", 2))
+    e = entry(r, 1)
+    assert (e["remaining_quantity"], e["open"], e["cost_amount_actual"]) == (-2, True, 0.0)
+    assert values(r, 1) == [("Direct Cost", False, D(2020, 1, 5), D(2020, 1, 5), 0.0)]
+    assert applications(r) == set()
+
+
+def test_partly_closed_outbound_keeps_posting_cost_for_the_rest() -> None:
+    """R170.8: closed for 1 of 3 open units; the other 2 keep round(2 * u0)."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 1, 7), tx(2, D(2020, 1, 2), "sale", 4),
+            tx(3, D(2020, 1, 3), "purchase", 1, 9))
+    # posting: 7.00 + 3 x 7.00 = 28.00; target: 7.00 + 9.00 + 2 x 7.00 = 30.00
+    assert values(r, 2)[1][4] == -2.0 and entry(r, 2)["remaining_quantity"] == -2
+
+
+def test_open_outbounds_closed_in_posting_date_order() -> None:
+    """R44 (FIFO): the inbound closes the oldest-dated open outbound first, not the first posted."""
+    r = run(tx(1, D(2020, 1, 10), "sale", 2), tx(2, D(2020, 1, 5), "sale", 2),
+            tx(3, D(2020, 1, 20), "purchase", 3, 5))
+    assert entry(r, 2)["remaining_quantity"] == 0 and entry(r, 1)["remaining_quantity"] == -1
+    assert entry(r, 2)["cost_amount_actual"] == -10.0  # 2 x 5.00
+    assert entry(r, 1)["cost_amount_actual"] == -5.0  # 1 x 5.00 + 1 unapplied at u0 = 0
+
+
+# --- back-dating ---------------------------------------------------------------------------
+
+def test_back_dated_purchase_is_taken_first() -> None:
+    """R41: open inbounds in (posting date, entry no) order, so a back-dated purchase goes first."""
+    r = run(tx(1, D(2020, 3, 1), "purchase", 5, 10), tx(2, D(2020, 2, 1), "purchase", 5, 20),
+            tx(3, D(2020, 3, 15), "sale", 3))
+    assert entry(r, 3)["cost_amount_actual"] == -60.0
+    assert (entry(r, 1)["remaining_quantity"], entry(r, 2)["remaining_quantity"]) == (5, 2)
+
+
+def test_back_dated_sale_moves_to_the_inbound_date() -> None:
+    """R41: a back-dated sale still takes the open inbounds; R92: its valuation date moves."""
+    r = run(tx(1, D(2020, 3, 1), "purchase", 5, 10), tx(2, D(2020, 2, 1), "purchase", 2, 20),
+            tx(3, D(2020, 1, 15), "sale", 4))
+    assert values(r, 3) == [("Direct Cost", False, D(2020, 1, 15), D(2020, 3, 1), -60.0)]
+
+
+# --- fixed application ---------------------------------------------------------------------
+
+def test_fixed_application_overrides_fifo() -> None:
+    """R43: applies_to takes that inbound only; R12 applies_to_entry names its entry."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 5, 10), tx(2, D(2020, 1, 2), "purchase", 5, 20),
+            tx(3, D(2020, 1, 3), "negative_adjustment", 2, applies=2),
+            tx(4, D(2020, 1, 4), "sale", 4))
+    assert entry(r, 3)["cost_amount_actual"] == -40.0 and entry(r, 3)["applies_to_entry"] == 2
+    assert entry(r, 4)["cost_amount_actual"] == -40.0 and entry(r, 4)["applies_to_entry"] is None
+    assert (3, 2, 3, -2.0, D(2020, 1, 3)) in applications(r)
+
+
+def test_fixed_application_needs_enough_remaining_quantity() -> None:
+    """R43/R160: a fixed application beyond the inbound's remaining quantity is an input error."""
+    with pytest.raises(InputError, match="applies_to"):
+        run(tx(1, D(2020, 1, 1), "purchase", 2, 10), tx(2, D(2020, 1, 2), "sale", 1),
+            tx(3, D(2020, 1, 3), "sale", 2, applies=1))
+
+
+def test_fixed_application_to_another_location_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="R160"):
+        run(tx(1, D(2020, 1, 1), "purchase", 2, 10, loc="BLUE"),
+            tx(2, D(2020, 1, 2), "sale", 1, applies=1))
+
+
+# --- dates of adjustments ------------------------------------------------------------------
+
+def test_adjustment_moved_to_the_first_allowed_date() -> None:
+    """R110/R111 example: entry of 2020-09-06, periods closed through 08-31, allow from 09-10."""
+    periods = [{"ending_date": D(2020, 8, 31), "closed": True},
+               {"ending_date": D(2020, 9, 30), "closed": False}]
+    r = run(tx(1, D(2020, 9, 1), "purchase", 1, 10), tx(2, D(2020, 9, 6), "sale", 1),
+            tx(3, D(2020, 9, 20), "item_charge", applies=1, amount=2),
+            settings=Settings(allow_posting_from=D(2020, 9, 10)), periods=periods)
+    # the adjustment moves, its valuation date stays the sale's (R63 copies it)
+    assert values(r, 2)[1] == ("Direct Cost", True, D(2020, 9, 10), D(2020, 9, 6), -2.0)
+
+
+def test_closed_period_alone_moves_to_the_day_after() -> None:
+    """R110: a gap (open, then closed) counts as closed: first allowed date = 03-01."""
+    periods = [{"ending_date": D(2020, 1, 31), "closed": False},
+               {"ending_date": D(2020, 2, 29), "closed": True}]
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333), tx(2, D(2020, 1, 2), "sale", 3),
+            tx(3, D(2020, 1, 3), "item_charge", applies=1, amount=0.01), periods=periods)
+    # B = 10.01: sale at posting 10.00 (charge came later) -> adjustment -0.01 on 03-01
+    assert values(r, 2)[1] == ("Direct Cost", True, D(2020, 3, 1), D(2020, 1, 2), -0.01)
+    assert all(v[0] != "Rounding" for v in values(r, 1))  # one share round(3 * 10.01/3) = B
+    assert entry(r, 1)["cost_amount_actual"] == 10.01
+
+
+def test_adjustment_on_allowed_date_stays() -> None:
+    r = run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 15), "sale", 1),
+            tx(3, D(2020, 2, 10), "item_charge", applies=1, amount=2),
+            settings=Settings(allow_posting_from=D(2020, 1, 15)))
+    assert values(r, 2)[1][2] == D(2020, 1, 15)
+
+
+def test_rounding_entry_dated_on_first_allowed_date() -> None:
+    """R76 + R111: purchase 01-01, everything before 06-01 disallowed -> Rounding on 06-01."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333), tx(2, D(2020, 1, 2), "sale", 1),
+            tx(3, D(2020, 1, 3), "sale", 1), tx(4, D(2020, 1, 4), "sale", 1),
+            settings=Settings(allow_posting_from=D(2020, 6, 1)))
+    assert values(r, 1)[1] == ("Rounding", True, D(2020, 6, 1), D(2020, 1, 1), -0.01)
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["purchase_receipt", "transfer", "revaluation", "sales_return"])
+def test_types_of_later_slices_are_not_implemented(kind: str) -> None:
+    with pytest.raises(NotImplementedError):
+        run(tx(1, D(2020, 1, 1), kind, 1, 10))
+
+
+def test_methods_of_later_slices_are_not_implemented() -> None:
+    with pytest.raises(NotImplementedError):
+        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), items=[ITEM | {"costing_method": "LIFO"}])

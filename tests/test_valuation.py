@@ -1,0 +1,128 @@
+"""Inventory valuation by posting date: R130-R132, and the monthly Inventory Valuation report."""
+
+from __future__ import annotations
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from pipelines.valuation import inventory_valuation, inventory_valuation_by_period
+from schemas.base import validate
+from schemas.gl import InventoryValuation, InventoryValuationPeriod
+from tests.gl_helpers import D, ile, item_ledger_entries, value_entries, ve
+
+# Receipt of 10 on Jan 1 (expected 100), invoiced Feb 5 at 110, sale of 4 on Feb 10 at -40,
+# its cost adjustment -4 dated Mar 31; a second item at WEST bought and wholly sold in January with
+# an adjustment dated in February (quantity 0 with a value, R130).
+ILES = item_ledger_entries(
+    ile(1, "Purchase", 10, D(2020, 1, 1)),
+    ile(2, "Sale", -4, D(2020, 2, 10)),
+    ile(3, "Purchase", 5, D(2020, 1, 3), item_no="ITEM2", location_code="WEST"),
+    ile(4, "Sale", -5, D(2020, 1, 20), item_no="ITEM2", location_code="WEST"),
+)
+VES = value_entries(
+    ve(1, "Purchase", 0.0, 100.0, posting_date=D(2020, 1, 1), quantity=10),
+    ve(2, "Purchase", 110.0, -100.0, ile_no=1, posting_date=D(2020, 2, 5)),
+    ve(3, "Sale", -40.0, ile_no=2, posting_date=D(2020, 2, 10), quantity=-4),
+    ve(4, "Purchase", 25.0, ile_no=3, item_no="ITEM2", location_code="WEST",
+       posting_date=D(2020, 1, 3), quantity=5),
+    ve(5, "Sale", -20.0, ile_no=4, item_no="ITEM2", location_code="WEST",
+       posting_date=D(2020, 1, 20), quantity=-5),
+    ve(6, "Sale", -5.0, ile_no=4, item_no="ITEM2", location_code="WEST", transaction_no=None,
+       posting_date=D(2020, 2, 29), adjustment=True),
+    ve(7, "Sale", -4.0, ile_no=2, transaction_no=None, posting_date=D(2020, 3, 31),
+       adjustment=True),
+)
+
+
+def valuation(rows):
+    return pl.DataFrame(
+        rows, orient="row",
+        schema=["item_no", "location_code", "variant_code", "inventory_posting_group", "quantity",
+                "cost_amount_actual", "cost_amount_expected"],
+    )
+
+
+def test_default_date_is_the_latest_value_entry_r131():
+    got = inventory_valuation(ILES, VES, None)
+    assert_frame_equal(got, valuation([("ITEM1", "", "", "RESALE", 6.0, 66.0, 0.0)]))
+    validate(got, InventoryValuation)
+
+
+def test_as_of_excludes_the_later_dated_adjustment_r130():
+    got = inventory_valuation(ILES, VES, D(2020, 3, 30))
+    assert_frame_equal(got, valuation([("ITEM1", "", "", "RESALE", 6.0, 70.0, 0.0)]))
+
+
+def test_quantity_zero_with_a_value_when_the_adjustment_follows_the_goods_r130():
+    got = inventory_valuation(ILES, VES, D(2020, 1, 31))
+    assert_frame_equal(got, valuation([
+        ("ITEM1", "", "", "RESALE", 10.0, 0.0, 100.0),
+        ("ITEM2", "WEST", "", "RESALE", 0.0, 5.0, 0.0),
+    ]))
+    # once the adjustment is in, ITEM2 is all zero and left out
+    assert inventory_valuation(ILES, VES, D(2020, 2, 29))["item_no"].to_list() == ["ITEM1"]
+
+
+def test_as_of_between_receipt_and_invoice_shows_expected_cost_only():
+    """E19's second run: valued at its expected cost between receipt and invoice."""
+    got = inventory_valuation(ILES, VES, D(2020, 1, 10))
+    assert_frame_equal(got, valuation([
+        ("ITEM1", "", "", "RESALE", 10.0, 0.0, 100.0),
+        ("ITEM2", "WEST", "", "RESALE", 5.0, 25.0, 0.0),
+    ]))
+
+
+def test_before_anything_is_empty_and_empty_input_is_empty():
+    assert inventory_valuation(ILES, VES, D(2019, 12, 31)).height == 0
+    empty = inventory_valuation(ILES.clear(), VES.clear(), None)
+    assert empty.height == 0
+    validate(empty, InventoryValuation)
+
+
+def test_posting_group_comes_from_the_value_entries():
+    vs = VES.with_columns(
+        inventory_posting_group=pl.when(pl.col("item_no") == "ITEM1").then(pl.lit("FINISHED"))
+        .otherwise("inventory_posting_group")
+    )
+    got = inventory_valuation(ILES, vs, D(2020, 3, 30))
+    assert got.select("item_no", "inventory_posting_group", "quantity").rows() == [
+        ("ITEM1", "FINISHED", 6.0)]
+
+
+def test_default_valuation_totals_equal_the_ledger_sums_r157():
+    got = inventory_valuation(ILES, VES, None)
+    assert got["quantity"].sum() == ILES["quantity"].sum() == 6.0
+    assert got["cost_amount_actual"].sum() == VES["cost_amount_actual"].sum() == 66.0
+    assert got["cost_amount_expected"].sum() == VES["cost_amount_expected"].sum() == 0.0
+
+
+def test_by_period_report():
+    got = inventory_valuation_by_period(ILES, VES)
+    cols = ["period_end", "item_no", "opening_quantity", "opening_value", "increases_quantity",
+            "increases_value", "decreases_quantity", "decreases_value", "closing_quantity",
+            "closing_value", "opening_expected_cost", "closing_expected_cost"]
+    want = pl.DataFrame(
+        [
+            (D(2020, 1, 31), "ITEM1", 0.0, 0.0, 10.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 100.0),
+            (D(2020, 2, 29), "ITEM1", 10.0, 0.0, 0.0, 110.0, 4.0, 40.0, 6.0, 70.0, 100.0, 0.0),
+            (D(2020, 3, 31), "ITEM1", 6.0, 70.0, 0.0, 0.0, 0.0, 4.0, 6.0, 66.0, 0.0, 0.0),
+            (D(2020, 1, 31), "ITEM2", 0.0, 0.0, 5.0, 25.0, 5.0, 20.0, 0.0, 5.0, 0.0, 0.0),
+            (D(2020, 2, 29), "ITEM2", 0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 0.0),
+        ],
+        orient="row", schema=cols,
+    )
+    assert_frame_equal(got.select(cols), want)
+    assert got["period_start"].to_list()[:3] == [D(2020, 1, 1), D(2020, 2, 1), D(2020, 3, 1)]
+    validate(got, InventoryValuationPeriod)
+
+
+def test_by_period_closing_matches_the_valuation_as_of_the_month_end():
+    report = inventory_valuation_by_period(ILES, VES, D(2020, 2, 29))
+    last = report.filter(pl.col("period_end") == D(2020, 2, 29))
+    as_of = inventory_valuation(ILES, VES, D(2020, 2, 29))
+    # ITEM2 closes at zero after moving in February: a report row, no valuation row
+    assert last.select("item_no", "closing_quantity", "closing_value").rows() == [
+        ("ITEM1", 6.0, 70.0), ("ITEM2", 0.0, 0.0)]
+    assert as_of.select("item_no", "quantity", "cost_amount_actual").rows() == [
+        ("ITEM1", 6.0, 70.0)]
+    assert report["period_end"].max() == D(2020, 2, 29)
