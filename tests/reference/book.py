@@ -38,6 +38,7 @@ class Entry:
     remaining_quantity: Fraction
     role: str
     applies_to_entry: int | None = None
+    source_entry: int | None = None  # R6: the outbound a cost-receiving inbound takes cost from
     u0: Fraction = ZERO  # R51: unit cost for the part left unapplied at posting (outbounds)
     valuation_date: dt.date | None = None  # R92, set after posting
 
@@ -124,3 +125,15 @@ class Book:
 
     def item(self, item_no: str) -> dict:
         return self.items[item_no]
+
+    def method(self, item_no: str) -> str:
+        return self.items[item_no]["costing_method"]
+
+    def standard_cost(self, item_no: str) -> Fraction:
+        """R24/R84: the standard cost in force (no revaluation in this reference: the item's)."""
+        return exact(self.items[item_no]["standard_cost"])
+
+    def returns_of(self, sale: Entry) -> list[Entry]:
+        """R74: the sales returns with applies_to naming `sale`, in entry order."""
+        return [e for e in self.entries if e.role == RECEIVING and e.tx_type == "sales_return"
+                and e.source_entry == sale.entry_no]
