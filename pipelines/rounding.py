@@ -31,10 +31,25 @@ def round_value(x: float, precision: float) -> float:
                  _decimals(precision))
 
 
+def segment_cum_sum(x: pl.Expr, by: str) -> pl.Expr:
+    """Cumulative sum of `x` restarting at each run of `by`, for frames sorted by `by`.
+
+    One global cum_sum and a forward fill: `cum_sum().over(by)` costs a window per group, which is
+    slow when most groups have one row.
+    """
+    total = x.cum_sum()
+    starts = pl.col(by) != pl.col(by).shift(1)
+    offset = pl.when(starts.fill_null(True)).then(total - x).forward_fill()
+    return total - offset
+
+
 def cumulative_split(
-    total: pl.Expr, weight: pl.Expr, whole: pl.Expr, precision: float, *, over: str | list[str]
+    total: pl.Expr, weight: pl.Expr, whole: pl.Expr, precision: float, *, over: str
 ) -> pl.Expr:
-    """R3: part j = round(T·S_j/W) − round(T·S_{j−1}/W), weights cumulated in frame order."""
-    s_j = weight.cum_sum().over(over)
+    """R3: part j = round(T·S_j/W) − round(T·S_{j−1}/W), weights cumulated in frame order.
+
+    The frame must be sorted by `over` (each group contiguous), then by the stated order.
+    """
+    s_j = segment_cum_sum(weight, over)
     s_prev = s_j - weight
     return round_to(total * s_j / whole, precision) - round_to(total * s_prev / whole, precision)

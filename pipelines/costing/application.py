@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.errors import InputError, NotSupportedYet, Problem
+from pipelines.rounding import segment_cum_sum
 
 
 def _check_date_order(entries: pl.DataFrame) -> None:
@@ -69,9 +70,9 @@ def _global_ends(stream_in: pl.DataFrame, stream_out: pl.DataFrame):
         .select("key_id", "offset")
     )
     in_end = stream_in.join(spans, on="key_id", how="left", maintain_order="left").select(
-        pl.col("offset") + pl.col("cap").cum_sum().over("key_id")).to_series().to_numpy()
+        pl.col("offset") + segment_cum_sum(pl.col("cap"), "key_id")).to_series().to_numpy()
     out_end = stream_out.join(spans, on="key_id", how="left", maintain_order="left").select(
-        pl.col("offset") + pl.col("units").cum_sum().over("key_id")).to_series().to_numpy()
+        pl.col("offset") + segment_cum_sum(pl.col("units"), "key_id")).to_series().to_numpy()
     return in_end, out_end
 
 

@@ -188,12 +188,14 @@ def settle_costs(
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
             source_values, settings)
         results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
-        if receiving.height == 0:
-            return results, inbound
-        new = received_values(receiving, results, settings)
-        old = inbound.join(new.select("inbound"), on="inbound", how="semi")
-        changed = new.join(old.select("inbound", "at_posting", "target", "vdate"), on="inbound",
-                           suffix="_old").filter(
+        # only inbounds whose source was just recomputed can change (all returns of a sale)
+        affected = receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
+                                  on="source_entry", how="semi")
+        new = received_values(affected, fresh, settings)
+        changed = new.join(
+            inbound.select("inbound", "at_posting", "target", "vdate"), on="inbound",
+            suffix="_old",
+        ).filter(
             ((pl.col("at_posting") - pl.col("at_posting_old")).abs() > _CENT_EPS)
             | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
             | (pl.col("vdate") != pl.col("vdate_old"))
@@ -202,11 +204,12 @@ def settle_costs(
             return results, inbound
         inbound = inbound.update(changed, on="inbound")
         hit = changed.select("inbound")
-        todo = outbounds.filter(
-            pl.col("entry_no").is_in(applications.join(hit, on="inbound", how="semi")
-                                     .get_column("outbound").implode())
-            | pl.col("u0_entry").is_in(hit.get_column("inbound").implode())
-        )
+        todo = pl.concat([
+            outbounds.join(applications.join(hit, on="inbound", how="semi")
+                           .select(pl.col("outbound").alias("entry_no")), on="entry_no",
+                           how="semi"),
+            outbounds.join(hit.rename({"inbound": "u0_entry"}), on="u0_entry", how="semi"),
+        ]).unique("entry_no", maintain_order=True)
     items = entries.join(changed, left_on="entry_no", right_on="inbound").get_column("item_no")
     raise NotSupportedYet([
         Problem("items", f"item_no={item}", None, None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
-from pipelines.rounding import round_to
+from pipelines.rounding import round_to, segment_cum_sum
 from pipelines.settings import Settings
 
 # R10: the item ledger entry each transaction type creates, and its sign.
@@ -158,8 +158,8 @@ def reversed_expected(expected: pl.Expr, quantity: pl.Expr, p: float) -> pl.Expr
     when it completes the invoicing. `invoices` sorted by entry, then transaction."""
     n_units = (pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64)
     part = round_to(expected * pl.col("quantity") / quantity.abs(), p)
-    before = part.cum_sum().over("item_ledger_entry_no") - part
-    completes = n_units.cum_sum().over("item_ledger_entry_no") == pl.col("entry_units")
+    before = segment_cum_sum(part, "item_ledger_entry_no") - part
+    completes = segment_cum_sum(n_units, "item_ledger_entry_no") == pl.col("entry_units")
     return pl.when(completes).then(expected - before).otherwise(part)
 
 

@@ -88,12 +88,15 @@ def adjustment_entries(
     is the expected part, adjusted on the entry's first value entry.
     """
     p = settings.amount_rounding_precision
-    quantity = posted.filter(pl.col("item_ledger_entry_quantity") != 0).select(
-        "item_ledger_entry_no", entry_quantity=pl.col("item_ledger_entry_quantity").abs())
-    own = posted.join(targets.rename({"entry_no": "item_ledger_entry_no"}),
-                      on="item_ledger_entry_no")
+    # the entry's first value entry is the one its own transaction posted: the only one carrying
+    # the item ledger entry's quantity (R33, R170.3)
+    first = posted.filter(pl.col("item_ledger_entry_quantity") != 0).with_columns(
+        entry_quantity=pl.col("item_ledger_entry_quantity").abs())
+    quantity = first.select("item_ledger_entry_no", "entry_quantity")
+    targets = targets.rename({"entry_no": "item_ledger_entry_no"})
     invoice = (
-        own.filter(pl.col("invoiced_quantity") != 0)
+        posted.filter(pl.col("invoiced_quantity") != 0)
+        .join(targets, on="item_ledger_entry_no")
         .join(quantity, on="item_ledger_entry_no")
         .sort("item_ledger_entry_no", "entry_no")
         .with_columns(target_actual=cumulative_split(
@@ -105,10 +108,11 @@ def adjustment_entries(
         cost_amount_expected=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
         expected_cost=pl.lit(False), kind=pl.lit(1),
     )
+    sums = posted.join(targets, on="item_ledger_entry_no", how="semi").group_by(
+        "item_ledger_entry_no").agg(posted_expected=pl.col("cost_amount_expected").sum())
     expected = (
-        own.group_by("item_ledger_entry_no")
-        .agg(pl.all().sort_by("entry_no").first(),
-             posted_expected=pl.col("cost_amount_expected").sum())
+        first.join(targets, on="item_ledger_entry_no")
+        .join(sums, on="item_ledger_entry_no")
         .join(invoice.group_by("item_ledger_entry_no").agg(pl.col("target_actual").sum()),
               on="item_ledger_entry_no", how="left")
         .with_columns(
@@ -121,6 +125,7 @@ def adjustment_entries(
     )
     last_invoice = (
         posted.filter((pl.col("invoiced_quantity") != 0) & (pl.col("entry_type") == "Direct Cost"))
+        .join(rounding, left_on="item_ledger_entry_no", right_on="entry_no", how="semi")
         .group_by("item_ledger_entry_no").agg(pl.all().sort_by("entry_no").last())
     )
     rounding_rows = (
