@@ -43,9 +43,11 @@ def ledger_and_costing(
     transactions: pl.DataFrame,
     items: pl.DataFrame,
     inventory_periods: pl.DataFrame,
+    accounting_periods: pl.DataFrame,
 ):
     """Post every transaction in transaction_no order, then run cost adjustment once (R60)."""
-    ledger = cost_ledger(transactions, items, inventory_periods, invrec_config.settings())
+    ledger = cost_ledger(transactions, items, inventory_periods, invrec_config.settings(),
+                         accounting_periods)
     ile, iae, ve = ledger.item_ledger_entries, ledger.item_application_entries, ledger.value_entries
     yield dg.Output(ile, output_name=ITEM_LEDGER_ENTRIES, metadata=table_metadata(
         ile, open_entries=int(ile["open"].sum()) if ile.height else 0,

@@ -37,7 +37,8 @@ def run_pipeline(inputs: InputTables, as_of: dt.date | None = None) -> dict[str,
     G/L entries posted here (R143).
     """
     settings = inputs.settings
-    ledger = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods, settings)
+    ledger = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods, settings,
+                         inputs.accounting_periods)
     gl_entries, value_entries = post_inventory_cost_to_gl(
         ledger.value_entries, inputs.inventory_posting_setup, inputs.general_posting_setup,
         settings,

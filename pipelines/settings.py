@@ -32,7 +32,8 @@ def load_settings(data_dir: Path) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise InputError([Problem(SETTINGS_FILE, None, None, None, f"not valid TOML: {exc}")]) from exc
+        problem = Problem(SETTINGS_FILE, None, None, None, f"not valid TOML: {exc}")
+        raise InputError([problem]) from exc
     problems: list[Problem] = []
     known = {f.name for f in fields(Settings)}
     values: dict = {}

@@ -43,7 +43,8 @@ def test_asset_graph_runs_ingest_to_reconciliation(repo) -> None:
     def parents(name: str) -> set[str]:
         return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
 
-    assert parents("adjusted_value_entries") == {"transactions", "items", "inventory_periods"}
+    assert parents("adjusted_value_entries") == {"transactions", "items", "inventory_periods",
+                                                 "accounting_periods"}
     assert parents("gl_entries") == {"adjusted_value_entries", "inventory_posting_setup",
                                      "general_posting_setup"}
     assert parents("inventory_valuation") == {"item_ledger_entries", "value_entries"}

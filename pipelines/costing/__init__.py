@@ -29,6 +29,7 @@ def cost_ledger(
     items: pl.DataFrame,
     inventory_periods: pl.DataFrame,
     settings: Settings,
+    accounting_periods: pl.DataFrame | None = None,
 ) -> Ledger:
     """Item ledger, item application and value entries after one cost adjustment run.
 
@@ -40,7 +41,7 @@ def cost_ledger(
     entries = item_ledger_entries(transactions, items)
     source = source_value_entries(transactions, entries, settings)
     applications = apply_quantities(entries)
-    outbound, inbound = settle_costs(entries, source, applications, settings)
+    outbound, inbound = settle_costs(entries, source, applications, settings, accounting_periods)
     posted = ve.posted_value_entries(transactions, entries, source, outbound, inbound, settings)
     targets = pl.concat([
         outbound.select("entry_no", "target"),

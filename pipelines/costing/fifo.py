@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.costing import average
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import cumulative_split, round_to
@@ -34,7 +35,7 @@ def inbound_table(entries: pl.DataFrame, source_values: pl.DataFrame) -> pl.Data
         entries.filter(pl.col("inbound"))
         .select(pl.col("entry_no").alias("inbound"), pl.col("quantity").alias("q_in"),
                 pl.col("units").alias("q_units"), pl.col("posting_date").alias("vdate"),
-                pl.col("transaction_no").alias("in_tx"), "receiving")
+                pl.col("transaction_no").alias("in_tx"), "receiving", "costing_method")
         .join(sums, on="inbound", how="left", maintain_order="left")
         .with_columns(
             pl.col("source_base", "invoiced").fill_null(0.0),
@@ -172,8 +173,13 @@ def settle_costs(
     source_values: pl.DataFrame,
     applications: pl.DataFrame,
     settings: Settings,
+    accounting_periods: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """R60: the fixed point of targets. Returns (outbound results, final inbound table)."""
+    """R60: the fixed point of targets. Returns (outbound results, final inbound table).
+
+    Each round recomputes the outbounds whose inbounds changed, then every average pool (§8),
+    whose valued decreases replace the application-based targets.
+    """
     inbound = inbound_table(entries, source_values)
     outbounds = outbound_table(entries)
     receiving = entries.filter(pl.col("receiving")).select(
@@ -181,6 +187,7 @@ def settle_costs(
         pl.col("quantity").alias("q_in"),
     ).join(entries.select(pl.col("entry_no").alias("source_entry"),
                           source_q=pl.col("quantity").abs()), on="source_entry")
+    averaged = entries.filter(pl.col("costing_method") == "AVERAGE")
     results = pl.DataFrame(schema=RESULT_SCHEMA)
     todo = outbounds
     for _ in range(MAX_ROUNDS):
@@ -188,6 +195,16 @@ def settle_costs(
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
             source_values, settings)
         results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
+        if averaged.height:
+            events = average.pool_events(averaged, inbound, results, settings,
+                                         accounting_periods)
+            targets, _ = average.average_costs(events, settings)
+            moved = targets.join(results.select("entry_no", old=pl.col("target")),
+                                 on="entry_no").filter(
+                (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
+            results = results.update(targets, on="entry_no")
+            fresh = results.join(
+                pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
         # only inbounds whose source was just recomputed can change (all returns of a sale)
         affected = receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
                                   on="source_entry", how="semi")
@@ -221,7 +238,7 @@ def settle_costs(
 def rounding_amounts(
     inbound: pl.DataFrame, applications: pl.DataFrame, settings: Settings
 ) -> pl.DataFrame:
-    """R76: closed, completely invoiced inbound entries get Σ share − base when non-zero.
+    """R76: closed, completely invoiced inbound entries of non-AVERAGE items get Σ share − base.
 
     Columns: entry_no, amount.
     """
@@ -238,7 +255,8 @@ def rounding_amounts(
     return (
         inbound.join(forwarded, on="inbound")
         .filter((pl.col("applied") == pl.col("q_units"))
-                & ((pl.col("invoiced") - pl.col("q_in")).abs() < 0.5 / QTY_SCALE))
+                & ((pl.col("invoiced") - pl.col("q_in")).abs() < 0.5 / QTY_SCALE)
+                & (pl.col("costing_method") != "AVERAGE"))  # the pool keeps residuals (R102)
         .select(pl.col("inbound").alias("entry_no"),
                 amount=round_to(pl.col("shares") - base, p))
         .filter(pl.col("amount") != 0)

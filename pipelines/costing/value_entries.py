@@ -178,13 +178,15 @@ def value_entries_table(
     return conform(
         pl.concat([posted, adjustments], how="diagonal_relaxed")
         .join(entries.select(pl.col("entry_no").alias("item_ledger_entry_no"),
-                             pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY),
+                             pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
+                             # R93: outbounds of AVERAGE items without a fixed application
+                             valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
+                             & ~pl.col("inbound") & pl.col("applies_to_entry").is_null()),
               on="item_ledger_entry_no", how="left")
         .join(valuation_dates, on="item_ledger_entry_no", how="left")
         .sort("entry_no")
         .with_columns(
             cost_per_unit=round_to(cost_per_unit, settings.unit_amount_rounding_precision),
-            valued_by_average_cost=pl.lit(False),
             cost_posted_to_gl=pl.lit(0.0),
             expected_cost_posted_to_gl=pl.lit(0.0),
         ),

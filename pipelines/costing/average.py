@@ -1,0 +1,236 @@
+"""Periodic average cost (R90-R103): every average-valued decrease of a pool and period.
+
+A pool's history is one sorted list of events: per period, first everything entering the pool
+with a valuation date in it (increases, fixed-applied decreases, charges, R94), then its valued
+decreases in entry order, each followed by the returns it gets back within the period (R94 item 2,
+R96 step 4). A decrease costs `-round(C·q/Q)` of the running pool (R96), so each cost depends on
+the rounded costs before it. That recurrence is solved without a loop over entries: a first guess
+from the unrounded recurrence `x_p = r_p·(x_{p-1} + vin_p)` (an associative scan over periods,
+Hillis-Steele, log2(periods) steps), then whole-array passes of the exact rule until no cost
+changes. A pass fixes at least the first wrong cost of every pool, and rounding differences rarely
+reach far, so the passes are few.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from pipelines.rounding import round_to
+from pipelines.settings import Settings
+
+_NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
+_EPS = 1e-6
+MAX_PASSES = 10_000
+
+
+def period_end(date: pl.Expr, settings: Settings) -> pl.Expr:
+    """R91: the last day of the average cost period a date belongs to."""
+    period = settings.average_cost_period
+    if period == "day":
+        return date
+    if period == "week":  # ISO weeks end on Sunday (weekday 7)
+        return date + pl.duration(days=7 - date.dt.weekday())
+    if period == "month":
+        return date.dt.month_end()
+    if period == "quarter":
+        return pl.date(date.dt.year(), (date.dt.month() - 1) // 3 * 3 + 3, 1).dt.month_end()
+    if period == "year":
+        return pl.date(date.dt.year(), 12, 31)
+    raise ValueError(f"period {period!r} needs the accounting periods (see accounting_period_end)")
+
+
+def accounting_period_end(dates: pl.Series, accounting_periods: pl.DataFrame) -> pl.Series:
+    """R91 for `accounting_period`: the day before the next period's starting date."""
+    starts = accounting_periods.select("starting_date").unique().sort("starting_date").with_columns(
+        end=(pl.col("starting_date").shift(-1) - pl.duration(days=1)).fill_null(_NO_END))
+    frame = dates.to_frame("date").with_row_index("_row").sort("date")
+    return (
+        frame.join_asof(starts, left_on="date", right_on="starting_date", strategy="backward")
+        .sort("_row").get_column("end")
+    )
+
+
+def pool_events(
+    entries: pl.DataFrame,
+    inbound: pl.DataFrame,
+    results: pl.DataFrame,
+    settings: Settings,
+    accounting_periods: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The events of every average pool in pool order (R94), from the current entry values.
+
+    Columns: pool, period_end, cls (0 entering, 1 decrease or its return), ord1, ord2, dq, dc,
+    decrease (valued by average), q_dec, c_post, source_row (add-backs: the decrease's row),
+    split_hi, split_lo, whole (add-backs: the R3 split of the decrease's cost).
+    """
+    by_item = settings.average_cost_calc_type == "item"
+    pool = pl.col("item_no") if by_item else pl.col("key_id").cast(pl.String)
+    values = entries.select(
+        "entry_no", "inbound", "receiving", "source_entry", "type", "leg", "units",
+        q=pl.col("quantity"), pool=pool,
+        decrease=~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
+    ).join(
+        inbound.select(pl.col("inbound").alias("entry_no"), "source_base", "target", "vdate"),
+        on="entry_no", how="left",
+    ).join(
+        results.select("entry_no", pl.col("target").alias("out_target"),
+                       pl.col("cost_at_posting").alias("c_post"),
+                       pl.col("valuation_date").alias("out_vdate")),
+        on="entry_no", how="left",
+    ).with_columns(vdate=pl.coalesce("vdate", "out_vdate"))
+    if settings.average_cost_period == "accounting_period":
+        values = values.with_columns(
+            period_end=accounting_period_end(values.get_column("vdate"), accounting_periods))
+    else:
+        values = values.with_columns(period_end=period_end(pl.col("vdate"), settings))
+    source = values.select(
+        pl.col("entry_no").alias("source_entry"), pl.col("pool").alias("source_pool"),
+        pl.col("period_end").alias("source_period"), pl.col("decrease").alias("source_decrease"),
+        source_q=pl.col("q").abs(),
+    )
+    values = values.join(source, on="source_entry", how="left")
+    # R94 item 2: a return (or, calc type item, a to-leg) of a valued decrease of the same pool and
+    # period is held back and added back right after it; R99: under calc type item a transfer
+    # changes nothing in the pool, so its from-leg is valued without being deducted.
+    held_back = (
+        pl.col("receiving") & pl.col("source_decrease").fill_null(False)
+        & (pl.col("source_pool") == pl.col("pool"))
+        & (pl.col("source_period") == pl.col("period_end"))
+    )
+    transfer_in_pool = (pl.col("type") == "transfer") & pl.lit(by_item)
+    values = values.with_columns(held_back=held_back.fill_null(False))
+    entering = values.filter(~pl.col("decrease")).select(
+        "pool", "period_end", pl.lit(0).alias("cls"), pl.col("entry_no").alias("ord1"),
+        pl.lit(0, dtype=pl.Int64).alias("ord2"),
+        dq=pl.when(pl.col("held_back")).then(0.0).otherwise(pl.col("q")),
+        dc=pl.when(~pl.col("inbound")).then(pl.col("out_target"))  # fixed-applied (R97)
+        .when(pl.col("held_back")).then(pl.col("source_base"))  # its charges stay (R170.10)
+        .otherwise(pl.col("source_base") + pl.col("target")),
+    )
+    decreases = values.filter(pl.col("decrease")).select(
+        "pool", "period_end", pl.lit(1).alias("cls"), pl.col("entry_no").alias("ord1"),
+        pl.lit(0, dtype=pl.Int64).alias("ord2"),
+        dq=pl.when(transfer_in_pool).then(0.0).otherwise(pl.col("q")),
+        dc=pl.lit(0.0), q_dec=-pl.col("q"), c_post=pl.col("c_post"),
+        deducted=~transfer_in_pool,
+    )
+    # held-back to-legs under calc type item are already netted out by their undeducted from-leg
+    added_back = values.filter(pl.col("held_back") & (pl.col("type") != "transfer")).sort(
+        "source_entry", "entry_no").select(
+        "pool", "period_end", pl.lit(1).alias("cls"), pl.col("source_entry").alias("ord1"),
+        pl.col("entry_no").alias("ord2"), dq=pl.col("q"), dc=pl.lit(0.0),
+        split_hi=pl.col("q").cum_sum().over("source_entry"), whole=pl.col("source_q"),
+    ).with_columns(split_lo=pl.col("split_hi") - pl.col("dq"))
+    events = pl.concat([entering, decreases, added_back], how="diagonal_relaxed").sort(
+        "pool", "period_end", "cls", "ord1", "ord2").with_row_index("row")
+    rows = events.filter(pl.col("ord2") == 0).select(pl.col("ord1").alias("_src"),
+                                                      pl.col("row").alias("source_row"))
+    return events.join(rows, left_on="ord1", right_on="_src", how="left",
+                       maintain_order="left").with_columns(
+        decrease=(pl.col("cls") == 1) & (pl.col("ord2") == 0),
+        source_row=pl.when(pl.col("ord2") > 0).then(pl.col("source_row")),
+    )
+
+
+def _scan_affine(a: np.ndarray, b: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Inclusive scan of x -> a·x + b within each group (Hillis-Steele): returns F_p(0)."""
+    a, b = a.copy(), b.copy()
+    step = 1
+    while step < len(a):
+        same = np.zeros(len(a), dtype=bool)
+        same[step:] = group[step:] == group[:-step]
+        a_prev = np.concatenate([np.ones(step), a[:-step]])
+        b_prev = np.concatenate([np.zeros(step), b[:-step]])
+        a, b = np.where(same, a * a_prev, a), np.where(same, a * b_prev + b, b)
+        if not same.any():
+            break
+        step *= 2
+    return b
+
+
+def _round(x: np.ndarray, precision: float) -> np.ndarray:
+    frame = pl.Series(x).to_frame("x")
+    return frame.select(round_to(pl.col("x"), precision)).to_series().to_numpy()
+
+
+def average_costs(events: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, int]:
+    """R96, R102: the cost of every valued decrease. Returns (entry_no, target) and the passes."""
+    p = settings.amount_rounding_precision
+    ev = events
+    pool_id = ev.select(pl.col("pool").rank("dense")).to_series().to_numpy()
+    dq = ev.get_column("dq").fill_null(0.0).to_numpy()
+    dc = ev.get_column("dc").fill_null(0.0).to_numpy().copy()
+    is_dec = ev.get_column("decrease").to_numpy()
+    deducted = is_dec & ev.get_column("deducted").fill_null(False).to_numpy()
+    q_dec = ev.get_column("q_dec").fill_null(0.0).to_numpy()
+    c_post = ev.get_column("c_post").fill_null(0.0).to_numpy()
+    is_back = ev.get_column("source_row").is_not_null().to_numpy()
+    src = ev.get_column("source_row").fill_null(0).to_numpy()
+    hi = ev.get_column("split_hi").fill_null(0.0).to_numpy()
+    lo = ev.get_column("split_lo").fill_null(0.0).to_numpy()
+    whole = ev.get_column("whole").fill_null(1.0).to_numpy()
+    first = np.concatenate([[True], pool_id[1:] != pool_id[:-1]])
+
+    start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
+
+    def exclusive(x: np.ndarray) -> np.ndarray:
+        """Sum of x over the earlier events of the same pool."""
+        before = np.cumsum(x) - x
+        return before - before[start]
+
+    q_before = exclusive(dq)
+    valued = is_dec & (q_before > 0)
+    t = _first_guess(ev, pool_id, dq, dc, is_dec, deducted, valued, q_dec, c_post, p)
+    passes = 0
+    for passes in range(1, MAX_PASSES + 1):  # noqa: B007 - the count is reported
+        dc[deducted] = t[deducted]
+        back_total = -t[src]
+        split = _round(back_total * hi / whole, p) - _round(back_total * lo / whole, p)
+        dc[is_back] = split[is_back]
+        c_before = exclusive(dc)
+        new = np.where(valued, -_round(c_before * q_dec / np.where(valued, q_before, 1.0), p),
+                       -c_post)
+        if np.all(np.abs(new - t)[is_dec] < _EPS):
+            break
+        t = new
+    else:
+        raise RuntimeError(f"average costs did not settle in {MAX_PASSES} passes")
+    out = ev.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
+    return out.with_columns(target=pl.Series(t[is_dec])), passes
+
+
+def _first_guess(ev, pool_id, dq, dc, is_dec, deducted, valued, q_dec, c_post, p):
+    """The unrounded recurrence per period: every valued decrease at the period's unit cost."""
+    per = ev.select("pool", "period_end").with_columns(
+        pool_id=pl.Series(pool_id), entering=pl.Series(~is_dec & ~ev["source_row"].is_not_null()
+                                                         .to_numpy()),
+        dq=pl.Series(dq), dc=pl.Series(dc),
+        valued_q=pl.Series(np.where(valued & deducted, q_dec, 0.0)),
+        posted=pl.Series(np.where(is_dec & ~valued & deducted, -c_post, 0.0)),
+    )
+    periods = per.group_by("pool_id", "period_end", maintain_order=True).agg(
+        vin=pl.col("dc").filter(pl.col("entering")).sum(),
+        qin=pl.col("dq").filter(pl.col("entering")).sum(),
+        q_all=pl.col("dq").sum(),
+        valued_q=pl.col("valued_q").sum(),
+        posted=pl.col("posted").sum(),
+    ).with_columns(
+        q_base=pl.col("q_all").cum_sum().over("pool_id") - pl.col("q_all") + pl.col("qin"))
+    q_base = periods.get_column("q_base").to_numpy()
+    safe = np.where(q_base > 0, q_base, 1.0)
+    r = np.where(q_base > 0, 1 - periods.get_column("valued_q").to_numpy() / safe, 1.0)
+    vin = periods.get_column("vin").to_numpy()
+    x = _scan_affine(r, r * vin + periods.get_column("posted").to_numpy(),
+                     periods.get_column("pool_id").to_numpy())
+    group = periods.get_column("pool_id").to_numpy()
+    x_prev = np.concatenate([[0.0], x[:-1]])
+    x_prev[np.concatenate([[True], group[1:] != group[:-1]])] = 0.0
+    unit = (x_prev + vin) / safe
+    period_of = per.join(
+        periods.select("pool_id", "period_end").with_row_index("period_row"),
+        on=["pool_id", "period_end"], how="left", maintain_order="left",
+    ).get_column("period_row").to_numpy()
+    return np.where(valued, -_round(unit[period_of] * q_dec, p), -c_post)
