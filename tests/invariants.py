@@ -18,6 +18,12 @@ COST_ELEMENTS = ["Direct Cost", "Indirect Cost", "Variance"]
 KEY = ["item_no", "location_code", "variant_code"]
 
 VALUE = pl.col("cost_amount_actual") + pl.col("cost_amount_expected")
+# R6 from the frames: a transfer's to-leg is its positive Transfer entry (its from-leg is the
+# entry before it, R11); a sales return with applies_to is a positive Sale entry naming the sale.
+TO_LEG = (pl.col("entry_type") == "Transfer") & (pl.col("quantity") > 0)
+RETURN_OF_SALE = ((pl.col("entry_type") == "Sale") & (pl.col("quantity") > 0)
+                  & pl.col("applies_to_entry").is_not_null())
+RECEIVING = TO_LEG | RETURN_OF_SALE
 
 
 def _fail_if_any(bad: pl.DataFrame, rule: str) -> None:
@@ -71,14 +77,22 @@ def check_applications(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -
         | (pl.col("remaining_quantity") * pl.col("quantity") < -TOL)
         | (pl.col("remaining_quantity").abs() > pl.col("quantity").abs() + TOL))
     _fail_if_any(bad, "R151/R12 open <=> remaining != 0, remaining within [0, quantity]")
-    # R47: every inbound cost source has its own row for its full quantity
-    own = app.filter(pl.col("outbound_item_entry_no").is_null() & ~pl.col("cost_application"))
-    sources = ile.filter((pl.col("quantity") > 0)
-                         & pl.col("entry_type").is_in(["Purchase", "Positive Adjmt."]))
-    missing = sources.join(
-        own, left_on=["entry_no", "quantity"], right_on=["inbound_item_entry_no", "quantity"],
-        how="anti")
-    _fail_if_any(missing, "R47 inbound cost source without its own application row")
+    # R47: every inbound cost source has its own row for its full quantity; a cost-receiving
+    # inbound one cost application row naming its source outbound
+    own = app.filter(pl.col("item_ledger_entry_no") == pl.col("inbound_item_entry_no")).select(
+        entry_no="inbound_item_entry_no", quantity="quantity", source="outbound_item_entry_no",
+        cost_application="cost_application")
+    inbound = ile.filter(pl.col("quantity") > 0).with_columns(
+        receiving=RECEIVING,
+        source=pl.when(TO_LEG).then(pl.col("entry_no") - 1)
+        .when(RETURN_OF_SALE).then(pl.col("applies_to_entry")))
+    missing = inbound.join(
+        own, left_on=["entry_no", "quantity", "source", "receiving"],
+        right_on=["entry_no", "quantity", "source", "cost_application"], how="anti",
+        nulls_equal=True)
+    _fail_if_any(missing, "R47 inbound entry without its own application row")
+    _fail_if_any(own.group_by("entry_no").len().filter(pl.col("len") != 1),
+                 "R47 more than one own row per inbound entry")
 
 
 def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: float = 0.01):
@@ -93,10 +107,10 @@ def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: fl
                                          / pl.col("q_in"), precision)))
 
 
-def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame,
+def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFrame,
                            precision: float = 0.01) -> pl.DataFrame:
     """R51/R170.8 per open outbound: round(m_end*u0), u0 the known unit cost at its posting of
-    the last earlier inbound of its key (0 if none)."""
+    the last earlier inbound of its key (0 if none); STANDARD items: the standard cost (R170.7)."""
     open_out = ile.filter((pl.col("quantity") < 0) & (pl.col("remaining_quantity") != 0))
     inbounds = ile.filter(pl.col("quantity") > 0).select(
         *KEY, src="entry_no", src_entry_no="entry_no", q_src="quantity")
@@ -110,28 +124,53 @@ def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame,
                    on="src", how="inner")
              .filter(pl.col("ve_tx") < pl.col("transaction_no"))
              .group_by("entry_no").agg(known=pl.col("v").sum()))
-    return (pairs.join(known, on="entry_no", how="left")
-            .select("entry_no", unapplied=round_to(
-                -pl.col("remaining_quantity") * pl.col("known").fill_null(0.0)
-                / pl.col("q_src").fill_null(1.0), precision)))
+    cost = pl.col("standard_cost") if "standard_cost" in items.columns else pl.lit(None)
+    standard = items.select("item_no", standard=pl.when(pl.col("costing_method") == "STANDARD")
+                            .then(cost).cast(pl.Float64))
+    u0 = pl.coalesce("standard", pl.col("known").fill_null(0.0) / pl.col("q_src").fill_null(1.0))
+    return (pairs.join(known, on="entry_no", how="left").join(standard, on="item_no", how="left")
+            .select("entry_no", unapplied=round_to(-pl.col("remaining_quantity") * u0,
+                                                   precision)))
 
 
 def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
                             items: pl.DataFrame, precision: float = 0.01) -> None:
-    """R152 (non-AVERAGE): each outbound's value = -sum of its shares - its unapplied part (R72).
-
-    Cost-receiving inbounds (R73, R74) are not in this slice yet.
-    """
+    """R152 (non-AVERAGE): each outbound's value = -sum of its shares - its unapplied part (R72);
+    each cost-receiving inbound's value, item charges on it (R61) and its Rounding entry (R76)
+    aside, is its target: a to-leg
+    -value(from-leg) (R73), the returns of a sale the cumulative split of -value(sale) by their
+    quantities in entry order, whole |q_sale| (R74, R3)."""
     received = shares(ile, app, ve, precision).group_by(entry_no="outbound_item_entry_no").agg(
         received=pl.col("share").sum())
-    outbound = (_non_average(ile, items).filter(pl.col("quantity") < 0)
+    ile_na = _non_average(ile, items)
+    outbound = (ile_na.filter(pl.col("quantity") < 0)
                 .join(received, on="entry_no", how="left")
-                .join(unapplied_posting_cost(ile, ve, precision), on="entry_no", how="left")
+                .join(unapplied_posting_cost(ile, ve, items, precision), on="entry_no",
+                      how="left")
                 .with_columns(expected=-pl.col("received").fill_null(0.0)
                               - pl.col("unapplied").fill_null(0.0),
                               value=VALUE))
     _fail_if_any(outbound.filter((pl.col("value") - pl.col("expected")).abs() > TOL),
                  "R152/R72 outbound value = -(shares received) - unapplied part")
+    charges = ve.filter(pl.col("item_charge_no").is_not_null()
+                        | (pl.col("entry_type") == "Rounding")).group_by(
+        entry_no="item_ledger_entry_no").agg(charges=VALUE.sum())
+    source = ile.select(source="entry_no", source_value=VALUE, source_q=pl.col("quantity").abs())
+    receiving = (
+        ile_na.filter(RECEIVING)
+        .with_columns(source=pl.when(TO_LEG).then(pl.col("entry_no") - 1)
+                      .otherwise(pl.col("applies_to_entry")), value=VALUE)
+        .join(charges, on="entry_no", how="left").join(source, on="source", how="left")
+        .sort("source", "entry_no")
+        .with_columns(s_j=pl.col("quantity").cum_sum().over("source"))
+        .with_columns(expected=pl.when(TO_LEG).then(-pl.col("source_value")).otherwise(
+            round_to(-pl.col("source_value") * pl.col("s_j") / pl.col("source_q"), precision)
+            - round_to(-pl.col("source_value") * (pl.col("s_j") - pl.col("quantity"))
+                       / pl.col("source_q"), precision)))
+    )
+    _fail_if_any(receiving.filter(
+        (pl.col("value") - pl.col("charges").fill_null(0.0) - pl.col("expected")).abs() > TOL),
+        "R152/R73/R74 cost-receiving inbound value = its target")
 
 
 def check_closed_means_empty(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,

@@ -1,7 +1,9 @@
-"""Hypothesis strategies: random valid transaction histories for the FIFO slice.
+"""Hypothesis strategies: random valid transaction histories (R160) for the differential tests.
 
-A history is drawn row by row and posted into the reference's `Book` as it is drawn, so a fixed
-application (R43) or an item charge (R30) only names an inbound that is valid at that point.
+A history is drawn row by row and posted into the reference's `Book` as it is drawn, so every
+reference a row makes (a fixed application R43, an invoice R23/R25, a return R74, a transfer's stock
+R46, an item charge R30) is valid at that point. `histories(wide=False)` is the first slice (FIFO;
+purchases, sales, adjustments, charges); `wide=True` mixes every type the costing stage costs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 
 START = dt.date(2020, 1, 1)
 LOCATIONS = ("", "BLUE")
+WIDE_LOCATIONS = ("", "BLUE", "RED")
 VARIANTS = ("", "V1")
 OUTBOUND_TYPES = ("sale", "negative_adjustment")
 # Weights by repetition: increases and decreases about equally often, so stock often runs out.
@@ -72,13 +75,20 @@ def _next_date(draw, date: dt.date, monotone_dates: bool) -> dt.date:
 
 @st.composite
 def histories(draw, *, monotone_dates: bool = False, max_transactions: int = 40,
-              item_charges: bool = True, periods: bool = True) -> History:
-    """A valid FIFO history of purchases, sales, adjustments (and item charges).
+              item_charges: bool = True, periods: bool = True, wide: bool = False,
+              returns_into_open_keys: bool = False) -> History:
+    """A valid history: the first slice's FIFO mix, or with `wide=True` every type and method the
+    costing stage costs (see `_wide_row`).
 
     `monotone_dates=True` gives non-decreasing posting dates only; otherwise about one row in ten
     is back-dated. Negative inventory arises by itself. Fixed applications (R43) name only an
     inbound of the same key with enough remaining quantity in the reference's state.
+    `returns_into_open_keys` lets a sales return with applies_to land on a key with open outbounds
+    (R45's known issue, which the stage does not cost yet).
     """
+    if wide:
+        return draw(_wide_histories(monotone_dates, max_transactions, periods,
+                                    returns_into_open_keys))
     items = draw(items_strategy(draw(st.integers(1, 3))))
     locations = draw(st.sampled_from([LOCATIONS[:1], LOCATIONS[1:], LOCATIONS]))
     variants = draw(st.sampled_from([VARIANTS[:1], VARIANTS]))
@@ -117,6 +127,11 @@ def histories(draw, *, monotone_dates: bool = False, max_transactions: int = 40,
                        item_charge_no=draw(st.sampled_from(["FREIGHT", "INSURANCE"])))
         post_transaction(book, row)
         rows.append(row)
+    return _history(rows, items, settings, period_rows)
+
+
+def _history(rows: list[dict], items: list[dict], settings: Settings,
+             period_rows: list[dict]) -> History:
     tx = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
     return History(
         transactions=tx, items=pl.DataFrame(items, schema=ITEM_DTYPES, orient="row"),
@@ -149,3 +164,190 @@ def _periods(draw, enabled: bool) -> tuple[Settings, list[dict]]:
     if draw(st.booleans()):
         allow = START + dt.timedelta(days=draw(st.integers(0, 150)))
     return Settings(allow_posting_from=allow), rows
+
+
+# --- the wide mix --------------------------------------------------------------------------------
+
+# Weights by repetition. Increases and decreases about equally often so stock runs out now and then.
+WIDE_TYPES = (
+    ("purchase",) * 3 + ("purchase_receipt",) * 2 + ("purchase_invoice",) * 3
+    + ("sale",) * 3 + ("sales_shipment",) * 2 + ("sales_invoice",) * 3 + ("sales_return",) * 2
+    + ("purchase_return", "positive_adjustment", "negative_adjustment", "item_charge")
+    + ("transfer",) * 4
+)
+STANDARD_COSTS = st.sampled_from([10.0, 12.5, 3.33333, 7.77777, 0.5])
+amounts = st.integers(-500, 5_000).map(lambda k: k / 100)
+sales_amounts = st.integers(0, 100_000).map(lambda k: k / 100)
+
+
+@st.composite
+def wide_items_strategy(draw, n: int) -> list[dict]:
+    """FIFO items mostly, some STANDARD (with standard_cost, R160) and SPECIFIC ones."""
+    items = draw(items_strategy(n))
+    for item in items:
+        item["costing_method"] = draw(st.sampled_from(["FIFO", "FIFO", "STANDARD", "SPECIFIC"]))
+        if item["costing_method"] == "STANDARD":
+            item["standard_cost"] = draw(STANDARD_COSTS)
+    return items
+
+
+@st.composite
+def _wide_histories(draw, monotone_dates: bool, max_transactions: int, periods: bool,
+                    returns_into_open_keys: bool) -> History:
+    items = draw(wide_items_strategy(draw(st.integers(1, 3))))
+    locations = draw(st.sampled_from([WIDE_LOCATIONS[:2], WIDE_LOCATIONS]))
+    variants = draw(st.sampled_from([VARIANTS[:1], VARIANTS]))
+    settings, period_rows = draw(_periods(periods))
+    book = new_book(items, settings, period_rows)
+    rows: list[dict] = []
+    date = START
+    for tx_no in range(1, draw(st.integers(1, max_transactions)) + 1):
+        date = _next_date(draw, date, monotone_dates)
+        row = _wide_row(draw, book, items, locations, variants, tx_no, date,
+                        returns_into_open_keys)
+        if row is None:
+            continue
+        post_transaction(book, row)
+        rows.append(row)
+    return _history(rows, items, settings, period_rows)
+
+
+def _blank_row(tx_no: int, date: dt.date, kind: str) -> dict:
+    return {"transaction_no": tx_no, "posting_date": date, "type": kind, "item_no": None,
+            "location_code": "", "to_location_code": None, "variant_code": "", "quantity": None,
+            "unit_cost": None, "amount": None, "sales_amount": None, "applies_to": None,
+            "item_charge_no": None, "document_no": f"D{tx_no:04d}",
+            "gen_bus_posting_group": "DOMESTIC"}
+
+
+def _quantity_up_to(draw, most) -> float:
+    """A drawn quantity capped at `most` (all quantities are multiples of 1/4: sums stay exact)."""
+    return float(min(draw(quantities), most))
+
+
+def _open_outbounds(book, key: tuple) -> bool:
+    return any(not e.inbound and e.key == key and e.remaining_quantity < 0 for e in book.entries)
+
+
+def _wide_row(draw, book, items: list[dict], locations, variants, tx_no: int, date: dt.date,
+              returns_into_open_keys: bool) -> dict | None:
+    """One valid row of a drawn type (R160), or None when the book offers nothing to refer to.
+
+    - cost sources: purchase, purchase_receipt (R22), positive_adjustment, sales_return without
+      applies_to; STANDARD items sometimes without unit_cost (R170.13);
+    - invoices (R23, R25): part or all of what a receipt or shipment has left to invoice;
+    - decreases: sale, sales_shipment, negative_adjustment, purchase_return, one in five fixed
+      (R43; SPECIFIC always, R77), purchase returns fixed half the time;
+    - transfers (R46): from a key with stock, to another location; chains arise as stock moves;
+    - sales returns with applies_to (R74): at most what the sale has left to return, on a key
+      without open outbounds unless `returns_into_open_keys` (R45);
+    - item charges (R30) on any entry R30 allows, also after the goods are sold.
+    """
+    kind = draw(st.sampled_from(WIDE_TYPES))
+    row = _blank_row(tx_no, date, kind)
+    row["gen_bus_posting_group"] = draw(st.sampled_from(["DOMESTIC", "EXPORT"]))
+    item = draw(st.sampled_from(items))
+    method = item["costing_method"]
+    row.update(item_no=item["item_no"], location_code=draw(st.sampled_from(locations)),
+               variant_code=draw(st.sampled_from(variants)), quantity=draw(quantities))
+    entries = book.entries
+
+    if kind in ("purchase", "purchase_receipt", "positive_adjustment") or (
+            kind == "sales_return" and draw(st.booleans())):
+        if method != "STANDARD" or kind in ("purchase", "purchase_receipt") or draw(st.booleans()):
+            row["unit_cost"] = draw(unit_costs)
+        if kind == "sales_return" and draw(st.booleans()):
+            row["sales_amount"] = draw(sales_amounts)
+        return row
+
+    if kind == "sales_return":  # with applies_to: a sale or shipment with something left
+        sales = [e for e in entries if e.tx_type in ("sale", "sales_shipment")
+                 and -e.quantity > sum(r.quantity for r in book.returns_of(e))]
+        if not sales:
+            return None
+        open_sales = [e for e in sales if e.remaining_quantity < 0]
+        if returns_into_open_keys and open_sales:  # R45's known issue, as often as it can arise
+            sales = open_sales
+        sale = draw(st.sampled_from(sales))
+        left = -sale.quantity - sum(r.quantity for r in book.returns_of(sale))
+        location = sale.location_code if draw(st.integers(0, 3)) else draw(
+            st.sampled_from(locations))
+        if not returns_into_open_keys and _open_outbounds(
+                book, (sale.item_no, location, sale.variant_code)):
+            free = [loc for loc in locations
+                    if not _open_outbounds(book, (sale.item_no, loc, sale.variant_code))]
+            if not free:
+                return None
+            location = draw(st.sampled_from(free))
+        row.update(item_no=sale.item_no, location_code=location, variant_code=sale.variant_code,
+                   quantity=_quantity_up_to(draw, left), applies_to=sale.transaction_no)
+        if draw(st.booleans()):
+            row["sales_amount"] = draw(sales_amounts)
+        return row
+
+    if kind in ("purchase_invoice", "sales_invoice"):
+        of = "purchase_receipt" if kind == "purchase_invoice" else "sales_shipment"
+        open_docs = [e for e in entries
+                     if e.tx_type == of and abs(e.invoiced_quantity) < abs(e.quantity)]
+        if not open_docs:
+            return None
+        doc = draw(st.sampled_from(open_docs))
+        left = abs(doc.quantity) - abs(doc.invoiced_quantity)
+        n = left if draw(st.booleans()) else _quantity_up_to(draw, left)
+        row.update(item_no=doc.item_no, location_code=doc.location_code,
+                   variant_code=doc.variant_code, quantity=float(n),
+                   applies_to=doc.transaction_no)
+        if kind == "purchase_invoice":
+            row["unit_cost"] = draw(unit_costs)
+        elif draw(st.booleans()):
+            row["sales_amount"] = draw(sales_amounts)
+        return row
+
+    if kind == "item_charge":
+        allowed = (("purchase", "purchase_receipt") if method == "STANDARD" else
+                   ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
+                    "transfer"))
+        targets = [e for e in entries if e.inbound and e.item_no == item["item_no"]
+                   and e.tx_type in allowed  # a return only without applies_to (R30)
+                   and (e.tx_type == "transfer" or e.source_entry is None)]
+        if not targets:
+            return None
+        target = draw(st.sampled_from(targets))
+        row.update(location_code=target.location_code, variant_code=target.variant_code,
+                   quantity=None, applies_to=target.transaction_no, amount=draw(amounts),
+                   item_charge_no=draw(st.sampled_from(["FREIGHT", "INSURANCE"])))
+        return row
+
+    # decreases and transfers
+    fixed = method == "SPECIFIC" or draw(st.integers(0, 4)) == 0 or (
+        kind == "purchase_return" and draw(st.booleans()))
+    if fixed:
+        wanted = ("purchase", "purchase_receipt") if kind == "purchase_return" and draw(
+            st.booleans()) else None
+        candidates = [e for e in entries if e.inbound and e.item_no == item["item_no"]
+                      and e.remaining_quantity > 0 and (wanted is None or e.tx_type in wanted)]
+        if not candidates:
+            if method == "SPECIFIC":
+                return None
+        else:
+            inbound = draw(st.sampled_from(candidates))
+            row.update(location_code=inbound.location_code, variant_code=inbound.variant_code,
+                       quantity=_quantity_up_to(draw, inbound.remaining_quantity),
+                       applies_to=inbound.transaction_no)
+    if kind == "transfer":
+        if row["applies_to"] is None:  # R46: only from a key with enough on hand
+            stock: dict[tuple, object] = {}
+            for e in entries:
+                if e.inbound and e.item_no == item["item_no"] and e.remaining_quantity > 0:
+                    stock[(e.location_code, e.variant_code)] = stock.get(
+                        (e.location_code, e.variant_code), 0) + e.remaining_quantity
+            if not stock:
+                return None
+            location, variant = draw(st.sampled_from(sorted(stock)))
+            row.update(location_code=location, variant_code=variant,
+                       quantity=_quantity_up_to(draw, stock[(location, variant)]))
+        others = [loc for loc in WIDE_LOCATIONS if loc != row["location_code"]]
+        row["to_location_code"] = draw(st.sampled_from(others))
+    elif kind == "sale" and draw(st.booleans()):
+        row["sales_amount"] = draw(sales_amounts)
+    return row

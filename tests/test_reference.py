@@ -276,14 +276,293 @@ def test_rounding_entry_dated_on_first_allowed_date() -> None:
     assert values(r, 1)[1] == ("Rounding", True, D(2020, 6, 1), D(2020, 1, 1), -0.01)
 
 
+# --- expected cost: receipts, shipments, invoices (R22-R25, R62, R63) ----------------------------
+
+def ve_rows(result: dict, tx_no: int, *fields: str) -> list[tuple]:
+    """`fields` of the value entries of the (first) item ledger entry of `tx_no`, in entry order."""
+    e = entry(result, tx_no)["entry_no"]
+    ve = result["value_entries"].filter(pl.col("item_ledger_entry_no") == e).sort("entry_no")
+    return [tuple(r) for r in ve.select(fields).iter_rows()]
+
+
+def test_r23_example_partial_invoices_at_different_prices() -> None:
+    """R22/R23: receipt 10 @ 10.00 expected 100.00; invoices 4 @ 11.00 (44.00, -40.00) and
+    6 @ 12.00 (72.00, -60.00): the entry ends at 116.00 actual, 0 expected."""
+    r = run(tx(1, D(2020, 1, 1), "purchase_receipt", 10, 10),
+            tx(2, D(2020, 1, 5), "purchase_invoice", 4, 11, applies=1),
+            tx(3, D(2020, 1, 9), "purchase_invoice", 6, 12, applies=1))
+    assert ve_rows(r, 1, "transaction_no", "posting_date", "valuation_date", "expected_cost",
+                   "item_ledger_entry_quantity", "invoiced_quantity", "valued_quantity",
+                   "cost_amount_actual", "cost_amount_expected") == [
+        (1, D(2020, 1, 1), D(2020, 1, 1), True, 10, 0, 10, 0.0, 100.0),
+        (2, D(2020, 1, 5), D(2020, 1, 1), False, 0, 4, 4, 44.0, -40.0),
+        (3, D(2020, 1, 9), D(2020, 1, 1), False, 0, 6, 6, 72.0, -60.0)]
+    e = entry(r, 1)
+    assert (e["invoiced_quantity"], e["cost_amount_actual"], e["cost_amount_expected"]) == (
+        10, 116.0, 0.0)
+
+
+def test_r23_last_invoice_reverses_all_expected_cost_left() -> None:
+    """R23: 3 @ 3.33333 expects 10.00; thirds reverse 3.33, 3.33, then all that is left, 3.34."""
+    r = run(tx(1, D(2020, 1, 1), "purchase_receipt", 3, 3.33333),
+            tx(2, D(2020, 1, 2), "purchase_invoice", 1, 4, applies=1),
+            tx(3, D(2020, 1, 3), "purchase_invoice", 1, 4, applies=1),
+            tx(4, D(2020, 1, 4), "purchase_invoice", 1, 4, applies=1))
+    assert [x[0] for x in ve_rows(r, 1, "cost_amount_expected")] == [10.0, -3.33, -3.33, -3.34]
+    assert entry(r, 1)["cost_amount_actual"] == 12.0
+
+
+def test_r22_receipt_expected_cost_includes_indirect_cost_invoice_posts_it() -> None:
+    """R22: expected round(q*(c*(1+pct/100) + overhead)); R23: the invoice posts Indirect Cost."""
+    item = ITEM | {"indirect_cost_pct": 10.0, "overhead_rate": 0.5}
+    r = run(tx(1, D(2020, 1, 1), "purchase_receipt", 2, 10),
+            tx(2, D(2020, 1, 2), "purchase_invoice", 2, 10, applies=1), items=[item])
+    assert ve_rows(r, 1, "entry_type", "cost_amount_actual", "cost_amount_expected") == [
+        ("Direct Cost", 0.0, 23.0), ("Direct Cost", 20.0, -23.0), ("Indirect Cost", 3.0, 0.0)]
+
+
+def test_sale_from_an_uninvoiced_receipt_follows_its_late_invoice() -> None:
+    """R50: at posting the sale takes the receipt's expected cost; R71/R72: its target is the
+    receipt's final cost, the difference an adjustment on the sale's date."""
+    r = run(tx(1, D(2020, 1, 1), "purchase_receipt", 2, 10), tx(2, D(2020, 1, 2), "sale", 1),
+            tx(3, D(2020, 1, 9), "purchase_invoice", 2, 11, applies=1))
+    assert values(r, 2) == [("Direct Cost", False, D(2020, 1, 2), D(2020, 1, 2), -10.0),
+                            ("Direct Cost", True, D(2020, 1, 2), D(2020, 1, 2), -1.0)]
+
+
+def test_r62_example_shipment_with_one_invoice() -> None:
+    """R62: a shipment of 10, one invoice of 4, target -120.00: -48.00 actual on the invoice
+    entry, -72.00 expected. R25: the invoice turned -40.00 expected into actual; R63: the actual
+    part adjusts the invoice entry (its date), the expected part the shipment's first entry."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 10, 10), tx(2, D(2020, 1, 2), "sales_shipment", 10),
+            tx(3, D(2020, 1, 5), "sales_invoice", 4, applies=2, sales=70),
+            tx(4, D(2020, 1, 10), "item_charge", applies=1, amount=20))
+    assert ve_rows(r, 2, "transaction_no", "posting_date", "expected_cost", "adjustment",
+                   "invoiced_quantity", "valued_quantity", "cost_amount_actual",
+                   "cost_amount_expected", "sales_amount_actual", "applies_to_entry") == [
+        (2, D(2020, 1, 2), True, False, 0, -10, 0.0, -100.0, 0.0, None),
+        (3, D(2020, 1, 5), False, False, -4, -4, -40.0, 40.0, 70.0, None),
+        (None, D(2020, 1, 2), True, True, 0, -10, 0.0, -12.0, 0.0, 2),  # on the shipment (VE 2)
+        (None, D(2020, 1, 5), False, True, 0, -4, -8.0, 0.0, 0.0, 3)]  # on the invoice (VE 3)
+    e = entry(r, 2)
+    assert (e["invoiced_quantity"], e["cost_amount_actual"], e["cost_amount_expected"],
+            e["sales_amount_actual"]) == (-4, -48.0, -72.0, 70.0)
+
+
+def test_shipment_completely_invoiced_ends_all_actual() -> None:
+    """R25/R62: invoices 1 and 2 of a shipment of 3 at 10.00/3: the last one reverses all that is
+    left; the target is split 3.33 / 6.67 over the invoice entries, nothing expected."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333),
+            tx(2, D(2020, 1, 2), "sales_shipment", 3),
+            tx(3, D(2020, 1, 3), "sales_invoice", 1, applies=2),
+            tx(4, D(2020, 1, 4), "sales_invoice", 2, applies=2))
+    assert ve_rows(r, 2, "cost_amount_actual", "cost_amount_expected") == [
+        (0.0, -10.0), (-3.33, 3.33), (-6.67, 6.67)]
+    assert (entry(r, 2)["cost_amount_actual"], entry(r, 2)["cost_amount_expected"]) == (-10, 0)
+
+
+# --- transfers (R11, R29, R46, R47, R73, R92) ----------------------------------------------------
+
+def transfer(no: int, date: dt.date, qty: float, frm: str, to: str, **kw) -> dict:
+    return tx(no, date, "transfer", qty, loc=frm, **kw) | {"to_location_code": to}
+
+
+def test_transfer_chain_receives_a_late_invoice() -> None:
+    """R73: receipt 10 @ 10.00 moved "" -> BLUE (10) -> RED (4) and sold; the invoice at 12.00
+    arrives last. Every leg ends at the invoiced cost, each adjustment on its own leg's date;
+    R92: a to-leg takes its from-leg's valuation date."""
+    r = run(tx(1, D(2020, 1, 1), "purchase_receipt", 10, 10),
+            transfer(2, D(2020, 1, 2), 10, "", "BLUE"),
+            transfer(3, D(2020, 1, 3), 4, "BLUE", "RED"),
+            tx(4, D(2020, 1, 4), "sale", 4, loc="RED"),
+            tx(5, D(2020, 1, 10), "purchase_invoice", 10, 12, applies=1))
+    ile = r["item_ledger_entries"].sort("entry_no")
+    assert ile.select("transaction_no", "entry_type", "location_code", "quantity",
+                      "remaining_quantity", "cost_amount_actual",
+                      "cost_amount_expected").rows() == [
+        (1, "Purchase", "", 10, 0, 120.0, 0.0), (2, "Transfer", "", -10, 0, -120.0, 0.0),
+        (2, "Transfer", "BLUE", 10, 6, 120.0, 0.0), (3, "Transfer", "BLUE", -4, 0, -48.0, 0.0),
+        (3, "Transfer", "RED", 4, 0, 48.0, 0.0), (4, "Sale", "RED", -4, 0, -48.0, 0.0)]
+    ve = r["value_entries"].sort("entry_no")
+    assert ve.filter(pl.col("adjustment")).select(
+        "item_ledger_entry_no", "posting_date", "valuation_date", "cost_amount_actual").rows() == [
+        (2, D(2020, 1, 2), D(2020, 1, 2), -20.0), (3, D(2020, 1, 2), D(2020, 1, 2), 20.0),
+        (4, D(2020, 1, 3), D(2020, 1, 3), -8.0), (5, D(2020, 1, 3), D(2020, 1, 3), 8.0),
+        (6, D(2020, 1, 4), D(2020, 1, 4), -8.0)]
+    # R29 at posting the to-leg carries +C of its from-leg (the receipt's expected cost then)
+    assert ve.filter(pl.col("transaction_no") == 2)["cost_amount_actual"].to_list() == [-100, 100]
+    assert {(2, 1, 2, -10.0, D(2020, 1, 2), False), (3, 3, 2, 10.0, D(2020, 1, 2), True),
+            (5, 5, 4, 4.0, D(2020, 1, 3), True)} <= set(
+        r["item_application_entries"].iter_rows())
+
+
+def test_transfer_there_and_back_keeps_cost_and_closes_negative_inventory() -> None:
+    """R44: a to-leg closes open outbounds at its destination like any inbound; R73 chains back."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 2, 7.5), tx(2, D(2020, 1, 2), "sale", 1, loc="BLUE"),
+            transfer(3, D(2020, 1, 3), 2, "", "BLUE"), transfer(4, D(2020, 1, 4), 1, "BLUE", ""),
+            tx(5, D(2020, 1, 5), "item_charge", applies=1, amount=1))
+    # sale 2 at BLUE: open, u0 = 0 -> 0.00 at posting; closed by the to-leg (tx 3) -> -8.00
+    assert entry(r, 2)["remaining_quantity"] == 0 and entry(r, 2)["cost_amount_actual"] == -8.0
+    assert values(r, 2)[0][3] == D(2020, 1, 3)  # R92: valued when the to-leg closed it
+    back = r["item_ledger_entries"].filter((pl.col("transaction_no") == 4)
+                                           & (pl.col("quantity") > 0)).row(0, named=True)
+    assert (back["location_code"], back["cost_amount_actual"]) == ("", 8.0)
+
+
+# --- sales returns (R26, R45, R52, R74) ----------------------------------------------------------
+
+def test_returns_follow_their_sale_s_later_adjustment() -> None:
+    """R52: two returns of 1 carry round(20.00*1/2) each; a charge of 3.01 brings the sale to
+    -23.01; R74: the returns get the cumulative split 11.51 (round(11.505)) and 11.50. R45: the
+    returned units are open for a later sale, which takes the first return's final cost."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 2, 10), tx(2, D(2020, 1, 2), "sale", 2),
+            tx(3, D(2020, 1, 3), "sales_return", 1, applies=2, sales=15),
+            tx(4, D(2020, 1, 4), "sales_return", 1, applies=2),
+            tx(5, D(2020, 1, 5), "item_charge", applies=1, amount=3.01),
+            tx(6, D(2020, 1, 6), "sale", 1))
+    assert values(r, 3) == [("Direct Cost", False, D(2020, 1, 3), D(2020, 1, 3), 10.0),
+                            ("Direct Cost", True, D(2020, 1, 3), D(2020, 1, 3), 1.51)]
+    assert values(r, 4) == [("Direct Cost", False, D(2020, 1, 4), D(2020, 1, 4), 10.0),
+                            ("Direct Cost", True, D(2020, 1, 4), D(2020, 1, 4), 1.5)]
+    assert entry(r, 2)["cost_amount_actual"] == -23.01  # never receives cost from its returns
+    assert values(r, 6) == [("Direct Cost", False, D(2020, 1, 6), D(2020, 1, 6), -10.0),
+                            ("Direct Cost", True, D(2020, 1, 6), D(2020, 1, 6), -1.51)]
+    assert (entry(r, 3)["remaining_quantity"], entry(r, 4)["remaining_quantity"]) == (0, 1)
+    assert (entry(r, 3)["applies_to_entry"], entry(r, 3)["sales_amount_actual"]) == (2, -15.0)
+    assert {(3, 3, 2, 1.0, D(2020, 1, 3), True), (4, 4, 2, 1.0, D(2020, 1, 4), True),
+            (5, 3, 5, -1.0, D(2020, 1, 6), False)} <= set(
+        r["item_application_entries"].iter_rows())
+
+
+def test_return_of_a_shipment_carries_its_expected_cost() -> None:
+    """R52: a return of a shipment carries its value as known then (expected cost)."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 10), tx(2, D(2020, 1, 2), "sales_shipment", 3),
+            tx(3, D(2020, 1, 3), "sales_return", 1, applies=2))
+    assert values(r, 3) == [("Direct Cost", False, D(2020, 1, 3), D(2020, 1, 3), 10.0)]
+
+
+def test_return_without_applies_to_is_a_cost_source() -> None:
+    """R26: at unit_cost, closes open outbounds (R44), with its own quantity row (R47)."""
+    r = run(tx(1, D(2020, 1, 1), "sale", 2),
+            tx(2, D(2020, 1, 2), "sales_return", 2, 4.5, sales=30))
+    assert entry(r, 2)["cost_amount_actual"] == 9.0 and entry(r, 1)["cost_amount_actual"] == -9.0
+    assert entry(r, 2)["sales_amount_actual"] == -30.0
+    assert (2, 2, None, 2.0, D(2020, 1, 2)) in applications(r)
+
+
+def test_r45_return_into_negative_inventory_closes_nothing() -> None:
+    """R45 (BC's known issue): a sale into negative inventory reversed by its return: both open."""
+    r = run(tx(1, D(2020, 1, 1), "sale", 5), tx(2, D(2020, 1, 2), "sales_return", 5, applies=1))
+    assert (entry(r, 1)["remaining_quantity"], entry(r, 2)["remaining_quantity"]) == (-5, 5)
+
+
+def test_r44a_example_the_to_leg_coming_back_passes_over_the_sale() -> None:
+    """R44a: a sale of 6 with 1 on hand (5 open at u0 = 10.00), its return of 5, the returned 5
+    to BLUE and back: the to-leg coming back is not applied to the sale, which stays open."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "sale", 6),
+            tx(3, D(2020, 1, 3), "sales_return", 5, applies=2),
+            transfer(4, D(2020, 1, 4), 5, "", "BLUE"), transfer(5, D(2020, 1, 5), 5, "BLUE", ""))
+    ile = r["item_ledger_entries"].sort("entry_no")
+    assert ile.select("remaining_quantity", "cost_amount_actual").rows() == [
+        (0, 10.0), (-5, -60.0), (0, 50.0), (0, -50.0), (0, 50.0), (0, -50.0), (5, 50.0)]
+
+
+# --- STANDARD and SPECIFIC items (R24, R30, R77, R170.7) -----------------------------------------
+
+STANDARD_ITEM = ITEM | {"costing_method": "STANDARD", "standard_cost": 10.0,
+                        "indirect_cost_pct": 10.0}
+
+
+def test_standard_variance_on_purchases_invoices_and_charges() -> None:
+    """R24: increases at the standard cost 10.00; the price differences go to Variance."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 5, 12),
+            tx(2, D(2020, 1, 2), "purchase_receipt", 4, 11),
+            tx(3, D(2020, 1, 5), "purchase_invoice", 4, 11.5, applies=2),
+            tx(4, D(2020, 1, 6), "item_charge", applies=2, amount=3),
+            tx(5, D(2020, 1, 7), "positive_adjustment", 2, 99),
+            tx(6, D(2020, 1, 8), "sale", 8), items=[STANDARD_ITEM])
+    # purchase: D 60.00, I round(5*1.2) = 6.00, Variance 50.00 - 66.00
+    assert ve_rows(r, 1, "entry_type", "cost_amount_actual", "valued_quantity",
+                   "invoiced_quantity") == [
+        ("Direct Cost", 60.0, 5, 5), ("Indirect Cost", 6.0, 5, 0), ("Variance", -16.0, 5, 0)]
+    # receipt at standard (price and indirect ignored); the invoice's variance is against the 40.00
+    # it reverses: 40 - 46 - 4.60; the charge adds Variance -3.00 (R30)
+    assert ve_rows(r, 2, "transaction_no", "entry_type", "cost_amount_actual",
+                   "cost_amount_expected") == [
+        (2, "Direct Cost", 0.0, 40.0), (3, "Direct Cost", 46.0, -40.0),
+        (3, "Indirect Cost", 4.6, 0.0), (3, "Variance", -10.6, 0.0),
+        (4, "Direct Cost", 3.0, 0.0), (4, "Variance", -3.0, 0.0)]
+    assert values(r, 5) == [("Direct Cost", False, D(2020, 1, 7), D(2020, 1, 7), 20.0)]
+    # the sale: 5 x 10.00 from the purchase + 3 x 10.00 from the receipt, no adjustment
+    assert values(r, 6) == [("Direct Cost", False, D(2020, 1, 8), D(2020, 1, 8), -80.0)]
+    assert [entry(r, n)["cost_amount_actual"] for n in (1, 2, 5)] == [50.0, 40.0, 20.0]
+
+
+def test_standard_unapplied_part_at_standard_cost() -> None:
+    """R170.7: u0 of a STANDARD item is the standard cost, whatever the last inbound cost."""
+    r = run(tx(1, D(2020, 1, 1), "positive_adjustment", 1), tx(2, D(2020, 1, 2), "sale", 3),
+            tx(3, D(2020, 1, 3), "purchase", 2, 13), items=[STANDARD_ITEM])
+    assert values(r, 2) == [("Direct Cost", False, D(2020, 1, 2), D(2020, 1, 3), -30.0)]
+    assert entry(r, 3)["cost_amount_actual"] == 20.0  # 26.00 + 2.60 - 8.60 variance
+
+
+def test_specific_outbounds_are_fixed() -> None:
+    """R77: every outbound names its inbound; no automatic application, no negative inventory."""
+    item = ITEM | {"costing_method": "SPECIFIC"}
+    r = run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "purchase", 1, 20),
+            tx(3, D(2020, 1, 3), "sale", 1, applies=2),
+            transfer(4, D(2020, 1, 4), 1, "", "BLUE", applies=1),
+            tx(5, D(2020, 1, 5), "purchase_return", 1, loc="BLUE", applies=4), items=[item])
+    assert [entry(r, n)["cost_amount_actual"] for n in (3, 5)] == [-20.0, -10.0]
+    with pytest.raises(InputError, match="R160"):
+        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "sale", 1),
+            items=[item])
+
+
+# --- input errors (R160) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rows, items", [
+    pytest.param([tx(1, D(2020, 1, 1), "purchase_receipt", 2, 10),
+                  tx(2, D(2020, 1, 2), "purchase_invoice", 3, 10, applies=1)], None,
+                 id="invoice beyond the receipt"),
+    pytest.param([tx(1, D(2020, 1, 1), "sales_shipment", 2),
+                  tx(2, D(2020, 1, 2), "sales_invoice", 1, applies=1),
+                  tx(3, D(2020, 1, 3), "sales_invoice", 1.5, applies=1)], None,
+                 id="invoices beyond the shipment"),
+    pytest.param([tx(1, D(2020, 1, 1), "sale", 2),
+                  tx(2, D(2020, 1, 2), "sales_return", 1.5, applies=1),
+                  tx(3, D(2020, 1, 3), "sales_return", 1, applies=1)], None,
+                 id="returns beyond the sale"),
+    pytest.param([tx(1, D(2020, 1, 1), "purchase", 1, 10),
+                  transfer(2, D(2020, 1, 2), 2, "", "BLUE")], None, id="transfer without stock"),
+    pytest.param([tx(1, D(2020, 1, 1), "purchase", 1, 10),
+                  transfer(2, D(2020, 1, 2), 1, "", "")], None, id="transfer to its location"),
+    pytest.param([tx(1, D(2020, 1, 1), "sale", 2),
+                  tx(2, D(2020, 1, 2), "sales_return", 1, applies=1),
+                  tx(3, D(2020, 1, 3), "item_charge", applies=2, amount=1)], None,
+                 id="charge on a return with applies_to"),
+    pytest.param([tx(1, D(2020, 1, 1), "positive_adjustment", 1),
+                  tx(2, D(2020, 1, 2), "item_charge", applies=1, amount=1)], [STANDARD_ITEM],
+                 id="STANDARD charge on a positive adjustment"),
+    pytest.param([tx(1, D(2020, 1, 1), "purchase", 1, 10)],
+                 [ITEM | {"costing_method": "STANDARD"}], id="STANDARD without standard_cost"),
+    pytest.param([tx(1, D(2020, 1, 1), "purchase", 1, 10),
+                  tx(2, D(2020, 1, 2), "purchase_invoice", 1, 10, applies=1)], None,
+                 id="invoice of a purchase"),
+])
+def test_input_errors(rows: list[dict], items: list[dict] | None) -> None:
+    with pytest.raises(InputError, match="R160"):
+        run(*rows, items=items)
+
+
 # --- scope ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["purchase_receipt", "transfer", "revaluation", "sales_return"])
-def test_types_of_later_slices_are_not_implemented(kind: str) -> None:
+def test_revaluation_is_not_implemented() -> None:
     with pytest.raises(NotImplementedError):
-        run(tx(1, D(2020, 1, 1), kind, 1, 10))
+        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "revaluation", 1, 12))
 
 
-def test_methods_of_later_slices_are_not_implemented() -> None:
+@pytest.mark.parametrize("method", ["LIFO", "AVERAGE"])
+def test_methods_of_later_slices_are_not_implemented(method: str) -> None:
     with pytest.raises(NotImplementedError):
-        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), items=[ITEM | {"costing_method": "LIFO"}])
+        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), items=[ITEM | {"costing_method": method}])

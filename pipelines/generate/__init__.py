@@ -1,7 +1,8 @@
 """Synthetic company generator (`invrec generate`, contract §1): a valid input folder of ~N rows.
 
     generate(out_dir, transactions, items=None, seed=0, types=SUPPORTED_TYPES,
-             costing_methods=("FIFO",), chunk_size=1_000_000) -> GeneratedCompany
+             costing_methods=SUPPORTED_METHODS, chunk_size=1_000_000, gl=True,
+             months=24) -> GeneratedCompany
 
 Modules: `company` (items, calendar, setups), `pieces` (one generator per transaction type),
 `stream` (blocks of days in posting order, R160 validity), `gl` (external G/L with planted
@@ -50,28 +51,29 @@ def generate(
     out_dir: Path, transactions: int, items: int | None = None, seed: int = 0,
     types: Collection[str] = SUPPORTED_TYPES,
     costing_methods: Collection[str] = co_.SUPPORTED_METHODS,
-    chunk_size: int = 1_000_000, gl: bool = True,
+    chunk_size: int = 1_000_000, gl: bool = True, months: int = co_.MONTHS,
 ) -> GeneratedCompany:
     """Write an input folder of about `transactions` rows, deterministic for `seed`.
 
-    Every row is valid by the contract and R160. `chunk_size` bounds the rows buffered before
-    writing `transactions.csv`; the output does not depend on it. With `gl` and
+    Every row is valid by the contract and R160. The transactions span `months` calendar months
+    from 2024-01-01, one inventory period per month. `chunk_size` bounds the rows buffered
+    before writing `transactions.csv`; the output does not depend on it. With `gl` and
     `pipelines.pipeline` available, also writes `gl_entries.csv` (our own G/L with planted
     discrepancies) and `README.md` listing them.
     """
-    _check_args(transactions, items, types, costing_methods, chunk_size)
+    _check_args(transactions, items, types, costing_methods, chunk_size, months)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("gl_entries.csv", "gl_entries.parquet", "README.md"):
         (out_dir / stale).unlink(missing_ok=True)  # a G/L left over would be read as input
-    co = co_.make_company(items or default_items(transactions), seed, costing_methods)
+    co = co_.make_company(items or default_items(transactions), seed, costing_methods, months)
     tables = {
         "items": co_.items_table(co, seed),
         "inventory_posting_setup": co_.inventory_posting_setup(),
         "general_posting_setup": co_.general_posting_setup(),
         "gl_accounts": co_.gl_accounts(),
-        "inventory_periods": co_.inventory_periods(),
-        "accounting_periods": co_.accounting_periods(),
+        "inventory_periods": co_.inventory_periods(months),
+        "accounting_periods": co_.accounting_periods(months),
     }
     paths = {name: out_dir / f"{name}.csv" for name in (*tables, "transactions")}
     for name, frame in tables.items():
@@ -85,9 +87,9 @@ def generate(
     return _with_external_gl(result, seed) if gl else result
 
 
-def _check_args(transactions, items, types, costing_methods, chunk_size) -> None:
-    if transactions < 0 or chunk_size < 1 or (items is not None and items < 1):
-        raise ValueError("transactions must be >= 0, items and chunk_size >= 1")
+def _check_args(transactions, items, types, costing_methods, chunk_size, months) -> None:
+    if transactions < 0 or chunk_size < 1 or months < 1 or (items is not None and items < 1):
+        raise ValueError("transactions must be >= 0, items, chunk_size and months >= 1")
     unknown = set(types) - set(ALL_TYPES)
     if unknown:
         raise ValueError(f"unknown transaction types: {sorted(unknown)}")

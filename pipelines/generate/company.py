@@ -26,7 +26,7 @@ from schemas.inputs import (
 )
 
 START = dt.date(2024, 1, 1)
-MONTHS = 24
+MONTHS = 24  # the default horizon; `generate(months=...)` chooses another
 OPEN_MONTHS = 3  # the last months stay open; every earlier inventory period is closed (R110)
 
 LOCATIONS = ("BLUE", "RED", "GREEN")
@@ -75,6 +75,7 @@ class Company:
     safety: np.ndarray  # reorder point above zero
     costing_method: np.ndarray
     day_weight: np.ndarray  # seasonality, one weight per day of the horizon
+    months: int = MONTHS  # the horizon: calendar months from START
 
     @property
     def n_items(self) -> int:
@@ -92,22 +93,27 @@ class Company:
         return np.round(self.unit_cost(item, day) * (1 + self.margin[item]), 2)
 
 
-def month_starts() -> list[dt.date]:
+def month_starts(months: int = MONTHS) -> list[dt.date]:
     """First day of each month of the horizon, plus the day after its end."""
     return [dt.date(START.year + (START.month - 1 + m) // 12, (START.month - 1 + m) % 12 + 1, 1)
-            for m in range(MONTHS + 1)]
+            for m in range(months + 1)]
 
 
-def make_company(n_items: int, seed: int, costing_methods: Collection[str]) -> Company:
-    """Draw the items: popularity, costs, margins, lot sizes, variants and costing methods."""
+def make_company(n_items: int, seed: int, costing_methods: Collection[str],
+                 months: int = MONTHS) -> Company:
+    """Draw the items: popularity, costs, margins, lot sizes, variants and costing methods.
+
+    The draws do not depend on `months`: a shorter horizon has the same items.
+    """
     rng = np.random.default_rng([seed, 0])
     rank = rng.permutation(n_items) + 1
     pop = 1.0 / rank**1.1
-    base_cost = np.round(rng.lognormal(np.log(20), 0.9, n_items), 2) + 0.5
+    # rounded after the + 0.5 too: standard costs like 8.120000000000001 in items.csv otherwise
+    base_cost = np.round(np.round(rng.lognormal(np.log(20), 0.9, n_items), 2) + 0.5, 2)
     sale_mean = rng.geometric(0.45, n_items) + (base_cost < 10) * 3  # cheap items sell more
     lot = np.ceil(sale_mean * rng.integers(10, 40, n_items) / 5) * 5
     methods = np.array(sorted(costing_methods, key=GENERATED_METHODS.index))
-    days = np.arange((month_starts()[-1] - START).days)
+    days = np.arange((month_starts(months)[-1] - START).days)
     dates = np.datetime64(START, "D") + days
     doy = (dates - dates.astype("datetime64[Y]")).astype(int)
     weekday = (days + START.weekday()) % 7
@@ -125,6 +131,7 @@ def make_company(n_items: int, seed: int, costing_methods: Collection[str]) -> C
         safety=np.ceil(sale_mean * 2.0),
         costing_method=methods[rng.integers(0, len(methods), n_items)],
         day_weight=weight,
+        months=months,
     )
 
 
@@ -173,14 +180,14 @@ def gl_accounts() -> pl.DataFrame:
                                  "name": list(ACCOUNT_NAMES.values())}), GLAccount)
 
 
-def inventory_periods() -> pl.DataFrame:
+def inventory_periods(months: int = MONTHS) -> pl.DataFrame:
     """Monthly inventory periods; all but the last OPEN_MONTHS are closed (R110)."""
-    starts = month_starts()
+    starts = month_starts(months)
     ends = [s - dt.timedelta(days=1) for s in starts[1:]]
     return conform(pl.DataFrame({"ending_date": ends,
-                                 "closed": [m < MONTHS - OPEN_MONTHS for m in range(MONTHS)]}),
+                                 "closed": [m < months - OPEN_MONTHS for m in range(months)]}),
                    InventoryPeriod)
 
 
-def accounting_periods() -> pl.DataFrame:
-    return conform(pl.DataFrame({"starting_date": month_starts()[:-1]}), AccountingPeriod)
+def accounting_periods(months: int = MONTHS) -> pl.DataFrame:
+    return conform(pl.DataFrame({"starting_date": month_starts(months)[:-1]}), AccountingPeriod)

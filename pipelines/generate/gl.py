@@ -26,9 +26,11 @@ KIND_CAUSE = {
     "amount_mismatch": "amount_mismatch",
     "posting_date_mismatch": "posting_date_mismatch",
 }
+# One row per reconciliation_variance row reconciliation must report (R145), plus the kind.
 DISCREPANCY_SCHEMA = {
     "kind": pl.String, "document_no": pl.String, "account_no": pl.String,
-    "posting_date": pl.Date, "period_end": pl.Date, "amount": pl.Float64,
+    "posting_date": pl.Date, "period_end": pl.Date, "item_no": pl.String,
+    "subledger_amount": pl.Float64, "gl_amount": pl.Float64, "difference": pl.Float64,
     "expected_cause": pl.String,
 }
 
@@ -39,8 +41,10 @@ def plant_gl_discrepancies(
     """Plant one discrepancy of each kind in a G/L that matches the subledger (R146).
 
     Returns (external G/L as `gl_entries.csv` rows, listing). Listing rows: one per (kind,
-    document, account, month) whose balance changed; `amount` = subledger - planted G/L, i.e. the
-    `difference` reconciliation must explain with `expected_cause` (R145). Documents are picked
+    document, account, month) whose balance changed, with the `reconciliation_variance` figures
+    reconciliation must report (R145): `subledger_amount` (the balance in `gl_entries`, which
+    matches the subledger), `gl_amount` (in the planted G/L), their `difference`, the document's
+    single `item_no` on that account (else null) and `expected_cause`. Documents are picked
     among those with all rows in one month, not the last one, on exactly one inventory account.
     Raises ValueError when the G/L has fewer than three such documents.
     """
@@ -55,7 +59,7 @@ def plant_gl_discrepancies(
         gl.filter(~((pl.col("document_no") == missing[0]) & (pl.col("account_no") == missing[1])))
         .with_columns(
             amount=pl.when(pl.col("entry_no") == mistyped[2])
-            .then(pl.col("amount") + float(rng.integers(1, 10)))
+            .then((pl.col("amount") + float(rng.integers(1, 10))).round(2))
             .otherwise("amount"),
             posting_date=pl.when(pl.col("document_no") == moved[0])
             .then(pl.col("posting_date").dt.offset_by("1mo"))
@@ -66,7 +70,7 @@ def plant_gl_discrepancies(
     external = pl.concat([conform(planted, GLEntry), direct]).sort("entry_no")
     kinds = {missing[0]: "missing_posting", mistyped[0]: "amount_mismatch",
              moved[0]: "posting_date_mismatch", DIRECT_POSTING_DOCUMENT: "direct_posting"}
-    return external, _listing(conform(gl, GLEntry), external, kinds)
+    return external, _listing(gl, external, kinds)
 
 
 def _pick_documents(gl: pl.DataFrame, inventory: list[str], rng) -> pl.DataFrame:
@@ -110,15 +114,31 @@ def _direct_posting(gl: pl.DataFrame, inventory: list[str], rng) -> pl.DataFrame
 
 
 def _listing(before: pl.DataFrame, after: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
-    """Per (document, account, month) of the planted documents: subledger - G/L, when non-zero."""
+    """Per (document, account, month) of the planted documents: subledger vs G/L, when they differ.
+
+    `before` is our own G/L (equal to the subledger, R146, with its item_no), `after` the
+    planted one.
+    """
     docs = list(kinds)
+    cell = ["document_no", "account_no", "period_end"]
+    month = pl.col("posting_date").dt.month_end().alias("period_end")
+    items = (before.filter(pl.col("document_no").is_in(docs)).group_by("document_no", "account_no")
+             .agg(pl.col("item_no").unique()).select(
+                 "document_no", "account_no",
+                 item_no=pl.when(pl.col("item_no").list.len() == 1)
+                 .then(pl.col("item_no").list.first())))
     return (
-        pl.concat([before.filter(pl.col("document_no").is_in(docs)),
-                   after.filter(pl.col("document_no").is_in(docs))
-                   .with_columns(-pl.col("amount"))])
-        .group_by("document_no", "account_no", period_end=pl.col("posting_date").dt.month_end())
-        .agg(amount=pl.col("amount").sum().round(2), posting_date=pl.col("posting_date").min())
-        .filter(pl.col("amount").abs() >= 0.005)
+        pl.concat([
+            before.filter(pl.col("document_no").is_in(docs)).select(
+                *cell[:2], month, "posting_date", subledger_amount="amount", gl_amount=0.0),
+            after.filter(pl.col("document_no").is_in(docs)).select(
+                *cell[:2], month, "posting_date", subledger_amount=0.0, gl_amount="amount"),
+        ])
+        .group_by(cell)
+        .agg(pl.col("subledger_amount", "gl_amount").sum().round(2), pl.col("posting_date").min())
+        .with_columns(difference=(pl.col("subledger_amount") - pl.col("gl_amount")).round(2))
+        .filter(pl.col("difference").abs() >= 0.005)
+        .join(items, on=cell[:2], how="left")
         .with_columns(kind=pl.col("document_no").replace_strict(kinds))
         .with_columns(expected_cause=pl.col("kind").replace_strict(KIND_CAUSE))
         .select(list(DISCREPANCY_SCHEMA))
@@ -137,11 +157,18 @@ def readme(listing: pl.DataFrame) -> str:
         "it must report exactly these differences (`reconciliation_variance`, R145), one row per "
         "account, month and document:",
         "",
-        "| kind | document_no | account_no | period_end | posting_date | difference | "
-        "expected cause |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        *discrepancy_table(listing),
     ]
-    lines += [f"| {r['kind']} | {r['document_no']} | {r['account_no']} | {r['period_end']} | "
-              f"{r['posting_date']} | {r['amount']:.2f} | {r['expected_cause']} |"
-              for r in listing.iter_rows(named=True)]
     return "\n".join(lines) + "\n"
+
+
+def discrepancy_table(listing: pl.DataFrame) -> list[str]:
+    """The listing as Markdown table lines."""
+    lines = ["| kind | document_no | account_no | period_end | posting_date | item_no | "
+             "subledger | G/L | difference | expected cause |",
+             "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |"]
+    return lines + [
+        f"| {r['kind']} | {r['document_no']} | {r['account_no']} | {r['period_end']} | "
+        f"{r['posting_date']} | {r['item_no'] or ''} | {r['subledger_amount']:.2f} | "
+        f"{r['gl_amount']:.2f} | {r['difference']:.2f} | {r['expected_cause']} |"
+        for r in listing.iter_rows(named=True)]

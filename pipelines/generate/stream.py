@@ -56,7 +56,7 @@ class State:
 
 def blocks(co: Company, transactions: int) -> list[Block]:
     """Months, cut into equal parts when a month would exceed MAX_BLOCK_ROWS rows."""
-    starts = [(s - START).days for s in month_starts()]
+    starts = [(s - START).days for s in month_starts(co.months)]
     total = co.day_weight.sum()
     out: list[Block] = []
     for m in range(len(starts) - 1):
@@ -115,7 +115,7 @@ def _block(co: Company, blk: Block, n_out: int, seed: int, types: Collection[str
                    state.carry.filter(pl.col("day") <= blk.d1)], how="diagonal")
         .sort(["day", "u"], maintain_order=True)
     )
-    frame = _check_transfers(frame, state.stock)
+    frame = _check_transfers(_check_returns(frame, state.stock), state.stock)
     frame = frame.with_columns(
         transaction_no=pl.int_range(pl.len(), dtype=pl.Int64) + state.next_no)
     state.next_no += frame.height
@@ -134,6 +134,45 @@ def _resolve(frame: pl.DataFrame, tx_of: np.ndarray) -> pl.DataFrame:
         "applies_to", pl.Series(number).replace(-1, None)))
 
 
+def _signed_quantity(receiving_returns: bool = True) -> pl.Expr:
+    """+quantity for inflows, -quantity for outflows (transfer from-legs), 0 for the others."""
+    sign = pl.col("type").replace_strict(
+        [CODE[t] for t in INFLOW + OUTFLOW], [1.0] * len(INFLOW) + [-1.0] * len(OUTFLOW),
+        default=0.0, return_dtype=pl.Float64)
+    if not receiving_returns:
+        sign = pl.when(_is_receiving_return()).then(0.0).otherwise(sign)
+    return sign * pl.col("qty").fill_null(0.0)
+
+
+def _is_receiving_return() -> pl.Expr:
+    """A sales return with applies_to (resolved, or still a target in this block)."""
+    return (pl.col("type") == CODE["sales_return"]) & (
+        pl.col("applies_to").is_not_null() | pl.col("target").is_not_null())
+
+
+def _with_stock_before(frame: pl.DataFrame, stock: np.ndarray, delta: pl.Expr) -> pl.DataFrame:
+    """Columns key (-1: no location, e.g. revaluations) and before: the carried stock of the
+    row's key plus the running sum of `delta` over the earlier rows of its key."""
+    key = (pl.col("item").cast(pl.Int64) * 3 + pl.col("loc")) * len(VARIANTS) + pl.col("var")
+    frame = frame.with_columns(key=pl.when(pl.col("loc") >= 0).then(key).otherwise(-1))
+    keys = frame["key"].to_numpy()
+    start = np.where(keys >= 0, stock[np.maximum(keys, 0)], 0.0)
+    return frame.with_columns(before=pl.Series(start) + delta.cum_sum().over("key") - delta)
+
+
+def _check_returns(frame: pl.DataFrame, stock: np.ndarray) -> pl.DataFrame:
+    """R45: a sales return with applies_to is posted only when its key has no open outbound.
+
+    The pipeline does not support such a return while the key's net stock is negative (it would
+    have to leave the open outbounds open). The stock is counted low (transfers at full quantity,
+    to-legs and other such returns left out), so a return kept here stays valid whatever
+    `_check_transfers` and the dropping of other returns do afterwards. Returns that fail are not
+    posted (a customer who has not sent the goods back yet). Does not change `stock`.
+    """
+    frame = _with_stock_before(frame, stock, _signed_quantity(receiving_returns=False))
+    return frame.filter(~_is_receiving_return() | (pl.col("before") >= 0)).drop("key", "before")
+
+
 def _check_transfers(frame: pl.DataFrame, stock: np.ndarray) -> pl.DataFrame:
     """R46/R160: a transfer moves at most the stock at its from-key; transfers of 0 are dropped.
 
@@ -143,22 +182,15 @@ def _check_transfers(frame: pl.DataFrame, stock: np.ndarray) -> pl.DataFrame:
     the from-leg is fully applied. Cutting one transfer only raises later stock: one pass suffices.
     Updates `stock` in place.
     """
-    sign = pl.col("type").replace_strict(
-        [CODE[t] for t in INFLOW + OUTFLOW], [1.0] * len(INFLOW) + [-1.0] * len(OUTFLOW),
-        default=0.0, return_dtype=pl.Float64)
-    key = (pl.col("item").cast(pl.Int64) * 3 + pl.col("loc")) * len(VARIANTS) + pl.col("var")
     is_transfer = pl.col("type") == CODE["transfer"]
-    frame = frame.with_columns(key=pl.when(pl.col("loc") >= 0).then(key).otherwise(-1))
-    start = np.where(frame["key"].to_numpy() >= 0, stock[frame["key"].to_numpy()], 0.0)
-    delta = sign * pl.col("qty").fill_null(0.0)
     frame = (
-        frame.with_columns(before=pl.Series(start) + delta.cum_sum().over("key") - delta)
+        _with_stock_before(frame, stock, _signed_quantity())
         .with_columns(qty=pl.when(is_transfer)
                       .then(pl.min_horizontal("qty", pl.max_horizontal("before", 0.0)))
                       .otherwise("qty"))
         .filter(~is_transfer | (pl.col("qty") > 0))
     )
-    moved = frame.filter(pl.col("key") >= 0).select("key", delta.alias("delta"))
+    moved = frame.filter(pl.col("key") >= 0).select("key", _signed_quantity().alias("delta"))
     np.add.at(stock, moved["key"].to_numpy(), moved["delta"].to_numpy())
     return frame.drop("key", "before")
 

@@ -1,8 +1,8 @@
 """Adjust Cost - Item Entries, one run (R60-R76), with valuation dates (R92) and dates (R110, R111).
 
-This slice: FIFO items whose inbounds are all cost sources, so every target is known after one
-round; the fixed-point loop of R60 is written anyway so that cost-receiving inbounds (transfers,
-returns, R73/R74) can make targets depend on targets in later slices.
+FIFO, STANDARD and SPECIFIC items (§6). Targets depend on targets along chains (purchase ->
+transfer -> transfer -> sale -> return): they are recomputed from the costs at posting until no
+amount changes (R60). Revaluation (§7) and AVERAGE items (§8) are not in the reference yet.
 """
 
 from __future__ import annotations
@@ -52,9 +52,11 @@ def assign_valuation_dates(book: Book) -> None:
     def of(entry: Entry) -> dt.date:
         if entry.entry_no in memo:
             return memo[entry.entry_no]
-        if entry.role == RECEIVING:
-            raise NotImplementedError("R92 for transfer to-legs and returns")
-        date = entry.posting_date  # cost sources: their own posting date
+        if entry.role == RECEIVING and entry.tx_type == "transfer":
+            date = of(book.entry(entry.source_entry))  # to-leg: the from-leg's valuation date
+            memo[entry.entry_no] = date
+            return date
+        date = entry.posting_date  # cost sources and returns with applies_to: their own date
         if entry.role == OUTBOUND:  # latest of its date and its inbounds' values then existing
             for app in quantity_applications(book, entry):
                 inbound = book.entry(app.inbound_item_entry_no)
@@ -70,16 +72,33 @@ def assign_valuation_dates(book: Book) -> None:
         value.valuation_date = book.entry(value.item_ledger_entry_no).valuation_date
 
 
-# --- R70 - R72 -----------------------------------------------------------------------------
+# --- R70 - R74 -----------------------------------------------------------------------------
 
-def base(book: Book, inbound: Entry) -> Fraction:
-    """R70: B_i, the value of the inbound's Direct/Indirect/Variance entries (charges included)."""
-    return sum((v.value for v in book.values_of(inbound) if v.entry_type in COST_ELEMENTS), ZERO)
+Targets = dict[int, Fraction]  # entry_no -> target value T of a cost recipient (R61)
 
 
-def share(book: Book, inbound: Entry, applied_qty: Fraction) -> Fraction:
-    """R71: round(a*B_i/q_i) (revaluation terms: later slice)."""
-    return round_to(applied_qty * base(book, inbound) / inbound.quantity, book.precision)
+def own_posted_value(book: Book, entry: Entry) -> Fraction:
+    """The value the entry's own transaction posted on it (a cost recipient's cost at posting)."""
+    return sum((v.value for v in book.values_of(entry)
+                if v.transaction_no == entry.transaction_no), ZERO)
+
+
+def base(book: Book, inbound: Entry, targets: Targets) -> Fraction:
+    """R70: B_i, the value of the inbound's Direct/Indirect/Variance entries (charges included).
+
+    R61: a cost-receiving inbound's own posting entry plus its adjustments is its target; item
+    charges on it come on top.
+    """
+    b = sum((v.value for v in book.values_of(inbound)
+             if v.entry_type in COST_ELEMENTS and not v.adjustment), ZERO)
+    if inbound.role == RECEIVING:
+        b += targets[inbound.entry_no] - own_posted_value(book, inbound)
+    return b
+
+
+def share(book: Book, inbound: Entry, applied_qty: Fraction, targets: Targets) -> Fraction:
+    """R71: round(a*B_i/q_i) (revaluation terms: not in the reference yet)."""
+    return round_to(applied_qty * base(book, inbound, targets) / inbound.quantity, book.precision)
 
 
 def quantity_applications(book: Book, outbound: Entry):
@@ -87,13 +106,25 @@ def quantity_applications(book: Book, outbound: Entry):
             if a.outbound_item_entry_no == outbound.entry_no and not a.cost_application]
 
 
-def target(book: Book, entry: Entry) -> Fraction:
-    """R61/R72: T(o) = -sum of shares, plus the unapplied part at its posting cost (R170.8)."""
-    if entry.role != OUTBOUND:
-        raise NotImplementedError("R73/R74 targets of cost-receiving inbounds")
-    t = -sum((share(book, book.entry(a.inbound_item_entry_no), -a.quantity)
-              for a in quantity_applications(book, entry)), ZERO)
-    return t - round_to(-entry.remaining_quantity * entry.u0, book.precision)
+def target(book: Book, entry: Entry, targets: Targets) -> Fraction:
+    """R61: the target of a cost recipient from the current targets of the others.
+
+    R72 outbound: -sum of shares, plus the unapplied part at its posting cost (R170.8).
+    R73 transfer to-leg: -T(from-leg).
+    R74 sales return with applies_to: its part of the cumulative split of -T(sale) over the
+    sale's returns in entry order, weights their quantities, whole |q_s|.
+    """
+    if entry.role == OUTBOUND:
+        t = -sum((share(book, book.entry(a.inbound_item_entry_no), -a.quantity, targets)
+                  for a in quantity_applications(book, entry)), ZERO)
+        return t - round_to(-entry.remaining_quantity * entry.u0, book.precision)
+    source = book.entry(entry.source_entry)
+    if entry.tx_type == "transfer":
+        return -targets[source.entry_no]
+    returns = book.returns_of(source)
+    parts = cumulative_split(-targets[source.entry_no], [r.quantity for r in returns],
+                             -source.quantity, book.precision)
+    return parts[returns.index(entry)]
 
 
 # --- R62 / R63 -----------------------------------------------------------------------------
@@ -132,14 +163,14 @@ def adjustment_entries(book: Book, entry: Entry, t: Fraction) -> list[Value]:
 
 # --- R76 -----------------------------------------------------------------------------------
 
-def rounding_entry(book: Book, inbound: Entry) -> Value | None:
+def rounding_entry(book: Book, inbound: Entry, targets: Targets) -> Value | None:
     """R76: on a closed, completely invoiced inbound: forwarded shares minus its own value."""
     if inbound.remaining_quantity != 0 or inbound.invoiced_quantity != inbound.quantity:
         return None
-    forwarded = sum((share(book, inbound, -a.quantity) for a in book.applications
+    forwarded = sum((share(book, inbound, -a.quantity, targets) for a in book.applications
                      if a.inbound_item_entry_no == inbound.entry_no
                      and a.outbound_item_entry_no is not None and not a.cost_application), ZERO)
-    amount = forwarded - base(book, inbound)  # + sum of A_R: revaluation, later slice
+    amount = forwarded - base(book, inbound, targets)  # + sum of A_R: revaluation (§7)
     if amount == 0:
         return None
     applied = [v for v in book.values_of(inbound) if not v.adjustment
@@ -155,29 +186,40 @@ def rounding_entry(book: Book, inbound: Entry) -> Value | None:
 
 # --- the run -------------------------------------------------------------------------------
 
-def adjust_cost(book: Book) -> None:
-    """R60: targets to a fixed point, then one set of adjustment entries and Rounding entries."""
-    assign_valuation_dates(book)
+def settle(book: Book) -> tuple[Targets, set[str]]:
+    """R60: targets from the costs at posting, recomputed until no amount changes; after
+    MAX_ROUNDS, the items whose targets still change did not settle."""
     recipients = [e for e in book.entries if e.role in (OUTBOUND, RECEIVING)]
-    targets: dict[int, Fraction] = {}
+    targets: Targets = {e.entry_no: own_posted_value(book, e) for e in recipients}
     for _ in range(MAX_ROUNDS):
-        # In this slice a target reads only cost-source bases, so round 2 repeats round 1.
-        new = {e.entry_no: target(book, e) for e in recipients}
+        new = {e.entry_no: target(book, e, targets) for e in recipients}
         if new == targets:
-            break
+            return targets, set()
+        changed = {book.entry(n).item_no for n in new if new[n] != targets[n]}
         targets = new
-    else:
-        raise NotImplementedError("R60 items that do not settle (cannot happen in this slice)")
+    return targets, changed
+
+
+def adjust_cost(book: Book) -> set[str]:
+    """R60: targets to a fixed point, then adjustment entries (R63) and Rounding entries (R76).
+
+    An item that did not settle gets nothing (R60); the unsettled items are returned.
+    """
+    assign_valuation_dates(book)
+    targets, unsettled = settle(book)
     created: list[Value] = []
-    for entry in recipients:
-        created += adjustment_entries(book, entry, targets[entry.entry_no])
-    # R76 after the targets: B_i of a cost-receiving inbound includes its adjustments (later).
     for entry in book.entries:
-        if entry.inbound and book.item(entry.item_no)["costing_method"] != "AVERAGE":
-            rounding = rounding_entry(book, entry)
+        if entry.item_no in unsettled:
+            continue
+        if entry.role in (OUTBOUND, RECEIVING):
+            created += adjustment_entries(book, entry, targets[entry.entry_no])
+    for entry in book.entries:  # R76 with the final bases (targets of cost-receiving inbounds)
+        if entry.inbound and entry.item_no not in unsettled:
+            rounding = rounding_entry(book, entry, targets)
             if rounding is not None:
                 created.append(rounding)
     book.values += created
+    return unsettled
 
 
 def unit_cost_of(value: Value, unit_precision: Fraction) -> Fraction:

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from pipelines.errors import InputError, Problem
 from tests.reference.arith import ZERO, round_to
-from tests.reference.book import COST_ELEMENTS, OUTBOUND, SOURCE, Application, Book, Entry
+from tests.reference.book import COST_ELEMENTS, OUTBOUND, RECEIVING, Application, Book, Entry
 
 
 def known_unit_cost(book: Book, inbound: Entry, before_tx: int) -> Fraction:
@@ -21,23 +21,54 @@ def known_unit_cost(book: Book, inbound: Entry, before_tx: int) -> Fraction:
 
 
 def _inbound_order(book: Book, outbound: Entry) -> list[Entry]:
-    """R41 (FIFO): open inbound entries of the key by ascending (posting date, entry number)."""
-    method = book.item(outbound.item_no)["costing_method"]
-    if method != "FIFO":
+    """R41 (FIFO, STANDARD): open inbound entries of the key by (posting date, entry number).
+
+    SPECIFIC items have no automatic application (R77): every outbound is fixed (R43).
+    """
+    method = book.method(outbound.item_no)
+    if method not in ("FIFO", "STANDARD"):
         raise NotImplementedError(f"R42/R41 application order for {method}")  # LIFO: R42 here
     candidates = [e for e in book.entries
                   if e.inbound and e.key == outbound.key and e.remaining_quantity > 0]
     return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no))
 
 
+def depends_on(book: Book, inbound: Entry, outbound: Entry) -> bool:
+    """R44a: following cost sources backwards from `inbound` (a cost-receiving inbound to its
+    source outbound, an outbound to the inbounds it is applied to) reaches `outbound`."""
+    seen: set[int] = set()
+    todo = [inbound]
+    while todo:
+        e = todo.pop()
+        if e.entry_no in seen:
+            continue
+        seen.add(e.entry_no)
+        if e.entry_no == outbound.entry_no:
+            return True
+        if e.inbound:
+            if e.role == RECEIVING:
+                todo.append(book.entry(e.source_entry))
+        else:
+            todo += [book.entry(a.inbound_item_entry_no) for a in book.applications
+                     if a.outbound_item_entry_no == e.entry_no and not a.cost_application]
+    return False
+
+
 def _outbound_order(book: Book, inbound: Entry) -> list[Entry]:
-    """R44 (FIFO): open outbound entries of the key by ascending (posting date, entry number)."""
-    method = book.item(inbound.item_no)["costing_method"]
-    if method != "FIFO":
+    """R44 (FIFO, STANDARD): open outbound entries of the key by (posting date, entry number),
+    passing over those the inbound's cost depends on (R44a)."""
+    method = book.method(inbound.item_no)
+    if method == "SPECIFIC":
+        return []  # R77: no negative inventory, nothing to close
+    if method not in ("FIFO", "STANDARD"):
         raise NotImplementedError(f"R44 closing order for {method}")  # LIFO: latest first
-    candidates = [e for e in book.entries
-                  if not e.inbound and e.key == inbound.key and e.remaining_quantity < 0]
-    # R44a (no cost loops) only concerns cost-receiving inbounds, not in this slice.
+    candidates = []
+    for e in book.entries:
+        if not e.inbound and e.key == inbound.key and e.remaining_quantity < 0:
+            if depends_on(book, inbound, e):
+                book.passed_over.append((inbound.entry_no, e.entry_no))
+            else:
+                candidates.append(e)
     return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no))
 
 
@@ -77,22 +108,34 @@ def apply_outbound(book: Book, outbound: Entry, tx: dict) -> Fraction:
     for inbound, a in applied:
         _apply(book, inbound, outbound, a, tx_no)
         cost += round_to(a * known_unit_cost(book, inbound, tx_no), book.precision)
-    # R51: the unapplied part at u0, the known unit cost of the last earlier inbound of the key.
+    # R51: the unapplied part at u0, the known unit cost of the last earlier inbound of the key;
+    # R170.7: for a STANDARD item the standard cost in force.
     earlier = [e for e in book.entries[: outbound.entry_no - 1]
                if e.inbound and e.key == outbound.key]
-    outbound.u0 = known_unit_cost(book, earlier[-1], tx_no) if earlier else ZERO
+    if book.method(outbound.item_no) == "STANDARD":
+        outbound.u0 = book.standard_cost(outbound.item_no)
+    else:
+        outbound.u0 = known_unit_cost(book, earlier[-1], tx_no) if earlier else ZERO
     m = -outbound.remaining_quantity
     return cost + round_to(m * outbound.u0, book.precision)
 
 
 def apply_inbound(book: Book, inbound: Entry, tx: dict) -> None:
-    """R47 own row of an inbound cost source, then R44: it closes open outbounds of its key."""
-    assert inbound.role == SOURCE, "cost-receiving inbounds: later slices (R47 cost rows, R44a)"
+    """R47 own row of a new inbound, then R44: it closes open outbounds of its key.
+
+    A cost source's row is a quantity row (cost_application false); a transfer to-leg's and a
+    return's name their source outbound as a cost application. A sales return with applies_to
+    closes nothing (R45).
+    """
+    receiving = inbound.role == RECEIVING
     book.applications.append(Application(
         item_ledger_entry_no=inbound.entry_no, inbound_item_entry_no=inbound.entry_no,
-        outbound_item_entry_no=None, quantity=inbound.quantity, posting_date=inbound.posting_date,
-        cost_application=False, made_by=tx["transaction_no"],
+        outbound_item_entry_no=inbound.source_entry, quantity=inbound.quantity,
+        posting_date=inbound.posting_date, cost_application=receiving,
+        made_by=tx["transaction_no"],
     ))
+    if receiving and inbound.tx_type == "sales_return":
+        return  # R45
     for outbound in _outbound_order(book, inbound):
         if inbound.remaining_quantity == 0:
             break

@@ -108,6 +108,10 @@ class Book:
     entries_of_tx: dict[int, list[int]] = field(default_factory=dict)  # transaction_no -> entries
     tx_type: dict[int, str] = field(default_factory=dict)
     last_tx: int | None = None
+    passed_over: list[tuple[int, int]] = field(default_factory=list)  # R44a (inbound, outbound)
+    unsettled: set[str] = field(default_factory=set)  # R60 items that did not settle
+    open_key_returns: list[int] = field(default_factory=list)  # R45: returns on keys with open
+    # outbounds when posted (entry numbers)
 
     @property
     def precision(self) -> Fraction:

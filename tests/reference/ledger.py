@@ -27,14 +27,20 @@ def new_book(items: Iterable[dict], settings: Settings,
                 inventory_periods=list(inventory_periods))
 
 
-def reference_ledger(transactions: list[dict], items: list[dict], settings: Settings,
-                     inventory_periods: Iterable[dict] = ()) -> dict[str, pl.DataFrame]:
-    """Item ledger, item application and value entries after posting and adjustment (R10-R111)."""
+def reference_book(transactions: list[dict], items: list[dict], settings: Settings,
+                   inventory_periods: Iterable[dict] = ()) -> Book:
+    """Every transaction posted row by row, then one cost adjustment run (R10-R111)."""
     book = new_book(items, settings, inventory_periods)
     for tx in sorted(transactions, key=lambda t: t["transaction_no"]):  # R170.14
         post_transaction(book, tx)
-    adjust_cost(book)
-    return frames(book)
+    book.unsettled = adjust_cost(book)
+    return book
+
+
+def reference_ledger(transactions: list[dict], items: list[dict], settings: Settings,
+                     inventory_periods: Iterable[dict] = ()) -> dict[str, pl.DataFrame]:
+    """Item ledger, item application and value entries after posting and adjustment (R10-R111)."""
+    return frames(reference_book(transactions, items, settings, inventory_periods))
 
 
 def number_values(book: Book) -> list[Value]:
