@@ -13,10 +13,6 @@ from tests.strategies import History
 
 def known_disagreement(h: History, book: Book) -> str | None:
     """The disagreement `h` hits (a short name and its pinned test), or None."""
-    types = {r["transaction_no"]: r["type"] for r in h.transaction_rows}
-    if any(r["type"] == "item_charge" and types[r["applies_to"]] == "transfer"
-           for r in h.transaction_rows):  # R10, R30: the charge belongs to the to-leg only
-        return "item charge on a transfer (test_item_charge_on_a_transfer_only_on_its_to_leg)"
     fixed_to = {book.entry(n).applies_to_entry for n in range(1, len(book.entries) + 1)
                 if not book.entry(n).inbound}
     if fixed_to & set(book.open_key_returns):  # R43/R45: valid, the stage says InputError

@@ -154,7 +154,6 @@ def _pipeline_and_reference(*rows: dict) -> tuple:
     return got, reference_ledger(h_rows, [ITEM], Settings(), [])
 
 
-@pytest.mark.xfail(strict=True, reason="stage posts the charge on both legs of the transfer")
 def test_item_charge_on_a_transfer_only_on_its_to_leg() -> None:
     """R10, R30: applies_to naming a transfer means its to-leg; the from-leg gets nothing."""
     from tests.test_reference import D, tx

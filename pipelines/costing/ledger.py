@@ -205,7 +205,8 @@ def source_value_entries(
         .with_columns(reversed=reversed_expected(
             pl.col("expected"), pl.col("entry_quantity"), p))
     )
-    charge = invoices_of(transactions, "item_charge", entries)
+    # a charge on a transfer belongs to its to-leg, the inbound entry (R10, R30)
+    charge = invoices_of(transactions, "item_charge", entries.filter(pl.col("inbound")))
     amount = round_to(pl.col("amount").fill_null(0.0), p)
     optional = pl.concat([  # R32: Indirect Cost and Variance entries only when non-zero
         value_rows(purchase, seq=1, entry_type="Indirect Cost", valued_quantity=q,
