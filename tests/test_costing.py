@@ -122,8 +122,6 @@ def test_unsupported_method_and_type_fail_loudly():
     with pytest.raises(NotSupportedYet, match="not supported yet"):
         cost_ledger(txs((D(2020, 1, 1), "purchase", 1, 1.0, None)), items("LIFO"), NO_PERIODS,
                     Settings())
-    with pytest.raises(NotSupportedYet, match="revaluation"):
-        ledger((D(2020, 1, 1), "revaluation", 1, 1.0, None))
 
 
 def value_rows_of(led, entry_no: int) -> list[tuple]:

@@ -255,7 +255,7 @@ def test_pipeline_costs_the_default_mix(default_mix):
     tables = run_pipeline(read_input(out))
     assert set(tx["type"]) == set(SUPPORTED_TYPES)
     quantity_rows = tx.filter(~pl.col("type").is_in(
-        ["purchase_invoice", "sales_invoice", "item_charge"]))
+        ["purchase_invoice", "sales_invoice", "item_charge", "revaluation"]))
     assert tables["item_ledger_entries"]["transaction_no"].n_unique() == quantity_rows.height
     assert tables["reconciliation_variance"].is_empty()
 

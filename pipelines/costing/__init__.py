@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from pipelines.costing import revaluation
 from pipelines.costing import value_entries as ve
 from pipelines.costing.application import apply_quantities
 from pipelines.costing.dates import first_allowed_date
@@ -38,17 +39,25 @@ def cost_ledger(
     """
     transactions = transactions.sort("transaction_no")
     check_supported(transactions, items)
-    entries = item_ledger_entries(transactions, items)
+    entries = revaluation.standard_cost_in_force(
+        item_ledger_entries(transactions, items), transactions)
     source = source_value_entries(transactions, entries, settings)
     applications = apply_quantities(entries)
-    outbound, inbound = settle_costs(entries, source, applications, settings, accounting_periods)
-    posted = ve.posted_value_entries(transactions, entries, source, outbound, inbound, settings)
+    revalued = links = None
+    if (transactions.get_column("type") == "revaluation").any():
+        revalued = revaluation.revalued_entries(transactions, entries, applications, source)
+        links = revaluation.revaluation_links(revalued, entries, applications)
+    outbound, inbound, amounts = settle_costs(entries, source, applications, settings,
+                                              accounting_periods, revalued, links)
+    posted = ve.posted_value_entries(
+        transactions, entries, source, outbound, inbound, settings,
+        None if revalued is None else revaluation.revaluation_value_entries(revalued, amounts))
     targets = pl.concat([
         outbound.select("entry_no", "target"),
         inbound.filter(pl.col("receiving")).select(pl.col("inbound").alias("entry_no"), "target"),
     ])
     adjustments = ve.adjustment_entries(
-        posted, targets, rounding_amounts(inbound, applications, settings),
+        posted, targets, rounding_amounts(inbound, applications, settings, amounts, links),
         first_allowed_date(inventory_periods, settings), settings,
     )
     valuation_dates = pl.concat([

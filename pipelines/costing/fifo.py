@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.costing import average
+from pipelines.costing import average, revaluation
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import cumulative_split, round_to
@@ -104,8 +104,12 @@ def outbound_costs(
     applications: pl.DataFrame,
     source_values: pl.DataFrame,
     settings: Settings,
+    revalued: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Per outbound entry: cost at posting C (R51), target T (R72), valuation date (R92)."""
+    """Per outbound entry: cost at posting C (R51), target T (R72), valuation date (R92).
+
+    `revalued` (entry_no, reval_shares, reval_date): what revaluations add to the shares (R71,
+    R83) and the dates they add to the valuation date (R92)."""
     p = settings.amount_rounding_precision
     apps = _with_known(
         applications.join(outbounds.select(pl.col("entry_no").alias("outbound"), "ask_tx"),
@@ -128,6 +132,10 @@ def outbound_costs(
         per_out, on="entry_no", how="left"
     ).with_columns(pl.col("applied", "applied_at_posting").fill_null(0),
                    pl.col("shares", "posted").fill_null(0.0))
+    if revalued is not None and revalued.height:
+        out = out.join(revalued, on="entry_no", how="left").with_columns(
+            shares=pl.col("shares") + pl.col("reval_shares").fill_null(0.0),
+            in_date=pl.max_horizontal("in_date", "reval_date"))
     u0 = pl.coalesce(
         "standard",
         pl.when(pl.col("q_in") > 0).then(pl.col("known") / pl.col("q_in")).otherwise(0.0))
@@ -174,12 +182,17 @@ def settle_costs(
     applications: pl.DataFrame,
     settings: Settings,
     accounting_periods: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """R60: the fixed point of targets. Returns (outbound results, final inbound table).
+    revalued: pl.DataFrame | None = None,
+    reval_links: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """R60: the fixed point of targets. Returns (outbound results, final inbound table,
+    revaluation amounts).
 
-    Each round recomputes the outbounds whose inbounds changed, then every average pool (§8),
-    whose valued decreases replace the application-based targets.
+    Each round updates the revaluation amounts of the entries whose cost changed (R81, R170.15),
+    recomputes the outbounds whose inbounds changed, then every average pool (§8), whose valued
+    decreases replace the application-based targets.
     """
+    p = settings.amount_rounding_precision
     inbound = inbound_table(entries, source_values)
     outbounds = outbound_table(entries)
     receiving = entries.filter(pl.col("receiving")).select(
@@ -190,10 +203,15 @@ def settle_costs(
     averaged = entries.filter(pl.col("costing_method") == "AVERAGE")
     results = pl.DataFrame(schema=RESULT_SCHEMA)
     todo = outbounds
+    amounts = revaluation.revaluation_amounts(
+        revalued, inbound.select("inbound", "target"), p) if revalued is not None else None
     for _ in range(MAX_ROUNDS):
+        reval = None if reval_links is None else revaluation.shares_per_outbound(
+            reval_links.join(todo.select(pl.col("entry_no").alias("outbound")), on="outbound",
+                             how="semi"), amounts, p)
         fresh = outbound_costs(todo, inbound, applications.join(
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
-            source_values, settings)
+            source_values, settings, reval)
         results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
         if averaged.height:
             events = average.pool_events(averaged, inbound, results, settings,
@@ -218,9 +236,15 @@ def settle_costs(
             | (pl.col("vdate") != pl.col("vdate_old"))
         ).select("inbound", "at_posting", "target", "vdate")
         if changed.height == 0:
-            return results, inbound
+            return results, inbound, amounts
         inbound = inbound.update(changed, on="inbound")
         hit = changed.select("inbound")
+        if revalued is not None:  # R81: a received cost is part of the revalued unit value
+            again = revalued.join(hit, on="inbound", how="semi")
+            if again.height:
+                amounts = amounts.join(hit, on="inbound", how="anti").vstack(
+                    revaluation.revaluation_amounts(
+                        again, changed.select("inbound", "target"), p))
         todo = pl.concat([
             outbounds.join(applications.join(hit, on="inbound", how="semi")
                            .select(pl.col("outbound").alias("entry_no")), on="entry_no",
@@ -236,11 +260,11 @@ def settle_costs(
 
 
 def rounding_amounts(
-    inbound: pl.DataFrame, applications: pl.DataFrame, settings: Settings
+    inbound: pl.DataFrame, applications: pl.DataFrame, settings: Settings,
+    amounts: pl.DataFrame | None = None, reval_links: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """R76: closed, completely invoiced inbound entries of non-AVERAGE items get Σ share − base.
-
-    Columns: entry_no, amount.
+    """R76: closed, completely invoiced inbound entries of non-AVERAGE items get
+    Σ share − (base + Σ revaluation amounts). Columns: entry_no, amount.
     """
     p = settings.amount_rounding_precision
     base = pl.col("source_base") + pl.col("target")
@@ -252,6 +276,15 @@ def rounding_amounts(
             shares=round_to(pl.col("units") / QTY_SCALE * base / pl.col("q_in"), p).sum(),
         )
     )
+    if amounts is not None and amounts.height:
+        reval = pl.concat([
+            amounts.group_by("inbound").agg(reval=-pl.col("amount").sum()),
+            reval_links.filter(pl.col("affects")).join(amounts, on=["reval_tx", "inbound"])
+            .group_by("inbound").agg(reval=round_to(
+                pl.col("units") * pl.col("amount") / pl.col("r_units"), p).sum()),
+        ]).group_by("inbound").agg(pl.col("reval").sum())
+        forwarded = forwarded.join(reval, on="inbound", how="left").with_columns(
+            shares=pl.col("shares") + pl.col("reval").fill_null(0.0)).drop("reval")
     return (
         inbound.join(forwarded, on="inbound")
         .filter((pl.col("applied") == pl.col("q_units"))

@@ -23,7 +23,7 @@ ENTRY_TYPE = {
     "negative_adjustment": ("Negative Adjmt.", -1),
     "transfer": ("Transfer", -1),  # the from-leg; the to-leg (+) follows it (R11)
 }
-SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge", "purchase_invoice", "sales_invoice")
+SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge", "purchase_invoice", "sales_invoice", "revaluation")
 SUPPORTED_METHODS = ("FIFO", "SPECIFIC", "STANDARD", "AVERAGE")
 # R30: entries an item charge may be posted on, in this slice.
 CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
@@ -52,6 +52,13 @@ def check_supported(transactions: pl.DataFrame, items: pl.DataFrame) -> None:
                 "not supported yet: this costing method is not costed by this version of invrec")
         for row in used.filter(~pl.col("costing_method").is_in(SUPPORTED_METHODS))
         .sort("item_no").head(20).iter_rows(named=True)
+    ]
+    average_revaluations = transactions.filter(pl.col("type") == "revaluation").join(
+        items.filter(pl.col("costing_method") == "AVERAGE"), on="item_no", how="semi")
+    problems += [
+        Problem("transactions", f"transaction_no={row['transaction_no']}", "type", "revaluation",
+                "not supported yet: revaluation of an AVERAGE item (R85)")
+        for row in average_revaluations.head(20).iter_rows(named=True)
     ]
     charges = transactions.filter(pl.col("type") == "item_charge").join(
         transactions.select(pl.col("transaction_no").alias("applies_to"),

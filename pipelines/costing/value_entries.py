@@ -27,6 +27,7 @@ def posted_value_entries(
     outbound: pl.DataFrame,
     inbound: pl.DataFrame,
     settings: Settings,
+    revaluation_entries: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Value entries created by posting, numbered in transaction order (R33).
 
@@ -63,7 +64,8 @@ def posted_value_entries(
         value_rows(sales_invoice, seq=0, entry_type="Direct Cost", valued_quantity=-q,
                    invoiced_quantity=-q, cost_amount_actual=reversed_cost,
                    cost_amount_expected=-reversed_cost, sales_amount_actual=revenue),
-    ])
+        *([] if revaluation_entries is None else [revaluation_entries]),
+    ], how="diagonal_relaxed")
     return (
         rows.sort("transaction_no", "seq", "item_ledger_entry_no")
         .with_columns(
@@ -183,7 +185,11 @@ def value_entries_table(
                              valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
                              & ~pl.col("inbound") & pl.col("applies_to_entry").is_null()),
               on="item_ledger_entry_no", how="left")
-        .join(valuation_dates, on="item_ledger_entry_no", how="left")
+        .join(valuation_dates.rename({"valuation_date": "entry_valuation_date"}),
+              on="item_ledger_entry_no", how="left")
+        .with_columns(  # Revaluation entries keep their own date (R92)
+            valuation_date=pl.coalesce("valuation_date", "entry_valuation_date")
+            if "valuation_date" in posted.columns else pl.col("entry_valuation_date"))
         .sort("entry_no")
         .with_columns(
             cost_per_unit=round_to(cost_per_unit, settings.unit_amount_rounding_precision),
