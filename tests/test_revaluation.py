@@ -1,12 +1,11 @@
-"""Revaluation of FIFO and STANDARD items on hand-checked histories (R80-R84, R92, R170.4)."""
+"""Revaluation on hand-checked histories (R80-R85, R92, R101, R170.4)."""
 
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 from pipelines.costing import cost_ledger
-from pipelines.errors import NotSupportedYet
+from pipelines.settings import Settings
 from tests.test_costing import DEFAULT, NO_PERIODS, D, entry_costs, items, ledger, txs
 
 REVAL = 0.0  # the quantity column is not used by revaluation rows (R170.13)
@@ -115,8 +114,55 @@ def test_standard_revaluation_sets_the_standard_cost_of_later_increases() -> Non
     assert variance["cost_amount_actual"].to_list() == [-10.0, 5.0]
 
 
-def test_revaluation_of_an_average_item_is_not_supported_yet() -> None:
-    frame = txs((D(2020, 1, 1), "purchase", 10, 10.0, None),
-                (D(2020, 1, 31), "revaluation", REVAL, 12.0, None))
-    with pytest.raises(NotSupportedYet, match="revaluation of an AVERAGE item"):
-        cost_ledger(frame, items("AVERAGE"), NO_PERIODS, DEFAULT)
+MONTH = Settings(average_cost_period="month")
+
+
+def _average(*rows, settings=MONTH):
+    return cost_ledger(txs(*rows), items("AVERAGE"), NO_PERIODS, settings)
+
+
+def test_average_revaluation_reaches_the_next_period() -> None:
+    """R85: r_P = 6 at u_P = 60.00/6; A = 72.00 − 60.00 enters the pool at 01-31, so the
+    February sale of 3 costs 72.00·3/6 (R96), 6.00 more than at posting."""
+    led = _average((D(2020, 1, 5), "purchase", 10, 10.0, None),
+                   (D(2020, 1, 20), "sale", 4, None, None),
+                   (D(2020, 1, 31), "revaluation", REVAL, 12.0, None),
+                   (D(2020, 2, 10), "sale", 3, None, None))
+    assert revaluation_entries(led) == [(1, 3, D(2020, 1, 31), D(2020, 1, 31), 6.0, 12.0)]
+    assert entry_costs(led) == [112.0, -40.0, -36.0]
+
+
+def test_average_revaluation_reaches_decreases_of_its_period_posted_after_it() -> None:
+    """R101: the sale dated 01-25 but posted after R gets the revalued average; R92 moves its
+    valuation date to R's."""
+    led = _average((D(2020, 1, 5), "purchase", 10, 10.0, None),
+                   (D(2020, 1, 20), "sale", 4, None, None),
+                   (D(2020, 1, 31), "revaluation", REVAL, 12.0, None),
+                   (D(2020, 1, 25), "sale", 3, None, None))
+    assert entry_costs(led) == [112.0, -40.0, -36.0]
+    assert led.value_entries.filter(pl.col("item_ledger_entry_no") == 3)[
+        "valuation_date"].unique().to_list() == [D(2020, 1, 31)]
+
+
+def test_average_revaluation_per_pool_split_by_revaluable_quantity() -> None:
+    """R85 with calc type item_location_variant: BLUE's pool 63.00 for 6 gets 72.00 − 63.00,
+    split 4.50/4.50 over its two purchases (R3); RED's pool 40.00 for 2 gets 24.00 − 40.00."""
+    blue, red = {"location_code": "BLUE"}, {"location_code": "RED"}
+    led = _average((D(2020, 1, 5), "purchase", 3, 10.0, None, blue),
+                   (D(2020, 1, 6), "purchase", 3, 11.0, None, blue),
+                   (D(2020, 1, 7), "purchase", 2, 20.0, None, red),
+                   (D(2020, 1, 31), "revaluation", REVAL, 12.0, None),
+                   settings=Settings(average_cost_period="month",
+                                     average_cost_calc_type="item_location_variant"))
+    assert [(r[0], r[-1]) for r in revaluation_entries(led)] == [(1, 4.5), (2, 4.5), (3, -16.0)]
+
+
+def test_average_revaluation_with_applies_to_uses_the_entry_own_cost() -> None:
+    """R85 with applies_to: R81 on that entry (round(2·25) − 40.00); the pool then holds
+    70.00 for 4 units and the February sale of 2 costs 35.00."""
+    led = _average((D(2020, 1, 5), "purchase", 2, 10.0, None),
+                   (D(2020, 1, 6), "purchase", 2, 20.0, None),
+                   (D(2020, 1, 31), "revaluation", REVAL, 25.0, 2),
+                   (D(2020, 2, 10), "sale", 2, None, None))
+    assert revaluation_entries(led) == [(2, 3, D(2020, 1, 31), D(2020, 1, 31), 2.0, 10.0)]
+    assert entry_costs(led) == [20.0, 50.0, -35.0]

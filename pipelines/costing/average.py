@@ -24,6 +24,7 @@ from pipelines.settings import Settings
 _NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
 _EPS = 1e-6
 MAX_PASSES = 10_000
+_AFTER_ADD_BACKS = 1 << 62  # ord2 of a Revaluation event: after the add-backs of its entry
 
 
 def period_end(date: pl.Expr, settings: Settings) -> pl.Expr:
@@ -59,8 +60,13 @@ def pool_events(
     results: pl.DataFrame,
     settings: Settings,
     accounting_periods: pl.DataFrame | None,
+    revaluations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The events of every average pool in pool order (R94), from the current entry values.
+
+    `revaluations` (inbound, reval_tx, reval_date, amount, after_entry): Revaluation entries of
+    AVERAGE entries; each enters its pool in its period right after the last entry posted before
+    it, so it reaches the decreases posted after it (R96 step 1, R101).
 
     Columns: pool, period_end, cls (0 entering, 1 decrease or its return), ord1, ord2, dq, dc,
     decrease (valued by average), q_dec, c_post, source_row (add-backs: the decrease's row),
@@ -81,11 +87,7 @@ def pool_events(
                        pl.col("valuation_date").alias("out_vdate")),
         on="entry_no", how="left",
     ).with_columns(vdate=pl.coalesce("vdate", "out_vdate"))
-    if settings.average_cost_period == "accounting_period":
-        values = values.with_columns(
-            period_end=accounting_period_end(values.get_column("vdate"), accounting_periods))
-    else:
-        values = values.with_columns(period_end=period_end(pl.col("vdate"), settings))
+    values = _with_period_end(values, "vdate", settings, accounting_periods)
     source = values.select(
         pl.col("entry_no").alias("source_entry"), pl.col("pool").alias("source_pool"),
         pl.col("period_end").alias("source_period"), pl.col("decrease").alias("source_decrease"),
@@ -124,15 +126,33 @@ def pool_events(
         pl.col("entry_no").alias("ord2"), dq=pl.col("q"), dc=pl.lit(0.0),
         split_hi=pl.col("q").cum_sum().over("source_entry"), whole=pl.col("source_q"),
     ).with_columns(split_lo=pl.col("split_hi") - pl.col("dq"))
-    events = pl.concat([entering, decreases, added_back], how="diagonal_relaxed").sort(
+    revalued = pl.DataFrame()
+    if revaluations is not None and revaluations.height:
+        revalued = _with_period_end(
+            revaluations.join(values.select(pl.col("entry_no").alias("inbound"), "pool"),
+                              on="inbound"), "reval_date", settings, accounting_periods,
+        ).select("pool", "period_end", pl.lit(1).alias("cls"), pl.col("after_entry").alias("ord1"),
+                 pl.lit(_AFTER_ADD_BACKS, dtype=pl.Int64).alias("ord2"), dq=pl.lit(0.0),
+                 dc=pl.col("amount"), reval=pl.lit(True))
+    events = pl.concat([entering, decreases, added_back, revalued],
+                       how="diagonal_relaxed").sort(
         "pool", "period_end", "cls", "ord1", "ord2").with_row_index("row")
     rows = events.filter(pl.col("ord2") == 0).select(pl.col("ord1").alias("_src"),
                                                       pl.col("row").alias("source_row"))
     return events.join(rows, left_on="ord1", right_on="_src", how="left",
                        maintain_order="left").with_columns(
         decrease=(pl.col("cls") == 1) & (pl.col("ord2") == 0),
-        source_row=pl.when(pl.col("ord2") > 0).then(pl.col("source_row")),
+        source_row=pl.when((pl.col("ord2") > 0) & (pl.col("ord2") < _AFTER_ADD_BACKS))
+        .then(pl.col("source_row")),
     )
+
+
+def _with_period_end(frame: pl.DataFrame, date: str, settings: Settings,
+                     accounting_periods: pl.DataFrame | None) -> pl.DataFrame:
+    if settings.average_cost_period == "accounting_period":
+        return frame.with_columns(
+            period_end=accounting_period_end(frame.get_column(date), accounting_periods))
+    return frame.with_columns(period_end=period_end(pl.col(date), settings))
 
 
 def _scan_affine(a: np.ndarray, b: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.costing import average, revaluation
+from pipelines.costing import average_revaluation as pooled_revaluation
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import cumulative_split, round_to
@@ -203,8 +204,20 @@ def settle_costs(
     averaged = entries.filter(pl.col("costing_method") == "AVERAGE")
     results = pl.DataFrame(schema=RESULT_SCHEMA)
     todo = outbounds
-    amounts = revaluation.revaluation_amounts(
-        revalued, inbound.select("inbound", "target"), p) if revalued is not None else None
+    amounts = avg_revalued = per_pool = None
+    if revalued is not None:
+        pool = (pl.col("item_no") if settings.average_cost_calc_type == "item"
+                else pl.col("key_id").cast(pl.String))
+        avg_revalued = pooled_revaluation.after_entry(
+            revalued.filter(pl.col("costing_method") == "AVERAGE").with_columns(pool=pool),
+            entries)
+        per_pool = avg_revalued.filter(pl.col("applies_to").is_null())  # R85
+        revalued = revalued.join(per_pool, on=["reval_tx", "inbound"], how="anti")  # R81
+        amounts = pl.concat([
+            revaluation.revaluation_amounts(revalued, inbound.select("inbound", "target"), p),
+            per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
+        ])
+        contributions = pooled_revaluation.pool_contributions(entries, source_values, pool)
     for _ in range(MAX_ROUNDS):
         reval = None if reval_links is None else revaluation.shares_per_outbound(
             reval_links.join(todo.select(pl.col("entry_no").alias("outbound")), on="outbound",
@@ -213,9 +226,12 @@ def settle_costs(
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
             source_values, settings, reval)
         results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
+        moved_revaluations = None
         if averaged.height:
-            events = average.pool_events(averaged, inbound, results, settings,
-                                         accounting_periods)
+            events = average.pool_events(
+                averaged, inbound, results, settings, accounting_periods,
+                None if avg_revalued is None
+                else pooled_revaluation.pool_events_of(avg_revalued, amounts))
             targets, _ = average.average_costs(events, settings)
             moved = targets.join(results.select("entry_no", old=pl.col("target")),
                                  on="entry_no").filter(
@@ -223,6 +239,18 @@ def settle_costs(
             results = results.update(targets, on="entry_no")
             fresh = results.join(
                 pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
+            if per_pool is not None and per_pool.height:  # R85 from this round's pools
+                new_amounts = pooled_revaluation.pool_revaluation_amounts(
+                    per_pool, avg_revalued, contributions,
+                    pl.concat([inbound.select(entry_no="inbound", vdate="vdate"),
+                               results.select("entry_no", vdate="valuation_date")]),
+                    pl.concat([inbound.filter(pl.col("receiving"))
+                               .select(entry_no="inbound", target="target"),
+                               results.select("entry_no", "target")]),
+                    amounts, p)
+                moved_revaluations = pooled_revaluation.moved_amounts(
+                    new_amounts, amounts, _CENT_EPS)
+                amounts = amounts.update(moved_revaluations, on=["reval_tx", "inbound"])
         # only inbounds whose source was just recomputed can change (all returns of a sale)
         affected = receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
                                   on="source_entry", how="semi")
@@ -235,16 +263,18 @@ def settle_costs(
             | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
             | (pl.col("vdate") != pl.col("vdate_old"))
         ).select("inbound", "at_posting", "target", "vdate")
-        if changed.height == 0:
+        again = (pl.DataFrame(schema={"inbound": pl.Int64}) if moved_revaluations is None
+                 else moved_revaluations.select("inbound").unique())
+        if changed.height == 0 and again.height == 0:
             return results, inbound, amounts
         inbound = inbound.update(changed, on="inbound")
-        hit = changed.select("inbound")
+        hit = pl.concat([changed.select("inbound"), again]).unique()
         if revalued is not None:  # R81: a received cost is part of the revalued unit value
-            again = revalued.join(hit, on="inbound", how="semi")
-            if again.height:
-                amounts = amounts.join(hit, on="inbound", how="anti").vstack(
-                    revaluation.revaluation_amounts(
-                        again, changed.select("inbound", "target"), p))
+            recompute = revalued.join(changed, on="inbound", how="semi")
+            if recompute.height:
+                amounts = amounts.update(revaluation.revaluation_amounts(
+                    recompute, changed.select("inbound", "target"), p),
+                    on=["reval_tx", "inbound"])
         todo = pl.concat([
             outbounds.join(applications.join(hit, on="inbound", how="semi")
                            .select(pl.col("outbound").alias("entry_no")), on="entry_no",

@@ -53,13 +53,6 @@ def check_supported(transactions: pl.DataFrame, items: pl.DataFrame) -> None:
         for row in used.filter(~pl.col("costing_method").is_in(SUPPORTED_METHODS))
         .sort("item_no").head(20).iter_rows(named=True)
     ]
-    average_revaluations = transactions.filter(pl.col("type") == "revaluation").join(
-        items.filter(pl.col("costing_method") == "AVERAGE"), on="item_no", how="semi")
-    problems += [
-        Problem("transactions", f"transaction_no={row['transaction_no']}", "type", "revaluation",
-                "not supported yet: revaluation of an AVERAGE item (R85)")
-        for row in average_revaluations.head(20).iter_rows(named=True)
-    ]
     charges = transactions.filter(pl.col("type") == "item_charge").join(
         transactions.select(pl.col("transaction_no").alias("applies_to"),
                             pl.col("type").alias("target_type")),

@@ -88,7 +88,7 @@ def _inbound_facts(entries: pl.DataFrame, applications: pl.DataFrame,
     )
 
 
-def _first_rank(left: pl.DataFrame, per_item: pl.DataFrame, tx: str, date: str,
+def first_rank(left: pl.DataFrame, per_item: pl.DataFrame, tx: str, date: str,
                 name: str) -> pl.DataFrame:
     """Rank of the item's first per-item revaluation with reval_tx > `tx` and reval_date >= `date`.
 
@@ -127,11 +127,11 @@ def revalued_entries(
         pl.col("invoiced_tx").is_not_null())
     per_item = (revals.filter(pl.col("applies_to").is_null()).sort("item_no", "reval_tx")
                 .with_columns(rank=pl.int_range(pl.len()).over("item_no")))
-    alive = _first_rank(facts.with_columns(after=pl.max_horizontal("in_tx", "invoiced_tx")),
+    alive = first_rank(facts.with_columns(after=pl.max_horizontal("in_tx", "invoiced_tx")),
                         per_item, "after", "in_date", "born")
     alive = alive.filter(pl.col("born").is_not_null())
     alive = pl.concat([
-        _first_rank(alive.filter(pl.col("full")), per_item, "last_o_tx", "last_o_date", "dead"),
+        first_rank(alive.filter(pl.col("full")), per_item, "last_o_tx", "last_o_date", "dead"),
         alive.filter(~pl.col("full")).with_columns(dead=pl.lit(None, dtype=pl.UInt32)),
     ], how="diagonal_relaxed")
     n = per_item.group_by("item_no").agg(n=pl.len())
@@ -181,7 +181,7 @@ def revalued_entries(
         pairs.join(counted, on=["reval_tx", "inbound"], how="left")
         .join(base, on=["reval_tx", "inbound"], how="left")
         .join(entries.select(pl.col("entry_no").alias("inbound"), "units", "quantity",
-                             "receiving"), on="inbound")
+                             "receiving", "costing_method", "key_id"), on="inbound")
         .with_columns(r_units=pl.col("units") - pl.col("counted").fill_null(0),
                       base=pl.col("base").fill_null(0.0))
         .filter(pl.col("r_units") > 0)

@@ -208,12 +208,8 @@ def revaluations(rng, co: Company, blk: Block, n_out: int, types) -> pl.DataFram
     """Month-end revaluations of distinct items, at the current cost give or take a few %."""
     if "revaluation" not in types or not blk.month_end or n_out == 0:
         return empty_events()
-    # AVERAGE items are not revalued until costing supports it (R85)
-    eligible = np.flatnonzero(co.costing_method != "AVERAGE")
-    n = min(len(eligible), max(1, round(n_out * REVALUATIONS_PER_MONTH)))
-    if n == 0:
-        return empty_events()
-    item = np.sort(rng.choice(eligible, n, replace=False))
+    n = min(co.n_items, max(1, round(n_out * REVALUATIONS_PER_MONTH)))
+    item = np.sort(rng.choice(co.n_items, n, replace=False))
     day = np.full(n, blk.d1)
     return events(day=day, u=1.0 + np.arange(n) / n, type=np.full(n, CODE["revaluation"]),
                   item=item, loc=np.full(n, -1), var=np.zeros(n, int),

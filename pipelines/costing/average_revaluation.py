@@ -1,0 +1,134 @@
+"""Per-pool revaluation of AVERAGE items (R85, R170.9).
+
+A revaluation R without applies_to of an AVERAGE item is computed per average pool P:
+`A = round(r_P·c) − round(r_P·u_P)`, with r_P the pool's revaluable quantity (R80) and u_P the
+pool's unit cost from its value entries dated on or before d and created before R (adjustments of
+entries posted before R included, at the current adjusted amounts); A is split over the revalued
+entries by R3 with weights r_i in entry order.
+
+u_P for every (pool, R) at once, without a product of revaluations and entries: the item's
+per-item revaluations are nondecreasing in transaction and date (R160), so each value entry counts
+from one rank of that sequence on, the first R posted after it and dated on or after its
+valuation date; the pool's state at rank k is a cumulative sum over those ranks.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.costing.ledger import QTY_SCALE
+from pipelines.costing.revaluation import first_rank
+from pipelines.rounding import cumulative_split, round_to
+
+
+def pool_contributions(entries: pl.DataFrame, source_values: pl.DataFrame, pool: pl.Expr
+                       ) -> pl.DataFrame:
+    """The static part of every AVERAGE entry's contributions: ILE rows and own cost entries.
+
+    Columns: entry_no, item_no, pool, tx, q (entry rows only), v (cost source entries), kind
+    ('entry' or 'value').
+    """
+    avg = entries.filter(pl.col("costing_method") == "AVERAGE").select(
+        "entry_no", "item_no", "inbound", "receiving", pool=pool, tx="transaction_no",
+        q="quantity")
+    own = source_values.select(
+        entry_no="item_ledger_entry_no", tx="transaction_no",
+        v=pl.col("cost_amount_actual") + pl.col("cost_amount_expected"),
+    ).join(avg.select("entry_no", "item_no", "pool"), on="entry_no")
+    return pl.concat([
+        avg.with_columns(v=pl.lit(0.0), kind=pl.lit("entry")),
+        own.with_columns(q=pl.lit(0.0), inbound=pl.lit(True), receiving=pl.lit(False),
+                         kind=pl.lit("value")),
+    ], how="diagonal_relaxed")
+
+
+def pool_revaluation_amounts(
+    pairs: pl.DataFrame,
+    revalued: pl.DataFrame,
+    contributions: pl.DataFrame,
+    vdates: pl.DataFrame,
+    targets: pl.DataFrame,
+    amounts: pl.DataFrame,
+    p: float,
+) -> pl.DataFrame:
+    """R85 amounts of the per-item revaluations of AVERAGE items, per revalued entry.
+
+    `pairs`: R80 rows of those revaluations, `revalued` of every revaluation of AVERAGE items
+    (both with pool); `vdates` (entry_no, vdate) and `targets`
+    (entry_no, target: outbounds and cost-receiving inbounds) are the current round's; `amounts`
+    the current Revaluation amounts (reval_tx, inbound, amount), of which the earlier ones count.
+    Returns reval_tx, inbound, r_units, amount.
+    """
+    per_item = (pairs.select("item_no", "reval_tx", "reval_date", "new_cost").unique()
+                .sort("item_no", "reval_tx")
+                .with_columns(rank=pl.int_range(pl.len()).over("item_no")))
+    valued = (
+        contributions.join(per_item.select("item_no").unique(), on="item_no", how="semi")
+        .join(vdates, on="entry_no")
+        .join(targets, on="entry_no", how="left")
+        # an outbound or a cost-receiving entry counts at its adjusted cost (R85)
+        .with_columns(v=pl.when((pl.col("kind") == "entry")
+                                & (~pl.col("inbound") | pl.col("receiving")))
+                      .then(pl.col("target").fill_null(0.0)).otherwise(pl.col("v")))
+        .select("item_no", "pool", "tx", "vdate", "q", "v")
+    )
+    earlier = (
+        amounts.join(revalued.select("reval_tx", "inbound", "item_no", "pool", "reval_date")
+                     .unique(["reval_tx", "inbound"]), on=["reval_tx", "inbound"])
+        .select("item_no", "pool", tx="reval_tx", vdate="reval_date", q=pl.lit(0.0),
+                v="amount")
+    )
+    ranked = first_rank(pl.concat([valued, earlier]), per_item, "tx", "vdate", "from_rank")
+    state = (
+        ranked.filter(pl.col("from_rank").is_not_null())
+        .group_by("pool", rank="from_rank").agg(pl.col("q", "v").sum())
+    )
+    pools = pairs.select("pool", "item_no").unique()
+    grid = (
+        pools.join(per_item, on="item_no")
+        .join(state, on=["pool", "rank"], how="left")
+        .sort("pool", "rank")
+        .with_columns(pl.col("q", "v").fill_null(0.0).cum_sum().over("pool"))
+    )
+    r_pool = pairs.group_by("reval_tx", "pool").agg(r_pool=pl.col("r_units").sum())
+    amount = (
+        grid.join(r_pool, on=["reval_tx", "pool"])
+        .with_columns(r=pl.col("r_pool") / QTY_SCALE)
+        .select("reval_tx", "pool", "r_pool", pool_amount=round_to(
+            round_to(pl.col("r") * pl.col("new_cost"), p)
+            - round_to(pl.col("r") * pl.when(pl.col("q") != 0)
+                       .then(pl.col("v") / pl.col("q")).otherwise(0.0), p), p))
+    )
+    return (
+        pairs.join(amount, on=["reval_tx", "pool"])
+        .sort("reval_tx", "pool", "inbound")
+        .with_columns(group=pl.struct("reval_tx", "pool").rank("dense"))
+        .with_columns(amount=cumulative_split(pl.col("pool_amount"), pl.col("r_units"),
+                                              pl.col("r_pool"), p, over="group"))
+        .select("reval_tx", "inbound", "r_units", "amount")
+    )
+
+
+def after_entry(pairs: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
+    """Adds `after_entry`: the last item ledger entry posted before the revaluation (R96 step 1)."""
+    last = (entries.group_by("transaction_no").agg(after_entry=pl.col("entry_no").max())
+            .sort("transaction_no"))
+    return pairs.sort("reval_tx").join_asof(
+        last, left_on="reval_tx", right_on="transaction_no", strategy="backward",
+        check_sortedness=False,
+    ).drop("transaction_no").with_columns(pl.col("after_entry").fill_null(0))
+
+
+def pool_events_of(revalued: pl.DataFrame, amounts: pl.DataFrame) -> pl.DataFrame:
+    """The Revaluation entries of AVERAGE entries as pool events (average.pool_events)."""
+    return revalued.join(amounts.select("reval_tx", "inbound", "amount"),
+                         on=["reval_tx", "inbound"]).select(
+        "inbound", "reval_tx", "reval_date", "amount", "after_entry")
+
+
+def moved_amounts(new: pl.DataFrame, amounts: pl.DataFrame, eps: float) -> pl.DataFrame:
+    """The rows of `new` whose amount differs from the one in `amounts`."""
+    return new.join(amounts.select("reval_tx", "inbound", old="amount"),
+                    on=["reval_tx", "inbound"], how="left").filter(
+        pl.col("old").is_null() | ((pl.col("amount") - pl.col("old")).abs() > eps)
+    ).drop("old")
