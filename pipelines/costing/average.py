@@ -18,12 +18,13 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from pipelines.rounding import round_to
+from pipelines.rounding import round_array as _round
 from pipelines.settings import Settings
 
 _NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
 _EPS = 1e-6
 MAX_PASSES = 10_000
+_WHOLE_ARRAY_PASSES = 4  # then the segments still moving are valued event by event
 _AFTER_ADD_BACKS = 1 << 62  # ord2 of a Revaluation event: after the add-backs of its entry
 
 
@@ -171,67 +172,133 @@ def _scan_affine(a: np.ndarray, b: np.ndarray, group: np.ndarray) -> np.ndarray:
     return b
 
 
-def _round(x: np.ndarray, precision: float) -> np.ndarray:
-    frame = pl.Series(x).to_frame("x")
-    return frame.select(round_to(pl.col("x"), precision)).to_series().to_numpy()
+class _Pools:
+    """The event arrays of every pool, and the two ways to evaluate R96 on them."""
 
+    def __init__(self, ev: pl.DataFrame, p: float) -> None:
+        self.p = p
+        self.pool_id = ev.select(pl.col("pool").rank("dense")).to_series().to_numpy()
+        self.dq = ev.get_column("dq").fill_null(0.0).to_numpy()
+        self.dc = ev.get_column("dc").fill_null(0.0).to_numpy().copy()
+        self.is_dec = ev.get_column("decrease").to_numpy()
+        self.deducted = self.is_dec & ev.get_column("deducted").fill_null(False).to_numpy()
+        self.q_dec = ev.get_column("q_dec").fill_null(0.0).to_numpy()
+        self.c_post = ev.get_column("c_post").fill_null(0.0).to_numpy()
+        self.is_back = ev.get_column("source_row").is_not_null().to_numpy()
+        self.src = ev.get_column("source_row").fill_null(0).to_numpy()
+        self.hi = ev.get_column("split_hi").fill_null(0.0).to_numpy()
+        self.lo = ev.get_column("split_lo").fill_null(0.0).to_numpy()
+        self.whole = ev.get_column("whole").fill_null(1.0).to_numpy()
+        n = ev.height
+        first = np.concatenate([[True], self.pool_id[1:] != self.pool_id[:-1]])
+        self.start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+        # segments: a pool's period, cut after each Revaluation event (R101)
+        reval = (ev.get_column("reval").fill_null(False).to_numpy() if "reval" in ev.columns
+                 else np.zeros(n, dtype=bool))
+        period = ev.get_column("period_end").to_physical().to_numpy()
+        boundary = first | np.concatenate([[True], period[1:] != period[:-1]]) | reval
+        self.seg_id = np.cumsum(boundary) - 1
+        self.seg_start = np.flatnonzero(boundary)
+        self.seg_len = np.diff(np.append(self.seg_start, n))
+        self.q_before = self.exclusive(self.dq)
+        self.valued = self.is_dec & (self.q_before > 0)
 
-def average_costs(events: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, int]:
-    """R96, R102: the cost of every valued decrease. Returns (entry_no, target) and the passes."""
-    p = settings.amount_rounding_precision
-    ev = events
-    pool_id = ev.select(pl.col("pool").rank("dense")).to_series().to_numpy()
-    dq = ev.get_column("dq").fill_null(0.0).to_numpy()
-    dc = ev.get_column("dc").fill_null(0.0).to_numpy().copy()
-    is_dec = ev.get_column("decrease").to_numpy()
-    deducted = is_dec & ev.get_column("deducted").fill_null(False).to_numpy()
-    q_dec = ev.get_column("q_dec").fill_null(0.0).to_numpy()
-    c_post = ev.get_column("c_post").fill_null(0.0).to_numpy()
-    is_back = ev.get_column("source_row").is_not_null().to_numpy()
-    src = ev.get_column("source_row").fill_null(0).to_numpy()
-    hi = ev.get_column("split_hi").fill_null(0.0).to_numpy()
-    lo = ev.get_column("split_lo").fill_null(0.0).to_numpy()
-    whole = ev.get_column("whole").fill_null(1.0).to_numpy()
-    first = np.concatenate([[True], pool_id[1:] != pool_id[:-1]])
-
-    start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
-
-    def exclusive(x: np.ndarray) -> np.ndarray:
+    def exclusive(self, x: np.ndarray) -> np.ndarray:
         """Sum of x over the earlier events of the same pool."""
         before = np.cumsum(x) - x
-        return before - before[start]
+        return before - before[self.start]
 
-    q_before = exclusive(dq)
-    valued = is_dec & (q_before > 0)
-    t = _first_guess(ev, pool_id, dq, dc, is_dec, deducted, valued, q_dec, c_post, p)
+    def _back(self, t: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """R96 step 4: the add-backs' R3 parts of their decrease's cost."""
+        total = -t[self.src[i]]
+        return (_round(total * self.hi[i] / self.whole[i], self.p)
+                - _round(total * self.lo[i] / self.whole[i], self.p))
+
+    def costs(self, t: np.ndarray) -> np.ndarray:
+        """One pass of R96 over everything: every cost from the running pools `t` implies."""
+        self.dc[self.deducted] = t[self.deducted]
+        back = np.flatnonzero(self.is_back)
+        self.dc[back] = self._back(t, back)
+        c_before = self.exclusive(self.dc)
+        safe = np.where(self.valued, self.q_before, 1.0)
+        return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
+
+    def exact_in(self, t: np.ndarray, segments: np.ndarray) -> np.ndarray:
+        """R96 event by event inside the given segments, from their current starting pools.
+
+        The rounding residual passes from one decrease to the next, so a long run of decreases
+        can need as many whole-array passes as it has decreases; here the k-th event of every
+        such segment is taken at once (a loop over positions, not over segments or rows).
+        """
+        t = t.copy()
+        self.costs(t)  # dc from t
+        c = self.exclusive(self.dc)[self.seg_start[segments]]
+        order = np.argsort(-self.seg_len[segments], kind="stable")
+        segments, c = segments[order], c[order]
+        lengths = self.seg_len[segments]
+        for k in range(int(lengths.max()) if len(lengths) else 0):
+            n = int(np.searchsorted(-lengths, -k, side="left"))  # segments longer than k
+            i = self.seg_start[segments[:n]] + k
+            dec, back = self.is_dec[i], self.is_back[i]
+            q = np.where(self.valued[i], self.q_before[i], 1.0)
+            cost = np.where(self.valued[i], -_round(c[:n] * self.q_dec[i] / q, self.p),
+                            -self.c_post[i])
+            t[i[dec]] = cost[dec]
+            if back.any():
+                self.dc[i[back]] = self._back(t, i[back])
+            c[:n] += np.where(dec, np.where(self.deducted[i], cost, 0.0), self.dc[i])
+        return t
+
+
+def average_costs(events: pl.DataFrame, settings: Settings,
+                  previous: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
+    """R96, R102: the cost of every valued decrease. Returns (entry_no, target) and the passes.
+
+    Whole-array passes from the first guess (or from `previous`, the costs of the last round of
+    the fixed point, where they exist) settle almost every pool at once; the segments still
+    moving after a few (long runs of decreases passing a rounding residual on) are then valued
+    event by event, and the passes go on until nothing changes.
+    """
+    pools = _Pools(events, settings.amount_rounding_precision)
+    t = _first_guess(events, pools)
+    if previous is not None and previous.height:
+        known = events.select(entry_no=pl.when(pl.col("decrease")).then(pl.col("ord1"))).join(
+            previous, on="entry_no", how="left", maintain_order="left").get_column("target")
+        t = np.where(known.is_not_null().to_numpy(), known.fill_null(0.0).to_numpy(), t)
     passes = 0
     for passes in range(1, MAX_PASSES + 1):  # noqa: B007 - the count is reported
-        dc[deducted] = t[deducted]
-        back_total = -t[src]
-        split = _round(back_total * hi / whole, p) - _round(back_total * lo / whole, p)
-        dc[is_back] = split[is_back]
-        c_before = exclusive(dc)
-        new = np.where(valued, -_round(c_before * q_dec / np.where(valued, q_before, 1.0), p),
-                       -c_post)
-        if np.all(np.abs(new - t)[is_dec] < _EPS):
+        new = pools.costs(t)
+        moving = np.abs(new - t) >= _EPS
+        moving &= pools.is_dec
+        if not moving.any():
             break
         t = new
+        if passes >= _WHOLE_ARRAY_PASSES:
+            t = pools.exact_in(t, np.unique(pools.seg_id[moving]))
     else:
         raise RuntimeError(f"average costs did not settle in {MAX_PASSES} passes")
-    out = ev.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
-    return out.with_columns(target=pl.Series(t[is_dec])), passes
+    out = events.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
+    return out.with_columns(target=pl.Series(t[pools.is_dec])), passes
 
 
-def _first_guess(ev, pool_id, dq, dc, is_dec, deducted, valued, q_dec, c_post, p):
-    """The unrounded recurrence per period: every valued decrease at the period's unit cost."""
+def _first_guess(ev: pl.DataFrame, pools: _Pools) -> np.ndarray:
+    """The unrounded recurrence per segment: every valued decrease at the segment's unit cost.
+
+    A segment is a period, cut after each Revaluation event in it: the decreases posted after a
+    revaluation see it, those before do not (R101).
+    """
+    pool_id, dq, dc, is_dec = pools.pool_id, pools.dq, pools.dc, pools.is_dec
+    deducted, valued, q_dec, c_post, p = (pools.deducted, pools.valued, pools.q_dec,
+                                          pools.c_post, pools.p)
     per = ev.select("pool", "period_end").with_columns(
+        seg=pl.Series(pools.seg_id),
         pool_id=pl.Series(pool_id), entering=pl.Series(~is_dec & ~ev["source_row"].is_not_null()
                                                          .to_numpy()),
         dq=pl.Series(dq), dc=pl.Series(dc),
         valued_q=pl.Series(np.where(valued & deducted, q_dec, 0.0)),
         posted=pl.Series(np.where(is_dec & ~valued & deducted, -c_post, 0.0)),
     )
-    periods = per.group_by("pool_id", "period_end", maintain_order=True).agg(
+    periods = per.group_by("pool_id", "seg", maintain_order=True).agg(
         vin=pl.col("dc").filter(pl.col("entering")).sum(),
         qin=pl.col("dq").filter(pl.col("entering")).sum(),
         q_all=pl.col("dq").sum(),
@@ -250,7 +317,7 @@ def _first_guess(ev, pool_id, dq, dc, is_dec, deducted, valued, q_dec, c_post, p
     x_prev[np.concatenate([[True], group[1:] != group[:-1]])] = 0.0
     unit = (x_prev + vin) / safe
     period_of = per.join(
-        periods.select("pool_id", "period_end").with_row_index("period_row"),
-        on=["pool_id", "period_end"], how="left", maintain_order="left",
+        periods.select("pool_id", "seg").with_row_index("period_row"),
+        on=["pool_id", "seg"], how="left", maintain_order="left",
     ).get_column("period_row").to_numpy()
     return np.where(valued, -_round(unit[period_of] * q_dec, p), -c_post)

@@ -218,6 +218,7 @@ def settle_costs(
             per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
         ])
         contributions = pooled_revaluation.pool_contributions(entries, source_values, pool)
+    targets = None  # the average costs of the last round: the next round starts from them
     for _ in range(MAX_ROUNDS):
         reval = None if reval_links is None else revaluation.shares_per_outbound(
             reval_links.join(todo.select(pl.col("entry_no").alias("outbound")), on="outbound",
@@ -232,7 +233,7 @@ def settle_costs(
                 averaged, inbound, results, settings, accounting_periods,
                 None if avg_revalued is None
                 else pooled_revaluation.pool_events_of(avg_revalued, amounts))
-            targets, _ = average.average_costs(events, settings)
+            targets, _ = average.average_costs(events, settings, targets)
             moved = targets.join(results.select("entry_no", old=pl.col("target")),
                                  on="entry_no").filter(
                 (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
