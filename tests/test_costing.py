@@ -118,10 +118,10 @@ def test_adjustment_moved_to_first_allowed_date_r111():
     assert adj.select("cost_amount_actual", "posting_date").rows() == [(-7.0, D(2020, 9, 10))]
 
 
-def test_unsupported_method_and_type_fail_loudly():
-    with pytest.raises(NotSupportedYet, match="not supported yet"):
-        cost_ledger(txs((D(2020, 1, 1), "purchase", 1, 1.0, None)), items("LIFO"), NO_PERIODS,
-                    Settings())
+def test_back_dated_inbound_before_an_open_inbound_fails_loudly():
+    """R41's general order (posting date before entry number) is not implemented: refused."""
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*R41"):
+        ledger((D(2020, 1, 5), "purchase", 1, 1.0, None), (D(2020, 1, 1), "purchase", 1, 2.0, None))
 
 
 def value_rows_of(led, entry_no: int) -> list[tuple]:

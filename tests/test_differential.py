@@ -182,7 +182,6 @@ def test_r44a_to_leg_does_not_close_the_sale_it_depends_on() -> None:
     assert got.item_ledger_entries["remaining_quantity"].to_list() == [0, -1, 0, 0, 1]
 
 
-@pytest.mark.xfail(strict=True, reason="stage raises InputError (R43) on this valid input")
 def test_fixed_application_to_an_open_r45_return_is_valid() -> None:
     """R45: a return into negative inventory closes nothing, so its unit stays on hand and a
     fixed application to it is valid (R43, R160). The stage may refuse it (NotSupportedYet, as

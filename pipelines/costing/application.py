@@ -8,7 +8,7 @@ outbound is applied to exactly the inbounds whose intervals overlap its own, by 
 Fixed applications (R43) are taken out of both sides first.
 
 Every key gets its own stretch of one global coordinate, so the overlap of all keys is one merge of
-two sorted arrays and two `searchsorted` calls.
+two sorted arrays and two `searchsorted` calls. LIFO keys (R42) are a stack instead: `lifo.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
+from pipelines.costing.lifo import lifo_applications, lifo_capacity_violations
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
 
@@ -103,33 +104,48 @@ def _overlap(stream_in: pl.DataFrame, stream_out: pl.DataFrame) -> pl.DataFrame:
     }, schema={"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64})
 
 
-def _check_fixed_capacity(
-    inbounds: pl.DataFrame, stream_out: pl.DataFrame, fixed: pl.DataFrame
-) -> None:
+def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
     """R43, R160: a fixed application needs that much remaining quantity when it is posted.
 
-    Valid input never lets the automatic application take units a later fixed application needs:
-    the first outbound unit beyond an inbound's unreserved part is decided when that outbound or
-    the inbound is posted, whichever is later; that must come after the inbound's last fixed
-    application, otherwise the automatic application would have taken the reserved units.
+    Valid input never lets the automatic application take units a later fixed application needs.
+    FIFO order: the first outbound unit beyond an inbound's unreserved part is decided when that
+    outbound or the inbound is posted, whichever is later; that must come after the inbound's last
+    fixed application, otherwise the automatic application would have taken the reserved units.
+    A return with applies_to posted while its key has open outbounds closes nothing (R45): it is
+    on hand, the oldest open inbound, so no automatic outbound may come before its last fixed
+    application. LIFO order: `lifo.lifo_capacity_violations`.
     """
-    ends = inbounds.with_columns(end=pl.col("cap").clip(lower_bound=0).cum_sum().over("key_id"))
-    reserved = (
-        fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
-        .join(ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
-                          "transaction_no"), on="inbound")
-    )
-    next_out = reserved.sort("key_id", "end").join_asof(
+    reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
+    lifo = flow.filter(pl.col("lifo"))
+    bad = [lifo_capacity_violations(lifo, reserved).select("inbound", "last_fixed_tx")]
+    flow = flow.filter(~pl.col("lifo"))
+    stream_out = flow.filter(~pl.col("inbound"))
+    ends = flow.filter(pl.col("inbound")).with_columns(
+        end=segment_cum_sum(pl.col("delta"), "key_id"),
+        open_r45=(pl.col("type") == "sales_return") & pl.col("receiving")
+        & (pl.col("before") < 0))
+    reserved = reserved.join(
+        ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
+                    "transaction_no", "open_r45"), on="inbound")
+    next_out = reserved.filter(~pl.col("open_r45")).sort("key_id", "end").join_asof(
         stream_out.select("key_id", pl.col("units").cum_sum().over("key_id").alias("out_end"),
                           pl.col("transaction_no").alias("next_tx")),
         left_on="end", right_on="out_end", by="key_id", strategy="forward",
         allow_exact_matches=False, check_sortedness=False,
     )
-    bad = next_out.filter(
+    bad.append(next_out.filter(
         (pl.col("cap") < 0)
         | (pl.col("next_tx").is_not_null()
            & (pl.max_horizontal("next_tx", "transaction_no") < pl.col("last_fixed_tx")))
+    ).select("inbound", "last_fixed_tx"))
+    after_r45 = reserved.filter(pl.col("open_r45")).sort("transaction_no").join_asof(
+        stream_out.select("key_id", pl.col("transaction_no").alias("next_tx")).sort("next_tx"),
+        left_on="transaction_no", right_on="next_tx", by="key_id", strategy="forward",
+        allow_exact_matches=False, check_sortedness=False,
     )
+    bad.append(after_r45.filter((pl.col("cap") < 0) | (pl.col("next_tx") < pl.col("last_fixed_tx")))
+               .select("inbound", "last_fixed_tx"))
+    bad = pl.concat(bad)
     if bad.height:
         raise InputError([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to",
@@ -140,25 +156,18 @@ def _check_fixed_capacity(
         ])
 
 
-def _check_returns_into_negative(stream_in: pl.DataFrame, stream_out: pl.DataFrame) -> None:
-    """R45: a sales return with applies_to does not close open outbounds; while the interval
-    overlap would let it, such a return posted into negative inventory is not supported yet."""
-    flow = (
-        pl.concat([stream_in.select("key_id", "entry_no", "transaction_no", "type", "receiving",
-                                    delta=pl.col("cap")),
-                   stream_out.select("key_id", "entry_no", "transaction_no", "type",
-                                     pl.lit(False).alias("receiving"), delta=-pl.col("units"))])
-        .sort("key_id", "entry_no")
-        .with_columns(before=pl.col("delta").cum_sum().over("key_id") - pl.col("delta"))
-    )
+def _check_returns_into_negative(flow: pl.DataFrame) -> None:
+    """R45: a sales return with applies_to does not close open outbounds; while the automatic
+    application would let it, such a return posted into negative inventory is not supported yet
+    (unless fixed applications reserve all of it: then it takes no part in the automatic one)."""
     bad = flow.filter((pl.col("type") == "sales_return") & pl.col("receiving")
-                      & (pl.col("before") < 0))
+                      & (pl.col("before") < 0) & (pl.col("delta") > 0))
     if bad.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['transaction_no']}", "applies_to", None,
                     "not supported yet: a sales return with applies_to posted while its item, "
                     "location and variant has open outbound entries (R45)")
-            for row in bad.head(20).iter_rows(named=True)
+            for row in bad.sort("transaction_no").head(20).iter_rows(named=True)
         ])
 
 
@@ -186,22 +195,31 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
 
     `entries` are sorted by (key_id, entry_no). `at_posting` (R51): the application was made when
     the outbound was posted, i.e. the inbound existed then; otherwise the inbound made it (R44).
+    The automatic stream (`flow`): every inbound with its unreserved units (`delta`, `cap`) and
+    every outbound without applies_to, in entry order, with the key's balance `before` each.
     """
     _check_date_order(entries)
     fixed = _fixed_applications(entries)
     reserved = fixed.group_by("inbound").agg(reserved=pl.col("units").sum())
-    inbounds = (
-        entries.filter(pl.col("inbound"))
-        .join(reserved, left_on="entry_no", right_on="inbound", how="left", maintain_order="left")
-        .with_columns(cap=pl.col("units") - pl.col("reserved").fill_null(0))
+    flow = (
+        entries.join(reserved, left_on="entry_no", right_on="inbound", how="left",
+                     maintain_order="left")
+        .filter(pl.col("inbound") | pl.col("applies_to_entry").is_null())
+        .with_columns(cap=pl.col("units") - pl.col("reserved").fill_null(0),
+                      lifo=pl.col("costing_method") == "LIFO")
+        .with_columns(delta=pl.when(pl.col("inbound")).then(pl.col("cap").clip(lower_bound=0))
+                      .otherwise(-pl.col("units")))
+        .with_columns(before=segment_cum_sum(pl.col("delta"), "key_id") - pl.col("delta"))
     )
-    stream_in = inbounds.filter(pl.col("cap") > 0)
-    stream_out = entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null())
+    _check_returns_into_negative(flow)
     if fixed.height:
-        _check_fixed_capacity(inbounds, stream_out, fixed)
-    _check_returns_into_negative(stream_in, stream_out)
-    applications = pl.concat(
-        [_overlap(stream_in, stream_out), fixed.select("inbound", "outbound", "units")]
-    ).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
+        _check_fixed_capacity(flow, fixed)
+    fifo = flow.filter(~pl.col("lifo"))
+    applications = pl.concat([
+        _overlap(fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)),
+                 fifo.filter(~pl.col("inbound"))),
+        lifo_applications(flow.filter(pl.col("lifo"))),
+        fixed.select("inbound", "outbound", "units"),
+    ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
     _check_transfer_stock(entries, applications)
     return applications

@@ -24,7 +24,7 @@ ENTRY_TYPE = {
     "transfer": ("Transfer", -1),  # the from-leg; the to-leg (+) follows it (R11)
 }
 SUPPORTED_TYPES = (*ENTRY_TYPE, "item_charge", "purchase_invoice", "sales_invoice", "revaluation")
-SUPPORTED_METHODS = ("FIFO", "SPECIFIC", "STANDARD", "AVERAGE")
+SUPPORTED_METHODS = ("FIFO", "LIFO", "SPECIFIC", "STANDARD", "AVERAGE")
 # R30: entries an item charge may be posted on, in this slice.
 CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
                     "transfer")

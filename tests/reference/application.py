@@ -20,17 +20,25 @@ def known_unit_cost(book: Book, inbound: Entry, before_tx: int) -> Fraction:
     return value / inbound.quantity
 
 
+def _latest_first(book: Book, item_no: str) -> bool:
+    """R41/R42: LIFO takes entries by descending (posting date, entry number), the others
+    (FIFO, STANDARD, and AVERAGE, applied like FIFO) by ascending."""
+    method = book.method(item_no)
+    if method not in ("FIFO", "STANDARD", "AVERAGE", "LIFO"):
+        raise NotImplementedError(f"R41/R42 application order for {method}")
+    return method == "LIFO"
+
+
 def _inbound_order(book: Book, outbound: Entry) -> list[Entry]:
-    """R41 (FIFO, STANDARD): open inbound entries of the key by (posting date, entry number).
+    """R41 (FIFO, STANDARD, AVERAGE): open inbound entries of the key by (posting date, entry
+    number); R42 (LIFO): the same order reversed, latest-dated first, then latest posted.
 
     SPECIFIC items have no automatic application (R77): every outbound is fixed (R43).
     """
-    method = book.method(outbound.item_no)
-    if method not in ("FIFO", "STANDARD"):
-        raise NotImplementedError(f"R42/R41 application order for {method}")  # LIFO: R42 here
     candidates = [e for e in book.entries
                   if e.inbound and e.key == outbound.key and e.remaining_quantity > 0]
-    return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no))
+    return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no),
+                  reverse=_latest_first(book, outbound.item_no))
 
 
 def depends_on(book: Book, inbound: Entry, outbound: Entry) -> bool:
@@ -55,13 +63,12 @@ def depends_on(book: Book, inbound: Entry, outbound: Entry) -> bool:
 
 
 def _outbound_order(book: Book, inbound: Entry) -> list[Entry]:
-    """R44 (FIFO, STANDARD): open outbound entries of the key by (posting date, entry number),
-    passing over those the inbound's cost depends on (R44a)."""
-    method = book.method(inbound.item_no)
-    if method == "SPECIFIC":
+    """R44: open outbound entries of the key in the costing method's order of R41/R42 (FIFO:
+    oldest posting date and entry first; LIFO: latest first), passing over those the inbound's
+    cost depends on (R44a)."""
+    if book.method(inbound.item_no) == "SPECIFIC":
         return []  # R77: no negative inventory, nothing to close
-    if method not in ("FIFO", "STANDARD"):
-        raise NotImplementedError(f"R44 closing order for {method}")  # LIFO: latest first
+    latest_first = _latest_first(book, inbound.item_no)
     candidates = []
     for e in book.entries:
         if not e.inbound and e.key == inbound.key and e.remaining_quantity < 0:
@@ -69,7 +76,7 @@ def _outbound_order(book: Book, inbound: Entry) -> list[Entry]:
                 book.passed_over.append((inbound.entry_no, e.entry_no))
             else:
                 candidates.append(e)
-    return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no))
+    return sorted(candidates, key=lambda e: (e.posting_date, e.entry_no), reverse=latest_first)
 
 
 def _apply(book: Book, inbound: Entry, outbound: Entry, qty: Fraction, tx_no: int) -> None:

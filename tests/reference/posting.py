@@ -1,7 +1,7 @@
 """Posting one transaction: item ledger entries, value entries, applications (R10-R33, R40-R52).
 
-One function per transaction type, dispatched by `POSTERS`. Revaluation (§7) and the LIFO and
-AVERAGE costing methods (R42, §8) are not in the reference yet and raise NotImplementedError.
+One function per transaction type, dispatched by `POSTERS`. Revaluation (§7) and the
+AVERAGE costing method (§8) are not in the reference yet and raise NotImplementedError.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.reference.application import apply_inbound, apply_outbound
 from tests.reference.arith import ZERO, exact, round_to
 from tests.reference.book import OUTBOUND, RECEIVING, SOURCE, Book, Entry, Value
 
-SUPPORTED_METHODS = ("FIFO", "STANDARD", "SPECIFIC")  # later: LIFO (R42), AVERAGE (§8)
+SUPPORTED_METHODS = ("FIFO", "LIFO", "STANDARD", "SPECIFIC")  # later: AVERAGE (§8)
 # R170.1: the transaction types whose (inbound) entry an outbound may be fixed-applied to
 INBOUND_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return", "transfer")
 
