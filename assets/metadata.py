@@ -36,3 +36,14 @@ def table_metadata(df: pl.DataFrame, **extra) -> dict:
 def total(df: pl.DataFrame, column: str) -> float:
     """Column sum rounded to the cent for display (0.0 on an empty frame)."""
     return round(float(df[column].sum() or 0.0), 2) if df.height else 0.0
+
+
+BAR_WIDTH = 30
+
+
+def bars(values: pl.Expr, width: int = BAR_WIDTH) -> pl.Expr:
+    """A text bar per row, its length proportional to |value| against the column's largest: a
+    plot that any markdown view shows (Dagster plots only numeric metadata across runs)."""
+    top = values.abs().max()
+    n = pl.when(top > 0).then((values.abs() / top * width).ceil()).otherwise(0).cast(pl.Int64)
+    return pl.lit("█" * width).str.slice(0, n)

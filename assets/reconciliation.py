@@ -1,4 +1,9 @@
-"""Reconciliation: the inventory subledger against the G/L per account and month (R140-R147)."""
+"""Reconciliation: the inventory subledger against the G/L per account and month (R140-R147).
+
+Two checks: every difference is explained (R156, a product guarantee, ERROR when broken) and every
+difference is within the company's tolerance (`reconciliation_tolerance`, failing with
+`reconciliation_severity`; blocking, so at `error` the run, the nightly one included, fails).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,24 @@ import polars as pl
 
 from assets.checks import schema_check
 from assets.ingest import EXTERNAL_GL, external_gl_present
-from assets.metadata import KINDS, markdown, table_metadata, total
+from assets.metadata import KINDS, bars, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.reconcile import reconcile
+from pipelines.settings import Settings
 from schemas.gl import Reconciliation, ReconciliationVariance
 
 RECONCILIATION = "reconciliation"
 RECONCILIATION_VARIANCE = "reconciliation_variance"
 DIFFERENCE_CHECK = "reconciliation_differences_explained"
+TOLERANCE_CHECK = "reconciliation_within_tolerance"
 TOP_DOCUMENTS = 10
+MAX_ROWS_SHOWN = 20
+# R140 roles whose accounts hold the inventory itself (the rest are the balancing P&L accounts)
+INVENTORY_ROLES = ("inventory", "inventory_interim")
+SEVERITIES = {"warn": dg.AssetCheckSeverity.WARN, "error": dg.AssetCheckSeverity.ERROR}
 
+
+# --- what a controller reads -------------------------------------------------------------------
 
 def all_time(reconciliation: pl.DataFrame) -> pl.DataFrame:
     """The all-time row per account (period_end null), in account order."""
@@ -27,16 +40,75 @@ def all_time(reconciliation: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def by_account(reconciliation: pl.DataFrame, gl_accounts: pl.DataFrame) -> pl.DataFrame:
+    """The all-time rows with the account names of the chart of accounts (when given)."""
+    names = gl_accounts.select(pl.col("account_no").cast(pl.String), pl.col("name").cast(pl.String))
+    return (
+        all_time(reconciliation)
+        .join(names.unique("account_no"), on="account_no", how="left")
+        .select("account_no", "name", "account_role", "inventory_value", "gl_balance",
+                "difference")
+    )
+
+
 def top_differences(variance: pl.DataFrame, n: int = TOP_DOCUMENTS) -> pl.DataFrame:
-    """The documents with the largest differences (absolute), with their cause."""
+    """The documents with the largest differences per account and cause: net over the months,
+    gross (sum of the monthly magnitudes, so a moved date shows although it nets to zero)."""
     return (
         variance.group_by("document_no", "account_no", "cause")
-        .agg(pl.col("difference").sum().round(2), pl.col("item_no").first())
-        .sort(pl.col("difference").abs(), "document_no", "account_no", descending=[True, False,
-                                                                                   False])
+        .agg(
+            pl.col("item_no").first(),
+            pl.col("period_end").min().alias("first_month"),
+            pl.col("period_end").max().alias("last_month"),
+            pl.col("difference").sum().round(2).alias("net"),
+            pl.col("difference").abs().sum().round(2).alias("gross"),
+        )
+        .sort(pl.col("gross"), "document_no", "account_no", descending=[True, False, False],
+              nulls_last=True)
         .head(n)
     )
 
+
+def differences_by_month(reconciliation: pl.DataFrame) -> pl.DataFrame:
+    """Per month: accounts that differ, gross and net difference, inventory accounts' difference,
+    and a bar of the gross difference (the per-period plot of the metadata)."""
+    inventory = pl.col("account_role").str.split(",").list.eval(
+        pl.element().is_in(list(INVENTORY_ROLES))).list.any()
+    return (
+        reconciliation.filter(pl.col("period_end").is_not_null())
+        .group_by("period_end")
+        .agg(
+            accounts_differing=(pl.col("difference").abs() >= 0.005).sum(),
+            gross=pl.col("difference").abs().sum().round(2),
+            net=pl.col("difference").sum().round(2),
+            inventory_accounts=pl.col("difference").filter(inventory).sum().round(2),
+        )
+        .sort("period_end")
+        .with_columns(plot=bars(pl.col("gross")))
+    )
+
+
+def reconciliation_figures(reconciliation: pl.DataFrame) -> dict:
+    """Numeric figures of a run, which Dagster plots across materializations (nightly history)."""
+    accounts = all_time(reconciliation)
+    inventory = accounts.filter(pl.col("account_role").str.split(",").list.eval(
+        pl.element().is_in(list(INVENTORY_ROLES))).list.any())
+    monthly = reconciliation.filter(pl.col("period_end").is_not_null())
+    return {
+        "total_difference": total(accounts, "difference"),
+        "inventory_accounts_difference": total(inventory, "difference"),
+        "gross_difference": round(float(accounts["difference"].abs().sum() or 0.0), 2),
+        "accounts_with_difference": accounts.filter(pl.col("difference").abs() >= 0.005).height,
+        "months_with_difference": monthly.filter(pl.col("difference").abs() >= 0.005)
+        ["period_end"].n_unique(),
+    }
+
+
+def _md(frame: pl.DataFrame, empty_text: str, rows: int = MAX_ROWS_SHOWN) -> dg.MetadataValue:
+    return dg.MetadataValue.md(markdown(frame, rows) if frame.height else empty_text)
+
+
+# --- the assets --------------------------------------------------------------------------------
 
 @dg.multi_asset(
     outs={
@@ -72,40 +144,44 @@ def reconciliation_assets(
         value_entries, external_gl_entries if external else gl_entries,
         inventory_posting_setup, general_posting_setup, invrec_config.settings(),
     )
-    accounts = all_time(recon)
-    named = accounts.join(gl_accounts.select("account_no", "name"), on="account_no", how="left")
-    named = named.select("account_no", "name", pl.exclude("account_no", "name"))
     yield dg.Output(recon, output_name=RECONCILIATION, metadata=table_metadata(
         recon, gl_source=EXTERNAL_GL if external else "gl_entries (own posting)",
-        total_difference=total(accounts, "difference"),
-        accounts_with_difference=accounts.filter(pl.col("difference").abs() >= 0.005).height,
-        by_account=dg.MetadataValue.md(markdown(named, 100) if accounts.height
-                                       else "_no accounts_"),
+        **reconciliation_figures(recon),
+        by_account=_md(by_account(recon, gl_accounts), "_no accounts_", 100),
+        differences_by_month=_md(differences_by_month(recon), "_no months_", 100),
     ))
+    causes = (variance.group_by("cause").agg(rows=pl.len(), gross=pl.col("difference").abs()
+                                             .sum().round(2)).sort("cause"))
     yield dg.Output(variance, output_name=RECONCILIATION_VARIANCE, metadata=table_metadata(
         variance, total_difference=total(variance, "difference"),
-        top_documents=dg.MetadataValue.md(markdown(top_differences(variance))
-                                          if variance.height else "_no differences_"),
+        by_cause=_md(causes, "_no differences_"),
+        top_documents=_md(top_differences(variance), "_no differences_"),
     ))
 
+
+# --- the checks --------------------------------------------------------------------------------
 
 @dg.asset_check(
     asset=RECONCILIATION, name=DIFFERENCE_CHECK,
     additional_ins={"reconciliation_variance": dg.AssetIn(RECONCILIATION_VARIANCE)},
-    description="Every reconciliation difference is zero or explained: the variance rows of each "
-                "account and month (and of all time) add up to its difference (R145-R147). Warns "
-                "when differences exist, fails when one is unexplained.",
+    description="Every reconciliation difference is explained: the variance rows of each "
+                "account and month (and of all time) add up to its difference, and no variance "
+                "row lacks its reconciliation row (R145-R147, R156). Fails at ERROR otherwise; "
+                "whether differences are acceptable is the tolerance check's question.",
 )
 def differences_explained(
-    reconciliation: pl.DataFrame, reconciliation_variance: pl.DataFrame
+    invrec_config: InvrecConfig, reconciliation: pl.DataFrame,
+    reconciliation_variance: pl.DataFrame,
 ) -> dg.AssetCheckResult:
-    return differences_result(reconciliation, reconciliation_variance)
+    return differences_result(reconciliation, reconciliation_variance,
+                              invrec_config.settings().amount_rounding_precision)
 
 
 def differences_result(
-    reconciliation: pl.DataFrame, variance: pl.DataFrame, tolerance: float = 0.005
+    reconciliation: pl.DataFrame, variance: pl.DataFrame, precision: float = 0.01
 ) -> dg.AssetCheckResult:
-    """Compare each reconciliation row's difference with the sum of its variance rows."""
+    """Compare each reconciliation row's difference with the sum of its variance rows (R156)."""
+    zero = precision / 2
     explained = pl.col("difference").sum().alias("explained")
     monthly = variance.group_by("period_end", "account_no").agg(explained)
     overall = variance.group_by("account_no").agg(explained)
@@ -115,27 +191,74 @@ def differences_result(
         reconciliation.filter(pl.col("period_end").is_null())
         .join(overall, on="account_no", how="left"),
     ]).with_columns(pl.col("explained").fill_null(0.0))
-    unexplained = checked.filter((pl.col("difference") - pl.col("explained")).abs() > tolerance)
-    differing = checked.filter(pl.col("difference").abs() > tolerance)
+    unexplained = checked.filter((pl.col("difference") - pl.col("explained")).abs() >= zero)
+    differing = checked.filter(pl.col("difference").abs() >= zero)
     orphan = monthly.join(reconciliation, on=["period_end", "account_no"], how="anti")
-    passed = differing.height == 0 and unexplained.height == 0 and orphan.height == 0
-    severity = (dg.AssetCheckSeverity.ERROR if unexplained.height or orphan.height
-                else dg.AssetCheckSeverity.WARN)
     show = ["period_end", "account_no", "difference", "explained"]
     return dg.AssetCheckResult(
-        passed=passed,
-        severity=severity,
+        passed=unexplained.height == 0 and orphan.height == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "rows_with_difference": differing.height,
             "unexplained_rows": unexplained.height,
             "variance_rows_without_reconciliation_row": orphan.height,
             "total_difference": total(checked.filter(pl.col("period_end").is_null()),
                                       "difference"),
+            **({"unexplained": _md(unexplained.select(show), "")} if unexplained.height else {}),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=RECONCILIATION, name=TOLERANCE_CHECK, blocking=True,
+    additional_ins={"reconciliation_variance": dg.AssetIn(RECONCILIATION_VARIANCE),
+                    "gl_accounts": dg.AssetIn("gl_accounts")},
+    description="No account differs between subledger and G/L by more than the company's "
+                "reconciliation_tolerance (settings.toml, default 0: any difference of half a "
+                "rounding unit or more), in any month or over all time. Fails with "
+                "reconciliation_severity (warn by default); the check is blocking, so at error "
+                "the run fails. Metadata: the accounts, the months (with a plot) and the "
+                "documents behind the differences.",
+)
+def within_tolerance(
+    invrec_config: InvrecConfig, reconciliation: pl.DataFrame,
+    reconciliation_variance: pl.DataFrame, gl_accounts: pl.DataFrame,
+) -> dg.AssetCheckResult:
+    return tolerance_result(reconciliation, reconciliation_variance, gl_accounts,
+                            invrec_config.settings())
+
+
+def tolerance_result(
+    reconciliation: pl.DataFrame, variance: pl.DataFrame, gl_accounts: pl.DataFrame,
+    settings: Settings,
+) -> dg.AssetCheckResult:
+    """Passed when every |difference| is within the tolerance (and below R147's zero when the
+    tolerance is 0); fails with the configured severity, naming accounts, months and documents."""
+    tolerance = settings.reconciliation_tolerance
+    zero = settings.amount_rounding_precision / 2
+    size = pl.col("difference").abs()
+    over = reconciliation.filter((size > tolerance) & (size >= zero))
+    accounts = by_account(reconciliation, gl_accounts)
+    months = differences_by_month(reconciliation)
+    over_accounts = over["account_no"].unique()
+    top = top_differences(variance.filter(pl.col("account_no").is_in(over_accounts.implode())))
+    return dg.AssetCheckResult(
+        passed=over.height == 0,
+        severity=SEVERITIES[settings.reconciliation_severity],
+        description=(f"{over.height} account-period row(s) on {over_accounts.len()} account(s) "
+                     f"differ by more than {tolerance:,.2f}" if over.height
+                     else f"every difference is within {tolerance:,.2f}"),
+        metadata={
             "tolerance": tolerance,
-            **({"unexplained": dg.MetadataValue.md(markdown(unexplained.select(show), 20))}
-               if unexplained.height else {}),
-            **({"differences": dg.MetadataValue.md(markdown(differing.select(show), 20))}
-               if differing.height else {}),
+            "severity": settings.reconciliation_severity,
+            "rows_over_tolerance": over.height,
+            "accounts_over_tolerance": over_accounts.len(),
+            "largest_difference": round(float(reconciliation["difference"].abs().max() or 0.0),
+                                        2),
+            **reconciliation_figures(reconciliation),
+            "by_account": _md(accounts, "_no accounts_", 100),
+            "differences_by_month": _md(months, "_no months_", 100),
+            "top_documents": _md(top, "_no differences_"),
         },
     )
 
@@ -145,4 +268,5 @@ CHECKS = [
     schema_check(RECONCILIATION, Reconciliation),
     schema_check(RECONCILIATION_VARIANCE, ReconciliationVariance),
     differences_explained,
+    within_tolerance,
 ]

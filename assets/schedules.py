@@ -1,4 +1,9 @@
-"""Nightly run of the whole graph, after the day's postings (BC's usual night-time batch)."""
+"""Nightly run of the whole graph, after the day's postings (BC's usual night-time batch).
+
+The job includes every asset check; `reconciliation_within_tolerance` is blocking, so when the
+company sets `reconciliation_severity = "error"` a difference above `reconciliation_tolerance`
+fails the nightly run (red in the UI's run list), not only the check.
+"""
 
 from __future__ import annotations
 
@@ -12,5 +17,8 @@ nightly_schedule = dg.ScheduleDefinition(
     name="invrec_nightly",
     job=invrec_job,
     cron_schedule=NIGHTLY_CRON,
-    description="Adjust cost, post to the G/L and reconcile every night at 02:00.",
+    tags={"invrec/trigger": "nightly"},
+    description="Adjust cost, post to the G/L, value and reconcile every night at 02:00. The run "
+                "fails when the reconciliation check fails at ERROR (reconciliation_severity = "
+                "\"error\" in settings.toml and a difference above reconciliation_tolerance).",
 )

@@ -63,7 +63,7 @@ def reconcile(
     months = _months(pl.concat([value_entries["posting_date"], gl["posting_date"]]))
     return (
         _reconciliation(cells, accounts, months, precision),
-        _variance(cells, settings.expected_cost_posting_to_gl, precision),
+        _variance(cells, subledger, settings.expected_cost_posting_to_gl, precision),
     )
 
 
@@ -76,16 +76,20 @@ def _months(dates: pl.Series) -> pl.DataFrame:
 
 
 def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, precision: float) -> pl.DataFrame:
-    """Subledger and G/L totals per (month, account, document), full outer joined (R145)."""
-    s = subledger.group_by(CELL).agg(
-        S=pl.col("amount").sum(), S_e=pl.col("expected").sum(), s_rows=pl.len(),
-        item_min=pl.col("item_no").min(), item_max=pl.col("item_no").max(),
-    )
-    g = gl.group_by(CELL).agg(G=pl.col("amount").sum(), g_rows=pl.len())
-    return s.join(g, on=CELL, how="full", coalesce=True).with_columns(
-        *[round_to(pl.col(c).fill_null(0.0), precision) for c in ("S", "S_e", "G")],
-        pl.col("s_rows", "g_rows").fill_null(0),
-    )
+    """Subledger and G/L totals per (month, account, document) (R145): both sides stacked and
+    grouped once, which is the full outer join of their totals without the join. Lazy: the
+    eager group-by on three keys is about three times slower at a million documents."""
+    zero = pl.lit(0.0)
+    stacked = pl.concat([
+        subledger.lazy().select(*CELL, S="amount", S_e="expected", G=zero,
+                                s_rows=pl.lit(1, pl.UInt32), g_rows=pl.lit(0, pl.UInt32)),
+        gl.lazy().select(*CELL, S=zero, S_e=zero, G="amount", s_rows=pl.lit(0, pl.UInt32),
+                         g_rows=pl.lit(1, pl.UInt32)),
+    ])
+    return stacked.group_by(CELL).agg(
+        *[round_to(pl.col(c).sum(), precision) for c in ("S", "S_e", "G")],
+        pl.col("s_rows", "g_rows").sum(),
+    ).collect()
 
 
 def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, months: pl.DataFrame,
@@ -103,20 +107,22 @@ def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, months: pl.Data
     total = accounts.join(all_time, on="account_no", how="left").with_columns(
         period_end=pl.lit(None, dtype=pl.Date)
     )
-    amounts = [round_to(pl.col(c).fill_null(0.0), precision) for c in
-               ("inventory_value", "gl_balance")]
+    amounts = [_signed_zero_free(round_to(pl.col(c).fill_null(0.0), precision)).alias(c)
+               for c in ("inventory_value", "gl_balance")]
     return (
         pl.concat([monthly, total.select(monthly.columns)])
         .with_columns(amounts)
         .with_columns(
-            difference=round_to(pl.col("inventory_value") - pl.col("gl_balance"), precision) + 0.0
+            difference=_signed_zero_free(
+                round_to(pl.col("inventory_value") - pl.col("gl_balance"), precision))
         )
         .sort("account_no", "period_end", nulls_last=True)
         .select(columns(Reconciliation))
     )
 
 
-def _variance(cells: pl.DataFrame, expected_on: bool, precision: float) -> pl.DataFrame:
+def _variance(cells: pl.DataFrame, subledger: pl.DataFrame, expected_on: bool,
+              precision: float) -> pl.DataFrame:
     """R145/R147: one row per (month, account, document, cause); a month's rows sum to its
     difference, a date moved across months gives cancelling posting_date_mismatch rows."""
     zero = precision / 2
@@ -158,17 +164,17 @@ def _variance(cells: pl.DataFrame, expected_on: bool, precision: float) -> pl.Da
     found = pl.concat(parts)
     # the item of the document's value entries on the account, when there is exactly one
     items = (
-        cells.join(found.select(DOC).unique(), on=DOC, how="semi")
+        subledger.join(found.select(DOC).unique(), on=DOC, how="semi")
         .group_by(DOC)
-        .agg(pl.col("item_min").min(), pl.col("item_max").max())
+        .agg(pl.col("item_no").min().alias("item_min"), pl.col("item_no").max().alias("item_max"))
         .select(*DOC, item_no=pl.when(pl.col("item_min") == pl.col("item_max")).then("item_min"))
     )
     return (
         found.join(items, on=DOC, how="left")
         .with_columns(
             difference=round_to(pl.col("subledger_amount") - pl.col("gl_amount"), precision),
-            subledger_amount=pl.col("subledger_amount") + 0.0,
-            gl_amount=pl.col("gl_amount") + 0.0,
+            subledger_amount=_signed_zero_free(pl.col("subledger_amount")),
+            gl_amount=_signed_zero_free(pl.col("gl_amount")),
         )
         .sort("account_no", "period_end", "document_no",
               pl.col("cause").replace_strict(VARIANCE_CAUSES, range(len(VARIANCE_CAUSES))))
@@ -197,3 +203,8 @@ def unexplained_differences(reconciliation: pl.DataFrame, variance: pl.DataFrame
         .with_columns(pl.col("explained").fill_null(0.0))
         .filter((pl.col("difference") - pl.col("explained")).abs() >= precision / 2)
     )
+
+
+def _signed_zero_free(e: pl.Expr) -> pl.Expr:
+    """-0.0 shown as 0.0 (polars keeps -0.0 through `+ 0.0`)."""
+    return pl.when(e == 0).then(0.0).otherwise(e)

@@ -1,4 +1,12 @@
-"""Company settings from `settings.toml` (contract §2), with BC's defaults."""
+"""Company settings from `settings.toml` (contract §2), with BC's defaults.
+
+Beyond the contract's keys, two optional keys steer the reconciliation check (not the figures):
+- `reconciliation_tolerance` (decimal >= 0, default 0): the largest absolute difference per account
+  and month (and all time) the check accepts; 0 accepts only differences below half a rounding
+  unit, which R147 calls zero.
+- `reconciliation_severity` (`warn` or `error`, default `warn`): how the check fails when a
+  difference exceeds the tolerance; `error` fails the run (the check is blocking).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from pipelines.errors import InputError, Problem
 
 AVERAGE_COST_CALC_TYPES = ("item", "item_location_variant")
 AVERAGE_COST_PERIODS = ("day", "week", "month", "quarter", "year", "accounting_period")
+RECONCILIATION_SEVERITIES = ("warn", "error")
 SETTINGS_FILE = "settings.toml"
 
 
@@ -22,6 +31,9 @@ class Settings:
     allow_posting_from: dt.date | None = None
     amount_rounding_precision: float = 0.01
     unit_amount_rounding_precision: float = 0.00001
+    # ours, optional (module docstring): the reconciliation check's tolerance and severity
+    reconciliation_tolerance: float = 0.0
+    reconciliation_severity: str = "warn"
 
 
 def load_settings(data_dir: Path) -> Settings:
@@ -48,6 +60,9 @@ def load_settings(data_dir: Path) -> Settings:
         "allow_posting_from": lambda v: isinstance(v, dt.date | str),
         "amount_rounding_precision": lambda v: isinstance(v, int | float) and v > 0,
         "unit_amount_rounding_precision": lambda v: isinstance(v, int | float) and v > 0,
+        "reconciliation_tolerance": lambda v: (isinstance(v, int | float)
+                                               and not isinstance(v, bool) and v >= 0),
+        "reconciliation_severity": lambda v: v in RECONCILIATION_SEVERITIES,
     }
     for key, value in values.items():
         if not checks[key](value):
@@ -62,7 +77,8 @@ def load_settings(data_dir: Path) -> Settings:
             )
     if problems:
         raise InputError(problems)
-    for key in ("amount_rounding_precision", "unit_amount_rounding_precision"):
+    for key in ("amount_rounding_precision", "unit_amount_rounding_precision",
+                "reconciliation_tolerance"):
         if key in values:
             values[key] = float(values[key])
     return Settings(**values)

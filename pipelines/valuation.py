@@ -12,6 +12,8 @@ from schemas.gl import InventoryValuation, InventoryValuationPeriod
 
 KEYS = ["item_no", "location_code", "variant_code", "inventory_posting_group"]
 _QTY_EPS = 1e-9
+# source column of the per-period report -> the measure's name in its columns
+_MEASURES = {"quantity": "quantity", "value": "value", "expected": "expected_cost"}
 
 
 def _with_posting_group(item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame):
@@ -82,12 +84,16 @@ def inventory_valuation_by_period(
     *,
     precision: float = 0.01,
 ) -> pl.DataFrame:
-    """BC's Inventory Valuation report per calendar month, up to `as_of` (R130's dating rules).
+    """BC's Inventory Valuation report (R130's dating rules) run for each calendar month up to
+    `as_of` (default R131): opening, increases, decreases and closing per item, location, variant
+    and inventory posting group, for quantity, actual cost and expected cost.
 
-    Increases are the entries of inbound item ledger entries (quantity > 0), decreases those of
-    outbound ones, both as magnitudes; values are actual cost, expected cost is shown separately.
-    Months run from a key's first entry to the month of `as_of` (default R131); all-zero rows are
-    left out. The last closing figures equal `inventory_valuation(..., as_of)`.
+    Months, as the reconciliation's periods (R141), so a month's closing value ties to the
+    inventory accounts' balance at its end; the last period ends on `as_of`. Increases are the
+    value entries of inbound item ledger entries (quantity > 0), decreases those of outbound ones,
+    as magnitudes; quantities by the item ledger entries' posting dates, amounts by the value
+    entries' own (possibly moved) dates. A key's months start at its first entry; all-zero rows
+    are left out. The last closing figures equal `inventory_valuation(..., as_of)` (R157).
     """
     as_of = as_of or default_as_of(value_entries)
     if as_of is None:
@@ -109,16 +115,17 @@ def inventory_valuation_by_period(
             pl.col("cost_amount_expected").alias("expected"),
         )
     )
+    inbound_side, outbound_side = pl.col("inbound"), ~pl.col("inbound")
     moves = (
-        pl.concat([quantity_moves, value_moves])
+        pl.concat([quantity_moves.lazy(), value_moves.lazy()])
         .group_by(*KEYS, "period_start")
         .agg(
-            increases_quantity=pl.col("quantity").filter("inbound").sum(),
-            increases_value=pl.col("value").filter("inbound").sum(),
-            decreases_quantity=-pl.col("quantity").filter(~pl.col("inbound")).sum(),
-            decreases_value=-pl.col("value").filter(~pl.col("inbound")).sum(),
-            expected_change=pl.col("expected").sum(),
+            *[pl.col(c).filter(inbound_side).sum().alias(f"increases_{name}")
+              for c, name in _MEASURES.items()],
+            *[(-pl.col(c).filter(outbound_side).sum()).alias(f"decreases_{name}")
+              for c, name in _MEASURES.items()],
         )
+        .collect()  # lazy: the eager multi-key group-by is several times slower
     )
     if moves.height == 0:
         return empty(InventoryValuationPeriod)
@@ -132,30 +139,29 @@ def inventory_valuation_by_period(
         .fill_null(0.0)
         .sort(*KEYS, "period_start")
     )
-    net_qty = pl.col("increases_quantity") - pl.col("decreases_quantity")
-    net_value = pl.col("increases_value") - pl.col("decreases_value")
+    net = {name: pl.col(f"increases_{name}") - pl.col(f"decreases_{name}")
+           for name in _MEASURES.values()}
     closing = grid.with_columns(
-        closing_quantity=net_qty.cum_sum().over(KEYS),
-        closing_value=net_value.cum_sum().over(KEYS),
-        closing_expected_cost=pl.col("expected_change").cum_sum().over(KEYS),
+        *[e.cum_sum().over(KEYS).alias(f"closing_{name}") for name, e in net.items()]
     ).with_columns(
-        opening_quantity=pl.col("closing_quantity") - net_qty,
-        opening_value=pl.col("closing_value") - net_value,
-        opening_expected_cost=pl.col("closing_expected_cost") - pl.col("expected_change"),
-        period_end=pl.col("period_start").dt.month_end(),
+        *[(pl.col(f"closing_{name}") - e).alias(f"opening_{name}") for name, e in net.items()],
+        period_end=pl.min_horizontal(pl.col("period_start").dt.month_end(), pl.lit(as_of)),
     )
-    amounts = ["opening_value", "increases_value", "decreases_value", "closing_value",
-               "opening_expected_cost", "closing_expected_cost"]
-    quantities = ["opening_quantity", "increases_quantity", "decreases_quantity",
-                  "closing_quantity"]
+    stages = ("opening", "increases", "decreases", "closing")
+    amounts = [f"{s}_{m}" for s in stages for m in ("value", "expected_cost")]
+    quantities = [f"{s}_quantity" for s in stages]
     zero = precision / 2
     return (
         closing.with_columns(
-            # + 0.0 turns -0.0 into 0.0
-            *[round_to(pl.col(c), precision) + 0.0 for c in amounts],
-            *[pl.col(c).round(9) + 0.0 for c in quantities],
+            *[_signed_zero_free(round_to(pl.col(c), precision)).alias(c) for c in amounts],
+            *[_signed_zero_free(pl.col(c).round(9)).alias(c) for c in quantities],
         )
         .filter(pl.any_horizontal(*[pl.col(c).abs() >= zero for c in amounts],
                                   *[pl.col(c).abs() > _QTY_EPS for c in quantities]))
         .select(columns(InventoryValuationPeriod))
     )
+
+
+def _signed_zero_free(e: pl.Expr) -> pl.Expr:
+    """-0.0 shown as 0.0 (polars keeps -0.0 through `+ 0.0`)."""
+    return pl.when(e == 0).then(0.0).otherwise(e)

@@ -51,8 +51,9 @@ class InventoryValuation(pa.DataFrameModel):
 class InventoryValuationPeriod(pa.DataFrameModel):
     """BC's Inventory Valuation report per calendar month (an extra table, not in the contract).
 
-    Values are actual cost; expected cost is shown separately, at the opening and the closing.
-    Decreases are magnitudes: closing = opening + increases - decreases.
+    `*_value` columns are actual cost (the report without expected cost); the `*_expected_cost`
+    columns are the expected part, so the report with expected cost is their sum. Decreases are
+    magnitudes: closing = opening + increases - decreases, for quantity, value and expected cost.
     """
 
     period_start: dt.date
@@ -70,10 +71,14 @@ class InventoryValuationPeriod(pa.DataFrameModel):
     closing_quantity: float
     closing_value: float
     opening_expected_cost: float
+    increases_expected_cost: float
+    decreases_expected_cost: float
     closing_expected_cost: float
 
     class Config:
         strict = True
+        unique = ["period_end", "item_no", "location_code", "variant_code",
+                  "inventory_posting_group"]
 
 
 class Reconciliation(pa.DataFrameModel):

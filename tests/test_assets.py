@@ -66,11 +66,16 @@ def test_graph_materializes_what_run_pipeline_computes(tmp_path: Path) -> None:
     for table in OUTPUT_TABLES:
         assert_frame_equal(pl.read_parquet(out / f"{table}.parquet"), expected[table])
     assert pl.read_parquet(out / f"{EXTERNAL_GL}.parquet").height == 5
-    # The external G/L leaves differences, all explained: the check warns, it does not error.
+    # The external G/L leaves differences, all explained: the tolerance check warns (the default
+    # severity), the run succeeds.
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    recon = evaluations["reconciliation_differences_explained"]
-    assert not recon.passed and recon.severity == dg.AssetCheckSeverity.WARN
-    assert recon.metadata["unexplained_rows"].value == 0
+    explained = evaluations["reconciliation_differences_explained"]
+    assert explained.passed and explained.metadata["unexplained_rows"].value == 0
+    assert explained.metadata["rows_with_difference"].value > 0
+    tolerance = evaluations["reconciliation_within_tolerance"]
+    assert not tolerance.passed and tolerance.severity == dg.AssetCheckSeverity.WARN
+    assert tolerance.blocking
+    assert evaluations["inventory_valuation_by_period_closes_at_inventory_valuation"].passed
     assert all(e.passed for name, e in evaluations.items() if name.endswith("_schema"))
     assert evaluations["gl_entries_balance_per_value_entry"].passed
     valuation = result.asset_materializations_for_node("inventory_valuation")[0]
@@ -114,17 +119,21 @@ def _recon(differences: list[float]) -> pl.DataFrame:
                          "difference": differences})
 
 
-def test_difference_check_passes_zero_warns_explained_errors_unexplained() -> None:
+def test_difference_check_passes_zero_and_explained_errors_unexplained() -> None:
     no_variance = pl.DataFrame(schema={"period_end": pl.Date, "account_no": pl.String,
                                        "difference": pl.Float64})
     assert differences_result(_recon([0.0, 0.0]), no_variance).passed
     variance = pl.DataFrame({"period_end": [dt.date(2020, 1, 31)], "account_no": ["2130"],
                              "difference": [4.0]})
     explained = differences_result(_recon([4.0, 4.0]), variance)
-    assert not explained.passed and explained.severity == dg.AssetCheckSeverity.WARN
+    assert explained.passed and explained.metadata["rows_with_difference"].value == 2
     unexplained = differences_result(_recon([5.0, 5.0]), variance)
     assert not unexplained.passed and unexplained.severity == dg.AssetCheckSeverity.ERROR
     assert unexplained.metadata["unexplained_rows"].value == 2
+    assert "| 2130 " in unexplained.metadata["unexplained"].value
+    # a variance row for a month the reconciliation does not have is an error too
+    stray = variance.with_columns(period_end=pl.lit(dt.date(2020, 2, 29)))
+    assert not differences_result(_recon([0.0, 4.0]), stray).passed
 
 
 def test_schema_check_reports_failure_cases() -> None:

@@ -48,6 +48,7 @@ def test_asset_graph_runs_ingest_to_reconciliation(repo) -> None:
     assert parents("gl_entries") == {"adjusted_value_entries", "inventory_posting_setup",
                                      "general_posting_setup"}
     assert parents("inventory_valuation") == {"item_ledger_entries", "value_entries"}
+    assert parents("inventory_valuation_by_period") == {"item_ledger_entries", "value_entries"}
     assert {"value_entries", "gl_entries", "external_gl_entries"} <= parents("reconciliation")
 
 
@@ -60,6 +61,18 @@ def test_checks_cover_every_output_table() -> None:
         assert (table, f"{table}_schema") in checked
     assert ("gl_entries", "gl_entries_balance_per_value_entry") in checked
     assert ("reconciliation", "reconciliation_differences_explained") in checked
+    assert ("reconciliation", "reconciliation_within_tolerance") in checked
+    assert ("inventory_valuation_by_period", "inventory_valuation_by_period_schema") in checked
+
+
+def test_only_the_tolerance_check_is_blocking_and_the_nightly_job_runs_it() -> None:
+    """At ERROR a blocking check fails the run (the nightly one included); the other checks
+    report without stopping the run."""
+    blocking = {key.name for c in ALL_CHECKS for key in c.check_keys
+                if c.get_spec_for_check_key(key).blocking}
+    assert blocking == {"reconciliation_within_tolerance"}
+    job = defs.resolve_job_def(JOB_NAME)
+    assert "reconciliation_reconciliation_within_tolerance" in job.graph.node_names()
 
 
 def test_job_schedule_sensor_and_executor() -> None:

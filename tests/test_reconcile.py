@@ -188,6 +188,68 @@ def test_posting_date_mismatch_across_a_month_boundary_r145_4():
                                       (None, 60.0, 60.0, 0.0)]
 
 
+def test_wrong_account_is_unposted_on_one_and_direct_on_the_other_r145_2_3():
+    """P1 debited to WEST's inventory account 2140 instead of 2130: for 2130 the document never
+    reached the G/L (unposted_cost), for 2140 no value entry maps it there (direct_posting)."""
+    ledger = own_gl().with_columns(
+        account_no=pl.when((pl.col("document_no") == "P1") & (pl.col("account_no") == "2130"))
+        .then(pl.lit("2140")).otherwise("account_no"))
+    recon, variance = run(ledger)
+    assert_frame_equal(variance, variance_rows(
+        (JAN, "2130", "P1", "ITEM1", 100.0, 0.0, 100.0, "unposted_cost"),
+        (JAN, "2140", "P1", None, 0.0, 100.0, -100.0, "direct_posting"),
+    ))
+    assert figures(recon, "2130")[0] == (JAN, 40.0, -60.0, 100.0)
+    assert figures(recon, "2140") == [(JAN, 0.0, 100.0, -100.0), (FEB, 0.0, 0.0, 0.0),
+                                      (None, 0.0, 100.0, -100.0)]
+
+
+def test_a_zero_gl_row_is_a_gl_entry_so_the_cause_is_amount_mismatch_r147():
+    """R147: "no G/L entry" means no row at all; a row of 0.00 makes P2 an amount_mismatch."""
+    ledger = own_gl().with_columns(
+        amount=pl.when(pl.col("document_no") == "P2").then(0.0).otherwise("amount"))
+    _, variance = run(ledger)
+    assert_frame_equal(variance, variance_rows(
+        (FEB, "2130", "P2", "ITEM1", 50.0, 0.0, 50.0, "amount_mismatch"),
+        (FEB, "7291", "P2", "ITEM1", -50.0, 0.0, -50.0, "amount_mismatch"),
+    ))
+
+
+def test_expected_cost_setup_then_unposted_cost_on_what_is_left_r145_1_2():
+    """Expected cost not posted and invoice PI1 missing from the G/L: its Xe part is
+    expected_cost_setup, its actual part (S' = S - S_e) unposted_cost, per account and month."""
+    recon, variance = run(own_gl(OFF).filter(pl.col("document_no") != "PI1"), OFF)
+    assert_frame_equal(variance, variance_rows(
+        (FEB, "2130", "PI1", "ITEM2", 42.0, 0.0, 42.0, "unposted_cost"),
+        (JAN, "2131", "PR1", "ITEM2", 40.0, 0.0, 40.0, "expected_cost_setup"),
+        (FEB, "2131", "PI1", "ITEM2", -40.0, 0.0, -40.0, "expected_cost_setup"),
+        (JAN, "5530", "PR1", "ITEM2", -40.0, 0.0, -40.0, "expected_cost_setup"),
+        (FEB, "5530", "PI1", "ITEM2", 40.0, 0.0, 40.0, "expected_cost_setup"),
+        (FEB, "7291", "PI1", "ITEM2", -42.0, 0.0, -42.0, "unposted_cost"),
+    ))
+    assert figures(recon, "2130")[1:] == [(FEB, 92.0, 50.0, 42.0), (None, 132.0, 90.0, 42.0)]
+
+
+def test_a_date_moved_within_the_month_is_invisible_r147():
+    ledger = own_gl().with_columns(
+        posting_date=pl.when(pl.col("document_no") == "S1").then(D(2020, 1, 31))
+        .otherwise("posting_date"))
+    recon, variance = run(ledger)
+    assert variance.height == 0 and (recon["difference"] == 0).all()
+
+
+def test_one_row_per_cell_and_cause_when_a_document_has_several_entries_r147():
+    """Two G/L rows of MAN-2 in one month on 2130: one direct_posting row with their sum."""
+    extra = gl((D(2020, 1, 5), "2130", 7.0, "MAN-2"), (D(2020, 1, 25), "2130", 8.0, "MAN-2"),
+               (D(2020, 1, 26), "7270", -15.0, "MAN-2"))
+    recon, variance = run(pl.concat([own_gl().select(extra.columns), extra]))
+    assert_frame_equal(variance, variance_rows(
+        (JAN, "2130", "MAN-2", None, 0.0, 15.0, -15.0, "direct_posting"),
+        (JAN, "7270", "MAN-2", None, 0.0, -15.0, 15.0, "direct_posting"),
+    ))
+    assert figures(recon, "7270")[0] == (JAN, 0.0, -15.0, 15.0)
+
+
 def test_below_half_a_rounding_unit_is_zero_r147():
     ledger = own_gl().with_columns(
         amount=pl.when(pl.col("document_no") == "P1").then(pl.col("amount") + 0.004)

@@ -100,20 +100,49 @@ def test_by_period_report():
     got = inventory_valuation_by_period(ILES, VES)
     cols = ["period_end", "item_no", "opening_quantity", "opening_value", "increases_quantity",
             "increases_value", "decreases_quantity", "decreases_value", "closing_quantity",
-            "closing_value", "opening_expected_cost", "closing_expected_cost"]
+            "closing_value", "opening_expected_cost", "increases_expected_cost",
+            "decreases_expected_cost", "closing_expected_cost"]
     want = pl.DataFrame(
         [
-            (D(2020, 1, 31), "ITEM1", 0.0, 0.0, 10.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 100.0),
-            (D(2020, 2, 29), "ITEM1", 10.0, 0.0, 0.0, 110.0, 4.0, 40.0, 6.0, 70.0, 100.0, 0.0),
-            (D(2020, 3, 31), "ITEM1", 6.0, 70.0, 0.0, 0.0, 0.0, 4.0, 6.0, 66.0, 0.0, 0.0),
-            (D(2020, 1, 31), "ITEM2", 0.0, 0.0, 5.0, 25.0, 5.0, 20.0, 0.0, 5.0, 0.0, 0.0),
-            (D(2020, 2, 29), "ITEM2", 0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 0.0),
+            # the receipt comes in at its expected cost; the invoice turns it into actual cost
+            (D(2020, 1, 31), "ITEM1", 0.0, 0.0, 10.0, 0.0, 0.0, 0.0, 10.0, 0.0,
+             0.0, 100.0, 0.0, 100.0),
+            (D(2020, 2, 29), "ITEM1", 10.0, 0.0, 0.0, 110.0, 4.0, 40.0, 6.0, 70.0,
+             100.0, -100.0, 0.0, 0.0),
+            (D(2020, 3, 31), "ITEM1", 6.0, 70.0, 0.0, 0.0, 0.0, 4.0, 6.0, 66.0,
+             0.0, 0.0, 0.0, 0.0),
+            (D(2020, 1, 31), "ITEM2", 0.0, 0.0, 5.0, 25.0, 5.0, 20.0, 0.0, 5.0,
+             0.0, 0.0, 0.0, 0.0),
+            (D(2020, 2, 29), "ITEM2", 0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0,
+             0.0, 0.0, 0.0, 0.0),
         ],
         orient="row", schema=cols,
     )
     assert_frame_equal(got.select(cols), want)
     assert got["period_start"].to_list()[:3] == [D(2020, 1, 1), D(2020, 2, 1), D(2020, 3, 1)]
     validate(got, InventoryValuationPeriod)
+    # no -0.0 anywhere (a decrease of nothing is 0.0, not -0.0)
+    for c in cols[2:]:
+        assert not any(str(x) == "-0.0" for x in got[c].to_list()), c
+
+
+def test_by_period_shipment_expected_cost_is_a_decrease_and_the_last_month_ends_as_of():
+    """A shipment's expected cost leaves as a decrease; invoiced, it turns into actual cost."""
+    iles = item_ledger_entries(ile(1, "Purchase", 10, D(2020, 1, 2)),
+                               ile(2, "Sale", -3, D(2020, 1, 20)))
+    ves = value_entries(
+        ve(1, "Purchase", 100.0, posting_date=D(2020, 1, 2), quantity=10),
+        ve(2, "Sale", 0.0, -30.0, ile_no=2, posting_date=D(2020, 1, 20), quantity=-3),
+        ve(3, "Sale", -30.0, 30.0, ile_no=2, posting_date=D(2020, 2, 3)),
+    )
+    got = inventory_valuation_by_period(iles, ves, D(2020, 2, 10))
+    assert got.select(
+        "period_end", "decreases_quantity", "decreases_value", "decreases_expected_cost",
+        "closing_value", "closing_expected_cost",
+    ).rows() == [(D(2020, 1, 31), 3.0, 0.0, 30.0, 100.0, -30.0),
+                 (D(2020, 2, 10), 0.0, 30.0, -30.0, 70.0, 0.0)]
+    with_expected = got.select(pl.col("closing_value") + pl.col("closing_expected_cost"))
+    assert with_expected.to_series().to_list() == [70.0, 70.0]
 
 
 def test_by_period_closing_matches_the_valuation_as_of_the_month_end():
