@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import lifo_applications, lifo_capacity_violations
+from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
 
@@ -157,9 +158,9 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
 
 
 def _check_returns_into_negative(flow: pl.DataFrame) -> None:
-    """R45: a sales return with applies_to does not close open outbounds; while the automatic
-    application would let it, such a return posted into negative inventory is not supported yet
-    (unless fixed applications reserve all of it: then it takes no part in the automatic one)."""
+    """R45 on LIFO keys: a sales return with applies_to posted into negative inventory is not
+    supported yet (unless fixed applications reserve all of it: then it takes no part in the
+    automatic one). FIFO keys: `returns.split_on_hand_returns`."""
     bad = flow.filter((pl.col("type") == "sales_return") & pl.col("receiving")
                       & (pl.col("before") < 0) & (pl.col("delta") > 0))
     if bad.height:
@@ -211,13 +212,15 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
                       .otherwise(-pl.col("units")))
         .with_columns(before=segment_cum_sum(pl.col("delta"), "key_id") - pl.col("delta"))
     )
-    _check_returns_into_negative(flow)
+    _check_returns_into_negative(flow.filter(pl.col("lifo")))
     if fixed.height:
         _check_fixed_capacity(flow, fixed)
     fifo = flow.filter(~pl.col("lifo"))
+    on_hand, regular, demand = split_on_hand_returns(
+        fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)), fifo.filter(~pl.col("inbound")))
     applications = pl.concat([
-        _overlap(fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)),
-                 fifo.filter(~pl.col("inbound"))),
+        _overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
+        _overlap(regular, demand.filter(pl.col("units") > 0)),
         lifo_applications(flow.filter(pl.col("lifo"))),
         fixed.select("inbound", "outbound", "units"),
     ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))

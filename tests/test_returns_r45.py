@@ -1,0 +1,77 @@
+"""R45 on-hand returns: the split of the automatic streams (pipelines.costing.returns)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.costing.returns import split_on_hand_returns
+
+
+def streams(*rows: tuple) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows (entry_no, kind, units) of key 0: kind 'in', 'return' (with applies_to) or 'out'."""
+    ins = [{"key_id": 0, "entry_no": n, "cap": u,
+            "type": "sales_return" if k == "return" else "purchase", "receiving": k == "return"}
+           for n, k, u in rows if k != "out"]
+    outs = [{"key_id": 0, "entry_no": n, "units": u} for n, k, u in rows if k == "out"]
+    return (pl.DataFrame(ins, schema={"key_id": pl.Int64, "entry_no": pl.Int64, "cap": pl.Int64,
+                                      "type": pl.String, "receiving": pl.Boolean}),
+            pl.DataFrame(outs, schema={"key_id": pl.Int64, "entry_no": pl.Int64,
+                                       "units": pl.Int64}))
+
+
+def split(*rows):
+    returns, regular, out = split_on_hand_returns(*streams(*rows))
+    return (returns["entry_no"].to_list(), regular["entry_no"].to_list(),
+            out.select("entry_no", "units", "matched").rows())
+
+
+def test_known_issue_sale_and_its_return_both_stay_open() -> None:
+    """R45: a sale of 5 into negative inventory and its return: nothing is applied."""
+    assert split((1, "out", 5), (2, "return", 5)) == ([2], [], [(1, 5, 0)])
+
+
+def test_later_sale_takes_the_on_hand_return_first() -> None:
+    """The return's units are on hand: the next sale takes 2 of them; the purchase then closes
+    the first sale (its 5 units passed on to the regular stream)."""
+    assert split((1, "out", 5), (2, "return", 5), (3, "out", 2), (4, "in", 10)) == (
+        [2], [4], [(1, 5, 0), (3, 0, 2)])
+
+
+def test_demand_beyond_the_returns_goes_negative_again() -> None:
+    """A purchase of 3 and a sale of 5 leave 2 open; the return of 4 is on hand; a sale of 6
+    takes those 4 and leaves 2 more open for later inbounds."""
+    assert split((1, "in", 3), (2, "out", 5), (3, "return", 4), (4, "out", 6)) == (
+        [3], [1], [(2, 5, 0), (4, 2, 4)])
+
+
+def test_a_return_with_stock_on_hand_is_an_ordinary_inbound() -> None:
+    assert split((1, "in", 3), (2, "out", 1), (3, "return", 1), (4, "out", 3)) == (
+        [], [1, 3], [(2, 1, 0), (4, 3, 0)])
+
+
+def test_a_return_after_the_deficit_was_served_by_an_earlier_return_is_ordinary() -> None:
+    """The first return is on hand; the second comes when phase 2 is still negative (the sale's
+    5 units wait for inbounds), so it is on hand too, behind the first."""
+    assert split((1, "out", 5), (2, "return", 2), (3, "return", 3), (4, "out", 4)) == (
+        [2, 3], [], [(1, 5, 0), (4, 0, 4)])
+
+
+def test_bc_known_issue_end_to_end() -> None:
+    """R45, BC's known item application issue: a sale of 5 with nothing on hand, then its return
+    with applies_to: both stay open at a net quantity of zero; the return gets the sale's cost
+    back (R74) and the next purchase closes the sale (R44), not the return."""
+    from pipelines.costing import cost_ledger
+    from tests.test_costing import DEFAULT, NO_PERIODS, D, items, txs
+
+    led = cost_ledger(txs((D(2020, 1, 1), "sale", 5, None, None),
+                          (D(2020, 1, 2), "sales_return", 5, None, 1),
+                          (D(2020, 1, 3), "purchase", 5, 10.0, None),
+                          (D(2020, 1, 4), "sale", 2, None, None)),
+                      items(), NO_PERIODS, DEFAULT)
+    ile = led.item_ledger_entries
+    assert ile.select("entry_no", "remaining_quantity", "cost_amount_actual").rows() == [
+        (1, 0.0, -50.0), (2, 3.0, 50.0), (3, 0.0, 50.0), (4, 0.0, -20.0)]
+    apps = led.item_application_entries.filter(~pl.col("cost_application")
+                                               & pl.col("outbound_item_entry_no").is_not_null())
+    assert sorted(apps.select("outbound_item_entry_no", "inbound_item_entry_no",
+                              "quantity").rows()) == [(1, 3, -5.0), (4, 2, -2.0)]
