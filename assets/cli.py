@@ -24,6 +24,7 @@ from pipelines.errors import InputError, Problem
 from pipelines.pipeline import OUTPUT_TABLES, REJECTED_TABLE
 
 EXIT_OK, EXIT_INVALID_INPUT, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
+EXIT_CHECK_FAILED = 4  # every table written, but a blocking check failed at ERROR severity
 PROG = "invrec"
 
 
@@ -112,9 +113,17 @@ def _run(args: argparse.Namespace) -> int:
     tables = [*OUTPUT_TABLES, *([REJECTED_TABLE] if args.on_bad_rows == "quarantine" else [])]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    check_failure = None
     try:
         with _quiet(args.debug):
-            _materialize(data, staging, args)
+            try:
+                _materialize(data, staging, args)
+            except Exception as exc:
+                # a blocking check at ERROR (reconciliation_severity = "error") fails the run
+                # after every table was written: the controller gets them, and the exit code
+                check_failure = _check_failure(exc)
+                if check_failure is None:
+                    raise
         missing = [t for t in tables if not (staging / f"{t}.parquet").is_file()]
         if missing:
             raise RuntimeError(f"the run did not produce {', '.join(missing)}")
@@ -132,6 +141,9 @@ def _run(args: argparse.Namespace) -> int:
         for row in rejected.select("transaction_no", "reason").iter_rows():
             print(f"rejected transaction_no {row[0]}: {row[1]}", file=sys.stderr)
         return EXIT_INVALID_INPUT  # invalid input, rejected rows in rejected_transactions
+    if check_failure is not None:
+        print(f"invrec: error: {check_failure}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
     return EXIT_OK
 
 
@@ -157,6 +169,17 @@ def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> None:
             if cause is not None and cause is not exc:
                 raise cause from exc
             raise
+
+
+def _check_failure(exc: BaseException) -> str | None:
+    """The message of a failed blocking asset check behind `exc`, if that is what failed."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if type(exc).__name__ == "DagsterAssetCheckFailedError":
+            return " ".join(str(exc).split())
+        exc = getattr(exc, "user_exception", None) or exc.__cause__ or exc.__context__
+    return None
 
 
 def _input_error(exc: BaseException) -> InputError | None:

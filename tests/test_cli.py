@@ -222,3 +222,22 @@ def test_without_data_the_bundled_sample_is_used(tmp_path: Path, capsys, monkeyp
     monkeypatch.setattr("assets.resources.SAMPLE_DIR", sample)
     assert main(["validate"]) == 0
     assert f"{sample.resolve()}: no problems found" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_reconciliation_over_tolerance_at_error_writes_everything_and_exits_4(tmp_path) -> None:
+    """reconciliation_severity = "error": the blocking check fails the run, yet every table is
+    written (the controller needs them to see why) and the exit code says so, in one line."""
+    from tests.test_reconciliation_checks import EXTERNAL_GL
+
+    data = small_company(tmp_path / "in", gl_entries__csv=EXTERNAL_GL,
+                         settings__toml='reconciliation_severity = "error"\n')
+    stderr = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        code = main(["run", "--data", str(data), "--out", str(tmp_path / "out")])
+    assert code == cli.EXIT_CHECK_FAILED == 4
+    assert stderr.getvalue().splitlines() == [
+        "invrec: error: 1 blocking asset check failed with ERROR severity: "
+        "reconciliation: reconciliation_within_tolerance"]
+    assert {p.stem for p in (tmp_path / "out").iterdir()} == set(OUTPUT_TABLES)
+    assert _no_staging_left(tmp_path)
