@@ -69,7 +69,8 @@ def cost_ledger(
     ])
     value_entries = ve.value_entries_table(entries, posted, adjustments, valuation_dates, settings)
     return Ledger(
-        item_ledger_entries=ve.item_ledger_entries_table(entries, applications, value_entries),
+        item_ledger_entries=ve.item_ledger_entries_table(entries, applications, value_entries,
+                                                         settings),
         item_application_entries=ve.application_entries_table(entries, applications),
         value_entries=value_entries,
     )

@@ -201,15 +201,18 @@ def value_entries_table(
 
 
 def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
-                              value_entries: pl.DataFrame) -> pl.DataFrame:
-    """R12, R150: quantities from the applications, amounts summed over the value entries."""
+                              value_entries: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """R12, R150: quantities from the applications, amounts summed over the value entries (and
+    rounded again: a sum of rounded floats is not always the float of the rounded sum)."""
+    p = settings.amount_rounding_precision
     applied_in = applications.group_by(pl.col("inbound").alias("entry_no")).agg(
         applied_in=pl.col("units").sum())
     applied_out = applications.group_by(pl.col("outbound").alias("entry_no")).agg(
         applied_out=pl.col("units").sum())
     sums = value_entries.group_by(pl.col("item_ledger_entry_no").alias("entry_no")).agg(
-        pl.col("invoiced_quantity", "cost_amount_expected", "cost_amount_actual",
-               "sales_amount_actual").sum()
+        pl.col("invoiced_quantity").sum(),
+        *(round_to(pl.col(c).sum(), p) for c in
+          ("cost_amount_expected", "cost_amount_actual", "sales_amount_actual")),
     )
     remaining_units = (
         pl.when(pl.col("inbound"))
