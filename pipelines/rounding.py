@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 # float64 stores 6.67/2 just below 3.335; a relative nudge away from zero restores the decimal tie.
@@ -23,6 +25,7 @@ def round_array(x, precision: float):
     return np.round(np.sign(x) * steps * precision, _decimals(precision))
 
 
+@functools.cache
 def _decimals(precision: float) -> int:
     digits = 0
     while round(precision * 10**digits) != precision * 10**digits and digits < 12:
