@@ -3,18 +3,20 @@
 A history is drawn row by row and posted into the reference's `Book` as it is drawn, so every
 reference a row makes (a fixed application R43, an invoice R23/R25, a return R74, a transfer's stock
 R46, an item charge R30) is valid at that point. `histories(wide=False)` is the first slice (FIFO;
-purchases, sales, adjustments, charges); `wide=True` mixes every type the costing stage costs.
+purchases, sales, adjustments, charges); `wide=True` mixes every type the costing stage costs;
+`average=True` is the wide mix on AVERAGE items (§8) with random average cost settings (R90, R91).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from hypothesis import strategies as st
 
-from pipelines.settings import Settings
+from pipelines.settings import AVERAGE_COST_CALC_TYPES, AVERAGE_COST_PERIODS, Settings
 from tests.reference import new_book, post_transaction
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 
@@ -38,11 +40,15 @@ class History:
     transaction_rows: list[dict]
     item_rows: list[dict]
     period_rows: list[dict]
+    accounting_periods: pl.DataFrame | None = None  # R91, for average_cost_period
+    accounting_period_rows: list[dict] = field(default_factory=list)  # = accounting_period
 
     def __repr__(self) -> str:  # what hypothesis prints for a falsifying example
+        starts = [str(r["starting_date"]) for r in self.accounting_period_rows]
         with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250):
             return (f"History(settings={self.settings},\nitems=\n{self.items}\n"
-                    f"periods=\n{self.inventory_periods}\ntransactions=\n{self.transactions})")
+                    f"periods=\n{self.inventory_periods}\naccounting_periods={starts}\n"
+                    f"transactions=\n{self.transactions})")
 
 
 quantities = st.one_of(
@@ -67,16 +73,22 @@ def items_strategy(draw, n: int) -> list[dict]:
     } for k in range(1, n + 1)]
 
 
-def _next_date(draw, date: dt.date, monotone_dates: bool) -> dt.date:
+def _next_date(draw, date: dt.date, monotone_dates: bool, jumps: bool = False) -> dt.date:
+    """The next row's date; `jumps` adds now and then a gap of weeks or months (average periods
+    of every kind then end between rows)."""
     if not monotone_dates and draw(st.integers(0, 9)) == 0:  # about one row in ten goes back
         return date - dt.timedelta(days=draw(st.integers(1, 30)))
+    if jumps and draw(st.integers(0, 7)) == 0:
+        return date + dt.timedelta(days=draw(st.integers(6, 120)))
     return date + dt.timedelta(days=draw(st.sampled_from([0, 0, 1, 2, 3, 5, 8])))
 
 
 @st.composite
 def histories(draw, *, monotone_dates: bool = False, max_transactions: int = 40,
               item_charges: bool = True, periods: bool = True, wide: bool = False,
-              returns_into_open_keys: bool = False) -> History:
+              returns_into_open_keys: bool = False, average: bool = False,
+              average_cost_period: str | None = None,
+              average_cost_calc_type: str | None = None) -> History:
     """A valid history: the first slice's FIFO mix, or with `wide=True` every type and method the
     costing stage costs (see `_wide_row`).
 
@@ -85,10 +97,15 @@ def histories(draw, *, monotone_dates: bool = False, max_transactions: int = 40,
     inbound of the same key with enough remaining quantity in the reference's state.
     `returns_into_open_keys` lets a sales return with applies_to land on a key with open outbounds
     (R45's known issue, which the stage does not cost yet).
+    `average=True`: the wide mix on AVERAGE items (now and then a FIFO item beside them), with
+    `average_cost_period` and `average_cost_calc_type` as given or drawn from every kind (R90,
+    R91), accounting periods when the period is `accounting_period`, and gaps of weeks or months
+    between rows so that periods of every kind end inside the history.
     """
-    if wide:
+    if wide or average:
         return draw(_wide_histories(monotone_dates, max_transactions, periods,
-                                    returns_into_open_keys))
+                                    returns_into_open_keys, average, average_cost_period,
+                                    average_cost_calc_type))
     items = draw(items_strategy(draw(st.integers(1, 3))))
     locations = draw(st.sampled_from([LOCATIONS[:1], LOCATIONS[1:], LOCATIONS]))
     variants = draw(st.sampled_from([VARIANTS[:1], VARIANTS]))
@@ -131,12 +148,16 @@ def histories(draw, *, monotone_dates: bool = False, max_transactions: int = 40,
 
 
 def _history(rows: list[dict], items: list[dict], settings: Settings,
-             period_rows: list[dict]) -> History:
+             period_rows: list[dict], accounting_period_rows: list[dict] = ()) -> History:
     tx = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
+    accounting = list(accounting_period_rows)
     return History(
         transactions=tx, items=pl.DataFrame(items, schema=ITEM_DTYPES, orient="row"),
         inventory_periods=pl.DataFrame(period_rows, schema=PERIOD_DTYPES, orient="row"),
         settings=settings, transaction_rows=rows, item_rows=items, period_rows=period_rows,
+        accounting_periods=pl.DataFrame(accounting, schema=ACCOUNTING_PERIOD_DTYPES,
+                                        orient="row") if accounting else None,
+        accounting_period_rows=accounting,
     )
 
 
@@ -192,24 +213,61 @@ def wide_items_strategy(draw, n: int) -> list[dict]:
 
 
 @st.composite
+def average_items_strategy(draw, n: int) -> list[dict]:
+    """AVERAGE items, now and then a FIFO item beside them (pools are per item, R90)."""
+    items = draw(items_strategy(n))
+    for k, item in enumerate(items):
+        item["costing_method"] = "AVERAGE" if k == 0 else draw(
+            st.sampled_from(["AVERAGE", "AVERAGE", "FIFO"]))
+    return items
+
+
+ACCOUNTING_PERIOD_DTYPES = {"starting_date": pl.Date}
+FIRST_ACCOUNTING_PERIOD = dt.date(2019, 1, 1)  # before any date a history can reach (R160)
+
+
+@st.composite
+def _average_settings(draw, settings: Settings, period: str | None,
+                      calc_type: str | None) -> tuple[Settings, list[dict]]:
+    """R90/R91 settings, and accounting periods starting at irregular dates for that kind."""
+    period = period or draw(st.sampled_from(AVERAGE_COST_PERIODS))
+    calc_type = calc_type or draw(st.sampled_from(AVERAGE_COST_CALC_TYPES))
+    settings = dataclasses.replace(settings, average_cost_period=period,
+                                   average_cost_calc_type=calc_type)
+    rows: list[dict] = []
+    if period == "accounting_period":
+        offsets = draw(st.sets(st.integers(-20, 400), max_size=8))
+        starts = {FIRST_ACCOUNTING_PERIOD} | {START + dt.timedelta(days=k) for k in offsets}
+        rows = [{"starting_date": d} for d in sorted(starts)]
+    return settings, rows
+
+
+@st.composite
 def _wide_histories(draw, monotone_dates: bool, max_transactions: int, periods: bool,
-                    returns_into_open_keys: bool) -> History:
-    items = draw(wide_items_strategy(draw(st.integers(1, 3))))
+                    returns_into_open_keys: bool, average: bool = False,
+                    average_cost_period: str | None = None,
+                    average_cost_calc_type: str | None = None) -> History:
+    n_items = draw(st.integers(1, 3))
+    items = draw(average_items_strategy(n_items) if average else wide_items_strategy(n_items))
     locations = draw(st.sampled_from([WIDE_LOCATIONS[:2], WIDE_LOCATIONS]))
     variants = draw(st.sampled_from([VARIANTS[:1], VARIANTS]))
     settings, period_rows = draw(_periods(periods))
-    book = new_book(items, settings, period_rows)
+    accounting_rows: list[dict] = []
+    if average:
+        settings, accounting_rows = draw(_average_settings(settings, average_cost_period,
+                                                           average_cost_calc_type))
+    book = new_book(items, settings, period_rows, accounting_rows)
     rows: list[dict] = []
     date = START
     for tx_no in range(1, draw(st.integers(1, max_transactions)) + 1):
-        date = _next_date(draw, date, monotone_dates)
+        date = _next_date(draw, date, monotone_dates, jumps=average)
         row = _wide_row(draw, book, items, locations, variants, tx_no, date,
                         returns_into_open_keys)
         if row is None:
             continue
         post_transaction(book, row)
         rows.append(row)
-    return _history(rows, items, settings, period_rows)
+    return _history(rows, items, settings, period_rows, accounting_rows)
 
 
 def _blank_row(tx_no: int, date: dt.date, kind: str) -> dict:

@@ -562,7 +562,134 @@ def test_revaluation_is_not_implemented() -> None:
         run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "revaluation", 1, 12))
 
 
-@pytest.mark.parametrize("method", ["AVERAGE"])
-def test_methods_of_later_slices_are_not_implemented(method: str) -> None:
-    with pytest.raises(NotImplementedError):
-        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), items=[ITEM | {"costing_method": method}])
+
+# --- AVERAGE items (§8: R90-R103) ----------------------------------------------------------------
+
+AVERAGE_ITEM = ITEM | {"costing_method": "AVERAGE"}
+
+
+def average(*rows: dict, **settings) -> dict[str, pl.DataFrame]:
+    periods = settings.pop("accounting_periods", ())
+    return reference_ledger(list(rows), [AVERAGE_ITEM], Settings(**settings), [], periods)
+
+
+def costs(result: dict) -> list[float]:
+    return result["item_ledger_entries"].sort("entry_no")["cost_amount_actual"].to_list()
+
+
+def test_average_residual_travels_with_the_running_pool() -> None:
+    """R96: three decreases of one unit from 10.00 for 3 cost 3.33, 3.34 (round(6.67/2)), 3.33;
+    R102: no Rounding entry; R93: valued by average, adjustments too."""
+    r = average(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333), tx(2, D(2020, 1, 2), "sale", 1),
+                tx(3, D(2020, 1, 3), "sale", 1), tx(4, D(2020, 1, 4), "sale", 1),
+                average_cost_period="month")
+    assert costs(r) == [10.0, -3.33, -3.34, -3.33]
+    ve = r["value_entries"].sort("entry_no")
+    assert ve.filter(pl.col("entry_type") == "Rounding").height == 0
+    assert ve.filter(pl.col("valued_by_average_cost"))["item_ledger_entry_no"].to_list() == [
+        2, 3, 4, 3]  # the posting entries, then the adjustment of sale 3 (-3.33 -> -3.34)
+
+
+def test_average_r96_example_february_decrease_before_the_receipt() -> None:
+    """R96 (e10): both February decreases at -65.00, the first one posted at -40.00 (R41/R51: the
+    second purchase) and adjusted by -25.00 on its own date (R63, R111), valued then (R92)."""
+    r = average(tx(1, D(2023, 1, 1), "purchase", 1, 20), tx(2, D(2023, 1, 1), "purchase", 1, 40),
+                tx(3, D(2023, 1, 1), "sale", 1), tx(4, D(2023, 2, 1), "sale", 1),
+                tx(5, D(2023, 2, 2), "purchase", 1, 100), tx(6, D(2023, 2, 3), "sale", 1),
+                average_cost_period="month")
+    assert costs(r) == [20.0, 40.0, -30.0, -65.0, 100.0, -65.0]
+    assert values(r, 4) == [("Direct Cost", False, D(2023, 2, 1), D(2023, 2, 1), -40.0),
+                            ("Direct Cost", True, D(2023, 2, 1), D(2023, 2, 1), -25.0)]
+
+
+def test_average_late_invoice_and_charge_reach_later_periods() -> None:
+    """R103, R94 (expected cost counts): a receipt of 4 at 10.00 expected, sales in January and
+    February, the invoice at 13.00 in March and a charge of 2.00: both sales -13.50 through
+    adjustments on their own dates."""
+    r = average(tx(1, D(2020, 1, 5), "purchase_receipt", 4, 10), tx(2, D(2020, 1, 20), "sale", 1),
+                tx(3, D(2020, 2, 10), "sale", 1),
+                tx(4, D(2020, 3, 15), "purchase_invoice", 4, 13, applies=1),
+                tx(5, D(2020, 3, 16), "item_charge", applies=1, amount=2),
+                average_cost_period="month")
+    assert costs(r) == [54.0, -13.5, -13.5]
+    made = r["value_entries"].filter(pl.col("adjustment")).sort("item_ledger_entry_no")
+    assert made.select("item_ledger_entry_no", "posting_date", "cost_amount_actual").rows() == [
+        (2, D(2020, 1, 20), -3.5), (3, D(2020, 2, 10), -3.5)]
+
+
+def test_average_return_of_a_sale_is_added_back_in_its_period() -> None:
+    """R94 item 2, R96 step 4, R98: pool 60.00 for 4; the sale of 2 -30.00; its return of 1
+    comes back at 15.00 right after it; the sale of 3 takes 45.00 for 3."""
+    r = average(tx(1, D(2020, 1, 1), "purchase", 2, 10), tx(2, D(2020, 1, 1), "purchase", 2, 20),
+                tx(3, D(2020, 1, 10), "sale", 2),
+                tx(4, D(2020, 1, 12), "sales_return", 1, applies=3),
+                tx(5, D(2020, 1, 15), "sale", 3), average_cost_period="month")
+    assert costs(r) == [20.0, 40.0, -30.0, 15.0, -45.0]
+
+
+def test_average_fixed_applied_return_keeps_its_cost_r153() -> None:
+    """R97, R153's exception: the purchase return fixed to the second purchase costs -200.00,
+    not the average; nothing is open and -50.00 stays in the pool."""
+    r = average(tx(1, D(2020, 1, 1), "purchase", 10, 10), tx(2, D(2020, 1, 1), "purchase", 10, 20),
+                tx(3, D(2020, 1, 2), "sale", 10),
+                tx(4, D(2020, 1, 3), "purchase_return", 10, applies=2))
+    assert costs(r) == [100.0, 200.0, -150.0, -200.0]
+    assert not r["item_ledger_entries"]["open"].any()
+    assert not r["value_entries"].filter(pl.col("item_ledger_entry_no") == 4)[
+        "valued_by_average_cost"].any()
+
+
+def test_average_empty_pool_keeps_the_posting_cost_r102() -> None:
+    """R102: the second sale meets Q = 0 and keeps round(2 * u0) = 20.00 (R51); a decrease
+    larger than a positive Q is valued by the formula (3 from 10.00 for 2 -> -15.00)."""
+    r = average(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "sale", 1),
+                tx(3, D(2020, 1, 3), "sale", 2))
+    assert costs(r) == [10.0, -10.0, -20.0]
+    r = average(tx(1, D(2020, 1, 1), "purchase", 2, 5), tx(2, D(2020, 1, 2), "sale", 3))
+    assert costs(r) == [10.0, -15.0]
+
+
+def test_average_negative_inventory_moves_to_the_closing_inbound_period() -> None:
+    """R92: a sale into negative inventory is valued on the date of the purchase that closes
+    it, so it falls in the purchase's period and takes its average (R96), not R102."""
+    r = average(tx(1, D(2020, 1, 10), "sale", 2), tx(2, D(2020, 2, 5), "purchase", 4, 7.5),
+                average_cost_period="month")
+    assert costs(r) == [-15.0, 30.0]
+    assert values(r, 1)[0][3] == D(2020, 2, 5)
+
+
+def test_average_transfers_under_both_calc_types() -> None:
+    """R99 (item): one pool, 80.00 for 4, the transfer and the sale at 20.00. R100
+    (item_location_variant): BLUE 20.00 for 2 -> -10.00; RED (60.00 + 10.00)/3 -> -23.33."""
+    rows = (tx(1, D(2020, 1, 1), "purchase", 2, 10, loc="BLUE"),
+            tx(2, D(2020, 1, 1), "purchase", 2, 30, loc="RED"),
+            tx(3, D(2020, 1, 5), "transfer", 1, loc="BLUE") | {"to_location_code": "RED"},
+            tx(4, D(2020, 1, 6), "sale", 1, loc="RED"))
+    assert costs(average(*rows, average_cost_period="month")) == [
+        20.0, 60.0, -20.0, 20.0, -20.0]
+    assert costs(average(*rows, average_cost_period="month",
+                         average_cost_calc_type="item_location_variant")) == [
+        20.0, 60.0, -10.0, 10.0, -23.33]
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    ("day", -10.0), ("week", -10.0), ("month", -25.0), ("quarter", -25.0), ("year", -25.0),
+    ("accounting_period", -10.0)])
+def test_average_period_kinds(period: str, expected: float) -> None:
+    """R91: a purchase on Monday 2020-01-06 at 10.00 and a sale on Thursday 01-09; a purchase at
+    40.00 on 01-20 joins the sale's month, quarter and year, not its day, ISO week (01-06..01-12)
+    or accounting period (01-01..01-14)."""
+    rows = (tx(1, D(2020, 1, 6), "purchase", 1, 10), tx(2, D(2020, 1, 9), "sale", 1),
+            tx(3, D(2020, 1, 20), "purchase", 1, 40))
+    r = average(*rows, average_cost_period=period,
+                accounting_periods=[{"starting_date": D(2020, 1, 1)},
+                                    {"starting_date": D(2020, 1, 15)}])
+    assert costs(r)[1] == expected
+
+
+def test_average_accounting_periods_must_cover_every_date() -> None:
+    """R91, R160: a date before the first accounting period is an input error."""
+    with pytest.raises(InputError, match="R160"):
+        average(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "sale", 1),
+                average_cost_period="accounting_period",
+                accounting_periods=[{"starting_date": D(2020, 1, 2)}])

@@ -1,8 +1,9 @@
 """Adjust Cost - Item Entries, one run (R60-R76), with valuation dates (R92) and dates (R110, R111).
 
-FIFO, STANDARD and SPECIFIC items (§6). Targets depend on targets along chains (purchase ->
-transfer -> transfer -> sale -> return): they are recomputed from the costs at posting until no
-amount changes (R60). Revaluation (§7) and AVERAGE items (§8) are not in the reference yet.
+FIFO, STANDARD and SPECIFIC items (§6) and AVERAGE items (§8, `average.py`). Targets depend on
+targets along chains (purchase -> transfer -> transfer -> sale -> return) and, for AVERAGE items,
+through the pools: they are recomputed from the costs at posting until no amount changes (R60).
+Revaluation (§7) is not in the reference yet.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from fractions import Fraction
 
 from pipelines.settings import Settings
+from tests.reference import average
 from tests.reference.arith import ZERO, cumulative_split, round_to
 from tests.reference.book import COST_ELEMENTS, OUTBOUND, RECEIVING, Book, Entry, Value
 
@@ -186,17 +188,35 @@ def rounding_entry(book: Book, inbound: Entry, targets: Targets) -> Value | None
 
 # --- the run -------------------------------------------------------------------------------
 
-def settle(book: Book) -> tuple[Targets, set[str]]:
-    """R60: targets from the costs at posting, recomputed until no amount changes; after
-    MAX_ROUNDS, the items whose targets still change did not settle."""
+def settle(book: Book, start: Targets | None = None) -> tuple[Targets, set[str]]:
+    """R60, R170.15: targets from the costs at posting, updated in place round by round (the
+    targets in entry order, then the average pools period by period, §8) until no amount
+    changes; after MAX_ROUNDS, the items whose targets still change did not settle.
+
+    `start` replaces the costs at posting as the starting point (to tell whether an average
+    pool that feeds itself has more than one fixed point; R60 starts from the costs at posting).
+    """
     recipients = [e for e in book.entries if e.role in (OUTBOUND, RECEIVING)]
     targets: Targets = {e.entry_no: own_posted_value(book, e) for e in recipients}
+    targets.update(start or {})
+
+    def value_of(entry: Entry) -> Fraction:
+        """R94: an entry's value at its adjusted amount. In place (R170.15): a cost-receiving
+        inbound's target follows its source's current target at once (R73, R74), so a pool
+        sees a transfer from another pool valued earlier in the same round at its new cost."""
+        if entry.role == RECEIVING:
+            targets[entry.entry_no] = target(book, entry, targets)
+        return base(book, entry, targets) if entry.inbound else targets[entry.entry_no]
+
     for _ in range(MAX_ROUNDS):
-        new = {e.entry_no: target(book, e, targets) for e in recipients}
-        if new == targets:
+        before = dict(targets)
+        for e in recipients:
+            if not average.valued_by_average(book, e):  # R61: those are §8's
+                targets[e.entry_no] = target(book, e, targets)
+        average.value_pools(book, targets, value_of, lambda r: target(book, r, targets))
+        if targets == before:
             return targets, set()
-        changed = {book.entry(n).item_no for n in new if new[n] != targets[n]}
-        targets = new
+    changed = {book.entry(n).item_no for n in targets if targets[n] != before[n]}
     return targets, changed
 
 
@@ -207,6 +227,7 @@ def adjust_cost(book: Book) -> set[str]:
     """
     assign_valuation_dates(book)
     targets, unsettled = settle(book)
+    book.targets = targets
     created: list[Value] = []
     for entry in book.entries:
         if entry.item_no in unsettled:
@@ -214,7 +235,8 @@ def adjust_cost(book: Book) -> set[str]:
         if entry.role in (OUTBOUND, RECEIVING):
             created += adjustment_entries(book, entry, targets[entry.entry_no])
     for entry in book.entries:  # R76 with the final bases (targets of cost-receiving inbounds)
-        if entry.inbound and entry.item_no not in unsettled:
+        if entry.inbound and entry.item_no not in unsettled and (
+                book.method(entry.item_no) != "AVERAGE"):  # R102: the pool keeps residuals
             rounding = rounding_entry(book, entry, targets)
             if rounding is not None:
                 created.append(rounding)

@@ -102,6 +102,7 @@ class Book:
     items: dict[str, dict]
     settings: Settings
     inventory_periods: list[dict] = field(default_factory=list)
+    accounting_periods: list[dict] = field(default_factory=list)  # R91: rows with starting_date
     entries: list[Entry] = field(default_factory=list)  # entry_no - 1 -> entry (R11)
     values: list[Value] = field(default_factory=list)  # creation order
     applications: list[Application] = field(default_factory=list)
@@ -110,6 +111,7 @@ class Book:
     last_tx: int | None = None
     passed_over: list[tuple[int, int]] = field(default_factory=list)  # R44a (inbound, outbound)
     unsettled: set[str] = field(default_factory=set)  # R60 items that did not settle
+    targets: dict[int, Fraction] = field(default_factory=dict)  # R61 final targets, by entry
     open_key_returns: list[int] = field(default_factory=list)  # R45: returns on keys with open
     # outbounds when posted (entry numbers)
 

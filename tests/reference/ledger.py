@@ -20,17 +20,20 @@ from tests.reference.book import Book, Value
 from tests.reference.posting import post_transaction
 
 
-def new_book(items: Iterable[dict], settings: Settings,
-             inventory_periods: Iterable[dict] = ()) -> Book:
-    """An empty book for `items`; post rows into it with `post_transaction` (the strategies do)."""
+def new_book(items: Iterable[dict], settings: Settings, inventory_periods: Iterable[dict] = (),
+             accounting_periods: Iterable[dict] = ()) -> Book:
+    """An empty book for `items`; post rows into it with `post_transaction` (the strategies do).
+    `accounting_periods` (rows with starting_date) are the average cost periods of R91."""
     return Book(items={i["item_no"]: dict(i) for i in items}, settings=settings,
-                inventory_periods=list(inventory_periods))
+                inventory_periods=list(inventory_periods),
+                accounting_periods=list(accounting_periods))
 
 
 def reference_book(transactions: list[dict], items: list[dict], settings: Settings,
-                   inventory_periods: Iterable[dict] = ()) -> Book:
+                   inventory_periods: Iterable[dict] = (),
+                   accounting_periods: Iterable[dict] = ()) -> Book:
     """Every transaction posted row by row, then one cost adjustment run (R10-R111)."""
-    book = new_book(items, settings, inventory_periods)
+    book = new_book(items, settings, inventory_periods, accounting_periods)
     for tx in sorted(transactions, key=lambda t: t["transaction_no"]):  # R170.14
         post_transaction(book, tx)
     book.unsettled = adjust_cost(book)
@@ -38,9 +41,11 @@ def reference_book(transactions: list[dict], items: list[dict], settings: Settin
 
 
 def reference_ledger(transactions: list[dict], items: list[dict], settings: Settings,
-                     inventory_periods: Iterable[dict] = ()) -> dict[str, pl.DataFrame]:
+                     inventory_periods: Iterable[dict] = (),
+                     accounting_periods: Iterable[dict] = ()) -> dict[str, pl.DataFrame]:
     """Item ledger, item application and value entries after posting and adjustment (R10-R111)."""
-    return frames(reference_book(transactions, items, settings, inventory_periods))
+    return frames(reference_book(transactions, items, settings, inventory_periods,
+                                 accounting_periods))
 
 
 def number_values(book: Book) -> list[Value]:

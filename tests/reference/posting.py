@@ -1,7 +1,8 @@
 """Posting one transaction: item ledger entries, value entries, applications (R10-R33, R40-R52).
 
-One function per transaction type, dispatched by `POSTERS`. Revaluation (§7) and the
-AVERAGE costing method (§8) are not in the reference yet and raise NotImplementedError.
+One function per transaction type, dispatched by `POSTERS`. AVERAGE items post like FIFO items
+(R41, R51); their cost is decided by cost adjustment (§8). Revaluation (§7) is not in the
+reference yet and raises NotImplementedError.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from pipelines.errors import InputError, Problem
+from tests.reference import average
 from tests.reference.application import apply_inbound, apply_outbound
 from tests.reference.arith import ZERO, exact, round_to
 from tests.reference.book import OUTBOUND, RECEIVING, SOURCE, Book, Entry, Value
 
-SUPPORTED_METHODS = ("FIFO", "LIFO", "STANDARD", "SPECIFIC")  # later: AVERAGE (§8)
+SUPPORTED_METHODS = ("FIFO", "LIFO", "STANDARD", "SPECIFIC", "AVERAGE")
 # R170.1: the transaction types whose (inbound) entry an outbound may be fixed-applied to
 INBOUND_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return", "transfer")
 
@@ -41,12 +43,14 @@ def _new_entry(book: Book, tx: dict, entry_type: str, sign: int, role: str, *,
 
 
 def _value(book: Book, entry: Entry, tx: dict, entry_type: str, **fields) -> Value:
-    """R20: a value entry with the common fields of its entry and its transaction."""
+    """R20: a value entry with the common fields of its entry and its transaction; R93: those of
+    an AVERAGE item's outbound without applies_to are valued by average."""
     value = Value(
         item_ledger_entry_no=entry.entry_no, transaction_no=tx["transaction_no"],
         entry_type=entry_type, posting_date=tx["posting_date"],
         document_no=tx["document_no"], gen_bus_posting_group=tx["gen_bus_posting_group"],
-        item_charge_no=tx.get("item_charge_no") or None, **fields,
+        item_charge_no=tx.get("item_charge_no") or None,
+        valued_by_average_cost=average.valued_by_average(book, entry), **fields,
     )
     book.values.append(value)
     return value

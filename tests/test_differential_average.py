@@ -1,0 +1,183 @@
+"""The vectorized AVERAGE costing (pipelines/costing/average.py inside `cost_ledger`) against the
+row-by-row reference (tests/reference/average.py), entry by entry (R90-R103, R41, R92, R111).
+
+Random histories for every average cost period (R91) and both calc types (R90): the wide mix of
+types on AVERAGE items (a FIFO item now and then beside them) with receipts and shipments invoiced
+late and in parts, item charges, transfers and chains of them, sales returns with and without
+applies_to, fixed-applied decreases and purchase returns (R43, R97), negative inventory (R102),
+closed inventory periods and allow_posting_from (R111). Item ledger entries, applications and
+value entries are compared as in test_differential.py. Disagreements where the reference follows
+costing.md and the stage does not are pinned below as strict xfails and kept out of the random
+runs by `tests.known_disagreements_average`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import strategies as st
+
+from pipelines.errors import NotSupportedYet
+from pipelines.settings import AVERAGE_COST_CALC_TYPES, AVERAGE_COST_PERIODS, Settings
+from tests.known_disagreements_average import feeds_itself, known_average_disagreement
+from tests.reference import frames, reference_book, reference_ledger
+from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
+from tests.strategies import History, histories
+from tests.test_differential import assert_same_ledger
+from tests.test_reference import ITEM, D, tx
+
+try:
+    from pipelines.costing import cost_ledger
+except ImportError as exc:  # the stage is being written; the reference is tested on its own
+    pytest.skip(f"pipelines.costing.cost_ledger not importable: {exc}", allow_module_level=True)
+
+EXAMPLES = settings(max_examples=12, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+KINDS = [(p, c) for p in AVERAGE_COST_PERIODS for c in AVERAGE_COST_CALC_TYPES]
+AVERAGE_ITEM = ITEM | {"costing_method": "AVERAGE"}
+
+
+def _compare(h: History, *, refusals: tuple[str, ...]) -> None:
+    """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal,
+    or when the reference too finds an item that does not settle (R60)."""
+    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
+                          h.accounting_period_rows)
+    known = known_average_disagreement(h, book)
+    if known is not None:
+        event(f"not compared: {known}")
+        return
+    try:
+        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
+                          h.accounting_periods)
+    except NotSupportedYet as exc:
+        accepted = [r for r in refusals if r in str(exc)]
+        if "did not settle" in str(exc) and (book.unsettled or feeds_itself(book)):
+            accepted.append("R60 a self-feeding pool, test_r60_stage_settles_a_transfer_out_"
+                            "and_back_under_calc_type_item")
+        if not accepted:
+            raise
+        event(f"cost_ledger: NotSupportedYet ({accepted[0]})")
+        note(f"NotSupportedYet: {exc}")
+        return
+    except RuntimeError as exc:  # pinned: test_r60_stage_does_not_crash_on_a_self_feeding_pool
+        if "average costs did not settle" not in str(exc) or not feeds_itself(book):
+            raise
+        event("cost_ledger: RuntimeError on a self-feeding pool (pinned)")
+        return
+    event("compared")
+    assert_same_ledger(got, frames(book))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("period", "calc_type"), KINDS)
+@EXAMPLES
+@given(data=st.data())
+def test_date_ordered_average_histories_match_the_reference(period, calc_type, data) -> None:
+    """Dates in posting order: every history compared, nothing refused (returns with applies_to
+    never land on a key with open outbounds here, R45)."""
+    h = data.draw(histories(average=True, monotone_dates=True, average_cost_period=period,
+                            average_cost_calc_type=calc_type))
+    _compare(h, refusals=())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("period", "calc_type"), KINDS)
+@settings(EXAMPLES, max_examples=8)
+@given(data=st.data())
+def test_back_dated_average_histories_match_the_reference(period, calc_type, data) -> None:
+    """R41/R44/R92 with back-dating (an outbound moves to the period of the inbound that closes
+    it); only the stage's documented refusals are accepted: back-dating within a key (R41) and a
+    return on a key with open outbounds (R45)."""
+    h = data.draw(histories(average=True, monotone_dates=False, average_cost_period=period,
+                            average_cost_calc_type=calc_type))
+    _compare(h, refusals=("R41", "(R45)"))
+
+
+# --- hand-made cases: both sides on the numbers of costing.md --------------------------------
+
+def _both(*rows: dict, settings: Settings, accounting_periods: list[dict] = ()):
+    frame = pl.DataFrame(list(rows), schema=TRANSACTION_DTYPES, orient="row")
+    items = pl.DataFrame([AVERAGE_ITEM], schema=ITEM_DTYPES, orient="row")
+    periods = (pl.DataFrame(list(accounting_periods), schema={"starting_date": pl.Date})
+               if accounting_periods else None)
+    got = cost_ledger(frame, items, pl.DataFrame(schema=PERIOD_DTYPES), settings, periods)
+    want = reference_ledger(list(rows), [AVERAGE_ITEM], settings, [], accounting_periods)
+    return got, want
+
+
+def _transfer(no, date, qty, frm, to, **kw) -> dict:
+    return tx(no, date, "transfer", qty, loc=frm, **kw) | {"to_location_code": to}
+
+
+@pytest.mark.parametrize("period", AVERAGE_COST_PERIODS)
+def test_one_history_under_every_period_kind(period: str) -> None:
+    """R91: the same history, cut by each period kind; R96 values both sales per period."""
+    rows = (tx(1, D(2020, 3, 30), "purchase", 2, 10), tx(2, D(2020, 3, 31), "sale", 1),
+            tx(3, D(2020, 4, 1), "purchase", 1, 40), tx(4, D(2020, 4, 2), "sale", 1))
+    starts = [{"starting_date": D(2020, 1, 1)}, {"starting_date": D(2020, 4, 2)}]
+    got, want = _both(*rows, settings=Settings(average_cost_period=period),
+                      accounting_periods=starts if period == "accounting_period" else ())
+    # one period (the ISO week 03-30..04-05, the year): 60.00 for 3 -> -20.00 twice; cut after
+    # 03-31 (day, month, quarter): -10.00, then (10.00 + 40.00)/2; accounting periods from 04-02:
+    # 60.00 for 3 before it, then 40.00 for 2
+    expected = {"day": [-10.0, -25.0], "week": [-20.0, -20.0], "month": [-10.0, -25.0],
+                "quarter": [-10.0, -25.0], "year": [-20.0, -20.0],
+                "accounting_period": [-20.0, -20.0]}[period]
+    sales = want["item_ledger_entries"].filter(pl.col("quantity") < 0)["cost_amount_actual"]
+    assert sales.to_list() == expected
+    assert_same_ledger(got, want)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "R60/R170.15: the fixed point is the one reached from the costs at posting (the from-leg at "
+    "-20.00 -> -10.01); the stage starts its average pools from the applications' costs at the "
+    "final bases (-10.00), a second fixed point under rounding"))
+def test_r60_self_feeding_pool_starts_from_the_costs_at_posting() -> None:
+    """A pool that feeds itself: the unit leaves "" for BLUE and comes back (fixed-applied) the
+    same day, so the from-leg's average includes its own cost: x = round((10.00 + x)/2) holds for
+    x = 10.00 and for x = 10.01. From the cost at posting, 20.00 (the charge of -10.00 comes
+    later), the rounds go 15.00, 12.50, ..., 10.02, 10.01 and stop there."""
+    s = Settings(average_cost_calc_type="item_location_variant", average_cost_period="day")
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 20),
+                      _transfer(2, D(2020, 1, 1), 1, "", "BLUE"),
+                      _transfer(3, D(2020, 1, 1), 1, "BLUE", "", applies=2),
+                      tx(4, D(2020, 1, 2), "item_charge", applies=1, amount=-10), settings=s)
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [
+        10.0, -10.01, 10.01, -10.01, 10.01]
+    assert_same_ledger(got, want)
+
+
+@pytest.mark.xfail(strict=True, raises=NotSupportedYet, reason=(
+    "R60, R99: the rounds settle at once (every entry at 10.00: a transfer changes nothing in "
+    "an item pool); the stage finds a cost loop and raises NotSupportedYet (did not settle in "
+    "100 rounds)"))
+def test_r60_stage_settles_a_transfer_out_and_back_under_calc_type_item() -> None:
+    """Calc type item: RED -> "" (valued by average, R99) and back, fixed-applied to the
+    to-leg (R97). The from-leg's average includes the fixed-applied return of its own cost, but
+    the pair cancels in the pool (R93), so the first round is already the fixed point."""
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
+                      _transfer(2, D(2020, 1, 2), 1, "RED", ""),
+                      _transfer(3, D(2020, 1, 3), 1, "", "RED", applies=2),
+                      settings=Settings(average_cost_period="quarter"))
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [
+        10.0, -10.0, 10.0, -10.0, 10.0]
+    assert_same_ledger(got, want)
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
+    "R60, R102: the rounds settle; the stage's inner average loop raises RuntimeError "
+    "('average costs did not settle in 10000 passes') instead of a result or NotSupportedYet"))
+def test_r60_stage_does_not_crash_on_a_self_feeding_pool() -> None:
+    """The pool of the test above, plus sales at BLUE into negative inventory (R102: the
+    second meets an empty pool and keeps its posting cost) and a purchase in July."""
+    got, want = _both(tx(1, D(2020, 1, 9), "purchase", 4, 3.75, loc="RED"),
+                      _transfer(2, D(2020, 1, 21), 4, "RED", ""),
+                      _transfer(3, D(2020, 3, 29), 4, "", "RED", applies=2),
+                      tx(4, D(2020, 4, 10), "sale", 7, loc="BLUE"),
+                      tx(5, D(2020, 7, 20), "sale", 9, loc="BLUE"),
+                      tx(6, D(2020, 7, 23), "purchase", 4, 20, loc="RED"),
+                      settings=Settings(average_cost_period="quarter"))
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [
+        15.0, -15.0, 15.0, -15.0, 15.0, -26.25, -618.75, 80.0]
+    assert_same_ledger(got, want)
