@@ -18,12 +18,13 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import round_array as _round
 from pipelines.settings import Settings
 
 _NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
 _EPS = 1e-6
-MAX_PASSES = 10_000
+MAX_PASSES = 500
 _WHOLE_ARRAY_PASSES = 4  # then the segments still moving are valued event by event
 _AFTER_ADD_BACKS = 1 << 62  # ord2 of a Revaluation event: after the add-backs of its entry
 
@@ -275,8 +276,13 @@ def average_costs(events: pl.DataFrame, settings: Settings,
         t = new
         if passes >= _WHOLE_ARRAY_PASSES:
             t = pools.exact_in(t, np.unique(pools.seg_id[moving]))
-    else:
-        raise RuntimeError(f"average costs did not settle in {MAX_PASSES} passes")
+    else:  # a pool feeding its own cost back (R60): named, not costed
+        pools_moving = events.filter(pl.Series(moving)).get_column("pool").unique().sort()
+        raise NotSupportedYet([
+            Problem("items", f"average pool {pool}", None, None,
+                    f"not supported yet: its average costs did not settle in {MAX_PASSES} "
+                    "passes (the pool feeds its own cost back, R60)")
+            for pool in pools_moving.head(20)])
     out = events.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
     return out.with_columns(target=pl.Series(t[pools.is_dec])), passes
 
