@@ -1,8 +1,13 @@
 """Read and validate the input folder (contract §2) into typed tables; quarantine bad transactions.
 
-CSV columns are read as text first, so codes such as "02130" stay text and every value that is
-not of its column's type is reported with its CSV line (header = line 1). Parquet rows are named by
-their key (`transaction_no=12`). All problems are collected before anything is raised (R160).
+CSV columns are read as text, so codes such as "02130" stay text and every value that is not of
+its column's type is reported with its CSV line (header = line 1). Parquet rows are named by their
+key (`transaction_no=12`). All problems are collected before anything is raised (R160).
+
+Speed: numeric CSV columns are first parsed by the CSV reader itself (parallel, no text copy). That
+reader accepts no value the text path rejects, except non-finite numbers, which the typed checks
+flag; so a folder without problems reads the same either way, and a folder with any problem is read
+again as text, so messages quote values exactly as written.
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ class _Loaded:
 
     tables: dict[str, pl.DataFrame | None]
     raw: dict[str, pl.DataFrame]
-    labels: dict[str, pl.DataFrame]  # _idx -> row
+    paths: dict[str, Path]  # the file each table was read from (rows are labelled on demand)
     problems: pl.DataFrame
     settings: Settings | None
 
@@ -101,7 +106,9 @@ def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTa
         raise InputError(_to_problems(loaded))
     tx = loaded.tables["transactions"]
     rejected = _quarantine(tx, _reasons(loaded, probs.filter(tx_rows)))
-    keep = tx.join(rejected.select("_idx"), on="_idx", how="anti").sort("transaction_no")
+    keep = tx.join(rejected.select("_idx"), on="_idx", how="anti") if rejected.height else tx
+    if not keep["transaction_no"].is_sorted():  # files are usually in posting order already
+        keep = keep.sort("transaction_no")
     t = loaded.tables
     return InputTables(
         items=conform(t["items"], Item),
@@ -127,12 +134,12 @@ def validate_input(data_dir: str | Path) -> list[Problem]:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def _load(data_dir: Path) -> _Loaded:
+def _load(data_dir: Path, typed_csv: bool = True) -> _Loaded:
     if not data_dir.is_dir():
         raise InputError([Problem(str(data_dir), None, None, None, "input folder not found")])
     tables: dict[str, pl.DataFrame | None] = {}
     raw: dict[str, pl.DataFrame] = {}
-    labels: dict[str, pl.DataFrame] = {}
+    paths: dict[str, Path] = {}
     problems, cast_failures = [no_problems()], [no_problems()]
     for name, spec in TABLES.items():
         csv, parquet = data_dir / f"{name}.csv", data_dir / f"{name}.parquet"
@@ -150,14 +157,16 @@ def _load(data_dir: Path) -> _Loaded:
                 tables[name] = None if name == "gl_entries" else _with_idx(empty(spec.model))
             continue
         path = csv if csv.exists() else parquet
-        frame, table_problems = _read_file(path, name, spec)
+        frame, table_problems = _read_file(path, name, spec, typed_csv)
         problems.append(table_problems)
         if frame is None:
             tables[name] = None
             continue
-        raw[name] = frame
-        labels[name] = _labels(frame, path, spec)
+        if not (typed_csv and path.suffix == ".csv"):  # else problems mean a text re-read
+            raw[name] = frame
+        paths[name] = path
         typed, cast_problems = _cast(frame, name, spec.model)
+        del frame  # the typed table shares what did not change
         cast_failures.append(cast_problems)
         problems.append(schema_problems(name, typed.drop("_idx"), spec.model))
         tables[name] = typed
@@ -171,15 +180,23 @@ def _load(data_dir: Path) -> _Loaded:
                                              tables["accounting_periods"], settings))
     cast = pl.concat(cast_failures)
     # a value that could not be read is reported once, not again as missing by later checks
-    problems = [cast, pl.concat(problems).join(cast, on=["table", "_idx", "column"], how="anti")]
-    return _Loaded(tables, raw, labels, pl.concat(problems), settings)
+    problems = pl.concat(
+        [cast, pl.concat(problems).join(cast, on=["table", "_idx", "column"], how="anti")])
+    if typed_csv and problems.height and any(p.suffix == ".csv" for p in paths.values()):
+        return _load(data_dir, typed_csv=False)  # values quoted as written (module docstring)
+    return _Loaded(tables, raw, paths, problems, settings)
 
 
-def _read_file(path: Path, name: str, spec: TableSpec) -> tuple[pl.DataFrame | None, pl.DataFrame]:
-    """The file as read (CSV: every column text), or the problem that stops reading it."""
+def _read_file(
+    path: Path, name: str, spec: TableSpec, typed_csv: bool = False
+) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    """The file as read (CSV: text columns; with `typed_csv` numeric columns parsed while reading
+    when every value parses), or the problem that stops reading it."""
     try:
         if path.suffix == ".csv":
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+            frame = _read_typed_csv(path, spec) if typed_csv else None
+            if frame is None:
+                frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
         else:
             frame = pl.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
@@ -193,6 +210,18 @@ def _read_file(path: Path, name: str, spec: TableSpec) -> tuple[pl.DataFrame | N
     if missing:
         return None, pl.concat(problem(name, c, None, "required column missing") for c in missing)
     return _with_idx(frame), no_problems()
+
+
+def _read_typed_csv(path: Path, spec: TableSpec) -> pl.DataFrame | None:
+    """The CSV with the model's Int64/Float64 columns parsed by the reader; None when a value does
+    not parse (the text path then reports it)."""
+    header = pl.read_csv(path, n_rows=0, infer_schema=False, encoding="utf8").columns
+    numeric = {c: t for c, t in polars_schema(spec.model).items()
+               if c in header and t in (pl.Int64, pl.Float64)}
+    try:
+        return pl.read_csv(path, infer_schema=False, schema_overrides=numeric, encoding="utf8")
+    except pl.exceptions.PolarsError:
+        return None
 
 
 def _with_idx(frame: pl.DataFrame) -> pl.DataFrame:
@@ -216,15 +245,24 @@ def _cast(frame: pl.DataFrame, table: str, model: type[pa.DataFrameModel]) -> tu
 ]:
     """Cast to the model's types (strict=False), reporting each value that failed; fill defaults."""
     columns = model.to_schema().columns
+    text = [c for c in polars_schema(model) if c in frame.columns and frame.schema[c] == pl.String]
+    # strip and blank out only where needed: each is a copy of the whole column
+    padded = frame.select(pl.col(c).str.contains(r"^\s|\s$").any() for c in text).row(0) \
+        if text else ()
+    blank = frame.select((pl.col(c) == "").any() for c in text).row(0) if text else ()
+    needs = {c: (p, b) for c, p, b in zip(text, padded, blank, strict=True)}
     exprs, failures, rules = [], [], {}
     for name, dtype in polars_schema(model).items():
         if name not in frame.columns:
             exprs.append(pl.lit(columns[name].default, dtype).alias(name))
             continue
         src = pl.col(name)
-        if frame.schema[name] == pl.String:
-            src = src.str.strip_chars()
-            src = pl.when(src == "").then(None).otherwise(src)
+        if name in needs:
+            strip, empty = needs[name]
+            if strip:
+                src = src.str.strip_chars()
+            if strip or empty:
+                src = pl.when(src == "").then(None).otherwise(src)
         parsed, rule = _parse(src, frame.schema[name], dtype)
         if rule is not None:
             rules[name] = rule
@@ -276,15 +314,14 @@ def _named(loaded: _Loaded, problems: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for table, group in problems.with_row_index("_n").group_by("table", maintain_order=True):
         name = table[0]
-        if name in loaded.labels:
+        if name in loaded.raw:
+            rows = loaded.raw[name].join(group.select("_idx").unique(), on="_idx", how="semi")
             as_written = (
-                loaded.raw[name]
-                .join(group.select("_idx").unique(), on="_idx", how="semi")
-                .select("_idx", pl.exclude("_idx").cast(pl.String))
+                rows.select("_idx", pl.exclude("_idx").cast(pl.String))
                 .unpivot(index="_idx", variable_name="column", value_name="written")
             )
             group = (
-                group.join(loaded.labels[name], on="_idx", how="left")
+                group.join(_labels(rows, loaded.paths[name], TABLES[name]), on="_idx", how="left")
                 .join(as_written, on=["_idx", "column"], how="left")
                 .with_columns(value=pl.when(pl.col("value").is_not_null())
                               .then(pl.coalesce("written", "value")))

@@ -59,10 +59,6 @@ ACCOUNT_PAIRS = pl.DataFrame(
     orient="row",
 )
 
-# R123 order within a value entry: Xe before X, account before balancing.
-_PAIR_RANK = {"Xe": 0, "X": 1}
-_SIDE_RANK = {"account": 0, "balancing": 1}
-
 SUBLEDGER_COLUMNS = [
     "value_entry_no", "transaction_no", "entry_type", "posting_date", "account_no", "account_role",
     "amount", "document_no", "item_no", "location_code", "pair", "side",
@@ -119,41 +115,126 @@ def subledger_postings(
     account that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`,
     `Xe` rows whose account is missing are dropped instead (nothing to reconcile them against).
     `ordered=False` skips the R123 sort when only totals are needed.
+
+    Accounts are looked up once per distinct (entry types, location, posting groups) combination
+    and slot (Xe/X x account/balancing), not per row: the rows then only gather them.
     """
+    keyed, rows = _posting_rows(
+        value_entries, inventory_posting_setup, general_posting_setup, include_expected,
+        unposted_only=unposted_only, require_expected_accounts=require_expected_accounts,
+        precision=precision, ordered=ordered,
+    )
+    return _gather(keyed, rows, {
+        "value_entry_no": pl.col("entry_no"), "transaction_no": pl.col("transaction_no"),
+        "entry_type": pl.col("entry_type"), "posting_date": pl.col("posting_date"),
+        "document_no": pl.col("document_no"), "item_no": pl.col("item_no"),
+        "location_code": pl.col("location_code"),
+    }).with_columns(
+        account_no=rows["account_no"], account_role=rows["account_role"],
+        amount=rows["amount"], pair=_SLOTS["pair"].gather(rows["slot"]),
+        side=_SLOTS["side"].gather(rows["slot"]),
+    ).select(SUBLEDGER_COLUMNS)
+
+
+def _gather(keyed: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Value entry columns repeated for each of their G/L rows (`rows["row"]` positions)."""
+    return keyed.select(**exprs)[rows["row"]]
+
+
+def _posting_rows(
+    value_entries: pl.DataFrame,
+    inventory_posting_setup: pl.DataFrame,
+    general_posting_setup: pl.DataFrame,
+    include_expected: bool,
+    *,
+    unposted_only: bool,
+    require_expected_accounts: bool,
+    precision: float,
+    ordered: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The value entries (with `combo`) and their G/L rows: row (position in the value entries),
+    slot, amount, account_role, account_no; raises as `subledger_postings` says."""
     actual = pl.col("cost_amount_actual")
     expected = pl.col("cost_amount_expected")
     if unposted_only:
         actual = actual - pl.col("cost_posted_to_gl")
         expected = expected - pl.col("expected_cost_posted_to_gl")
-    index = [
-        "value_entry_no", "transaction_no", "entry_type", "item_ledger_entry_type", "posting_date",
-        "document_no", "item_no", "location_code", "inventory_posting_group",
-        "gen_bus_posting_group", "gen_prod_posting_group",
-    ]
-    pairs = ["Xe", "X"] if include_expected else ["X"]
-    amounts = (
-        value_entries.rename({"entry_no": "value_entry_no"})
-        .with_columns(X=actual, Xe=expected)
-        .unpivot(on=pairs, index=index, variable_name="pair", value_name="amount")
-        .with_columns(amount=round_to(pl.col("amount"), precision))
-        .filter(pl.col("amount") != 0)
-        .join(ACCOUNT_PAIRS, on=["item_ledger_entry_type", "entry_type", "pair"], how="left")
+    if ordered and not value_entries["entry_no"].is_sorted():
+        value_entries = value_entries.sort("entry_no")
+    combos = value_entries.select(_COMBO).unique().with_row_index("combo")
+    keyed = value_entries.join(
+        combos, on=_COMBO, how="left", maintain_order="left",
+        nulls_equal=any(value_entries[c].null_count() for c in _COMBO),
     )
-    unmapped = amounts.filter(pl.col("account_role").is_null())
-    if unmapped.height:  # R121: cannot arise from valid input, so a costing bug
+    pairs = {0: expected, 2: actual} if include_expected else {2: actual}
+    parts = []
+    for slot, amount in pairs.items():  # the account side, then the balancing side (R121)
+        part = keyed.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+            pl.col("combo").cast(pl.Int64),
+            amount=round_to(amount, precision),
+        ).filter(pl.col("amount") != 0)
+        parts += [part.with_columns(slot=pl.lit(slot, pl.Int64)),
+                  part.with_columns(slot=pl.lit(slot + 1, pl.Int64), amount=-pl.col("amount"))]
+    rows = pl.concat(parts)
+    if ordered:  # R123: value entry, then Xe before X, then account before balancing
+        rows = rows.sort(pl.col("row") * 4 + pl.col("slot"))
+    # one row per (combination, slot), at position combo * 4 + slot
+    table = _slot_table(combos)
+    at = rows["combo"] * 4 + rows["slot"]
+    role = table["account_role"].gather(at)
+    if role.null_count():  # R121: cannot arise from valid input, so a costing bug
+        unmapped = keyed["entry_no"].gather(rows.filter(role.is_null())["row"])
         raise ValueError(
             "R121: no account pair for value entries "
-            f"{unmapped['value_entry_no'].unique().sort().to_list()[:20]}"
+            f"{unmapped.unique().sort().to_list()[:20]}"
         )
-    sides = pl.concat([
-        amounts.with_columns(side=pl.lit("account")),
-        amounts.with_columns(side=pl.lit("balancing"), account_role=pl.col("balancing_role"),
-                             amount=-pl.col("amount")),
-    ])
+    accounts = _slot_accounts(table, inventory_posting_setup, general_posting_setup)
+    rows = rows.with_columns(account_role=role, account_no=accounts["account_no"].gather(at))
+    if rows["account_no"].null_count() and not require_expected_accounts:
+        keep = ~(rows["account_no"].is_null() & (rows["slot"] < 2))  # slots 0, 1: the Xe pair
+        rows, at = rows.filter(keep), at.filter(keep)
+    missing = rows["account_no"].is_null()
+    if missing.any():
+        where = rows.filter(missing)["row"]
+        raise InputError(_missing_setup_problems(accounts[at.filter(missing)].with_columns(
+            value_entry_no=keyed["entry_no"].gather(where),
+            transaction_no=keyed["transaction_no"].gather(where),
+        )))
+    return keyed, rows
+
+
+# R123 order within a value entry: Xe before X, account before balancing; slot = position.
+_SLOTS = pl.DataFrame({"slot": [0, 1, 2, 3], "pair": ["Xe", "Xe", "X", "X"],
+                       "side": ["account", "balancing", "account", "balancing"]},
+                      schema={"slot": pl.Int64, "pair": pl.String, "side": pl.String})
+# what decides a value entry's accounts (R121, R122)
+_COMBO = ["item_ledger_entry_type", "entry_type", "location_code", "inventory_posting_group",
+          "gen_bus_posting_group", "gen_prod_posting_group"]
+
+
+def _slot_table(combos: pl.DataFrame) -> pl.DataFrame:
+    """R121: per combination and slot, the account role (null: no account pair), in combo * 4 +
+    slot order."""
+    return (
+        combos.join(_SLOTS, how="cross")
+        .join(ACCOUNT_PAIRS, on=["item_ledger_entry_type", "entry_type", "pair"], how="left")
+        .with_columns(account_role=pl.when(pl.col("side") == "account").then("account_role")
+                      .otherwise("balancing_role"))
+        .sort("combo", "slot")
+    )
+
+
+def _slot_accounts(
+    table: pl.DataFrame, inventory_posting_setup: pl.DataFrame,
+    general_posting_setup: pl.DataFrame,
+) -> pl.DataFrame:
+    """R122: the slot table with the setup row each role reads and its account_no (null: missing
+    row or blank account), in the same order."""
     in_inventory_setup = pl.col("account_role").is_in(
         [r for r, (t, _) in ROLE_ACCOUNTS.items() if t == INVENTORY_SETUP]
     )
-    rows = sides.with_columns(
+    return table.with_columns(
         setup_table=pl.when(in_inventory_setup).then(pl.lit(INVENTORY_SETUP))
         .otherwise(pl.lit(GENERAL_SETUP)),
         key1=pl.when(in_inventory_setup).then("location_code").otherwise("gen_bus_posting_group"),
@@ -164,20 +245,7 @@ def subledger_postings(
         .with_columns(setup_row=pl.lit(True)),
         on=["setup_table", "key1", "key2", "account_role"],
         how="left",
-    )
-    missing = pl.col("account_no").is_null()
-    if not require_expected_accounts:
-        rows = rows.filter(~(missing & (pl.col("pair") == "Xe")))
-    if rows.filter(missing).height:
-        raise InputError(_missing_setup_problems(rows.filter(missing)))
-    rows = rows.select(SUBLEDGER_COLUMNS)
-    if not ordered:
-        return rows
-    # R123 order as one integer key: value entry, then Xe before X, then account before balancing
-    return rows.sort(
-        pl.col("value_entry_no") * 4
-        + pl.col("pair").replace_strict(_PAIR_RANK, return_dtype=pl.Int64) * 2
-        + pl.col("side").replace_strict(_SIDE_RANK, return_dtype=pl.Int64)
+        maintain_order="left",
     )
 
 
@@ -230,19 +298,30 @@ def post_inventory_cost_to_gl(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Post Inventory Cost to G/L (R120-R126): G/L entries, and the value entries marked posted."""
     expected_on = settings.expected_cost_posting_to_gl
-    postings = subledger_postings(
+    keyed, rows = _posting_rows(
         value_entries, inventory_posting_setup, general_posting_setup, expected_on,
-        unposted_only=True, precision=settings.amount_rounding_precision,
+        unposted_only=True, require_expected_accounts=True,
+        precision=settings.amount_rounding_precision, ordered=True,
     )
-    gl_entries = postings.with_row_index("entry_no", offset=1).with_columns(
-        pl.col("entry_no").cast(pl.Int64),
-        description=pl.format(
-            "{}{} {} on {}",
-            "entry_type",
-            pl.when(pl.col("pair") == "Xe").then(pl.lit(" (expected)")).otherwise(pl.lit("")),
-            "item_no",
-            pl.col("posting_date").cast(pl.String),
-        ),
+    # an account row and its balancing row (next in R123 order) share one description
+    account_side = rows["slot"] % 2 == 0
+    accounts = rows.filter(account_side)
+    described = _gather(keyed, accounts, {
+        "entry_type": pl.col("entry_type"), "item_no": pl.col("item_no"),
+        "posting_date": pl.col("posting_date"),
+    }).select(pl.format(
+        "{}{} {} on {}", "entry_type",
+        pl.when(pl.lit(accounts["slot"]) == 0).then(pl.lit(" (expected)")).otherwise(pl.lit("")),
+        "item_no", pl.col("posting_date").cast(pl.String),
+    )).to_series()
+    gl_entries = _gather(keyed, rows, {
+        "posting_date": pl.col("posting_date"), "value_entry_no": pl.col("entry_no"),
+        "document_no": pl.col("document_no"), "item_no": pl.col("item_no"),
+        "location_code": pl.col("location_code"),
+    }).with_columns(
+        entry_no=pl.int_range(1, rows.height + 1, dtype=pl.Int64),
+        account_no=rows["account_no"], amount=rows["amount"],
+        description=described.gather(account_side.cum_sum() - 1),
     ).select(columns(GLEntry))
     posted = value_entries.with_columns(  # R124
         cost_posted_to_gl=pl.col("cost_amount_actual"),

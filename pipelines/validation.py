@@ -45,6 +45,9 @@ APPLIES_TO_FORBIDDEN = ["purchase", "purchase_receipt", "positive_adjustment"]
 UNIT_COST_REQUIRED = ["purchase", "purchase_receipt", "purchase_invoice", "revaluation"]
 UNIT_COST_REQUIRED_UNAPPLIED = ["positive_adjustment", "sales_return"]
 _EPS = 1e-9
+# the transaction columns the R160 rules below read
+_RULE_COLUMNS = ["_idx", "transaction_no", "posting_date", "type", "item_no", "location_code",
+                 "to_location_code", "variant_code", "quantity", "unit_cost", "applies_to"]
 
 
 def no_problems() -> pl.DataFrame:
@@ -141,6 +144,7 @@ def transaction_problems(
     """R160 on transactions: item, applies_to, invoiced and returned quantities, transfers,
     revaluation dates and average cost periods (R85, R91, R170.11)."""
     T = "transactions"
+    tx = tx.select(_RULE_COLUMNS)  # the join below copies every column it keeps
     if items is not None:
         methods = items.select("item_no", "costing_method", _known=pl.lit(True))
         tx = tx.join(methods.unique("item_no", keep="first"), on="item_no", how="left")
@@ -181,7 +185,11 @@ def transaction_problems(
 def _applies_to_problems(tx: pl.DataFrame) -> pl.DataFrame:
     """R10, R30, R43, R160, R170.1: what `applies_to` names, and the quantities left to it."""
     T = "transactions"
-    targets = tx.unique("transaction_no", keep="first").select(
+    no = pl.col("transaction_no")
+    # in posting order, the first of equal numbers is the one before which the number changes
+    firsts = tx.filter(no.ne_missing(no.shift(1))) if tx["transaction_no"].is_sorted() \
+        else tx.unique("transaction_no", keep="first")
+    targets = firsts.select(
         pl.col("transaction_no").alias("applies_to"),
         pl.col("type").alias("t_type"),
         pl.col("item_no").alias("t_item"),

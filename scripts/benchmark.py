@@ -1,96 +1,477 @@
-"""Benchmark: generate companies of several sizes once (cached), then time each stage on them.
+"""Benchmark: wall time and peak memory of every stage on generated companies, against a floor.
 
-    uv run python scripts/benchmark.py --sizes 100000 1000000 --out /tmp/bench
+    uv run python scripts/benchmark.py --sizes 100000 1000000 10000000 --out /tmp/invrec-bench
+    uv run python scripts/benchmark.py --sizes 1000000 --months 120 --average-cost-period day month
+    uv run python scripts/benchmark.py --sizes 100000 1000000 --cli --only-cli
 
-Each size is generated into `OUT/n<size>_s<seed>_<types>/` unless that folder already holds a
-complete company (`.complete` marker), so later runs time the stages only. Results print as a
-markdown table, one row per size and one column per stage. Add a stage by adding a function
-`(folder: Path) -> None` to `STAGES`; it runs on the cached folder and is timed as a whole.
+Each size is generated once into `OUT/n<size>_s<seed>_m<months>[_gl]/` (kept while its `.complete`
+marker says it was made by the same generator arguments). Every measurement then runs in a fresh
+Python process, so its peak RSS is its own:
+
+- pipeline: ingest (read + validate), costing, G/L posting, valuation, reconciliation, writing
+  every output table to Parquet; per stage the wall time and the peak RSS during it (the kernel's
+  high-water mark, reset before each stage through /proc/self/clear_refs).
+- floor: read the same input files (polars' own type inference), sort the transactions once, write
+  as many rows and columns as the pipeline wrote (the sorted transactions cycled, built untimed
+  one table at a time) to Parquet. `ratio = pipeline total / floor total`. A size whose pipeline
+  did not finish gets a floor with output rows scaled from the last finished size ("est.").
+- cli (`--cli`): `invrec run --data D --out O` under `/usr/bin/time -v` (wall, max RSS).
+
+`--average-cost-period` runs the pipeline once per period on a sibling folder that links every
+input file and carries its own settings.toml, to show how costing grows with the period count.
+The load average is recorded next to every measurement: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
 import resource
+import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from pipelines.generate import ALL_TYPES, SUPPORTED_TYPES, generate  # noqa: E402
-
-TYPE_SETS = {"supported": SUPPORTED_TYPES, "all": ALL_TYPES}
+STAGES = ("ingest", "costing", "posting", "valuation", "reconciliation", "write")
+PERIODS = ("day", "week", "month", "quarter", "year", "accounting_period")
 MARKER = ".complete"
+GB = 1024**3
 
-# name -> function run on a generated folder; the lead adds ingest, costing, posting, ... here.
-STAGES: dict[str, Callable[[Path], None]] = {}
 
+# --- measured in a child process ----------------------------------------------------------------
+
+def _reset_peak() -> None:
+    """Reset the kernel's RSS high-water mark (VmHWM) of this process (Linux >= 4.0)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_bytes() -> int:
+    """VmHWM since the last reset; ru_maxrss (never reset) where /proc is not there."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) * 1024
+    except (OSError, TypeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class _Recorder:
+    """Times stages, keeps their peak RSS, and saves the partial result after each one."""
+
+    def __init__(self, progress: Path):
+        self.progress = progress
+        self.result: dict = {"seconds": {}, "peak_bytes": {}, "rows": {}}
+
+    def stage(self, name: str, fn):
+        _reset_peak()
+        start = time.perf_counter()
+        value = fn()
+        self.result["seconds"][name] = time.perf_counter() - start
+        self.result["peak_bytes"][name] = _peak_bytes()
+        self.save()
+        print(f"  {name}: {self.result['seconds'][name]:.2f} s", file=sys.stderr, flush=True)
+        return value
+
+    def save(self) -> None:
+        self.result["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.progress.write_text(json.dumps(self.result))
+
+
+def child_pipeline(data: Path, out: Path, progress: Path) -> None:
+    """Every stage of `pipelines.pipeline.run_pipeline`, one at a time, then the Parquet files."""
+    from pipelines.costing import cost_ledger
+    from pipelines.ingest import read_input
+    from pipelines.posting import post_inventory_cost_to_gl
+    from pipelines.reconcile import reconcile
+    from pipelines.valuation import inventory_valuation
+
+    rec = _Recorder(progress)
+    inputs = rec.stage("ingest", lambda: read_input(data))
+    rec.result["transactions"] = inputs.transactions.height
+    rec.save()
+    s = inputs.settings
+    ledger = rec.stage("costing", lambda: cost_ledger(
+        inputs.transactions, inputs.items, inputs.inventory_periods, s, inputs.accounting_periods))
+    gl, value_entries = rec.stage("posting", lambda: post_inventory_cost_to_gl(
+        ledger.value_entries, inputs.inventory_posting_setup, inputs.general_posting_setup, s))
+    valuation = rec.stage("valuation", lambda: inventory_valuation(
+        ledger.item_ledger_entries, value_entries, None, precision=s.amount_rounding_precision))
+    reconciliation, variance = rec.stage("reconciliation", lambda: reconcile(
+        value_entries, gl if inputs.gl_entries is None else inputs.gl_entries,
+        inputs.inventory_posting_setup, inputs.general_posting_setup, s))
+    tables = {
+        "item_ledger_entries": ledger.item_ledger_entries,
+        "item_application_entries": ledger.item_application_entries,
+        "value_entries": value_entries,
+        "gl_entries": gl,
+        "inventory_valuation": valuation,
+        "reconciliation": reconciliation,
+        "reconciliation_variance": variance,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write() -> None:
+        for name, frame in tables.items():
+            frame.write_parquet(out / f"{name}.parquet")
+
+    rec.stage("write", write)
+    rec.result["transactions"] = inputs.transactions.height
+    rec.result["rows"] = {name: list(frame.shape) for name, frame in tables.items()}
+    rec.save()
+
+
+def child_floor(data: Path, out: Path, progress: Path, shapes: dict[str, list[int]]) -> None:
+    """Read the inputs, sort the transactions once, write `shapes` worth of rows to Parquet."""
+    import polars as pl
+
+    rec = _Recorder(progress)
+
+    def read() -> dict[str, pl.DataFrame]:
+        return {p.stem: pl.read_csv(p) for p in sorted(data.glob("*.csv"))}
+
+    frames = rec.stage("read", read)
+    tx = rec.stage("sort", lambda: frames["transactions"].sort("item_no", "transaction_no"))
+    out.mkdir(parents=True, exist_ok=True)
+    cols, written, peak = tx.columns, 0.0, 0
+    for name, (rows, width) in shapes.items():  # one table at a time; only writing is timed
+        take = pl.int_range(rows, dtype=pl.Int64) % max(tx.height, 1)
+        frame = tx.select(
+            pl.col(cols[i % len(cols)]).gather(take).alias(f"c{i}") for i in range(width)
+        ) if tx.height else pl.DataFrame()
+        _reset_peak()
+        start = time.perf_counter()
+        frame.write_parquet(out / f"{name}.parquet")
+        written += time.perf_counter() - start
+        peak = max(peak, _peak_bytes())
+        del frame
+    rec.result["seconds"]["write"], rec.result["peak_bytes"]["write"] = written, peak
+    rec.save()
+
+
+# --- orchestration (the parent process) ---------------------------------------------------------
 
 @dataclass
-class Row:
+class Measurement:
+    label: str  # size, or size and period
     size: int
+    kind: str  # pipeline | floor | cli
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_bytes: dict[str, int] = field(default_factory=dict)
+    max_rss_bytes: int = 0
+    rows: dict[str, list[int]] = field(default_factory=dict)
     transactions: int = 0
-    timings: dict[str, float | None] = field(default_factory=dict)  # None: cached, not timed
-    peak_rss_mb: float = 0.0
+    load_before: float = 0.0
+    load_after: float = 0.0
+    error: str | None = None
+    note: str = ""
+    command: str = ""
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
 
 
-def company(out: Path, size: int, seed: int, types: str, force: bool) -> tuple[Path, Row]:
-    """The cached folder for a size, generated (and timed) when missing."""
-    folder = out / f"n{size}_s{seed}_{types}"
-    row = Row(size)
-    if force or not (folder / MARKER).exists():
-        (folder / MARKER).unlink(missing_ok=True)
-        start = time.perf_counter()
-        result = generate(folder, size, seed=seed, types=TYPE_SETS[types],
-                          costing_methods=("FIFO",) if types == "supported" else
-                          ("FIFO", "LIFO", "AVERAGE", "STANDARD"), gl=False)
-        row.timings["generate"] = time.perf_counter() - start
-        (folder / MARKER).write_text(str(result.rows["transactions"]))
+def company(out: Path, size: int, seed: int, months: int, gl: bool, force: bool,
+            methods: list[str] | None = None) -> Path:
+    """The cached input folder of a size, generated when missing or made with other arguments."""
+    from pipelines.generate import generate
+    from pipelines.generate.company import SUPPORTED_METHODS
+
+    methods = list(methods or SUPPORTED_METHODS)
+    tag = "" if methods == list(SUPPORTED_METHODS) else "_" + "-".join(methods).lower()
+    folder = out / f"n{size}_s{seed}_m{months}{tag}{'_gl' if gl else ''}"
+    key = json.dumps({"transactions": size, "seed": seed, "months": months, "gl": gl,
+                      "methods": methods, "generator": _generator_stamp()})
+    marker = folder / MARKER
+    if not force and marker.exists() and marker.read_text() == key:
+        return folder
+    marker.unlink(missing_ok=True)
+    print(f"generating {folder} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    result = generate(folder, size, seed=seed, gl=gl, months=months, costing_methods=methods)
+    print(f"  generated {result.rows['transactions']:,} transactions in "
+          f"{time.perf_counter() - start:.1f} s {result.notes or ''}", file=sys.stderr)
+    marker.write_text(key)
+    return folder
+
+
+def _generator_stamp() -> float:
+    """The newest modification time of the generator's sources: a changed generator regenerates."""
+    return max(p.stat().st_mtime for p in (ROOT / "pipelines" / "generate").glob("*.py"))
+
+
+def with_period(folder: Path, period: str | None) -> Path:
+    """`folder` itself, or a sibling linking its files with `average_cost_period = period`."""
+    if period is None:
+        return folder
+    variant = folder.with_name(f"{folder.name}_{period}")
+    shutil.rmtree(variant, ignore_errors=True)
+    variant.mkdir()
+    for f in folder.iterdir():
+        if f.name not in ("settings.toml", MARKER):
+            (variant / f.name).symlink_to(f)
+    settings = (folder / "settings.toml").read_text()
+    settings = re.sub(r'(?m)^average_cost_period = ".*"$', f'average_cost_period = "{period}"',
+                      settings)
+    (variant / "settings.toml").write_text(settings)
+    return variant
+
+
+def run_child(m: Measurement, args: list[str], scratch: Path, timeout: float | None,
+              max_rss_gb: float, extra: list[str] = ()) -> None:
+    """Run this script in a child process; fill `m` from its result file, even after a failure.
+
+    The child is stopped past `timeout` seconds or `max_rss_gb` of RSS (the machine is shared:
+    better a missing number than the OOM killer picking a colleague's process)."""
+    progress = scratch / f"{m.kind}-{m.label}.json".replace(" ", "_")
+    progress.unlink(missing_ok=True)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", *args,
+           "--progress", str(progress), *extra]
+    m.load_before = os.getloadavg()[0]
+    print(f"{m.kind} {m.label} ...", file=sys.stderr, flush=True)
+    start, rss = time.perf_counter(), 0
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          cwd=ROOT) as proc:
+        while proc.poll() is None:
+            rss = max(rss, _rss_bytes(proc.pid))
+            elapsed = time.perf_counter() - start
+            if timeout and elapsed > timeout or rss > max_rss_gb * GB:
+                proc.kill()
+                m.error = (f"stopped after the {timeout:.0f} s timeout" if rss <= max_rss_gb * GB
+                           else f"stopped at {rss / GB:.1f} GB RSS (cap {max_rss_gb:g} GB)")
+                break
+            time.sleep(0.2)
+        stderr = proc.stderr.read()
+    if proc.returncode and not m.error:
+        lines = stderr.strip().splitlines()
+        m.error = lines[-1] if lines else f"exit {proc.returncode}"
+    m.load_after = os.getloadavg()[0]
+    if progress.exists():
+        r = json.loads(progress.read_text())
+        m.seconds, m.peak_bytes = r["seconds"], r["peak_bytes"]
+        m.max_rss_bytes, m.rows = r.get("max_rss_bytes", 0), r.get("rows", {})
+        m.transactions = r.get("transactions", 0)
+    if m.error:
+        stages = STAGES if m.kind == "pipeline" else ("read", "sort", "write")
+        running = next((s for s in stages if s not in m.seconds), None)
+        m.error += f" in {running}" if running else ""
+        print(f"  failed: {m.error}", file=sys.stderr)
+
+
+def _scaled_shapes(reference: Measurement | None, size: int) -> dict[str, list[int]]:
+    """Output shapes of an unfinished size, scaled from a finished one (for its floor)."""
+    if reference is None:
+        return {}
+    return {name: [round(rows * size / reference.size), width]
+            for name, (rows, width) in reference.rows.items()}
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1]) * 1024
+    except (OSError, TypeError):
+        return 0
+
+
+def run_cli(m: Measurement, data: Path, out: Path) -> None:
+    """`invrec run` end to end, under /usr/bin/time -v when present."""
+    invrec = Path(sys.executable).with_name("invrec")
+    cmd = [str(invrec), "run", "--data", str(data), "--out", str(out)]
+    m.command = f"invrec run --data {data} --out {out}"
+    timed = Path("/usr/bin/time").exists()
+    m.load_before = os.getloadavg()[0]
+    print(f"cli {m.label} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run((["/usr/bin/time", "-v"] if timed else []) + cmd, capture_output=True,
+                          text=True, cwd=ROOT)
+    m.seconds["invrec run"] = time.perf_counter() - start
+    m.load_after = os.getloadavg()[0]
+    if timed:
+        wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
+        if wall:
+            h, mi, s = wall.groups()
+            m.seconds["invrec run"] = int(h or 0) * 3600 + int(mi) * 60 + float(s)
+        rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        m.max_rss_bytes = int(rss[1]) * 1024 if rss else 0
     else:
-        row.timings["generate"] = None
-    row.transactions = int((folder / MARKER).read_text())
-    return folder, row
+        m.max_rss_bytes = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    if proc.returncode:
+        m.error = f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[:1]}"
 
 
-def run(sizes: list[int], out: Path, seed: int, types: str, force: bool) -> list[Row]:
-    rows = []
-    for size in sizes:
-        folder, row = company(out, size, seed, types, force)
-        for name, stage in STAGES.items():
-            start = time.perf_counter()
-            stage(folder)
-            row.timings[name] = time.perf_counter() - start
-        row.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows.append(row)
-        print(f"size {size}: done", file=sys.stderr)
-    return rows
+# --- report --------------------------------------------------------------------------------------
+
+def _gb(b: int) -> str:
+    return f"{b / GB:.2f}"
 
 
-def markdown(rows: list[Row]) -> str:
-    """One line per size; seconds per stage ("cached" when not run); peak RSS so far."""
-    stages = ["generate", *STAGES]
-    head = ["size", "transactions", *(f"{s} (s)" for s in stages), "peak RSS (MB)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for r in rows:
-        cells = [f"{r.size:,}", f"{r.transactions:,}"]
-        cells += ["cached" if r.timings.get(s) is None else f"{r.timings[s]:.2f}" for s in stages]
-        cells.append(f"{r.peak_rss_mb:,.0f}")
+def pipeline_table(pipes: list[Measurement], floors: dict[str, Measurement]) -> str:
+    head = ["size", "transactions", *(f"{s} s" for s in STAGES), "total s", "floor s",
+            "total / floor", "peak RSS GB", "floor peak GB", "load 1-min (before/after)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * len(head)]
+    for m in pipes:
+        f = floors.get(m.label)
+        cells = [m.label, f"{m.transactions:,}" if m.transactions else "?"]
+        cells += [f"{m.seconds[s]:.2f}" if s in m.seconds else "-" for s in STAGES]
+        done = not m.error and len(m.seconds) == len(STAGES)
+        cells.append(f"{m.total:.1f}" if done else f"> {m.total:.0f} ({m.error})")
+        fl = f.total if f and not f.error else None
+        cells.append(f"{fl:.1f}{f' ({f.note})' if f.note else ''}" if fl else "-")
+        cells.append(f"{m.total / fl:.1f}" if fl and done else "-")
+        cells.append(_gb(max(m.peak_bytes.values(), default=m.max_rss_bytes)))
+        cells.append(_gb(max(f.peak_bytes.values(), default=0)) if f else "-")
+        loads = [m.load_before, m.load_after] + ([f.load_after] if f else [])
+        cells.append(" / ".join(f"{x:.2f}" for x in loads))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def stage_peaks_table(pipes: list[Measurement]) -> str:
+    head = ["size", *(f"{s} peak GB" for s in STAGES)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * len(head)]
+    for m in pipes:
+        cells = [m.label] + [_gb(m.peak_bytes[s]) if s in m.peak_bytes else "-" for s in STAGES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cli_table(clis: list[Measurement]) -> str:
+    lines = ["| size | wall s | max RSS GB | load 1-min (before/after) | command |",
+             "| ---: | ---: | ---: | ---: | --- |"]
+    for m in clis:
+        wall = f"{m.seconds['invrec run']:.1f}" + (f" ({m.error})" if m.error else "")
+        lines.append(f"| {m.label} | {wall} | {_gb(m.max_rss_bytes)} | "
+                     f"{m.load_before:.2f} / {m.load_after:.2f} | `{m.command}` |")
+    return "\n".join(lines)
+
+
+def findings(pipes: list[Measurement], floors: dict[str, Measurement]) -> list[str]:
+    """The slowest stage, growth between sizes, and the 10M targets."""
+    notes = []
+    done = [m for m in pipes if not m.error and len(m.seconds) == len(STAGES)]
+    for m in done:
+        slowest = max(STAGES, key=lambda s: m.seconds[s])
+        notes.append(f"- {m.label}: slowest stage **{slowest}** "
+                     f"({m.seconds[slowest]:.1f} s of {m.total:.1f} s)")
+    for a, b in zip(done, done[1:], strict=False):
+        if b.size > a.size and a.label.split()[1:] == b.label.split()[1:]:
+            notes.append(f"- growth {a.label} -> {b.label}: x{b.total / a.total:.1f} in time for "
+                         f"x{b.size / a.size:.0f} in rows (linear: x{b.size / a.size:.0f}); "
+                         f"peak RSS x{max(b.peak_bytes.values()) / max(a.peak_bytes.values()):.1f}")
+    for m in done:
+        if m.size >= 10_000_000:
+            fl = floors.get(m.label)
+            ratio = m.total / fl.total if fl and not fl.error else float("nan")
+            peak = max(m.peak_bytes.values()) / GB
+            notes.append(f"- target at {m.label}: {m.total:.1f} s (<= 60 s: "
+                         f"{'met' if m.total <= 60 else 'missed'}), peak {peak:.1f} GB (<= 12 GB: "
+                         f"{'met' if peak <= 12 else 'missed'}), x{ratio:.1f} the floor (<= 3: "
+                         f"{'met' if ratio <= 3 else 'missed'})")
+    return notes
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    mem = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/meminfo").read_text()
+                .splitlines() if ln.startswith("MemTotal")), "?")
+    return (f"{os.cpu_count()} cores (`nproc`), {cpu}, MemTotal {mem}, "
+            f"Python {platform.python_version()}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/invrec-bench"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/invrec-bench"),
+                        help="cache of generated companies and scratch outputs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--types", choices=sorted(TYPE_SETS), default="supported")
+    parser.add_argument("--months", type=int, default=24, help="history length (generator)")
+    parser.add_argument("--methods", nargs="+", choices=["FIFO", "AVERAGE", "STANDARD", "LIFO"],
+                        help="costing methods of the generated items (default: every method "
+                             "the costing stage supports, in equal shares)")
+    parser.add_argument("--gl", action="store_true",
+                        help="generate an external G/L with planted differences (runs the "
+                             "pipeline once more at generation)")
+    parser.add_argument("--average-cost-period", nargs="+", choices=PERIODS, default=[None],
+                        help="run the pipeline once per period (default: the generator's)")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement")
+    parser.add_argument("--cli", action="store_true", help="also time `invrec run` end to end")
+    parser.add_argument("--only-cli", action="store_true", help="time `invrec run` only")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per measurement")
+    parser.add_argument("--max-rss-gb", type=float, default=16.0,
+                        help="stop a measurement whose RSS passes this (shared machine)")
+    parser.add_argument("--report", type=Path, help="append the markdown report to this file")
     parser.add_argument("--force", action="store_true", help="regenerate cached companies")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--progress", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--shapes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    print(markdown(run(args.sizes, args.out, args.seed, args.types, args.force)))
+
+    if args.child:  # inside a measured child process
+        kind, data, out = args.child[0], Path(args.child[1]), Path(args.child[2])
+        if kind == "pipeline":
+            child_pipeline(data, out, args.progress)
+        else:
+            child_floor(data, out, args.progress, json.loads(args.shapes))
+        return 0
+
+    scratch = args.out / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    pipes, floors, clis = [], {}, []
+    reference: Measurement | None = None  # the last size whose output rows are known
+    for size in args.sizes:
+        folder = company(args.out, size, args.seed, args.months, args.gl, args.force,
+                         args.methods)
+        for period in args.average_cost_period:
+            data = with_period(folder, period)
+            label = f"{size:,}" + (f" {period}" if period else "")
+            if not args.only_cli:
+                m = Measurement(label, size, "pipeline")
+                run_child(m, ["pipeline", str(data), str(scratch / "out")], scratch, args.timeout,
+                          args.max_rss_gb)
+                pipes.append(m)
+                if m.rows:
+                    reference = m
+                shapes = m.rows or _scaled_shapes(reference, size)
+                if not args.no_floor and shapes:
+                    f = Measurement(label, size, "floor")
+                    if not m.rows:
+                        f.note = "est."  # output rows scaled from a smaller size
+                    run_child(f, ["floor", str(data), str(scratch / "floor")], scratch,
+                              args.timeout, args.max_rss_gb, ["--shapes", json.dumps(shapes)])
+                    floors[label] = f
+            if args.cli or args.only_cli:
+                c = Measurement(label, size, "cli")
+                run_cli(c, data, scratch / "cli")
+                clis.append(c)
+
+    argv_text = " ".join(sys.argv[1:] if argv is None else argv)
+    parts = [f"### Run of {started} (load 1-min at start {os.getloadavg()[0]:.2f})", "",
+             f"Machine: {machine()}.", "",
+             f"Command: `uv run python scripts/benchmark.py {argv_text}`", ""]
+    if pipes:
+        parts += ["Seconds per stage, peak RSS of the whole run (per size, own process):", "",
+                  pipeline_table(pipes, floors), "", "Peak RSS during each stage:", "",
+                  stage_peaks_table(pipes), "", *findings(pipes, floors), ""]
+    if clis:
+        parts += ["`invrec run` end to end (`/usr/bin/time -v`):", "", cli_table(clis), ""]
+    report = "\n".join(parts)
+    print(report)
+    if args.report:
+        with args.report.open("a", encoding="utf-8") as f:
+            f.write("\n" + report)
     return 0
 
 
