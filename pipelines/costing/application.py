@@ -144,8 +144,20 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
         left_on="transaction_no", right_on="next_tx", by="key_id", strategy="forward",
         allow_exact_matches=False, check_sortedness=False,
     )
-    bad.append(after_r45.filter((pl.col("cap") < 0) | (pl.col("next_tx") < pl.col("last_fixed_tx")))
+    between = pl.col("next_tx") < pl.col("last_fixed_tx")
+    # fully reserved: an automatic outbound in between takes a reserved unit (it is on hand)
+    bad.append(after_r45.filter((pl.col("cap") < 0) | ((pl.col("cap") == 0) & between))
                .select("inbound", "last_fixed_tx"))
+    # partly reserved: BC's automatic application takes the oldest on-hand units, reserved or
+    # not; whether enough remain for the fixed application then is not modelled yet
+    unmodelled = after_r45.filter((pl.col("cap") > 0) & between)
+    if unmodelled.height:
+        raise NotSupportedYet([
+            Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
+                    "not supported yet: a fixed application to a sales return posted into "
+                    "negative inventory (R45) with automatic outbounds posted in between")
+            for row in unmodelled.sort("last_fixed_tx").head(20).iter_rows(named=True)
+        ])
     bad = pl.concat(bad)
     if bad.height:
         raise InputError([
