@@ -96,21 +96,41 @@ def check_applications(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -
 
 
 def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: float = 0.01):
-    """R71 (no revaluations): share = round(a*B_i/q_i) per quantity application."""
+    """R71: share = round(a*B_i/q_i) + sum of round(a*A_R/r_R) over the revaluations of i that
+    reach the outbound (R83: posted after R, or dated after d), per quantity application."""
     base = ve.filter(pl.col("entry_type").is_in(COST_ELEMENTS)).group_by(
         inbound_item_entry_no="item_ledger_entry_no").agg(base=VALUE.sum())
     q_in = ile.select(inbound_item_entry_no="entry_no", q_in="quantity")
-    return (app.filter(~pl.col("cost_application") & pl.col("outbound_item_entry_no").is_not_null())
+    out = ile.select(outbound_item_entry_no="entry_no", o_tx="transaction_no",
+                     o_date="posting_date")
+    qty_apps = (app.filter(~pl.col("cost_application")
+                           & pl.col("outbound_item_entry_no").is_not_null())
+                .with_row_index("_app"))
+    revals = ve.filter(pl.col("entry_type") == "Revaluation").select(
+        inbound_item_entry_no="item_ledger_entry_no", r_tx="transaction_no", d="posting_date",
+        r="valued_quantity", amount="cost_amount_actual")
+    reval_shares = (
+        qty_apps.join(out, on="outbound_item_entry_no").join(revals, on="inbound_item_entry_no")
+        .filter((pl.col("o_tx") > pl.col("r_tx")) | (pl.col("o_date") > pl.col("d")))
+        .group_by("_app").agg(reval=round_to(-pl.col("quantity") * pl.col("amount")
+                                             / pl.col("r"), precision).sum()))
+    return (qty_apps
             .join(base, on="inbound_item_entry_no", how="left")
             .join(q_in, on="inbound_item_entry_no", how="left")
+            .join(reval_shares, on="_app", how="left")
             .with_columns(share=round_to(-pl.col("quantity") * pl.col("base").fill_null(0.0)
-                                         / pl.col("q_in"), precision)))
+                                         / pl.col("q_in"), precision)
+                          + pl.col("reval").fill_null(0.0))
+            .drop("_app", "reval"))
 
 
 def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFrame,
-                           precision: float = 0.01) -> pl.DataFrame:
+                           precision: float = 0.01,
+                           transactions: pl.DataFrame | None = None) -> pl.DataFrame:
     """R51/R170.8 per open outbound: round(m_end*u0), u0 the known unit cost at its posting of
-    the last earlier inbound of its key (0 if none); STANDARD items: the standard cost (R170.7)."""
+    the last earlier inbound of its key (0 if none); STANDARD items: the standard cost in force
+    (R170.7), which a revaluation without applies_to posted before the outbound sets (R84;
+    `transactions` needed for it)."""
     open_out = ile.filter((pl.col("quantity") < 0) & (pl.col("remaining_quantity") != 0))
     inbounds = ile.filter(pl.col("quantity") > 0).select(
         *KEY, src="entry_no", src_entry_no="entry_no", q_src="quantity")
@@ -128,16 +148,28 @@ def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFr
     standard = items.select("item_no", standard=pl.when(pl.col("costing_method") == "STANDARD")
                             .then(cost).cast(pl.Float64))
     u0 = pl.coalesce("standard", pl.col("known").fill_null(0.0) / pl.col("q_src").fill_null(1.0))
-    return (pairs.join(known, on="entry_no", how="left").join(standard, on="item_no", how="left")
+    pairs = pairs.join(standard, on="item_no", how="left")
+    if transactions is not None:  # R84
+        per_item = transactions.filter((pl.col("type") == "revaluation")
+                                       & pl.col("applies_to").is_null()).select(
+            "item_no", r_tx="transaction_no", in_force="unit_cost").sort("r_tx")
+        pairs = pairs.sort("transaction_no").join_asof(
+            per_item, left_on="transaction_no", right_on="r_tx", by="item_no",
+            strategy="backward", allow_exact_matches=False, check_sortedness=False,
+        ).with_columns(standard=pl.when(pl.col("standard").is_not_null())
+                       .then(pl.coalesce("in_force", "standard")))
+    return (pairs.join(known, on="entry_no", how="left")
             .select("entry_no", unapplied=round_to(-pl.col("remaining_quantity") * u0,
                                                    precision)))
 
 
 def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
-                            items: pl.DataFrame, precision: float = 0.01) -> None:
-    """R152 (non-AVERAGE): each outbound's value = -sum of its shares - its unapplied part (R72);
-    each cost-receiving inbound's value, item charges on it (R61) and its Rounding entry (R76)
-    aside, is its target: a to-leg
+                            items: pl.DataFrame, precision: float = 0.01,
+                            transactions: pl.DataFrame | None = None) -> None:
+    """R152 (non-AVERAGE): each outbound's value = -sum of its shares (revaluation shares
+    included, R71) - its unapplied part (R72);
+    each cost-receiving inbound's value, item charges and revaluations on it (R61) and its
+    Rounding entry (R76) aside, is its target: a to-leg
     -value(from-leg) (R73), the returns of a sale the cumulative split of -value(sale) by their
     quantities in entry order, whole |q_sale| (R74, R3)."""
     received = shares(ile, app, ve, precision).group_by(entry_no="outbound_item_entry_no").agg(
@@ -145,7 +177,8 @@ def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFra
     ile_na = _non_average(ile, items)
     outbound = (ile_na.filter(pl.col("quantity") < 0)
                 .join(received, on="entry_no", how="left")
-                .join(unapplied_posting_cost(ile, ve, items, precision), on="entry_no",
+                .join(unapplied_posting_cost(ile, ve, items, precision, transactions),
+                      on="entry_no",
                       how="left")
                 .with_columns(expected=-pl.col("received").fill_null(0.0)
                               - pl.col("unapplied").fill_null(0.0),
@@ -153,7 +186,7 @@ def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFra
     _fail_if_any(outbound.filter((pl.col("value") - pl.col("expected")).abs() > TOL),
                  "R152/R72 outbound value = -(shares received) - unapplied part")
     charges = ve.filter(pl.col("item_charge_no").is_not_null()
-                        | (pl.col("entry_type") == "Rounding")).group_by(
+                        | pl.col("entry_type").is_in(["Rounding", "Revaluation"])).group_by(
         entry_no="item_ledger_entry_no").agg(charges=VALUE.sum())
     source = ile.select(source="entry_no", source_value=VALUE, source_q=pl.col("quantity").abs())
     receiving = (
@@ -175,7 +208,8 @@ def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFra
 
 def check_closed_means_empty(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
                              items: pl.DataFrame, precision: float = 0.01) -> None:
-    """R153 (non-AVERAGE): a closed, invoiced inbound keeps nothing; a closed key is worth 0.00."""
+    """R153 (non-AVERAGE): a closed, invoiced inbound keeps nothing (its value, revaluations
+    included, is what it forwarded, R71, R76); a closed key is worth 0.00."""
     forwarded = shares(ile, app, ve, precision).group_by(entry_no="inbound_item_entry_no").agg(
         forwarded=pl.col("share").sum())
     ile_na = _non_average(ile, items)
@@ -225,10 +259,11 @@ def check_dates(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
 
 
 def check_all(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFrame,
-              first_allowed: dt.date | None, precision: float = 0.01) -> None:
-    """Every invariant of this slice."""
+              first_allowed: dt.date | None, precision: float = 0.01,
+              transactions: pl.DataFrame | None = None) -> None:
+    """Every invariant of this slice; `transactions` for R84's standard cost in force."""
     check_ledger_sums(ile, app, ve)
     check_applications(ile, app, ve)
-    check_cost_conservation(ile, app, ve, items, precision)
+    check_cost_conservation(ile, app, ve, items, precision, transactions)
     check_closed_means_empty(ile, app, ve, items, precision)
     check_dates(ile, app, ve, first_allowed)

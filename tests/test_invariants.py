@@ -21,6 +21,7 @@ from tests.known_disagreements import known_disagreement
 from tests.reference import reference_book, reference_ledger
 from tests.reference.adjust import first_allowed_date
 from tests.strategies import History, histories
+from tests.test_differential_revaluation import revaluation_histories
 from tests.test_reference import ITEM, D, run, tx
 
 AVERAGE_ITEM = ITEM | {"costing_method": "AVERAGE"}
@@ -305,3 +306,32 @@ def test_r153_average_example_and_its_exception() -> None:
         .otherwise(pl.col("cost_amount_actual")))
     with pytest.raises(AssertionError, match="R153"):
         check_closed_average_pools_are_empty(wrong, sold["value_entries"], items, "item")
+
+
+@pytest.mark.slow
+@settings(EXAMPLES, max_examples=40)
+@given(revaluation_histories(monotone_dates=False))
+def test_reference_satisfies_the_invariants_with_revaluations(h: History) -> None:
+    """R150-R153, R158 with revaluations mixed in: shares carry the revaluations that reach them
+    (R71, R83), Rounding entries include Σ A_R (R76), STANDARD outbounds the standard cost in
+    force (R84)."""
+    r = reference_ledger(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
+                         h.accounting_period_rows)
+    check_all(r["item_ledger_entries"], r["item_application_entries"], r["value_entries"],
+              h.items, _first_allowed(h), transactions=h.transactions)
+
+
+def test_cost_conservation_sees_revaluation_shares() -> None:
+    """R71/R83: the later sale's 12.00 from the revaluation (round(6*12.00/6)) is part of what it
+    must receive; a ledger without it breaks R152."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 10, 10), tx(2, D(2020, 1, 10), "sale", 4),
+            tx(3, D(2020, 1, 31), "revaluation", None, 12), tx(4, D(2020, 2, 5), "sale", 6))
+    ile, app, ve = r["item_ledger_entries"], r["item_application_entries"], r["value_entries"]
+    items = pl.DataFrame([ITEM])
+    check_cost_conservation(ile, app, ve, items)
+    check_closed_means_empty(ile, app, ve, items)
+    assert ile["cost_amount_actual"].to_list() == [112.0, -40.0, -72.0]
+    no_adjustment = ve.filter(~pl.col("adjustment"))
+    with pytest.raises(AssertionError, match="R152"):
+        check_cost_conservation(ile.with_columns(cost_amount_actual=pl.Series(
+            [112.0, -40.0, -60.0])), app, no_adjustment, items)

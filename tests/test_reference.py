@@ -557,9 +557,46 @@ def test_input_errors(rows: list[dict], items: list[dict] | None) -> None:
 
 # --- scope ---------------------------------------------------------------------------------
 
-def test_revaluation_is_not_implemented() -> None:
-    with pytest.raises(NotImplementedError):
-        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "revaluation", 1, 12))
+def test_revaluation_reaches_the_later_sale_and_the_rounding_entry() -> None:
+    """R80: the sale counted in r keeps its cost (r = 2); R81 with u = 10.00/3:
+    A = round(2*12) - round(2*10/3) = 24.00 - 6.67 = 17.33; R83: the later-posted sale of 2 gets
+    round(2*17.33/2) = 17.33 on top of round(2*10/3) = 6.67; R76: the closed purchase forwarded
+    3.33 + 6.67 + 17.33 = 27.33 = 10.00 + 17.33, no Rounding entry."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333),
+            tx(2, D(2020, 1, 10), "sale", 1),
+            tx(3, D(2020, 1, 31), "revaluation", None, 12),
+            tx(4, D(2020, 1, 20), "sale", 2))
+    assert values(r, 1) == [("Direct Cost", False, D(2020, 1, 1), D(2020, 1, 1), 10.0),
+                            ("Revaluation", False, D(2020, 1, 31), D(2020, 1, 31), 17.33)]
+    assert costs(r) == [27.33, -3.33, -24.0]
+    # R92: the sale posted after R but dated before it moves to R's date; the earlier one stays
+    assert {v[3] for v in values(r, 4)} == {D(2020, 1, 31)}
+    assert {v[3] for v in values(r, 2)} == {D(2020, 1, 10)}
+
+
+def test_standard_revaluation_sets_the_standard_cost_in_force() -> None:
+    """R84: a per-item revaluation to 12 sets the standard of the later purchase (variance
+    round(5*12) - 55.00 = 5.00); one with applies_to does not."""
+    standard = ITEM | {"costing_method": "STANDARD", "standard_cost": 10.0}
+    r = run(tx(1, D(2020, 1, 1), "purchase", 10, 11),
+            tx(2, D(2020, 1, 31), "revaluation", None, 12),
+            tx(3, D(2020, 2, 1), "purchase", 5, 11),
+            tx(4, D(2020, 2, 2), "revaluation", None, 13, applies=3),
+            tx(5, D(2020, 2, 3), "purchase", 1, 11), items=[standard])
+    ve = r["value_entries"].filter(pl.col("entry_type") == "Variance")
+    assert ve["cost_amount_actual"].to_list() == [-10.0, 5.0, 1.0]
+    assert costs(r) == [120.0, 65.0, 12.0]
+
+
+def test_revaluation_input_errors() -> None:
+    """R160, R170.11: not before an earlier-posted revaluation of the item; AVERAGE items on the
+    last day of an average cost period."""
+    with pytest.raises(InputError, match="R170.11"):
+        run(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 5), "revaluation", None, 12),
+            tx(3, D(2020, 1, 4), "revaluation", None, 12))
+    with pytest.raises(InputError, match="R85"):
+        average(tx(1, D(2020, 1, 1), "purchase", 1, 10),
+                tx(2, D(2020, 1, 30), "revaluation", None, 12), average_cost_period="month")
 
 
 

@@ -1,9 +1,9 @@
 """Adjust Cost - Item Entries, one run (R60-R76), with valuation dates (R92) and dates (R110, R111).
 
-FIFO, STANDARD and SPECIFIC items (§6) and AVERAGE items (§8, `average.py`). Targets depend on
-targets along chains (purchase -> transfer -> transfer -> sale -> return) and, for AVERAGE items,
-through the pools: they are recomputed from the costs at posting until no amount changes (R60).
-Revaluation (§7) is not in the reference yet.
+FIFO, STANDARD and SPECIFIC items (§6), AVERAGE items (§8, `average.py`) and revaluations (§7,
+`revaluation.py`). Targets depend on targets along chains (purchase -> transfer -> transfer ->
+sale -> return) and, for AVERAGE items, through the pools; revaluation amounts depend on adjusted
+costs: all are recomputed from the costs at posting until no amount changes (R60, R170.15).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 from fractions import Fraction
 
 from pipelines.settings import Settings
-from tests.reference import average
+from tests.reference import average, revaluation
 from tests.reference.arith import ZERO, cumulative_split, round_to
 from tests.reference.book import COST_ELEMENTS, OUTBOUND, RECEIVING, Book, Entry, Value
 
@@ -47,8 +47,8 @@ def assign_valuation_dates(book: Book) -> None:
     memo: dict[int, dt.date] = {}
 
     def value_date(entry: Entry, value: Value) -> dt.date:
-        # Revaluation entries (later slice) would carry their own posting date
-        assert value.entry_type != "Revaluation"
+        if value.entry_type == revaluation.REVALUATION:  # its own posting date
+            return value.posting_date
         return of(entry)
 
     def of(entry: Entry) -> dt.date:
@@ -71,7 +71,8 @@ def assign_valuation_dates(book: Book) -> None:
     for entry in book.entries:
         entry.valuation_date = of(entry)
     for value in book.values:
-        value.valuation_date = book.entry(value.item_ledger_entry_no).valuation_date
+        if value.entry_type != revaluation.REVALUATION:
+            value.valuation_date = book.entry(value.item_ledger_entry_no).valuation_date
 
 
 # --- R70 - R74 -----------------------------------------------------------------------------
@@ -98,9 +99,13 @@ def base(book: Book, inbound: Entry, targets: Targets) -> Fraction:
     return b
 
 
-def share(book: Book, inbound: Entry, applied_qty: Fraction, targets: Targets) -> Fraction:
-    """R71: round(a*B_i/q_i) (revaluation terms: not in the reference yet)."""
-    return round_to(applied_qty * base(book, inbound, targets) / inbound.quantity, book.precision)
+def share(book: Book, inbound: Entry, applied_qty: Fraction, targets: Targets,
+          outbound: Entry) -> Fraction:
+    """R71: round(a*B_i/q_i) + sum of round(a*A_R/r_R) over the revaluations of i that affect
+    the outbound (R83)."""
+    return round_to(applied_qty * base(book, inbound, targets) / inbound.quantity,
+                    book.precision) + revaluation.revaluation_shares(book, inbound, applied_qty,
+                                                                     outbound)
 
 
 def quantity_applications(book: Book, outbound: Entry):
@@ -117,7 +122,7 @@ def target(book: Book, entry: Entry, targets: Targets) -> Fraction:
     sale's returns in entry order, weights their quantities, whole |q_s|.
     """
     if entry.role == OUTBOUND:
-        t = -sum((share(book, book.entry(a.inbound_item_entry_no), -a.quantity, targets)
+        t = -sum((share(book, book.entry(a.inbound_item_entry_no), -a.quantity, targets, entry)
                   for a in quantity_applications(book, entry)), ZERO)
         return t - round_to(-entry.remaining_quantity * entry.u0, book.precision)
     source = book.entry(entry.source_entry)
@@ -169,10 +174,11 @@ def rounding_entry(book: Book, inbound: Entry, targets: Targets) -> Value | None
     """R76: on a closed, completely invoiced inbound: forwarded shares minus its own value."""
     if inbound.remaining_quantity != 0 or inbound.invoiced_quantity != inbound.quantity:
         return None
-    forwarded = sum((share(book, inbound, -a.quantity, targets) for a in book.applications
+    forwarded = sum((share(book, inbound, -a.quantity, targets,
+                           book.entry(a.outbound_item_entry_no)) for a in book.applications
                      if a.inbound_item_entry_no == inbound.entry_no
                      and a.outbound_item_entry_no is not None and not a.cost_application), ZERO)
-    amount = forwarded - base(book, inbound, targets)  # + sum of A_R: revaluation (§7)
+    amount = forwarded - (base(book, inbound, targets) + revaluation.revalued_total(book, inbound))
     if amount == 0:
         return None
     applied = [v for v in book.values_of(inbound) if not v.adjustment
@@ -190,8 +196,10 @@ def rounding_entry(book: Book, inbound: Entry, targets: Targets) -> Value | None
 
 def settle(book: Book, start: Targets | None = None) -> tuple[Targets, set[str]]:
     """R60, R170.15: targets from the costs at posting, updated in place round by round (the
-    targets in entry order, then the average pools period by period, §8) until no amount
-    changes; after MAX_ROUNDS, the items whose targets still change did not settle.
+    revaluation amounts, then the targets in entry order, then the average pools period by
+    period, §8) until no amount changes; after MAX_ROUNDS, the items whose targets or
+    revaluation amounts still change did not settle; their Revaluation entries keep the amounts
+    computed from the posting amounts (R60).
 
     `start` replaces the costs at posting as the starting point (to tell whether an average
     pool that feeds itself has more than one fixed point; R60 starts from the costs at posting).
@@ -208,15 +216,42 @@ def settle(book: Book, start: Targets | None = None) -> tuple[Targets, set[str]]
             targets[entry.entry_no] = target(book, entry, targets)
         return base(book, entry, targets) if entry.inbound else targets[entry.entry_no]
 
+    revaluations = [v for v in book.values if v.entry_type == revaluation.REVALUATION]
+
+    def amounts() -> list[Fraction]:
+        return [v.cost_amount_actual for v in revaluations]
+
+    if start is not None:  # a what-if run: leave the Revaluation amounts as they were
+        kept = amounts()
+        try:
+            return _rounds(book, recipients, targets, revaluations, amounts, value_of)
+        finally:
+            for v, a in zip(revaluations, kept, strict=True):
+                v.cost_amount_actual = a
+    return _rounds(book, recipients, targets, revaluations, amounts, value_of)
+
+
+def _rounds(book: Book, recipients: list[Entry], targets: Targets, revaluations: list[Value],
+            amounts, value_of) -> tuple[Targets, set[str]]:
+    """The rounds of `settle` (R60, R170.15)."""
+    at_posting: list[Fraction] | None = None
     for _ in range(MAX_ROUNDS):
-        before = dict(targets)
+        before, amounts_before = dict(targets), amounts()
+        revaluation.revalue(book, targets)  # R81, R85 from the current targets
+        if at_posting is None:
+            at_posting = amounts()
         for e in recipients:
             if not average.valued_by_average(book, e):  # R61: those are §8's
                 targets[e.entry_no] = target(book, e, targets)
         average.value_pools(book, targets, value_of, lambda r: target(book, r, targets))
-        if targets == before:
+        if targets == before and amounts() == amounts_before:
             return targets, set()
-    changed = {book.entry(n).item_no for n in targets if targets[n] != before[n]}
+    changed = {book.entry(n).item_no for n in targets if targets[n] != before[n]} | {
+        book.entry(v.item_ledger_entry_no).item_no
+        for v, a in zip(revaluations, amounts_before, strict=True) if v.cost_amount_actual != a}
+    for v, a in zip(revaluations, at_posting or [], strict=True):  # R60: from posting amounts
+        if book.entry(v.item_ledger_entry_no).item_no in changed:
+            v.cost_amount_actual = a
     return targets, changed
 
 

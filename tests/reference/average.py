@@ -95,7 +95,9 @@ def value_pools(book: Book, targets: Targets, value_of: Callable[[Entry], Fracti
 def _value_period(book: Book, members: list[Entry], end: dt.date, targets: Targets,
                   value_of: Callable[[Entry], Fraction],
                   target_of: Callable[[Entry], Fraction]) -> None:
-    """R94 base pool of one period, then R96 decrease by decrease with R102 for empty pools."""
+    """R94 base pool of one period (its Revaluation entries aside, item 3), then R96 decrease by
+    decrease (each after the Revaluation entries of P posted before it, step 1) with R102 for
+    empty pools."""
     decreases = [e for e in members if valued_by_average(book, e)
                  and period_end(book, e.valuation_date) == end]  # entry order
     decrease_nos = {d.entry_no for d in decreases}
@@ -104,7 +106,14 @@ def _value_period(book: Book, members: list[Entry], end: dt.date, targets: Targe
         if r.role == RECEIVING and r.source_entry in decrease_nos
         and period_end(book, r.valuation_date) == end}
     q, c = ZERO, ZERO
+    pending = []  # R94 item 3: Revaluation entries of P, added by R96 step 1
     for e in members:
+        for v in book.values_of(e):
+            if v.entry_type == "Revaluation" and v.valuation_date <= end:
+                if period_end(book, v.valuation_date) == end:
+                    pending.append(v)
+                else:
+                    c += v.value
         if e.valuation_date > end or e.entry_no in decrease_nos:  # R94 item 1
             continue
         if e.entry_no in held_back:  # R170.10: charges on it stay, its own value waits (R96.4)
@@ -112,7 +121,10 @@ def _value_period(book: Book, members: list[Entry], end: dt.date, targets: Targe
             continue
         q += e.quantity
         c += value_of(e)
+    pending.sort(key=lambda v: v.transaction_no)
     for d in decreases:
+        while pending and pending[0].transaction_no < d.transaction_no:  # R96 step 1, R101
+            c += pending.pop(0).value
         q_d = -d.quantity
         if q > 0:
             targets[d.entry_no] = -round_to(c * q_d / q, book.precision)  # R96 step 2

@@ -112,6 +112,7 @@ class Book:
     passed_over: list[tuple[int, int]] = field(default_factory=list)  # R44a (inbound, outbound)
     unsettled: set[str] = field(default_factory=set)  # R60 items that did not settle
     targets: dict[int, Fraction] = field(default_factory=dict)  # R61 final targets, by entry
+    revaluations: list = field(default_factory=list)  # §7: revaluation.Revaluation, posted order
     open_key_returns: list[int] = field(default_factory=list)  # R45: returns on keys with open
     # outbounds when posted (entry numbers)
 
@@ -136,7 +137,12 @@ class Book:
         return self.items[item_no]["costing_method"]
 
     def standard_cost(self, item_no: str) -> Fraction:
-        """R24/R84: the standard cost in force (no revaluation in this reference: the item's)."""
+        """R24/R84: the standard cost in force now: the new cost of the item's last revaluation
+        without applies_to posted so far, else items.standard_cost."""
+        per_item = [r for r in self.revaluations
+                    if r.item_no == item_no and r.applies_to_entry is None]
+        if per_item:
+            return per_item[-1].new_cost
         return exact(self.items[item_no]["standard_cost"])
 
     def returns_of(self, sale: Entry) -> list[Entry]:

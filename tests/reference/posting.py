@@ -1,8 +1,8 @@
 """Posting one transaction: item ledger entries, value entries, applications (R10-R33, R40-R52).
 
 One function per transaction type, dispatched by `POSTERS`. AVERAGE items post like FIFO items
-(R41, R51); their cost is decided by cost adjustment (§8). Revaluation (§7) is not in the
-reference yet and raises NotImplementedError.
+(R41, R51); their cost is decided by cost adjustment (§8). A revaluation posts its Revaluation
+entries at 0.00; cost adjustment gives them their amounts (§7, `revaluation.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from pipelines.errors import InputError, Problem
-from tests.reference import average
+from tests.reference import average, revaluation
 from tests.reference.application import apply_inbound, apply_outbound
 from tests.reference.arith import ZERO, exact, round_to
 from tests.reference.book import OUTBOUND, RECEIVING, SOURCE, Book, Entry, Value
@@ -285,6 +285,25 @@ def post_item_charge(book: Book, tx: dict) -> None:
                cost_amount_actual=-amount)
 
 
+def post_revaluation(book: Book, tx: dict) -> None:
+    """R31, R80: Revaluation entries on the revalued inbound entries (see revaluation.py), after
+    R160's checks: applies_to an earlier inbound of the item (R170.1), never dated before an
+    earlier-posted revaluation of the item (R170.11), an AVERAGE item's on the last day of an
+    average cost period (R85; the last accounting period has none)."""
+    if tx.get("applies_to") is not None:
+        _target_tx(book, tx, INBOUND_TYPES, "R80")
+    if exact(tx.get("unit_cost")) is None:
+        raise _problem(tx, "unit_cost", "a revaluation needs unit_cost (R170.13)")
+    d = tx["posting_date"]
+    if any(r.item_no == tx["item_no"] and r.posting_date > d for r in book.revaluations):
+        raise _problem(tx, "posting_date", "before an earlier-posted revaluation of the item "
+                                           "(R160, R170.11)")
+    if book.method(tx["item_no"]) == "AVERAGE" and average.period_end(book, d) != d:
+        raise _problem(tx, "posting_date", "an AVERAGE revaluation must fall on the last day of "
+                                           "an average cost period (R85, R160, R170.11)")
+    revaluation.post_revaluation(book, tx)
+
+
 POSTERS: dict[str, Callable[[Book, dict], None]] = {
     "purchase": post_purchase,
     "purchase_receipt": post_receipt,
@@ -298,7 +317,7 @@ POSTERS: dict[str, Callable[[Book, dict], None]] = {
     "negative_adjustment": lambda b, tx: post_decrease(b, tx, "Negative Adjmt."),
     "transfer": post_transfer,
     "item_charge": post_item_charge,
-    # later: revaluation (§7)
+    "revaluation": post_revaluation,
 }
 
 

@@ -1,0 +1,252 @@
+"""Revaluation (R80-R85, R71/R76/R83 shares, R84, R92, R94/R96/R101) in the vectorized costing
+stage against the row-by-row rules of tests/reference/revaluation.py.
+
+Random histories: the wide mix of `tests.strategies` (purchases, receipts with partial invoices,
+sales and shipments, transfers, returns, charges, negative inventory) on FIFO, LIFO, STANDARD and
+AVERAGE items, with revaluations mixed in: per item and with applies_to (any inbound entry, R170.1),
+never dated before an earlier-posted revaluation of the same item, on the last day of an average
+cost period for AVERAGE items (R160, R170.11).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import strategies as st
+
+from pipelines.costing import cost_ledger
+from pipelines.errors import NotSupportedYet
+from pipelines.settings import Settings
+from tests.invariants import check_all
+from tests.known_disagreements_average import known_average_disagreement
+from tests.reference import (
+    frames,
+    new_book,
+    post_transaction,
+    reference_book,
+    reference_ledger,
+)
+from tests.reference.adjust import first_allowed_date
+from tests.reference.average import period_end
+from tests.reference.book import Book
+from tests.reference.revaluation import (
+    REVALUATION,
+    revaluation,
+    revaluations_of,
+)
+from tests.strategies import (
+    START,
+    VARIANTS,
+    WIDE_LOCATIONS,
+    History,
+    _history,
+    _next_date,
+    _periods,
+    _wide_row,
+    unit_costs,
+    wide_items_strategy,
+)
+from tests.test_differential import assert_same_ledger
+
+EXAMPLES = settings(max_examples=int(os.environ.get("REVALUATION_EXAMPLES", "40")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+METHODS = ("FIFO", "LIFO", "STANDARD", "AVERAGE")
+AVERAGE_PERIODS = ("day", "week", "month", "quarter")
+REVALUED_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
+                  "transfer")
+
+
+def _revaluation_row(draw, book: Book, items: list[dict], tx_no: int, date: dt.date,
+                     last_date: dict[str, dt.date]) -> dict | None:
+    """R160: never before an earlier-posted revaluation of the item; AVERAGE items on the last
+    day of an average cost period (R85, R170.11); applies_to any inbound entry (R170.1)."""
+    item = draw(st.sampled_from(items))
+    d = date - dt.timedelta(days=draw(st.sampled_from([0, 0, 0, 1, 3, 10])))
+    if item["item_no"] in last_date:
+        d = max(d, last_date[item["item_no"]])
+    if item["costing_method"] == "AVERAGE":
+        d = period_end(book, d)
+    row = {"transaction_no": tx_no, "posting_date": d, "type": "revaluation",
+           "item_no": item["item_no"], "location_code": "", "to_location_code": None,
+           "variant_code": "", "quantity": None, "unit_cost": draw(unit_costs), "amount": None,
+           "sales_amount": None, "applies_to": None, "item_charge_no": None,
+           "document_no": f"D{tx_no:04d}", "gen_bus_posting_group": "DOMESTIC"}
+    inbound = [e for e in book.entries if e.inbound and e.item_no == item["item_no"]
+               and e.tx_type in REVALUED_TYPES]
+    if inbound and draw(st.integers(0, 3)) == 0:
+        row["applies_to"] = draw(st.sampled_from(inbound)).transaction_no
+    last_date[item["item_no"]] = d
+    return row
+
+
+@st.composite
+def revaluation_histories(draw, *, monotone_dates: bool = True, max_transactions: int = 30,
+                          methods: tuple[str, ...] = METHODS) -> History:
+    """The wide mix with one row in six a revaluation, on items of the given methods."""
+    items = draw(wide_items_strategy(draw(st.integers(1, 2))))
+    for item in items:
+        method = draw(st.sampled_from(methods))
+        item.update(costing_method=method, standard_cost=item["standard_cost"] or (
+            10.0 if method == "STANDARD" else None))
+    locations = draw(st.sampled_from([WIDE_LOCATIONS[:2], WIDE_LOCATIONS]))
+    variants = draw(st.sampled_from([VARIANTS[:1], VARIANTS]))
+    cfg, period_rows = draw(_periods(True))
+    if any(i["costing_method"] == "AVERAGE" for i in items):
+        cfg = dataclasses.replace(
+            cfg, average_cost_period=draw(st.sampled_from(AVERAGE_PERIODS)),
+            average_cost_calc_type=draw(st.sampled_from(["item", "item_location_variant"])))
+    book = new_book(items, cfg, period_rows)
+    rows: list[dict] = []
+    date = START
+    last_date: dict[str, dt.date] = {}
+    for tx_no in range(1, draw(st.integers(1, max_transactions)) + 1):
+        date = _next_date(draw, date, monotone_dates)
+        if draw(st.integers(0, 5)) == 5:  # shrinks towards fewer revaluations
+            row = _revaluation_row(draw, book, items, tx_no, date, last_date)
+        else:
+            row = _wide_row(draw, book, items, locations, variants, tx_no, date, False)
+        if row is None:
+            continue
+        post_transaction(book, row)
+        rows.append(row)
+    return _history(rows, items, cfg, period_rows)
+
+
+def _posted_book(h: History) -> Book:
+    """The reference book after posting only (Revaluation entries at 0.00, R80)."""
+    book = new_book(h.item_rows, h.settings, h.period_rows, h.accounting_period_rows)
+    for row in h.transaction_rows:
+        post_transaction(book, row)
+    return book
+
+
+def _compare(h: History, *, refusals: tuple[str, ...] = ()) -> None:
+    """Stage and reference entry by entry, unless a pinned disagreement; NotSupportedYet only
+    for the named refusals, or when the reference too finds an item that does not settle."""
+    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
+                          h.accounting_period_rows)
+    known = known_average_disagreement(h, book) or known_revaluation_disagreement(book)
+    if known is not None:
+        event(f"not compared: {known}")
+        return
+    note(_compact(h))
+    try:
+        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
+                          h.accounting_periods)
+    except NotSupportedYet as exc:
+        accepted = [r for r in refusals if r in str(exc)]
+        if book.unsettled and "did not settle" in str(exc):
+            accepted.append("R60 did not settle")
+        if not accepted:
+            raise
+        event(f"cost_ledger: NotSupportedYet ({accepted[0]})")
+        return
+    n = sum(v.entry_type == REVALUATION for v in book.values)
+    event(f"compared, {'no' if n == 0 else '1-2' if n < 3 else '3+'} revaluation entries")
+    assert_same_ledger(got, frames(book))
+    check_all(got.item_ledger_entries, got.item_application_entries, got.value_entries,
+              h.items, first_allowed_date(h.settings, h.period_rows),
+              transactions=h.transactions)
+
+
+@pytest.mark.slow
+@EXAMPLES
+@given(revaluation_histories())
+def test_revaluation_histories_match_the_reference(h: History) -> None:
+    """FIFO, LIFO, STANDARD and AVERAGE items, dates in posting order (revaluations back-dated
+    within R160): every history compared, nothing refused."""
+    _compare(h)
+
+
+@pytest.mark.slow
+@settings(EXAMPLES, max_examples=max(EXAMPLES.max_examples // 2, 1))
+@given(revaluation_histories(monotone_dates=False))
+def test_back_dated_revaluation_histories_match_the_reference(h: History) -> None:
+    """Back-dated rows (R41, R44, R92): only the stage's documented refusals are accepted."""
+    _compare(h, refusals=("R41", "(R45)"))
+
+
+def test_r80_back_dated_sale_is_not_counted() -> None:
+    """R80: the sale posted before R but dated after d is not counted: r = 10; the later sale
+    is; R170.4: the entry exists."""
+    rows = [
+        {"transaction_no": 1, "posting_date": dt.date(2020, 1, 1), "type": "purchase",
+         "quantity": 10.0, "unit_cost": 10.0},
+        {"transaction_no": 2, "posting_date": dt.date(2020, 1, 10), "type": "sale",
+         "quantity": 4.0},
+        {"transaction_no": 3, "posting_date": dt.date(2020, 1, 5), "type": "revaluation",
+         "unit_cost": 10.0},
+    ]
+    h = _history([_full(r) for r in rows], [_item("FIFO")], Settings(), [])
+    book = _posted_book(h)
+    assert [(v.item_ledger_entry_no, v.valued_quantity) for v in book.values
+            if v.entry_type == REVALUATION] == [(1, 10)]
+
+
+def _item(method: str) -> dict:
+    return {"item_no": "ITEM1", "description": None, "costing_method": method,
+            "standard_cost": 10.0 if method == "STANDARD" else None, "indirect_cost_pct": 0.0,
+            "overhead_rate": 0.0, "inventory_posting_group": "RESALE",
+            "gen_prod_posting_group": "RETAIL"}
+
+
+def _full(row: dict) -> dict:
+    return {"item_no": "ITEM1", "location_code": "", "to_location_code": None, "variant_code": "",
+            "quantity": None, "unit_cost": None, "amount": None, "sales_amount": None,
+            "applies_to": None, "item_charge_no": None,
+            "document_no": f"D{row['transaction_no']}", "gen_bus_posting_group": "DOMESTIC"} | row
+
+
+def _compact(h: History) -> str:
+    """The rows without their empty fields, for a readable falsifying example."""
+    keep = ("transaction_no", "posting_date", "type", "item_no", "location_code",
+            "to_location_code", "variant_code", "quantity", "unit_cost", "amount", "applies_to")
+    rows = [{k: r[k] for k in keep if r.get(k) not in (None, "")} for r in h.transaction_rows]
+    methods = {i["item_no"]: (i["costing_method"], i["standard_cost"], i["indirect_cost_pct"],
+                              i["overhead_rate"]) for i in h.item_rows}
+    return "\n".join([str(h.settings), str(methods), str(h.period_rows)] + [str(r) for r in rows])
+
+
+# --- disagreements: costing.md says one thing, the stage does another ------------------------
+
+def known_revaluation_disagreement(book: Book) -> str | None:
+    """The pinned disagreement a history hits, or None (random runs leave those out)."""
+    for r in revaluations_of(book):
+        if r.applies_to_entry is None or book.method(r.item_no) != "AVERAGE":
+            continue
+        earlier = [v for v in book.values_of(book.entry(r.applies_to_entry))
+                   if v.entry_type == REVALUATION and v.transaction_no < r.transaction_no
+                   and revaluation(book, v.transaction_no).applies_to_entry is None]
+        if earlier and any(v.transaction_no == r.transaction_no for v in book.values
+                           if v.entry_type == REVALUATION):
+            return ("R81 after R85 (test_r81_unit_value_counts_an_earlier_per_pool_revaluation)")
+    return None
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "R81/R85: u_i of a revaluation with applies_to counts A/r of every earlier revaluation of "
+    "the entry; the stage leaves out the earlier per-pool (R85) revaluations of AVERAGE entries "
+    "(settle_costs drops them from revaluation_amounts' `earlier`) and posts 0.00, not -10.00"))
+def test_r81_unit_value_counts_an_earlier_per_pool_revaluation() -> None:
+    """AVERAGE, month: a purchase of 1 at 10.00, a per-pool revaluation to 20 (A = 10.00), then
+    one with applies_to the purchase back to 10: u_i = 10.00/1 + 10.00/1 = 20, so
+    A = round(1*10) - round(1*20) = -10.00 and the unit is worth 10.00 again."""
+    rows = [_full({"transaction_no": 1, "posting_date": dt.date(2020, 1, 31), "type": "purchase",
+                   "quantity": 1.0, "unit_cost": 10.0}),
+            _full({"transaction_no": 2, "posting_date": dt.date(2020, 1, 31),
+                   "type": "revaluation", "unit_cost": 20.0}),
+            _full({"transaction_no": 3, "posting_date": dt.date(2020, 1, 31),
+                   "type": "revaluation", "unit_cost": 10.0, "applies_to": 1})]
+    h = _history(rows, [_item("AVERAGE")], Settings(average_cost_period="month"), [])
+    want = reference_ledger(rows, h.item_rows, h.settings, [])
+    assert want["value_entries"].filter(pl.col("entry_type") == REVALUATION)[
+        "cost_amount_actual"].to_list() == [10.0, -10.0]
+    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    assert got.value_entries.filter(pl.col("entry_type") == REVALUATION)[
+        "cost_amount_actual"].to_list() == [10.0, -10.0]
+    assert got.item_ledger_entries["cost_amount_actual"].to_list() == [10.0]
