@@ -270,11 +270,12 @@ def settle_costs(
             return results, inbound, amounts
         inbound = inbound.update(changed, on="inbound")
         hit = pl.concat([changed.select("inbound"), again]).unique()
-        if revalued is not None:  # R81: a received cost is part of the revalued unit value
-            recompute = revalued.join(changed, on="inbound", how="semi")
+        if revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
+            recompute = revalued.join(hit, on="inbound", how="semi")
             if recompute.height:
                 amounts = amounts.update(revaluation.revaluation_amounts(
-                    recompute, changed.select("inbound", "target"), p),
+                    recompute, inbound.select("inbound", "target"), p,
+                    amounts.join(per_pool, on=["reval_tx", "inbound"], how="semi")),
                     on=["reval_tx", "inbound"])
         todo = pl.concat([
             outbounds.join(applications.join(hit, on="inbound", how="semi")

@@ -190,13 +190,15 @@ def revalued_entries(
     )
 
 
-def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float) -> pl.DataFrame:
+def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
+                        prior: pl.DataFrame | None = None) -> pl.DataFrame:
     """R81: A_R = round(r·c) − round(r·u) with u the entry's unit value as of R.
 
     `targets` (inbound, target): the adjusted cost of cost-receiving entries, part of u. u also
     counts the entry's earlier revaluations (A/r each), so an entry's k-th revaluation needs its
-    first k−1: one step per revaluation of the most-revalued entry. Returns reval_tx, inbound,
-    r_units, amount.
+    first k−1: one step per revaluation of the most-revalued entry. `prior` (reval_tx, inbound,
+    r_units, amount): other revaluations of the same entries computed elsewhere (per pool, R85),
+    counted when earlier. Returns reval_tx, inbound, r_units, amount.
     """
     rows = (
         pairs.join(targets, on="inbound", how="left")
@@ -206,6 +208,17 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float) ->
             k=pl.int_range(pl.len()).over("inbound"),
         )
     )
+    if prior is not None and prior.height and rows.height:
+        before = (
+            rows.select("reval_tx", "inbound")
+            .join(prior.select("inbound", prior_tx="reval_tx",
+                               per_unit=pl.col("amount") / (pl.col("r_units") / QTY_SCALE)),
+                  on="inbound")
+            .filter(pl.col("prior_tx") < pl.col("reval_tx"))
+            .group_by("reval_tx", "inbound").agg(prior_per_unit=pl.col("per_unit").sum())
+        )
+        rows = rows.join(before, on=["reval_tx", "inbound"], how="left").with_columns(
+            unit=pl.col("unit") + pl.col("prior_per_unit").fill_null(0.0))
     done = []
     earlier = pl.DataFrame(schema={"inbound": pl.Int64, "earlier": pl.Float64})
     for k in range(int(rows.get_column("k").max() or 0) + 1 if rows.height else 0):
