@@ -125,3 +125,26 @@ def test_sample_is_reproducible(tmp_path):
     for name in committed:
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), (
             f"{name}: {REGENERATE}")
+
+
+def test_validate_names_every_broken_row_of_a_broken_copy(tmp_path, capsys) -> None:
+    """Issue 3: `invrec validate` on a broken copy of the sample exits 1 and names each broken
+    row (its CSV line) and rule; the copy's files are left as they were."""
+    import shutil
+
+    from assets.cli import main
+
+    broken = tmp_path / "sample"
+    shutil.copytree(SAMPLE, broken)
+    lines = (broken / "transactions.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("2024-01-01", "2024-02-30")  # CSV line 2: not a date
+    lines[2] = lines[2].replace("IT000027", "NO-SUCH-ITEM")  # line 3: unknown item
+    lines[3] = lines[3].replace(",9.0,", ",-9.0,")  # line 4: quantity must be > 0
+    text = "\n".join(lines) + "\n"
+    (broken / "transactions.csv").write_text(text, encoding="utf-8")
+    assert main(["validate", "--data", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "transactions row 2, column posting_date, value '2024-02-30'" in out
+    assert "transactions row 3, column item_no, value 'NO-SUCH-ITEM'" in out
+    assert "transactions row 4, column quantity, value '-9.0'" in out
+    assert (broken / "transactions.csv").read_text(encoding="utf-8") == text
