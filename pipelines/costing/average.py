@@ -224,22 +224,25 @@ class _Pools:
         safe = np.where(self.valued, self.q_before, 1.0)
         return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
 
-    def exact_in(self, t: np.ndarray, segments: np.ndarray) -> np.ndarray:
-        """R96 event by event inside the given segments, from their current starting pools.
+    def exact_in(self, t: np.ndarray, moving: np.ndarray) -> np.ndarray:
+        """R96 event by event in the segments of the `moving` rows, from their first moving row.
 
         The rounding residual passes from one decrease to the next, so a long run of decreases
-        can need as many whole-array passes as it has decreases; here the k-th event of every
-        such segment is taken at once (a loop over positions, not over segments or rows).
+        can need as many whole-array passes as it has decreases; here the k-th event after the
+        first moving row of every such segment is taken at once (a loop over positions, not over
+        segments or rows). Rows before it are consistent with `t` already.
         """
         t = t.copy()
         self.costs(t)  # dc from t
-        c = self.exclusive(self.dc)[self.seg_start[segments]]
-        order = np.argsort(-self.seg_len[segments], kind="stable")
-        segments, c = segments[order], c[order]
-        lengths = self.seg_len[segments]
+        segments, first = np.unique(self.seg_id[moving], return_index=True)
+        starts = moving[first]
+        c = self.exclusive(self.dc)[starts]
+        lengths = self.seg_start[segments] + self.seg_len[segments] - starts
+        order = np.argsort(-lengths, kind="stable")
+        starts, c, lengths = starts[order], c[order], lengths[order]
         for k in range(int(lengths.max()) if len(lengths) else 0):
-            n = int(np.searchsorted(-lengths, -k, side="left"))  # segments longer than k
-            i = self.seg_start[segments[:n]] + k
+            n = int(np.searchsorted(-lengths, -k, side="left"))  # runs longer than k
+            i = starts[:n] + k
             dec, back = self.is_dec[i], self.is_back[i]
             q = np.where(self.valued[i], self.q_before[i], 1.0)
             cost = np.where(self.valued[i], -_round(c[:n] * self.q_dec[i] / q, self.p),
@@ -275,7 +278,7 @@ def average_costs(events: pl.DataFrame, settings: Settings,
             break
         t = new
         if passes >= _WHOLE_ARRAY_PASSES:
-            t = pools.exact_in(t, np.unique(pools.seg_id[moving]))
+            t = pools.exact_in(t, np.flatnonzero(moving))
     else:  # a pool feeding its own cost back (R60): named, not costed
         pools_moving = events.filter(pl.Series(moving)).get_column("pool").unique().sort()
         raise NotSupportedYet([
