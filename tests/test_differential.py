@@ -24,6 +24,7 @@ from schemas.base import columns
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 from tests.known_disagreements import known_disagreement
 from tests.reference import frames, reference_book, reference_ledger
+from tests.reference.book import Book
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 from tests.strategies import History, histories
 
@@ -96,8 +97,9 @@ def test_back_dated_histories_match_the_reference(h: History) -> None:
 
 # --- the wide mix --------------------------------------------------------------------------------
 
-def _compare_wide(h: History, *, refusals: tuple[str, ...]) -> None:
-    """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal."""
+def _compare_wide(h: History, *, refusals: tuple[str, ...]) -> Book | None:
+    """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal.
+    Returns the reference's book when compared."""
     book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows)
     known = known_disagreement(h, book)
     if known is not None:
@@ -110,9 +112,10 @@ def _compare_wide(h: History, *, refusals: tuple[str, ...]) -> None:
             raise
         event(f"cost_ledger: NotSupportedYet ({next(r for r in refusals if r in str(exc))})")
         note(f"NotSupportedYet: {exc}")
-        return
+        return None
     event("compared")
     assert_same_ledger(got, frames(book))
+    return book
 
 
 @pytest.mark.slow
