@@ -18,8 +18,8 @@ import pytest
 from assets.cli import main
 from pipelines.pipeline import OUTPUT_TABLES
 from tests import examples_check as ec
+from tests.shared_examples import SHARED_EXAMPLES, needs_shared
 
-SHARED_EXAMPLES = Path(__file__).parents[2] / "shared" / "examples"
 OWN_CASES = Path(__file__).parent / "cases"
 NOT_SUPPORTED = "not supported yet"
 
@@ -73,12 +73,14 @@ def test_example(case: Path, tmp_path: Path, capsys) -> None:
     assert not mismatches, ec.report(case.name, mismatches)
 
 
+@needs_shared
 def test_shared_examples_are_found() -> None:
     """The runner must see the shared cases (a wrong path would make every case vanish)."""
     names = {d.name for d in case_dirs()}
     assert "e01_fifo" in names
 
 
+@needs_shared
 def test_checker_reports_every_mismatch() -> None:
     """The comparison itself can fail: perturbed e01_fifo outputs give one message per mismatch."""
     from pipelines.ingest import read_input

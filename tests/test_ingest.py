@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,8 +14,9 @@ from pipelines.ingest import read_input, validate_input
 from schemas.base import columns, polars_schema
 from schemas.inputs import Item, RejectedTransaction, Transaction
 from tests._ingest_company import GENERAL_POSTING_SETUP, TX_HEADER, company, problems_of, tx
+from tests.shared_examples import SHARED_EXAMPLES as EXAMPLES
+from tests.shared_examples import needs_shared, shared_case_names
 
-EXAMPLES = Path("/work/shared/examples")
 INPUT_SUFFIXES = (".csv", ".parquet", ".toml")
 
 
@@ -232,7 +232,8 @@ def test_on_bad_rows_must_be_known(tmp_path):
         read_input(company(tmp_path), on_bad_rows="ignore")
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+@needs_shared
+@pytest.mark.parametrize("case", shared_case_names())
 def test_examples_read_cleanly(tmp_path, case):
     folder = shutil.copytree(EXAMPLES / case, tmp_path / case)  # with expected.json and NOTES.md
     assert validate_input(folder) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,8 +12,9 @@ from pipelines.errors import InputError
 from pipelines.settings import Settings
 from tests.reference import reference_ledger
 from tests.reference.cases import check_expected, read_case
+from tests.shared_examples import SHARED_EXAMPLES as EXAMPLES
+from tests.shared_examples import needs_shared, shared_case_names
 
-EXAMPLES = Path("/work/shared/examples")
 D = dt.date
 ITEM = {"item_no": "ITEM1", "description": None, "costing_method": "FIFO", "standard_cost": None,
         "indirect_cost_pct": 0.0, "overhead_rate": 0.0, "inventory_posting_group": "RESALE",
@@ -56,7 +56,8 @@ def applications(result: dict) -> set[tuple]:
 
 # --- the public examples -------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+@needs_shared
+@pytest.mark.parametrize("case", shared_case_names())
 def test_examples(case: str) -> None:
     """Every example of this slice matches its expected.json (others: not in the slice yet)."""
     transactions, items, periods, settings = read_case(EXAMPLES / case)
@@ -69,6 +70,7 @@ def test_examples(case: str) -> None:
     assert check_expected(result, expected) == []
 
 
+@needs_shared
 def test_example_checker_can_fail() -> None:
     transactions, items, periods, settings = read_case(EXAMPLES / "e13_item_charge_after_sale")
     result = reference_ledger(transactions.to_dicts(), items.to_dicts(), settings, [])
