@@ -122,11 +122,13 @@ def pool_events(
         deducted=~transfer_in_pool,
     )
     # held-back to-legs under calc type item are already netted out by their undeducted from-leg
-    added_back = values.filter(pl.col("held_back") & (pl.col("type") != "transfer")).sort(
-        "source_entry", "entry_no").select(
+    # their R3 parts are cut from the split over all the decrease's returns, held back or not
+    added_back = values.filter(pl.col("receiving")).sort("source_entry", "entry_no").with_columns(
+        split_hi=pl.col("q").cum_sum().over("source_entry"),
+    ).filter(pl.col("held_back") & (pl.col("type") != "transfer")).select(
         "pool", "period_end", pl.lit(1).alias("cls"), pl.col("source_entry").alias("ord1"),
-        pl.col("entry_no").alias("ord2"), dq=pl.col("q"), dc=pl.lit(0.0),
-        split_hi=pl.col("q").cum_sum().over("source_entry"), whole=pl.col("source_q"),
+        pl.col("entry_no").alias("ord2"), pl.col("split_hi"), dq=pl.col("q"), dc=pl.lit(0.0),
+        whole=pl.col("source_q"),
     ).with_columns(split_lo=pl.col("split_hi") - pl.col("dq"))
     revalued = pl.DataFrame()
     if revaluations is not None and revaluations.height:
