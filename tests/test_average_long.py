@@ -66,3 +66,33 @@ def test_ten_years_of_periods_stay_exact(period: str) -> None:
     sales = led.item_ledger_entries.filter(pl.col("entry_type") == "Sale")
     assert sales.height > 3_600
     assert sales["cost_amount_actual"].to_list() == _expected(rows, settings)
+
+
+def _long_run(seed: int) -> list[tuple]:
+    """One period of 1,200 small sales from a pool whose unit cost sits near a half cent, so
+    each sale's rounding passes a residual to the next (R96)."""
+    rng = random.Random(seed)
+    rows = [(START, "purchase", 1_000, 3.3351, None), (START, "purchase", 2_000, 3.3349, None)]
+    for n in range(1_200):
+        rows.append((START + dt.timedelta(days=n * 3 // 10), "sale", rng.randint(1, 2), None,
+                     None))
+    return rows
+
+
+@pytest.mark.slow
+def test_a_long_run_of_residual_passing_decreases_is_exact(monkeypatch) -> None:
+    """More than the whole-array passes can settle: the segments still moving are valued event
+    by event (average._Pools.exact_in), checked sale by sale."""
+    from pipelines.costing import average
+
+    calls = []
+    exact_in = average._Pools.exact_in
+    monkeypatch.setattr(average._Pools, "exact_in",
+                        lambda self, t, moving: calls.append(len(moving)) or exact_in(
+                            self, t, moving))
+    rows = _long_run(seed=5)
+    settings = Settings(average_cost_period="year")
+    led = cost_ledger(txs(*rows), items("AVERAGE"), NO_PERIODS, settings)
+    sales = led.item_ledger_entries.filter(pl.col("entry_type") == "Sale").sort("entry_no")
+    assert calls, "the whole-array passes settled alone: the test no longer reaches exact_in"
+    assert sales["cost_amount_actual"].to_list() == _expected(rows, settings)

@@ -219,6 +219,8 @@ def settle_costs(
         ])
         contributions = pooled_revaluation.pool_contributions(entries, source_values, pool)
     targets = None  # the average costs of the last round: the next round starts from them
+    item_of = entries.select("entry_no", "item_no")
+    inputs_moved = None  # entries whose cost inputs moved last round (None: the first round)
     for _ in range(MAX_ROUNDS):
         reval = None if reval_links is None else revaluation.shares_per_outbound(
             reval_links.join(todo.select(pl.col("entry_no").alias("outbound")), on="outbound",
@@ -228,16 +230,24 @@ def settle_costs(
             source_values, settings, reval)
         results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
         moved_revaluations = None
-        if averaged.height:
+        # only the pools with a moved input are recomputed: of the items of the outbounds just
+        # recomputed and of the inbounds and revaluations that moved last round (a whole item,
+        # so that all returns of a sale are in one frame, R3)
+        now = averaged if inputs_moved is None else averaged.join(
+            pl.concat([fresh.select("entry_no"), inputs_moved]).join(item_of, on="entry_no")
+            .select("item_no").unique(), on="item_no", how="semi")
+        if now.height:
             events = average.pool_events(
-                averaged, inbound, results, settings, accounting_periods,
+                now, inbound, results, settings, accounting_periods,
                 None if avg_revalued is None
                 else pooled_revaluation.pool_events_of(avg_revalued, amounts))
-            targets, _ = average.average_costs(events, settings, targets)
-            moved = targets.join(results.select("entry_no", old=pl.col("target")),
-                                 on="entry_no").filter(
+            found, _ = average.average_costs(events, settings, targets)
+            targets = found if targets is None else pl.concat(
+                [targets.join(found, on="entry_no", how="anti"), found])
+            moved = found.join(results.select("entry_no", old=pl.col("target")),
+                               on="entry_no").filter(
                 (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
-            results = results.update(targets, on="entry_no")
+            results = results.update(found, on="entry_no")
             fresh = results.join(
                 pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
             if per_pool is not None and per_pool.height:  # R85 from this round's pools
@@ -270,6 +280,7 @@ def settle_costs(
             return results, inbound, amounts
         inbound = inbound.update(changed, on="inbound")
         hit = pl.concat([changed.select("inbound"), again]).unique()
+        inputs_moved = hit.select(entry_no="inbound")
         if revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
             recompute = revalued.join(hit, on="inbound", how="semi")
             if recompute.height:
