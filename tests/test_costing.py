@@ -119,9 +119,35 @@ def test_adjustment_moved_to_first_allowed_date_r111():
 
 
 def test_back_dated_inbound_before_an_open_inbound_fails_loudly():
-    """R41's general order (posting date before entry number) is not implemented: refused."""
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*R41"):
+    """R41's general order (posting date before entry number) is not implemented where it
+    differs from entry order: a back-dated purchase while a later-dated one is open."""
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*still open.*R41"):
         ledger((D(2020, 1, 5), "purchase", 1, 1.0, None), (D(2020, 1, 1), "purchase", 1, 2.0, None))
+
+
+def test_back_dated_sale_before_an_open_sale_fails_loudly():
+    """R44: open outbounds are closed by (posting date, entry no); with both sales open the
+    back-dated one would be closed first: refused."""
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*R41"):
+        ledger((D(2020, 1, 5), "sale", 1, None, None), (D(2020, 1, 1), "sale", 1, None, None),
+               (D(2020, 1, 6), "purchase", 2, 1.0, None))
+
+
+@pytest.mark.parametrize("method", ["FIFO", "AVERAGE"])
+def test_back_dating_that_meets_no_open_entry_is_costed(method: str):
+    """R41, R103: a receipt back-dated before a receipt already sold, and a sale back-dated
+    before a sale already closed, take the same entries in date order as in entry order, so
+    they are costed (AVERAGE: the back-dated receipt enters January's pool)."""
+    rows = ((D(2020, 2, 5), "purchase", 1, 10.0, None), (D(2020, 2, 6), "sale", 1, None, None),
+            (D(2020, 1, 20), "purchase", 1, 40.0, None), (D(2020, 2, 1), "sale", 1, None, None),
+            (D(2020, 2, 7), "purchase", 2, 20.0, None))
+    led = cost_ledger(txs(*rows), items(method), NO_PERIODS,
+                      Settings(average_cost_period="month"))
+    sales = led.item_ledger_entries.filter(pl.col("entry_type") == "Sale").sort("entry_no")
+    # FIFO: each sale takes the receipt open before it; AVERAGE (month): no January decrease,
+    # February's pool is 10.00 + 40.00 + 40.00 for 4 units, both sales at 22.50 (R96)
+    want = {"FIFO": [-10.0, -40.0], "AVERAGE": [-22.5, -22.5]}[method]
+    assert sales.get_column("cost_amount_actual").to_list() == want
 
 
 def value_rows_of(led, entry_no: int) -> list[tuple]:

@@ -17,25 +17,60 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
-from pipelines.costing.lifo import lifo_applications, lifo_capacity_violations
+from pipelines.costing.lifo import Nearest, lifo_applications, lifo_capacity_violations
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
 
 
-def _check_date_order(entries: pl.DataFrame) -> None:
-    """The interval overlap equals BC's order only when posting dates follow entry order."""
-    stream = entries.filter(pl.col("inbound") | pl.col("applies_to_entry").is_null())
-    back_dated = stream.filter(
-        pl.col("posting_date") < pl.col("posting_date").cum_max().over(["key_id", "inbound"])
-    )
-    if back_dated.height:
+def _check_date_order(flow: pl.DataFrame) -> None:
+    """R41: the interval overlap equals BC's order unless a back-dated entry meets an open one.
+
+    Open inbounds are taken by (posting date, entry no), open outbounds closed in that order
+    (R44). An inbound posted with an earlier date than an earlier-posted inbound that is still
+    open when it is posted would be taken first; likewise an outbound back-dated before a still
+    open outbound. Only then does the order differ from entry order: refused as not supported
+    yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
+    not reach its interval end, and the open ones form a suffix of the earlier entries, so the
+    latest earlier entry with a later date decides. LIFO keys and keys with returns on hand
+    (R45) refuse any back-dating.
+    """
+    flow = flow.with_columns(
+        date=pl.col("posting_date").cast(pl.Int64),
+        in_cum=segment_cum_sum(pl.when(pl.col("inbound")).then("delta").otherwise(0), "key_id"),
+        out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
+        side=pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound"),
+    ).filter("side")
+    flow = flow.with_columns(back_dated=pl.col("date") < pl.col("date").cum_max().shift(1)
+                             .over(["key_id", "inbound"]).fill_null(pl.col("date")))
+    if not flow.get_column("back_dated").any():
+        return
+    strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | (
+        (pl.col("type") == "sales_return") & pl.col("receiving") & (pl.col("before") < 0)).any())
+    keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
+    side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
+        "inbound", "key_id", "entry_no").with_columns(
+        # the other side's units posted before, and this entry's own interval end
+        reach=pl.when(pl.col("inbound")).then("out_cum").otherwise("in_cum"),
+        end=pl.when(pl.col("inbound")).then("in_cum").otherwise("out_cum"),
+    ).with_row_index("i")
+    first = side.group_by("inbound", "key_id").agg(first=pl.col("i").min())
+    side = side.join(first, on=["inbound", "key_id"])
+    later = Nearest(side.get_column("date").to_numpy()).prev_above(
+        side.get_column("i").to_numpy().astype(np.int64), side.get_column("date").to_numpy())
+    end = side.get_column("end").to_numpy()
+    side = side.with_columns(later_end=pl.Series(np.where(later >= 0, end[later], 0)),
+                             later=pl.Series(later))
+    meets_open = (pl.col("later") >= pl.col("first")) & (pl.col("later_end") > pl.col("reach"))
+    bad = side.filter(pl.col("back_dated") & (pl.col("strict") | meets_open))
+    if bad.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
                     str(row["posting_date"]),
                     "not supported yet: an entry back-dated before an earlier-posted entry of the "
-                    "same item, location and variant (R41 application by posting date)")
-            for row in back_dated.sort("transaction_no").head(20).iter_rows(named=True)
+                    "same item, location and variant that is still open (R41 application by "
+                    "posting date)")
+            for row in bad.sort("transaction_no").head(20).iter_rows(named=True)
         ])
 
 
@@ -211,7 +246,6 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     The automatic stream (`flow`): every inbound with its unreserved units (`delta`, `cap`) and
     every outbound without applies_to, in entry order, with the key's balance `before` each.
     """
-    _check_date_order(entries)
     fixed = _fixed_applications(entries)
     reserved = fixed.group_by("inbound").agg(reserved=pl.col("units").sum())
     flow = (
@@ -224,6 +258,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
                       .otherwise(-pl.col("units")))
         .with_columns(before=segment_cum_sum(pl.col("delta"), "key_id") - pl.col("delta"))
     )
+    _check_date_order(flow)
     _check_returns_into_negative(flow.filter(pl.col("lifo")))
     if fixed.height:
         _check_fixed_capacity(flow, fixed)

@@ -64,7 +64,7 @@ def _last_below(levels: list[np.ndarray], r: np.ndarray, v: np.ndarray) -> np.nd
     return np.where(found_level >= 0, block, -1)
 
 
-class _Nearest:
+class Nearest:
     """Previous/next smaller and greater values of one int64 array, by batch of queries."""
 
     def __init__(self, values: np.ndarray):
@@ -89,7 +89,7 @@ class _Nearest:
         return np.where(found >= 0, self.n - 1 - found, -1)
 
 
-def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, _Nearest]:
+def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, Nearest]:
     """Positions of the automatic stream of LIFO keys, one start position (S = 0) per key.
 
     `flow` is sorted by (key_id, entry_no) and has `delta` (unreserved inbound units, minus the
@@ -108,7 +108,7 @@ def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, _Nearest]
     balance = np.zeros(len(key) + len(starts), dtype=np.int64)
     balance[pos] = balance_rows
     stream = flow.with_columns(pos=pl.Series(pos), balance=pl.Series(balance_rows))
-    return stream, balance, _Nearest(balance)
+    return stream, balance, Nearest(balance)
 
 
 def lifo_applications(flow: pl.DataFrame) -> pl.DataFrame:
