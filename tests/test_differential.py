@@ -170,6 +170,28 @@ def test_item_charge_on_a_transfer_only_on_its_to_leg() -> None:
     assert got.item_ledger_entries["cost_amount_actual"].to_list() == [10.0, -10.0, 12.0]
 
 
+def test_completing_invoice_reverses_exact_cents_and_posts_no_zero_variance() -> None:
+    """R2, R23, R24, R32: STANDARD at 0.10, receipts of 3 (0.30) and 1 (0.10), each invoiced
+    completely at 0.10. The second invoice reverses all expected cost left, exactly -0.10, and its
+    Variance S - D - I is 0.10 - 0.10 - 0 = 0, so no Variance entry exists (found by the random
+    histories: the reversal came out of a float cumulative sum as 0.1 + 3e-17, and a Variance
+    entry of 2.8e-17 was written)."""
+    from tests.test_reference import ITEM, D, tx
+
+    item = ITEM | {"costing_method": "STANDARD", "standard_cost": 0.1}
+    rows = [tx(1, D(2020, 1, 1), "purchase_receipt", 3, 0.1),
+            tx(2, D(2020, 1, 2), "purchase_invoice", 3, 0.1, applies=1),
+            tx(3, D(2020, 1, 3), "purchase_receipt", 1, 0.1),
+            tx(4, D(2020, 1, 4), "purchase_invoice", 1, 0.1, applies=3)]
+    got = cost_ledger(pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row"),
+                      pl.DataFrame([item], schema=ITEM_DTYPES, orient="row"),
+                      pl.DataFrame(schema=PERIOD_DTYPES), Settings())
+    ve = got.value_entries.sort("entry_no")
+    assert ve["entry_type"].to_list() == ["Direct Cost"] * 4
+    assert ve["cost_amount_expected"].to_list() == [0.3, -0.3, 0.1, -0.1]  # exact, not 1e-9
+    assert_same_ledger(got, reference_ledger(rows, [item], Settings(), []))
+
+
 @pytest.mark.xfail(strict=True, raises=NotSupportedYet,
                    reason="stage refuses R44a's pass-over with NotSupportedYet")
 def test_r44a_to_leg_does_not_close_the_sale_it_depends_on() -> None:

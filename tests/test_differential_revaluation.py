@@ -232,3 +232,28 @@ def test_r81_unit_value_counts_an_earlier_per_pool_revaluation() -> None:
     assert got.value_entries.filter(pl.col("entry_type") == REVALUATION)[
         "cost_amount_actual"].to_list() == [10.0, -10.0]
     assert got.item_ledger_entries["cost_amount_actual"].to_list() == [10.0]
+
+
+def test_r85_revaluation_of_a_self_feeding_pool_settles() -> None:
+    """R60, R85, R170.15: AVERAGE, item_location_variant, month. 1 unit at 10.00 goes BLUE -> RED,
+    is revalued per pool on 01-31 (RED: u_P = 10.00, A = 0.00) and comes back fixed-applied by a
+    transfer back-dated to 01-09 (posted after the revaluation, so it gets A's share, R83). The
+    from-leg back takes 10.00 + A = 10.00 whatever RED's cost, so BLUE's average is 10.00: one
+    fixed point, reached at once. (Found by the random histories: the stage took the to-leg's
+    share one round later than its revaluation amount, oscillated and refused the item.)"""
+    rows = [_full({"transaction_no": 1, "posting_date": dt.date(2020, 1, 1), "type": "purchase",
+                   "location_code": "BLUE", "quantity": 1.0, "unit_cost": 10.0}),
+            _full({"transaction_no": 2, "posting_date": dt.date(2020, 1, 1), "type": "transfer",
+                   "location_code": "BLUE", "to_location_code": "RED", "quantity": 1.0}),
+            _full({"transaction_no": 3, "posting_date": dt.date(2020, 1, 31),
+                   "type": "revaluation", "unit_cost": 10.0}),
+            _full({"transaction_no": 4, "posting_date": dt.date(2020, 1, 9), "type": "transfer",
+                   "location_code": "RED", "to_location_code": "BLUE", "quantity": 1.0,
+                   "applies_to": 2})]
+    s = Settings(average_cost_calc_type="item_location_variant", average_cost_period="month")
+    h = _history(rows, [_item("AVERAGE")], s, [])
+    want = reference_ledger(rows, h.item_rows, s, [])
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [
+        10.0, -10.0, 10.0, -10.0, 10.0]
+    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    assert_same_ledger(got, want)

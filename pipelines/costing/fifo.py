@@ -250,18 +250,6 @@ def settle_costs(
             results = results.update(found, on="entry_no")
             fresh = results.join(
                 pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
-            if per_pool is not None and per_pool.height:  # R85 from this round's pools
-                new_amounts = pooled_revaluation.pool_revaluation_amounts(
-                    per_pool, avg_revalued, contributions,
-                    pl.concat([inbound.select(entry_no="inbound", vdate="vdate"),
-                               results.select("entry_no", vdate="valuation_date")]),
-                    pl.concat([inbound.filter(pl.col("receiving"))
-                               .select(entry_no="inbound", target="target"),
-                               results.select("entry_no", "target")]),
-                    amounts, p)
-                moved_revaluations = pooled_revaluation.moved_amounts(
-                    new_amounts, amounts, _CENT_EPS)
-                amounts = amounts.update(moved_revaluations, on=["reval_tx", "inbound"])
         # only inbounds whose source was just recomputed can change (all returns of a sale)
         affected = receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
                                   on="source_entry", how="semi")
@@ -274,11 +262,26 @@ def settle_costs(
             | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
             | (pl.col("vdate") != pl.col("vdate_old"))
         ).select("inbound", "at_posting", "target", "vdate")
+        inbound = inbound.update(changed, on="inbound")
+        if per_pool is not None and per_pool.height:
+            # R85, R170.15: from this round's pools and the received costs they pass on, so
+            # that a cost-receiving entry's share and its revaluation see the same round (a
+            # share one round behind its revaluation makes a self-feeding pool oscillate)
+            new_amounts = pooled_revaluation.pool_revaluation_amounts(
+                per_pool, avg_revalued, contributions,
+                pl.concat([inbound.select(entry_no="inbound", vdate="vdate"),
+                           results.select("entry_no", vdate="valuation_date")]),
+                pl.concat([inbound.filter(pl.col("receiving"))
+                           .select(entry_no="inbound", target="target"),
+                           results.select("entry_no", "target")]),
+                amounts, p)
+            moved_revaluations = pooled_revaluation.moved_amounts(
+                new_amounts, amounts, _CENT_EPS)
+            amounts = amounts.update(moved_revaluations, on=["reval_tx", "inbound"])
         again = (pl.DataFrame(schema={"inbound": pl.Int64}) if moved_revaluations is None
                  else moved_revaluations.select("inbound").unique())
         if changed.height == 0 and again.height == 0:
             return results, inbound, amounts
-        inbound = inbound.update(changed, on="inbound")
         hit = pl.concat([changed.select("inbound"), again]).unique()
         inputs_moved = hit.select(entry_no="inbound")
         if revalued is not None:  # R81: a received cost, an earlier per-pool revaluation

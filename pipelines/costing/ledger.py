@@ -160,7 +160,8 @@ def reversed_expected(expected: pl.Expr, quantity: pl.Expr, p: float) -> pl.Expr
     part = round_to(expected * pl.col("quantity") / quantity.abs(), p)
     before = segment_cum_sum(part, "item_ledger_entry_no") - part
     completes = segment_cum_sum(n_units, "item_ledger_entry_no") == pl.col("entry_units")
-    return pl.when(completes).then(expected - before).otherwise(part)
+    # R2: `before` comes from a global float cum_sum, so `expected - before` carries dust
+    return pl.when(completes).then(round_to(expected - before, p)).otherwise(part)
 
 
 def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame) -> pl.DataFrame:
@@ -214,9 +215,9 @@ def source_value_entries(
         value_rows(invoice, seq=1, entry_type="Indirect Cost", valued_quantity=q,
                    cost_amount_actual=indirect),
         value_rows(purchase.filter(standard), seq=2, entry_type="Variance", valued_quantity=q,
-                   cost_amount_actual=at_standard - direct - indirect),
+                   cost_amount_actual=round_to(at_standard - direct - indirect, p)),
         value_rows(invoice.filter(standard), seq=2, entry_type="Variance", valued_quantity=q,
-                   cost_amount_actual=pl.col("reversed") - direct - indirect),
+                   cost_amount_actual=round_to(pl.col("reversed") - direct - indirect, p)),
         value_rows(charge.filter(standard), seq=2, entry_type="Variance",
                    valued_quantity=pl.col("entry_quantity"), cost_amount_actual=-amount),
     ]).filter(pl.col("cost_amount_actual") != 0)
