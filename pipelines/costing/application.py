@@ -22,6 +22,10 @@ from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
 
+# R45: a sales return with applies_to posted while its key has open outbounds closes nothing
+_RETURN_INTO_OPEN = ((pl.col("type") == "sales_return") & pl.col("receiving")
+                     & (pl.col("before") < 0))
+
 
 def _check_date_order(flow: pl.DataFrame) -> None:
     """R41: the interval overlap equals BC's order unless a back-dated entry meets an open one.
@@ -45,17 +49,14 @@ def _check_date_order(flow: pl.DataFrame) -> None:
                              .over(["key_id", "inbound"]).fill_null(pl.col("date")))
     if not flow.get_column("back_dated").any():
         return
-    strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | (
-        (pl.col("type") == "sales_return") & pl.col("receiving") & (pl.col("before") < 0)).any())
+    strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | _RETURN_INTO_OPEN.any())
     keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
     side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
         "inbound", "key_id", "entry_no").with_columns(
         # the other side's units posted before, and this entry's own interval end
         reach=pl.when(pl.col("inbound")).then("out_cum").otherwise("in_cum"),
         end=pl.when(pl.col("inbound")).then("in_cum").otherwise("out_cum"),
-    ).with_row_index("i")
-    first = side.group_by("inbound", "key_id").agg(first=pl.col("i").min())
-    side = side.join(first, on=["inbound", "key_id"])
+    ).with_row_index("i").with_columns(first=pl.col("i").min().over("inbound", "key_id"))
     later = Nearest(side.get_column("date").to_numpy()).prev_above(
         side.get_column("i").to_numpy().astype(np.int64), side.get_column("date").to_numpy())
     end = side.get_column("end").to_numpy()
@@ -158,8 +159,7 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
     stream_out = flow.filter(~pl.col("inbound"))
     ends = flow.filter(pl.col("inbound")).with_columns(
         end=segment_cum_sum(pl.col("delta"), "key_id"),
-        open_r45=(pl.col("type") == "sales_return") & pl.col("receiving")
-        & (pl.col("before") < 0))
+        open_r45=_RETURN_INTO_OPEN)
     reserved = reserved.join(
         ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
                     "transaction_no", "open_r45"), on="inbound")
@@ -208,8 +208,7 @@ def _check_returns_into_negative(flow: pl.DataFrame) -> None:
     """R45 on LIFO keys: a sales return with applies_to posted into negative inventory is not
     supported yet (unless fixed applications reserve all of it: then it takes no part in the
     automatic one). FIFO keys: `returns.split_on_hand_returns`."""
-    bad = flow.filter((pl.col("type") == "sales_return") & pl.col("receiving")
-                      & (pl.col("before") < 0) & (pl.col("delta") > 0))
+    bad = flow.filter(_RETURN_INTO_OPEN & (pl.col("delta") > 0))
     if bad.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['transaction_no']}", "applies_to", None,
