@@ -75,6 +75,14 @@ def _check_date_order(flow: pl.DataFrame) -> None:
         ])
 
 
+def _back_dated_keys(flow: pl.DataFrame) -> pl.DataFrame:
+    """Keys with an entry dated before an earlier-posted entry of its side (R41)."""
+    date = pl.col("posting_date")
+    return flow.filter(
+        date < date.cum_max().shift(1).over(["key_id", "inbound"]).fill_null(date)
+    ).select("key_id").unique()
+
+
 def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
     """R43: an outbound with applies_to takes its whole quantity from that inbound entry."""
     fixed = entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_not_null())
@@ -153,6 +161,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
     application. LIFO order: `lifo.lifo_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
+    keys = flow.select(inbound="entry_no", key_id="key_id")
+    back_dated = _back_dated_keys(flow)
     lifo = flow.filter(pl.col("lifo"))
     bad = [lifo_capacity_violations(lifo, reserved).select("inbound", "last_fixed_tx")]
     flow = flow.filter(~pl.col("lifo"))
@@ -193,7 +203,18 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
                     "negative inventory (R45) with automatic outbounds posted in between")
             for row in unmodelled.sort("last_fixed_tx").head(20).iter_rows(named=True)
         ])
-    bad = pl.concat(bad)
+    bad = pl.concat(bad).join(keys, on="inbound")
+    # the shortfall is shown in entry order; where the key has back-dated entries BC's order by
+    # posting date (R41) may have left the reserved units alone, so it is not proven
+    unproven = bad.join(back_dated, on="key_id", how="semi")
+    if unproven.height:
+        raise NotSupportedYet([
+            Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
+                    "not supported yet: a fixed application to an entry that the automatic "
+                    "application in entry order would have used, on an item, location and "
+                    "variant with back-dated entries (R41 application by posting date)")
+            for row in unproven.sort("last_fixed_tx").head(20).iter_rows(named=True)
+        ])
     if bad.height:
         raise InputError([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to",
