@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
-from schemas.base import conform
+from schemas.base import columns, conform
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
 # Fields every value entry takes from its item ledger entry and item (R20).
@@ -35,24 +36,31 @@ def posted_value_entries(
     cost it reverses into actual cost (R25).
     """
     p = settings.amount_rounding_precision
-    out = entries.filter(~pl.col("inbound")).join(outbound, on="entry_no").rename(
-        {"entry_no": "item_ledger_entry_no"})
-    q, cost = pl.col("quantity"), -pl.col("cost_at_posting")
+    ile = "item_ledger_entry_no"
+    # what the cost adjustment found per item ledger entry, by entry number (dense): a gather
+    cost = np.zeros(entries.height + 1)
+    cost[outbound.get_column("entry_no").to_numpy()] = outbound.get_column(
+        "cost_at_posting").to_numpy()
+    cost[inbound.get_column("inbound").to_numpy()] = inbound.get_column("at_posting").to_numpy()
+    cost = pl.Series(cost)
+    posting = ["transaction_no", "posting_date", "document_no", "gen_bus_posting_group",
+               "item_charge_no", "quantity", "type", "sales_amount"]
+    out = entries.filter(~pl.col("inbound")).select(
+        pl.col("entry_no").alias(ile), *posting, cost_at_posting=pl.lit(cost).gather("entry_no"))
+    q, cost_out = pl.col("quantity"), -pl.col("cost_at_posting")
     shipped = out.filter(pl.col("type") == "sales_shipment")
     invoiced = out.filter(pl.col("type") != "sales_shipment")
     sales_invoice = invoices_of(transactions, "sales_invoice", entries).join(
-        shipped.select("item_ledger_entry_no", cost.alias("shipment_expected")),
-        on="item_ledger_entry_no",
+        shipped.select(ile, cost_out.alias("shipment_expected")), on=ile,
     )
     reversed_cost = reversed_expected(pl.col("shipment_expected"), pl.col("entry_quantity"), p)
     revenue = pl.col("sales_amount").fill_null(0.0)
-    received = entries.filter(pl.col("receiving")).join(
-        inbound.select(pl.col("inbound").alias("entry_no"), "at_posting"), on="entry_no",
-    ).rename({"entry_no": "item_ledger_entry_no"})
+    received = entries.filter(pl.col("receiving")).select(
+        pl.col("entry_no").alias(ile), *posting, at_posting=pl.lit(cost).gather("entry_no"))
     rows = pl.concat([
         source_values,
         value_rows(invoiced, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
-                   valued_quantity=q, invoiced_quantity=q, cost_amount_actual=cost,
+                   valued_quantity=q, invoiced_quantity=q, cost_amount_actual=cost_out,
                    sales_amount_actual=pl.when(pl.col("type") == "sale").then(revenue)
                    .otherwise(0.0)),
         value_rows(received, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
@@ -60,7 +68,7 @@ def posted_value_entries(
                    sales_amount_actual=pl.when(pl.col("type") == "sales_return").then(-revenue)
                    .otherwise(0.0)),
         value_rows(shipped, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
-                   valued_quantity=q, cost_amount_expected=cost, expected_cost=True),
+                   valued_quantity=q, cost_amount_expected=cost_out, expected_cost=True),
         value_rows(sales_invoice, seq=0, entry_type="Direct Cost", valued_quantity=-q,
                    invoiced_quantity=-q, cost_amount_actual=reversed_cost,
                    cost_amount_expected=-reversed_cost, sales_amount_actual=revenue),
@@ -90,59 +98,65 @@ def adjustment_entries(
     is the expected part, adjusted on the entry's first value entry.
     """
     p = settings.amount_rounding_precision
-    # the entry's first value entry is the one its own transaction posted: the only one carrying
-    # the item ledger entry's quantity (R33, R170.3)
-    first = posted.filter(pl.col("item_ledger_entry_quantity") != 0).with_columns(
-        entry_quantity=pl.col("item_ledger_entry_quantity").abs())
-    quantity = first.select("item_ledger_entry_no", "entry_quantity")
-    targets = targets.rename({"entry_no": "item_ledger_entry_no"})
-    invoice = (
-        posted.filter(pl.col("invoiced_quantity") != 0)
-        .join(targets, on="item_ledger_entry_no")
-        .join(quantity, on="item_ledger_entry_no")
-        .sort("item_ledger_entry_no", "entry_no")
-        .with_columns(target_actual=cumulative_split(
+    ile = "item_ledger_entry_no"
+    n = posted.get_column(ile).max() or 0
+    cols = [ile, "entry_type", "entry_no", "posting_date", "document_no",
+            "gen_bus_posting_group", "valued_quantity", "cost_amount_actual",
+            "cost_amount_expected", "expected_cost"]
+    # Per item ledger entry, in arrays indexed by its (dense) number rather than hash joins: its
+    # target, and its quantity from its first value entry, the one its own transaction posted
+    # and the only one carrying the item ledger entry's quantity (R33, R170.3).
+    first = posted.filter(pl.col("item_ledger_entry_quantity") != 0)
+    quantity = np.zeros(n + 1)
+    quantity[first.get_column(ile).to_numpy()] = first.get_column(
+        "item_ledger_entry_quantity").abs().to_numpy()
+    target = np.full(n + 1, np.nan)
+    target[targets.get_column("entry_no").to_numpy()] = targets.get_column("target").to_numpy()
+    per_entry = pl.DataFrame({"target": target, "entry_quantity": quantity})
+
+    def with_target(frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of entries that have a target, with it and the entry's quantity."""
+        return frame.with_columns(per_entry[frame.get_column(ile)]).filter(
+            pl.col("target").is_not_nan())
+
+    invoice = with_target(
+        posted.filter(pl.col("invoiced_quantity") != 0).select(*cols, "invoiced_quantity")
+    ).sort(ile, maintain_order=True).with_columns(  # then entry_no: posted is in its order
+        target_actual=cumulative_split(
             pl.col("target"), pl.col("invoiced_quantity").abs(), pl.col("entry_quantity"), p,
-            over="item_ledger_entry_no"))
-    )
+            over=ile))
     actual = invoice.with_columns(
         cost_amount_actual=round_to(pl.col("target_actual") - pl.col("cost_amount_actual"), p),
         cost_amount_expected=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
         expected_cost=pl.lit(False), kind=pl.lit(1),
     )
-    sums = posted.join(targets, on="item_ledger_entry_no", how="semi").group_by(
-        "item_ledger_entry_no").agg(posted_expected=pl.col("cost_amount_expected").sum())
-    expected = (
-        first.join(targets, on="item_ledger_entry_no")
-        .join(sums, on="item_ledger_entry_no")
-        .join(invoice.group_by("item_ledger_entry_no").agg(pl.col("target_actual").sum()),
-              on="item_ledger_entry_no", how="left")
-        .with_columns(
-            cost_amount_expected=round_to(
-                pl.col("target") - pl.col("target_actual").fill_null(0.0)
-                - pl.col("posted_expected"), p),
-            cost_amount_actual=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
-            expected_cost=pl.lit(True), kind=pl.lit(0),
-        )
+    sums = sums_per_entry(
+        pl.concat([posted.get_column(ile), invoice.get_column(ile)]),
+        pl.concat([posted.select(posted_expected="cost_amount_expected", target_actual=0.0),
+                   invoice.select(posted_expected=0.0, target_actual="target_actual")]), n)
+    expected = with_target(first.select(cols))
+    expected = expected.with_columns(sums[expected.get_column(ile) - 1]).with_columns(
+        cost_amount_expected=round_to(
+            pl.col("target") - pl.col("target_actual") - pl.col("posted_expected"), p),
+        cost_amount_actual=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
+        expected_cost=pl.lit(True), kind=pl.lit(0),
     )
-    last_invoice = (
-        posted.filter((pl.col("invoiced_quantity") != 0) & (pl.col("entry_type") == "Direct Cost"))
-        .join(rounding, left_on="item_ledger_entry_no", right_on="entry_no", how="semi")
-        .group_by("item_ledger_entry_no").agg(pl.all().sort_by("entry_no").last())
-    )
+    # R76 on the entry's last invoiced Direct Cost entry (posted is in entry_no order)
     rounding_rows = (
-        last_invoice.join(rounding.rename({"amount": "rounding"}),
-                          left_on="item_ledger_entry_no", right_on="entry_no")
-        .join(quantity, on="item_ledger_entry_no")
+        posted.filter((pl.col("invoiced_quantity") != 0)
+                      & (pl.col("entry_type") == "Direct Cost"))
+        .select(cols)
+        .join(rounding.select(pl.col("entry_no").alias(ile), "amount"), on=ile,
+              maintain_order="left")
+        .unique(ile, keep="last", maintain_order=True)
         .with_columns(
-            cost_amount_actual=pl.col("rounding"), cost_amount_expected=pl.lit(0.0),
+            cost_amount_actual=pl.col("amount"), cost_amount_expected=pl.lit(0.0),
             entry_type=pl.lit("Rounding"), expected_cost=pl.lit(False), kind=pl.lit(2),
-            valued_quantity=pl.col("entry_quantity"),  # R33: the (inbound) entry's quantity
         )
     )
-    cols = ["item_ledger_entry_no", "entry_type", "kind", "entry_no", "posting_date",
-            "document_no", "gen_bus_posting_group", "valued_quantity", "cost_amount_actual",
-            "cost_amount_expected", "expected_cost"]
+    rounding_rows = rounding_rows.with_columns(  # R33: the (inbound) entry's quantity
+        valued_quantity=pl.Series(quantity[rounding_rows.get_column(ile).to_numpy()]))
+    cols.insert(2, "kind")
     return (
         pl.concat([expected.select(cols), actual.select(cols), rounding_rows.select(cols)])
         .filter((pl.col("cost_amount_actual") != 0) | (pl.col("cost_amount_expected") != 0))
@@ -177,20 +191,24 @@ def value_entries_table(
         .when(pl.col("valued_quantity") != 0).then(value / pl.col("valued_quantity"))
         .otherwise(0.0)
     )
+    # per item ledger entry, in entry order, so that each value entry's are a gather
+    by_entry = entries.select(
+        "entry_no", pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
+        # R93: outbounds of AVERAGE items without a fixed application
+        valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
+        & ~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
+    ).sort("entry_no").join(
+        valuation_dates.select(entry_no="item_ledger_entry_no",
+                               entry_valuation_date="valuation_date"),
+        on="entry_no", how="left", maintain_order="left",
+    ).drop("entry_no")
+    # posted, then adjustments: already in entry_no order
+    rows = pl.concat([posted, adjustments], how="diagonal_relaxed")
     return conform(
-        pl.concat([posted, adjustments], how="diagonal_relaxed")
-        .join(entries.select(pl.col("entry_no").alias("item_ledger_entry_no"),
-                             pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
-                             # R93: outbounds of AVERAGE items without a fixed application
-                             valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
-                             & ~pl.col("inbound") & pl.col("applies_to_entry").is_null()),
-              on="item_ledger_entry_no", how="left")
-        .join(valuation_dates.rename({"valuation_date": "entry_valuation_date"}),
-              on="item_ledger_entry_no", how="left")
+        rows.with_columns(by_entry[rows.get_column("item_ledger_entry_no") - 1])
         .with_columns(  # Revaluation entries keep their own date (R92)
             valuation_date=pl.coalesce("valuation_date", "entry_valuation_date")
             if "valuation_date" in posted.columns else pl.col("entry_valuation_date"))
-        .sort("entry_no")
         .with_columns(
             cost_per_unit=round_to(cost_per_unit, settings.unit_amount_rounding_precision),
             cost_posted_to_gl=pl.lit(0.0),
@@ -200,32 +218,40 @@ def value_entries_table(
     )
 
 
+def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Column sums of `values` per item ledger entry 1..n, in entry order (0 where none).
+
+    Entry numbers are dense, so a bincount over them is the group-by (a hash group-by over ten
+    million nearly unique keys is the slow part of the tables); it adds in row order like one."""
+    index = entry_no.to_numpy()
+    return pl.DataFrame({
+        c: np.bincount(index, weights=values.get_column(c).to_numpy(), minlength=n + 1)[1:]
+        for c in values.columns
+    })
+
+
 def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
                               value_entries: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """R12, R150: quantities from the applications, amounts summed over the value entries (and
     rounded again: a sum of rounded floats is not always the float of the rounded sum)."""
     p = settings.amount_rounding_precision
-    applied_in = applications.group_by(pl.col("inbound").alias("entry_no")).agg(
-        applied_in=pl.col("units").sum())
-    applied_out = applications.group_by(pl.col("outbound").alias("entry_no")).agg(
-        applied_out=pl.col("units").sum())
-    sums = value_entries.group_by(pl.col("item_ledger_entry_no").alias("entry_no")).agg(
-        pl.col("invoiced_quantity").sum(),
-        *(round_to(pl.col(c).sum(), p) for c in
-          ("cost_amount_expected", "cost_amount_actual", "sales_amount_actual")),
-    )
-    remaining_units = (
-        pl.when(pl.col("inbound"))
-        .then(pl.col("units") - pl.col("applied_in").fill_null(0))
-        .otherwise(-(pl.col("units") - pl.col("applied_out").fill_null(0)))
-    )
+    n = entries.height
+    amounts = ["cost_amount_expected", "cost_amount_actual", "sales_amount_actual"]
+    sums = sums_per_entry(value_entries.get_column("item_ledger_entry_no"),
+                          value_entries.select("invoiced_quantity", *amounts), n)
+    applied = pl.concat([applications.select(entry_no="inbound", units="units"),
+                         applications.select(entry_no="outbound", units=-pl.col("units"))])
+    # units stay integers: the group-by, not a float bincount
+    applied = applied.group_by("entry_no").agg(pl.col("units").sum().alias("applied"))
+    frame = entries.select("inbound", "units", *(
+        c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
+    )).sort("entry_no").join(applied, on="entry_no", how="left", maintain_order="left")
+    remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
+        "applied").fill_null(0)
     return conform(
-        entries.join(applied_in, on="entry_no", how="left")
-        .join(applied_out, on="entry_no", how="left")
-        .join(sums, on="entry_no", how="left")
+        frame.with_columns(sums.with_columns(round_to(pl.col(amounts), p)))
         .with_columns(remaining_quantity=remaining_units / QTY_SCALE)
-        .with_columns(open=pl.col("remaining_quantity") != 0)
-        .sort("entry_no"),
+        .with_columns(open=pl.col("remaining_quantity") != 0),
         ItemLedgerEntry,
     )
 
