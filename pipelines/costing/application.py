@@ -266,6 +266,10 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     The automatic stream (`flow`): every inbound with its unreserved units (`delta`, `cap`) and
     every outbound without applies_to, in entry order, with the key's balance `before` each.
     """
+    entries = entries.select(  # what application reads: narrow frames to filter and join
+        "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "applies_to",
+        "applies_to_entry", "source_entry", "type", "posting_date", "costing_method",
+        "location_code")
     fixed = _fixed_applications(entries)
     reserved = fixed.group_by("inbound").agg(reserved=pl.col("units").sum())
     flow = (

@@ -258,7 +258,9 @@ class _Pools:
 
 def average_costs(events: pl.DataFrame, settings: Settings,
                   previous: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
-    """R96, R102: the cost of every valued decrease. Returns (entry_no, target) and the passes.
+    """R96, R102: the cost of every decrease. Returns (entry_no, target, valued) and the passes;
+    a decrease is valued when its pool holds something before it, otherwise it keeps its cost
+    at posting (R102).
 
     Whole-array passes from the first guess (or from `previous`, the costs of the last round of
     the fixed point, where they exist) settle almost every pool at once; the segments still
@@ -289,7 +291,8 @@ def average_costs(events: pl.DataFrame, settings: Settings,
                     "passes (the pool feeds its own cost back, R60)")
             for pool in pools_moving.head(20)])
     out = events.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
-    return out.with_columns(target=pl.Series(t[pools.is_dec])), passes
+    return out.with_columns(target=pl.Series(t[pools.is_dec]),
+                            valued=pl.Series(pools.valued[pools.is_dec])), passes
 
 
 def _first_guess(ev: pl.DataFrame, pools: _Pools) -> np.ndarray:

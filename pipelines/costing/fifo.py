@@ -201,7 +201,21 @@ def settle_costs(
         pl.col("quantity").alias("q_in"),
     ).join(entries.select(pl.col("entry_no").alias("source_entry"),
                           source_q=pl.col("quantity").abs()), on="source_entry")
-    averaged = entries.filter(pl.col("costing_method") == "AVERAGE")
+    averaged = entries.filter(pl.col("costing_method") == "AVERAGE").select(  # pool_events's
+        "entry_no", "item_no", "key_id", "inbound", "receiving", "source_entry", "type", "leg",
+        "units", "quantity", "applies_to_entry")
+    # R93: the pool, not the application, values these decreases; their application-based
+    # target is only a placeholder until their pool is recomputed
+    by_pool = averaged.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select(
+        "entry_no")
+    # R99: under calc type item the to-leg of a decrease valued by its pool is held back in its
+    # own pool, so its received cost never enters a pool: its cost moving (not its date, which
+    # dates its charges) is no reason to recompute one
+    outside_pools = averaged.filter(
+        pl.lit(settings.average_cost_calc_type == "item") & (pl.col("type") == "transfer")
+        & pl.col("receiving")
+    ).join(by_pool.select(source_entry="entry_no"), on="source_entry", how="semi").select(
+        pl.col("entry_no").alias("inbound"))
     results = pl.DataFrame(schema=RESULT_SCHEMA)
     todo = outbounds
     amounts = avg_revalued = per_pool = None
@@ -218,6 +232,10 @@ def settle_costs(
             per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
         ])
         contributions = pooled_revaluation.pool_contributions(entries, source_values, pool)
+        # the entries whose cost or date the R85 amounts read: of the items revalued per pool
+        reval_inputs = contributions.join(per_pool.select("item_no").unique(), on="item_no",
+                                          how="semi").select("entry_no").unique()
+    amounts_moved = True  # R85 amounts read the other amounts: recomputed after they move
     targets = None  # the average costs of the last round: the next round starts from them
     item_of = entries.select("entry_no", "item_no")
     inputs_moved = None  # entries whose cost inputs moved last round (None: the first round)
@@ -228,14 +246,32 @@ def settle_costs(
         fresh = outbound_costs(todo, inbound, applications.join(
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
             source_values, settings, reval)
+        pooled = fresh.join(by_pool, on="entry_no", how="semi")
+        if inputs_moved is not None and pooled.height:
+            # a decrease valued by its pool keeps its last pool cost, and moves its pool only
+            # through its valuation date, or its cost at posting when its pool was empty before
+            # it (R96, R102)
+            old = results.join(pooled.select("entry_no"), on="entry_no", how="semi")
+            posting_moved = pooled.join(old, on="entry_no", suffix="_old").join(
+                targets.select("entry_no", "valued"), on="entry_no", how="left").filter(
+                (pl.col("valuation_date") != pl.col("valuation_date_old"))
+                | (((pl.col("cost_at_posting") - pl.col("cost_at_posting_old")).abs() > _CENT_EPS)
+                   & ~pl.col("valued").fill_null(False))).select("entry_no")
+            fresh = pl.concat([fresh.join(by_pool, on="entry_no", how="anti"),
+                               pooled.update(old.select("entry_no", "target"), on="entry_no")])
+            triggers = pl.concat([fresh.join(by_pool, on="entry_no", how="anti")
+                                  .select("entry_no"), posting_moved, inputs_moved])
+        else:
+            triggers = None if inputs_moved is None else pl.concat(
+                [fresh.select("entry_no"), inputs_moved])
         results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
         moved_revaluations = None
         # only the pools with a moved input are recomputed: of the items of the outbounds just
         # recomputed and of the inbounds and revaluations that moved last round (a whole item,
         # so that all returns of a sale are in one frame, R3)
-        now = averaged if inputs_moved is None else averaged.join(
-            pl.concat([fresh.select("entry_no"), inputs_moved]).join(item_of, on="entry_no")
-            .select("item_no").unique(), on="item_no", how="semi")
+        now = averaged if triggers is None else averaged.join(
+            triggers.join(item_of, on="entry_no").select("item_no").unique(), on="item_no",
+            how="semi")
         if now.height:
             events = average.pool_events(
                 now, inbound, results, settings, accounting_periods,
@@ -247,7 +283,7 @@ def settle_costs(
             moved = found.join(results.select("entry_no", old=pl.col("target")),
                                on="entry_no").filter(
                 (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
-            results = results.update(found, on="entry_no")
+            results = results.update(found.drop("valued"), on="entry_no")
             fresh = results.join(
                 pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
         # only inbounds whose source was just recomputed can change (all returns of a sale)
@@ -261,32 +297,45 @@ def settle_costs(
             ((pl.col("at_posting") - pl.col("at_posting_old")).abs() > _CENT_EPS)
             | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
             | (pl.col("vdate") != pl.col("vdate_old"))
-        ).select("inbound", "at_posting", "target", "vdate")
-        inbound = inbound.update(changed, on="inbound")
-        if per_pool is not None and per_pool.height:
+        ).select("inbound", "at_posting", "target", "vdate",
+                 cost_only=pl.col("vdate") == pl.col("vdate_old"))
+        inbound = inbound.update(changed.drop("cost_only"), on="inbound")
+        if per_pool is not None and per_pool.height and (amounts_moved or pl.concat(
+                [fresh.select("entry_no"), changed.select(entry_no="inbound")]).join(
+                reval_inputs, on="entry_no", how="semi").height):
             # R85, R170.15: from this round's pools and the received costs they pass on, so
             # that a cost-receiving entry's share and its revaluation see the same round (a
             # share one round behind its revaluation makes a self-feeding pool oscillate)
+            read = inbound.join(reval_inputs.select(inbound="entry_no"), on="inbound",
+                                how="semi")
+            out_read = results.join(reval_inputs, on="entry_no", how="semi")
             new_amounts = pooled_revaluation.pool_revaluation_amounts(
                 per_pool, avg_revalued, contributions,
-                pl.concat([inbound.select(entry_no="inbound", vdate="vdate"),
-                           results.select("entry_no", vdate="valuation_date")]),
-                pl.concat([inbound.filter(pl.col("receiving"))
+                pl.concat([read.select(entry_no="inbound", vdate="vdate"),
+                           out_read.select("entry_no", vdate="valuation_date")]),
+                pl.concat([read.filter(pl.col("receiving"))
                            .select(entry_no="inbound", target="target"),
-                           results.select("entry_no", "target")]),
+                           out_read.select("entry_no", "target")]),
                 amounts, p)
             moved_revaluations = pooled_revaluation.moved_amounts(
                 new_amounts, amounts, _CENT_EPS)
             amounts = amounts.update(moved_revaluations, on=["reval_tx", "inbound"])
+        amounts_moved = moved_revaluations is not None and moved_revaluations.height > 0
         again = (pl.DataFrame(schema={"inbound": pl.Int64}) if moved_revaluations is None
                  else moved_revaluations.select("inbound").unique())
         if changed.height == 0 and again.height == 0:
             return results, inbound, amounts
         hit = pl.concat([changed.select("inbound"), again]).unique()
-        inputs_moved = hit.select(entry_no="inbound")
+        inputs_moved = pl.concat([
+            changed.filter(~pl.col("cost_only")).select("inbound"),
+            changed.filter("cost_only").join(outside_pools, on="inbound", how="anti")
+            .select("inbound"),
+            again,
+        ]).unique().select(entry_no="inbound")
         if revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
             recompute = revalued.join(hit, on="inbound", how="semi")
             if recompute.height:
+                amounts_moved = True
                 amounts = amounts.update(revaluation.revaluation_amounts(
                     recompute, inbound.select("inbound", "target"), p,
                     amounts.join(per_pool, on=["reval_tx", "inbound"], how="semi")),
