@@ -26,7 +26,9 @@ class PolarsParquetIOManager(dg.UPathIOManager):
         obj.write_parquet(str(path))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.DataFrame:
-        return pl.read_parquet(str(path))
+        # one chunk per column: gathers across a file's many row-group chunks are several
+        # times slower (measured 9.2 s against 1.1 s for 27M rows of three columns)
+        return pl.read_parquet(str(path)).rechunk()
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):

@@ -107,6 +107,7 @@ def subledger_postings(
     require_expected_accounts: bool = True,
     precision: float = 0.01,
     ordered: bool = True,
+    columns: list[str] = SUBLEDGER_COLUMNS,
 ) -> pl.DataFrame:
     """R120-R122: the G/L rows each value entry maps to, in R123 order (the mapping exists once).
 
@@ -114,7 +115,8 @@ def subledger_postings(
     `Xe` pairs only with `include_expected`. Raises InputError per missing setup row or blank
     account that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`,
     `Xe` rows whose account is missing are dropped instead (nothing to reconcile them against).
-    `ordered=False` skips the R123 sort when only totals are needed.
+    `ordered=False` skips the R123 sort when only totals are needed; `columns` are the ones
+    returned (a subset of SUBLEDGER_COLUMNS: only those are repeated per G/L row).
 
     Accounts are looked up once per distinct (entry types, location, posting groups) combination
     and slot (Xe/X x account/balancing), not per row: the rows then only gather them.
@@ -124,21 +126,24 @@ def subledger_postings(
         unposted_only=unposted_only, require_expected_accounts=require_expected_accounts,
         precision=precision, ordered=ordered,
     )
-    return _gather(keyed, rows, {
+    from_entry = {
         "value_entry_no": pl.col("entry_no"), "transaction_no": pl.col("transaction_no"),
         "entry_type": pl.col("entry_type"), "posting_date": pl.col("posting_date"),
         "document_no": pl.col("document_no"), "item_no": pl.col("item_no"),
         "location_code": pl.col("location_code"),
-    }).with_columns(
-        account_no=rows["account_no"], account_role=rows["account_role"],
-        amount=rows["amount"], pair=_SLOTS["pair"].gather(rows["slot"]),
-        side=_SLOTS["side"].gather(rows["slot"]),
-    ).select(SUBLEDGER_COLUMNS)
+    }
+    own = {
+        "account_no": rows["account_no"], "account_role": rows["account_role"],
+        "amount": rows["amount"], "pair": _SLOTS["pair"].gather(rows["slot"]),
+        "side": _SLOTS["side"].gather(rows["slot"]),
+    }
+    return _gather(keyed, rows, {c: e for c, e in from_entry.items() if c in columns}).with_columns(
+        **{c: v for c, v in own.items() if c in columns}).select(columns)
 
 
 def _gather(keyed: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
     """Value entry columns repeated for each of their G/L rows (`rows["row"]` positions)."""
-    return keyed.select(**exprs)[rows["row"]]
+    return keyed.select(**exprs).rechunk()[rows["row"]]  # a gather across chunks is slow
 
 
 def _posting_rows(
@@ -162,10 +167,11 @@ def _posting_rows(
     if ordered and not value_entries["entry_no"].is_sorted():
         value_entries = value_entries.sort("entry_no")
     combos = value_entries.select(_COMBO).unique().with_row_index("combo")
-    keyed = value_entries.join(
-        combos, on=_COMBO, how="left", maintain_order="left",
-        nulls_equal=any(value_entries[c].null_count() for c in _COMBO),
-    )
+    keyed = value_entries.with_columns(  # joined on the key columns alone: no wide gather
+        value_entries.select(_COMBO).join(
+            combos, on=_COMBO, how="left", maintain_order="left",
+            nulls_equal=any(value_entries[c].null_count() for c in _COMBO),
+        ).get_column("combo"))
     pairs = {0: expected, 2: actual} if include_expected else {2: actual}
     parts = []
     for slot, amount in pairs.items():  # the account side, then the balancing side (R121)

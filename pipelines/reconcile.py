@@ -49,6 +49,7 @@ def reconcile(
         value_entries, inventory_posting_setup, general_posting_setup, include_expected=True,
         require_expected_accounts=settings.expected_cost_posting_to_gl, precision=precision,
         ordered=False,
+        columns=["posting_date", "account_no", "document_no", "item_no", "amount", "pair"],
     ).select(
         month_end, "account_no", pl.col("document_no").fill_null(""), "item_no", "amount",
         expected=pl.when(pl.col("pair") == "Xe").then("amount").otherwise(0.0),
