@@ -148,22 +148,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> None:
-    """Materialize every asset and check of the code location, the IO manager rooted in staging."""
+    """Every asset and check of the code location (`cli_job`), the IO manager rooted in staging."""
     import dagster as dg
 
-    from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
+    from assets.definitions import cli_job
+    from assets.resources import RESOURCE_KEY
 
     level = "DEBUG" if args.debug else "CRITICAL"
+    config = {"data_dir": str(data), "as_of": args.as_of, "on_bad_rows": args.on_bad_rows}
     with _dagster_home():
         try:
-            dg.materialize(
-                [*ALL_ASSETS, *ALL_CHECKS],
-                resources=resources(str(data), str(staging), as_of=args.as_of,
-                                    on_bad_rows=args.on_bad_rows),
-                instance=dg.DagsterInstance.ephemeral(),
-                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-                tags={"invrec/source": "cli"},
-            )
+            with dg.DagsterInstance.ephemeral() as instance:
+                dg.execute_job(
+                    dg.reconstructable(cli_job), instance=instance, raise_on_error=True,
+                    run_config={
+                        "resources": {RESOURCE_KEY: {"config": config},
+                                      "io_manager": {"config": {"base_dir": str(staging)}}},
+                        "loggers": {"console": {"config": {"log_level": level}}},
+                    },
+                    tags={"invrec/source": "cli"},
+                )
         except Exception as exc:
             cause = _input_error(exc)
             if cause is not None and cause is not exc:
