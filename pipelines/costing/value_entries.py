@@ -152,13 +152,12 @@ def adjustment_entries(
         .with_columns(
             cost_amount_actual=pl.col("amount"), cost_amount_expected=pl.lit(0.0),
             entry_type=pl.lit("Rounding"), expected_cost=pl.lit(False), kind=pl.lit(2),
+            # R33: the (inbound) entry's quantity
+            valued_quantity=pl.lit(per_entry.get_column("entry_quantity")).gather(ile),
         )
     )
-    rounding_rows = rounding_rows.with_columns(  # R33: the (inbound) entry's quantity
-        valued_quantity=pl.Series(quantity[rounding_rows.get_column(ile).to_numpy()]))
-    cols.insert(2, "kind")
     return (
-        pl.concat([expected.select(cols), actual.select(cols), rounding_rows.select(cols)])
+        pl.concat([frame.select(*cols, "kind") for frame in (expected, actual, rounding_rows)])
         .filter((pl.col("cost_amount_actual") != 0) | (pl.col("cost_amount_expected") != 0))
         .rename({"entry_no": "applies_to_entry"})
         .sort("item_ledger_entry_no", "applies_to_entry", "kind")
