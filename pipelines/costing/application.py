@@ -45,8 +45,7 @@ def _check_date_order(flow: pl.DataFrame) -> None:
         out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
         side=pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound"),
     ).filter("side")
-    flow = flow.with_columns(back_dated=pl.col("date") < pl.col("date").cum_max().shift(1)
-                             .over(["key_id", "inbound"]).fill_null(pl.col("date")))
+    flow = flow.with_columns(back_dated=_back_dated(pl.col("date")))
     if not flow.get_column("back_dated").any():
         return
     strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | _RETURN_INTO_OPEN.any())
@@ -75,12 +74,9 @@ def _check_date_order(flow: pl.DataFrame) -> None:
         ])
 
 
-def _back_dated_keys(flow: pl.DataFrame) -> pl.DataFrame:
-    """Keys with an entry dated before an earlier-posted entry of its side (R41)."""
-    date = pl.col("posting_date")
-    return flow.filter(
-        date < date.cum_max().shift(1).over(["key_id", "inbound"]).fill_null(date)
-    ).select("key_id").unique()
+def _back_dated(date: pl.Expr) -> pl.Expr:
+    """R41: dated before an earlier-posted entry of its key and side (`flow` in entry order)."""
+    return date < date.cum_max().shift(1).over(["key_id", "inbound"]).fill_null(date)
 
 
 def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
@@ -161,8 +157,7 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
     application. LIFO order: `lifo.lifo_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
-    keys = flow.select(inbound="entry_no", key_id="key_id")
-    back_dated = _back_dated_keys(flow)
+    whole_flow = flow
     lifo = flow.filter(pl.col("lifo"))
     bad = [lifo_capacity_violations(lifo, reserved).select("inbound", "last_fixed_tx")]
     flow = flow.filter(~pl.col("lifo"))
@@ -203,10 +198,14 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
                     "negative inventory (R45) with automatic outbounds posted in between")
             for row in unmodelled.sort("last_fixed_tx").head(20).iter_rows(named=True)
         ])
-    bad = pl.concat(bad).join(keys, on="inbound")
+    bad = pl.concat(bad)
+    if bad.height == 0:
+        return
     # the shortfall is shown in entry order; where the key has back-dated entries BC's order by
     # posting date (R41) may have left the reserved units alone, so it is not proven
-    unproven = bad.join(back_dated, on="key_id", how="semi")
+    bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
+    unproven = bad.join(whole_flow.filter(_back_dated(pl.col("posting_date"))).select("key_id"),
+                        on="key_id", how="semi")
     if unproven.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
@@ -215,14 +214,12 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
                     "variant with back-dated entries (R41 application by posting date)")
             for row in unproven.sort("last_fixed_tx").head(20).iter_rows(named=True)
         ])
-    if bad.height:
-        raise InputError([
-            Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to",
-                    None,
-                    f"R43: the entry it applies to (item ledger entry {row['inbound']}) has less "
-                    "remaining quantity than needed when this row is posted")
-            for row in bad.sort("last_fixed_tx").iter_rows(named=True)
-        ])
+    raise InputError([
+        Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
+                f"R43: the entry it applies to (item ledger entry {row['inbound']}) has less "
+                "remaining quantity than needed when this row is posted")
+        for row in bad.sort("last_fixed_tx").iter_rows(named=True)
+    ])
 
 
 def _check_returns_into_negative(flow: pl.DataFrame) -> None:

@@ -38,11 +38,10 @@ def posted_value_entries(
     p = settings.amount_rounding_precision
     ile = "item_ledger_entry_no"
     # what the cost adjustment found per item ledger entry, by entry number (dense): a gather
-    cost = np.zeros(entries.height + 1)
-    cost[outbound.get_column("entry_no").to_numpy()] = outbound.get_column(
-        "cost_at_posting").to_numpy()
-    cost[inbound.get_column("inbound").to_numpy()] = inbound.get_column("at_posting").to_numpy()
-    cost = pl.Series(cost)
+    cost = pl.Series(by_entry_no(
+        pl.concat([outbound.get_column("entry_no"), inbound.get_column("inbound")]),
+        pl.concat([outbound.get_column("cost_at_posting"), inbound.get_column("at_posting")]),
+        entries.height))
     posting = ["transaction_no", "posting_date", "document_no", "gen_bus_posting_group",
                "item_charge_no", "quantity", "type", "sales_amount"]
     out = entries.filter(~pl.col("inbound")).select(
@@ -107,12 +106,12 @@ def adjustment_entries(
     # target, and its quantity from its first value entry, the one its own transaction posted
     # and the only one carrying the item ledger entry's quantity (R33, R170.3).
     first = posted.filter(pl.col("item_ledger_entry_quantity") != 0)
-    quantity = np.zeros(n + 1)
-    quantity[first.get_column(ile).to_numpy()] = first.get_column(
-        "item_ledger_entry_quantity").abs().to_numpy()
-    target = np.full(n + 1, np.nan)
-    target[targets.get_column("entry_no").to_numpy()] = targets.get_column("target").to_numpy()
-    per_entry = pl.DataFrame({"target": target, "entry_quantity": quantity})
+    per_entry = pl.DataFrame({
+        "target": by_entry_no(targets.get_column("entry_no"), targets.get_column("target"), n,
+                              np.nan),
+        "entry_quantity": by_entry_no(first.get_column(ile),
+                                      first.get_column("item_ledger_entry_quantity").abs(), n),
+    })
 
     def with_target(frame: pl.DataFrame) -> pl.DataFrame:
         """The rows of entries that have a target, with it and the entry's quantity."""
@@ -215,6 +214,13 @@ def value_entries_table(
         ),
         ValueEntry,
     )
+
+
+def by_entry_no(entry_no: pl.Series, values: pl.Series, n: int, fill: float = 0.0) -> np.ndarray:
+    """`values` placed at their item ledger entry numbers (dense, 1..n) in an n + 1 array."""
+    out = np.full(n + 1, fill)
+    out[entry_no.to_numpy()] = values.to_numpy()
+    return out
 
 
 def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.DataFrame:
