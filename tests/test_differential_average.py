@@ -159,10 +159,6 @@ def test_r60_self_feeding_pool_starts_from_the_costs_at_posting() -> None:
     assert_same_ledger(got, want)
 
 
-@pytest.mark.xfail(strict=True, raises=NotSupportedYet, reason=(
-    "R60, R99: the rounds settle at once (every entry at 10.00: a transfer changes nothing in "
-    "an item pool); the stage finds a cost loop and raises NotSupportedYet (did not settle in "
-    "100 rounds)"))
 def test_r60_stage_settles_a_transfer_out_and_back_under_calc_type_item() -> None:
     """Calc type item: RED -> "" (valued by average, R99) and back, fixed-applied to the
     to-leg (R97). The from-leg's average includes the fixed-applied return of its own cost, but
@@ -176,9 +172,6 @@ def test_r60_stage_settles_a_transfer_out_and_back_under_calc_type_item() -> Non
     assert_same_ledger(got, want)
 
 
-@pytest.mark.xfail(strict=True, raises=NotSupportedYet, reason=(
-    "R60, R102: the rounds settle; the stage's average passes do not and refuse the pool "
-    "(NotSupportedYet 'did not settle') instead of a result"))
 def test_r60_stage_does_not_crash_on_a_self_feeding_pool() -> None:
     """The pool of the test above, plus sales at BLUE into negative inventory (R102: the
     second meets an empty pool and keeps its posting cost) and a purchase in July."""

@@ -273,8 +273,15 @@ def settle_costs(
             triggers.join(item_of, on="entry_no").select("item_no").unique(), on="item_no",
             how="semi")
         if now.height:
+            # R170.15: a cost-receiving inbound follows its source's new cost at once, so that
+            # a pool holding a from-leg and its to-leg sees both in the same round (a to-leg one
+            # round behind makes the pool oscillate)
+            received = received_values(receiving.join(
+                fresh.select(source_entry="entry_no"), on="source_entry", how="semi"),
+                fresh, settings)
             events = average.pool_events(
-                now, inbound, results, settings, accounting_periods,
+                now, inbound.update(received, on="inbound"), results, settings,
+                accounting_periods,
                 None if avg_revalued is None
                 else pooled_revaluation.pool_events_of(avg_revalued, amounts))
             found, _ = average.average_costs(events, settings, targets)
