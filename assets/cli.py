@@ -115,9 +115,10 @@ def _run(args: argparse.Namespace) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     check_failure = None
     try:
+        unsettled: list[str] = []
         with _quiet(args.debug):
             try:
-                _materialize(data, staging, args)
+                unsettled = _materialize(data, staging, args)
             except Exception as exc:
                 # a blocking check at ERROR (reconciliation_severity = "error") fails the run
                 # after every table was written: the controller gets them, and the exit code
@@ -135,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     frames = {t: pl.read_parquet(out / f"{t}.parquet") for t in tables}
-    print(summary(frames, data, out, args.as_of))
+    print(summary(frames, data, out, args.as_of, unsettled))
     rejected = frames.get(REJECTED_TABLE)
     if rejected is not None and rejected.height:
         for row in rejected.select("transaction_no", "reason").iter_rows():
@@ -147,10 +148,12 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> None:
-    """Every asset and check of the code location (`cli_job`), the IO manager rooted in staging."""
+def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> list[str]:
+    """Every asset and check of the code location (`cli_job`), the IO manager rooted in staging.
+    Returns the items cost adjustment left alone (R60, the costs_settled check)."""
     import dagster as dg
 
+    from assets.costing import COSTS_SETTLED
     from assets.definitions import cli_job
     from assets.resources import RESOURCE_KEY
 
@@ -159,7 +162,7 @@ def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> None:
     with _dagster_home():
         try:
             with dg.DagsterInstance.ephemeral() as instance:
-                dg.execute_job(
+                result = dg.execute_job(
                     dg.reconstructable(cli_job), instance=instance, raise_on_error=True,
                     run_config={
                         "resources": {RESOURCE_KEY: {"config": config},
@@ -168,6 +171,9 @@ def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> None:
                     },
                     tags={"invrec/source": "cli"},
                 )
+                return [item for check in result.get_asset_check_evaluations()
+                        if check.check_name == COSTS_SETTLED and not check.passed
+                        for item in check.metadata["item_nos"].value]
         except Exception as exc:
             cause = _input_error(exc)
             if cause is not None and cause is not exc:
@@ -224,8 +230,10 @@ def _quiet(debug: bool) -> Iterator[None]:
         yield
 
 
-def summary(frames: dict[str, pl.DataFrame], data: Path, out: Path, as_of: str | None) -> str:
-    """Rows per table, inventory value (R132), all-time reconciliation difference by account."""
+def summary(frames: dict[str, pl.DataFrame], data: Path, out: Path, as_of: str | None,
+            unsettled: Sequence[str] = ()) -> str:
+    """Rows per table, inventory value (R132), all-time reconciliation difference by account,
+    and the items whose costs did not settle (R60)."""
     from assets.reconciliation import all_time
     from assets.valuation import inventory_value
 
@@ -242,6 +250,9 @@ def summary(frames: dict[str, pl.DataFrame], data: Path, out: Path, as_of: str |
     for acc, role, sub, gl, diff in accounts.iter_rows():
         lines.append(f"  {acc:<10} {role:<28} subledger {sub:>14,.2f}  G/L {gl:>14,.2f}  "
                      f"difference {diff:>12,.2f}")
+    if unsettled:
+        lines.append(f"cost adjustment: {len(unsettled)} item(s) did not settle in 100 rounds "
+                     f"and were left unadjusted (R60): {', '.join(unsettled)}")
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import schema_check
-from assets.metadata import KINDS, table_metadata, total
+from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.costing import cost_ledger
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
@@ -14,6 +14,8 @@ from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 ITEM_LEDGER_ENTRIES = "item_ledger_entries"
 ITEM_APPLICATION_ENTRIES = "item_application_entries"
 ADJUSTED_VALUE_ENTRIES = "adjusted_value_entries"
+COSTS_SETTLED = "costs_settled"
+MAX_ITEMS_SHOWN = 50
 
 
 @dg.multi_asset(
@@ -37,6 +39,11 @@ ADJUSTED_VALUE_ENTRIES = "adjusted_value_entries"
                         "to the G/L yet."),
     },
     name="adjust_cost_item_entries",
+    check_specs=[dg.AssetCheckSpec(
+        COSTS_SETTLED, asset=ADJUSTED_VALUE_ENTRIES,
+        description="R60: every item's costs reached their fixed point within 100 rounds. An "
+                    "item that did not settle is left unadjusted (its entries keep their posted "
+                    "amounts) and named here, at warning severity: the run goes on, as in BC.")],
 )
 def ledger_and_costing(
     invrec_config: InvrecConfig,
@@ -58,12 +65,21 @@ def ledger_and_costing(
         iae, cost_applications=int(iae["cost_application"].sum()) if iae.height else 0,
     ))
     adjustments = ve.filter(pl.col("adjustment"))
+    unsettled = ledger.unsettled_items
     yield dg.Output(ve, output_name=ADJUSTED_VALUE_ENTRIES, metadata=table_metadata(
         ve, adjustment_entries=adjustments.height,
         adjustment_amount=total(adjustments, "cost_amount_actual"),
         cost_amount_actual=total(ve, "cost_amount_actual"),
         cost_amount_expected=total(ve, "cost_amount_expected"),
+        unsettled_items=unsettled.height,
     ))
+    yield dg.AssetCheckResult(
+        asset_key=ADJUSTED_VALUE_ENTRIES, check_name=COSTS_SETTLED, passed=unsettled.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unsettled_items": unsettled.height,
+                  "item_nos": dg.MetadataValue.json(unsettled.get_column("item_no").to_list()),
+                  "items": dg.MetadataValue.md(markdown(unsettled, MAX_ITEMS_SHOWN))},
+    )
 
 
 ASSETS = [ledger_and_costing]

@@ -24,6 +24,7 @@ class Ledger(NamedTuple):
     item_ledger_entries: pl.DataFrame
     item_application_entries: pl.DataFrame
     value_entries: pl.DataFrame
+    unsettled_items: pl.DataFrame  # item_no: R60, did not settle, not adjusted
 
 
 def cost_ledger(
@@ -49,8 +50,8 @@ def cost_ledger(
     if (transactions.get_column("type") == "revaluation").any():
         revalued = revaluation.revalued_entries(transactions, entries, applications, source)
         links = revaluation.revaluation_links(revalued, entries, applications)
-    outbound, inbound, amounts = settle_costs(entries, source, applications, settings,
-                                              accounting_periods, revalued, links)
+    outbound, inbound, amounts, unsettled = settle_costs(
+        entries, source, applications, settings, accounting_periods, revalued, links)
     posted = ve.posted_value_entries(
         transactions, entries, source, outbound, inbound, settings,
         None if revalued is None else revaluation.revaluation_value_entries(revalued, amounts))
@@ -58,10 +59,13 @@ def cost_ledger(
         outbound.select("entry_no", "target"),
         inbound.filter(pl.col("receiving")).select(pl.col("inbound").alias("entry_no"), "target"),
     ])
+    rounding = rounding_amounts(inbound, applications, settings, amounts, links)
+    if unsettled.height:  # R60: cost adjustment writes nothing for an item that did not settle
+        left_alone = entries.join(unsettled, on="item_no", how="semi").select("entry_no")
+        targets = targets.join(left_alone, on="entry_no", how="anti")
+        rounding = rounding.join(left_alone, on="entry_no", how="anti")
     adjustments = ve.adjustment_entries(
-        posted, targets, rounding_amounts(inbound, applications, settings, amounts, links),
-        first_allowed_date(inventory_periods, settings), settings,
-    )
+        posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
     valuation_dates = pl.concat([
         inbound.select(pl.col("inbound").alias("item_ledger_entry_no"),
                        pl.col("vdate").alias("valuation_date")),
@@ -73,4 +77,5 @@ def cost_ledger(
                                                          settings),
         item_application_entries=ve.application_entries_table(entries, applications),
         value_entries=value_entries,
+        unsettled_items=unsettled,
     )

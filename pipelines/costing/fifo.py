@@ -9,17 +9,29 @@ number of rounds is the longest chain, and the work is the entries that changed.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 
 from pipelines.costing import average, revaluation
 from pipelines.costing import average_revaluation as pooled_revaluation
 from pipelines.costing.ledger import QTY_SCALE
-from pipelines.errors import NotSupportedYet, Problem
+from pipelines.costing.unsettled import posting_amounts, unsettled_items
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
 
 MAX_ROUNDS = 100  # R60: BC caps its recursion at 100 levels the same way
 _CENT_EPS = 1e-6
+
+class Settled(NamedTuple):
+    """The fixed point of R60: outbound results, the final inbound table, the revaluation
+    amounts, and the items that did not settle in MAX_ROUNDS rounds (item_no)."""
+
+    outbound: pl.DataFrame
+    inbound: pl.DataFrame
+    amounts: pl.DataFrame | None
+    unsettled: pl.DataFrame
+
 
 RESULT_SCHEMA = {"entry_no": pl.Int64, "cost_at_posting": pl.Float64, "target": pl.Float64,
                  "valuation_date": pl.Date}
@@ -185,9 +197,8 @@ def settle_costs(
     accounting_periods: pl.DataFrame | None = None,
     revalued: pl.DataFrame | None = None,
     reval_links: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """R60: the fixed point of targets. Returns (outbound results, final inbound table,
-    revaluation amounts).
+) -> Settled:
+    """R60: the fixed point of targets.
 
     Each round updates the revaluation amounts of the entries whose cost changed (R81, R170.15),
     recomputes the outbounds whose inbounds changed, then every average pool (§8), whose valued
@@ -331,7 +342,7 @@ def settle_costs(
         again = (pl.DataFrame(schema={"inbound": pl.Int64}) if moved_revaluations is None
                  else moved_revaluations.select("inbound").unique())
         if changed.height == 0 and again.height == 0:
-            return results, inbound, amounts
+            return Settled(results, inbound, amounts, entries.select("item_no").clear())
         hit = pl.concat([changed.select("inbound"), again]).unique()
         inputs_moved = pl.concat([
             changed.filter(~pl.col("cost_only")).select("inbound"),
@@ -353,12 +364,18 @@ def settle_costs(
                            how="semi"),
             outbounds.join(hit.rename({"inbound": "u0_entry"}), on="u0_entry", how="semi"),
         ]).unique("entry_no", maintain_order=True)
-    items = entries.join(changed, left_on="entry_no", right_on="inbound").get_column("item_no")
-    raise NotSupportedYet([
-        Problem("items", f"item_no={item}", None, None,
-                f"not supported yet: costs did not settle in {MAX_ROUNDS} rounds (a cost loop)")
-        for item in items.unique().sort().head(20)
-    ])
+    # R60: what still moves in the last round did not settle; its revaluations are computed
+    # from the posting amounts, and cost adjustment leaves its items alone (costing.cost_ledger)
+    unsettled = unsettled_items(entries, hit)
+    if amounts is not None:
+        at_posting = posting_amounts(revalued, per_pool, avg_revalued, contributions, inbound,
+                                     results, p)
+        item_of_inbound = entries.select(inbound="entry_no", item_no="item_no")
+        amounts = amounts.update(
+            at_posting.join(item_of_inbound, on="inbound").join(unsettled, on="item_no",
+                                                                 how="semi").drop("item_no"),
+            on=["reval_tx", "inbound"])
+    return Settled(results, inbound, amounts, unsettled)
 
 
 def rounding_amounts(
