@@ -16,7 +16,6 @@ from pipelines.costing.ledger import (
     item_ledger_entries,
     source_value_entries,
 )
-from pipelines.costing.loops import check_no_cost_loops
 from pipelines.settings import Settings
 
 
@@ -45,7 +44,6 @@ def cost_ledger(
         item_ledger_entries(transactions, items), transactions)
     source = source_value_entries(transactions, entries, settings)
     applications = apply_quantities(entries)
-    check_no_cost_loops(entries, applications)
     revalued = links = None
     if (transactions.get_column("type") == "revaluation").any():
         revalued = revaluation.revalued_entries(transactions, entries, applications, source)

@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import Nearest, lifo_applications, lifo_capacity_violations
+from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -25,6 +26,9 @@ from pipelines.rounding import segment_cum_sum
 # R45: a sales return with applies_to posted while its key has open outbounds closes nothing
 _RETURN_INTO_OPEN = ((pl.col("type") == "sales_return") & pl.col("receiving")
                      & (pl.col("before") < 0))
+# ... and neither does a to-leg passing over them (R44a): both go on hand
+_ON_HAND_INTO_OPEN = (((pl.col("type") == "sales_return") | pl.col("passes"))
+                      & pl.col("receiving") & (pl.col("before") < 0))
 
 
 def _check_date_order(flow: pl.DataFrame) -> None:
@@ -48,7 +52,7 @@ def _check_date_order(flow: pl.DataFrame) -> None:
     flow = flow.with_columns(back_dated=_back_dated(pl.col("date")))
     if not flow.get_column("back_dated").any():
         return
-    strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | _RETURN_INTO_OPEN.any())
+    strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | _ON_HAND_INTO_OPEN.any())
     keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
     side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
         "inbound", "key_id", "entry_no").with_columns(
@@ -164,10 +168,10 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
     stream_out = flow.filter(~pl.col("inbound"))
     ends = flow.filter(pl.col("inbound")).with_columns(
         end=segment_cum_sum(pl.col("delta"), "key_id"),
-        open_r45=_RETURN_INTO_OPEN)
+        open_r45=_ON_HAND_INTO_OPEN)
     reserved = reserved.join(
         ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
-                    "transaction_no", "open_r45"), on="inbound")
+                    "transaction_no", "open_r45", "passes"), on="inbound")
     next_out = reserved.filter(~pl.col("open_r45")).sort("key_id", "end").join_asof(
         stream_out.select("key_id", pl.col("units").cum_sum().over("key_id").alias("out_end"),
                           pl.col("transaction_no").alias("next_tx")),
@@ -194,8 +198,10 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame) -> None:
     if unmodelled.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
-                    "not supported yet: a fixed application to a sales return posted into "
-                    "negative inventory (R45) with automatic outbounds posted in between")
+                    "not supported yet: a fixed application to "
+                    + ("a to-leg passing over open outbounds (R44a)" if row["passes"] else
+                       "a sales return posted into negative inventory (R45)")
+                    + " with automatic outbounds posted in between")
             for row in unmodelled.sort("last_fixed_tx").head(20).iter_rows(named=True)
         ])
     bad = pl.concat(bad)
@@ -255,21 +261,51 @@ def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> 
         ])
 
 
+MAX_PASS_OVER_LEVELS = 20
+
+
 def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     """All quantity applications: inbound, outbound, units, at_posting.
 
     `entries` are sorted by (key_id, entry_no). `at_posting` (R51): the application was made when
     the outbound was posted, i.e. the inbound existed then; otherwise the inbound made it (R44).
-    The automatic stream (`flow`): every inbound with its unreserved units (`delta`, `cap`) and
-    every outbound without applies_to, in entry order, with the key's balance `before` each.
+    R44a: a to-leg that would close an open outbound its own cost depends on passes over it,
+    closing nothing (`loops.py`); a pass-over can make another, so this repeats per level. The
+    input is checked on the applications the pass-overs give (they leave stock on hand).
     """
     entries = entries.select(  # what application reads: narrow frames to filter and join
         "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "applies_to",
         "applies_to_entry", "source_entry", "type", "posting_date", "costing_method",
         "location_code")
     fixed = _fixed_applications(entries)
+    flow = _automatic_stream(entries, fixed)
+    passing = pl.Series("inbound", [], dtype=pl.Int64)
+    for _ in range(MAX_PASS_OVER_LEVELS):
+        flow = flow.with_columns(passes=pl.col("entry_no").is_in(passing.implode()))
+        applications = _apply(flow, fixed)
+        loops = cost_loops(entries, applications)
+        stuck = loops.filter(pl.col("inbound").is_in(passing.implode()))
+        if loops.height == 0 or stuck.height:
+            break
+        passing = pl.concat([passing, loops.get_column("inbound")]).unique().sort()
+    else:
+        stuck = loops
+    # first the orders this model does not follow (its applications, loops included, are not
+    # BC's then), then a pass-over it cannot apply (the input would look short of stock)
+    _check_date_order(flow)
+    _check_returns_into_negative(flow.filter(pl.col("lifo")))
+    check_pass_overs(entries, applications, passing.to_frame(), stuck)
+    if fixed.height:
+        _check_fixed_capacity(flow, fixed)
+    _check_transfer_stock(entries, applications)
+    return applications
+
+
+def _automatic_stream(entries: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFrame:
+    """`flow`: every inbound with its unreserved units (`delta`, `cap`) and every outbound
+    without applies_to, in entry order, with the key's balance `before` each."""
     reserved = fixed.group_by("inbound").agg(reserved=pl.col("units").sum())
-    flow = (
+    return (
         entries.join(reserved, left_on="entry_no", right_on="inbound", how="left",
                      maintain_order="left")
         .filter(pl.col("inbound") | pl.col("applies_to_entry").is_null())
@@ -279,18 +315,17 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
                       .otherwise(-pl.col("units")))
         .with_columns(before=segment_cum_sum(pl.col("delta"), "key_id") - pl.col("delta"))
     )
-    _check_date_order(flow)
-    _check_returns_into_negative(flow.filter(pl.col("lifo")))
-    if fixed.height:
-        _check_fixed_capacity(flow, fixed)
+
+
+def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFrame:
+    """The applications of the automatic stream and the fixed ones; the to-legs that pass over
+    (`passes`, R44a) close nothing, like the returns of R45."""
     fifo = flow.filter(~pl.col("lifo"))
     on_hand, regular, demand = split_on_hand_returns(
         fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)), fifo.filter(~pl.col("inbound")))
-    applications = pl.concat([
+    return pl.concat([
         _overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
         _overlap(regular, demand.filter(pl.col("units") > 0)),
         lifo_applications(flow.filter(pl.col("lifo"))),
         fixed.select("inbound", "outbound", "units"),
     ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
-    _check_transfer_stock(entries, applications)
-    return applications

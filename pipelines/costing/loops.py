@@ -1,10 +1,15 @@
-"""R44a: no cost loops. An inbound entry must not close an open outbound its own cost depends on.
+"""R44a: no cost loops. An inbound entry does not close an open outbound its own cost depends on.
 
 Only a cost-receiving inbound can depend on an outbound: a to-leg on its from-leg, a return with
 applies_to on its sale, and an outbound on the inbounds applied to it. So a loop needs a to-leg
 (returns close nothing, R45) applied to an outbound posted before it. Those candidates are rare;
 their cost sources are followed backwards one level per step (the transfer and return depth), all
 candidates at once.
+
+BC passes over such an outbound: it stays open for a later inbound. When every outbound open at
+the to-leg's posting is passed over, the to-leg closes nothing, exactly like a return posted into
+negative inventory (R45): its units go on hand, served to later outbounds first, while the open
+outbounds wait for the next inbound. That is how `application.apply_quantities` applies it.
 """
 
 from __future__ import annotations
@@ -15,47 +20,78 @@ from pipelines.errors import NotSupportedYet, Problem
 
 MAX_DEPTH = 1_000
 
+_PAIR = ["inbound", "outbound"]
 
-def check_no_cost_loops(entries: pl.DataFrame, applications: pl.DataFrame) -> None:
-    """Raises NotSupportedYet when a to-leg closes an open outbound its cost depends on (R44a).
 
-    BC passes over such an outbound and tries the next one; that re-application is not
-    implemented, so the case is refused with the entries named rather than costed wrongly.
+def cost_loops(entries: pl.DataFrame, applications: pl.DataFrame,
+               pairs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The (inbound, outbound) pairs where the inbound's cost depends on the outbound.
+
+    `pairs` defaults to the applications a cost-receiving inbound made when it was posted (it
+    closed an open outbound): the cost loops of R44a.
     """
     receiving = entries.filter(pl.col("receiving")).select(
         node="entry_no", source="source_entry")
-    closing = (
-        applications.filter(~pl.col("at_posting"))
-        .join(receiving.rename({"node": "inbound"}), on="inbound")
-        .select("inbound", "outbound", node="source")
-    )
-    if closing.height == 0:
-        return
+    if pairs is None:
+        pairs = applications.filter(~pl.col("at_posting")).select(_PAIR)
+    frontier = pairs.join(receiving.rename({"node": "inbound"}), on="inbound").select(
+        *_PAIR, node="source")
     pieces = applications.select(node="outbound", next="inbound")
-    frontier, seen = closing, closing.select("inbound", "outbound", "node")
+    found, seen = [], frontier
     for _ in range(MAX_DEPTH):
-        loops = frontier.filter(pl.col("node") == pl.col("outbound"))
-        if loops.height:
-            tx = entries.select("entry_no", "transaction_no")
-            named = (loops.unique(["inbound", "outbound"])
-                     .join(tx.rename({"entry_no": "inbound"}), on="inbound")
-                     .join(tx.rename({"entry_no": "outbound", "transaction_no": "closed_tx"}),
-                           on="outbound").sort("transaction_no"))
-            raise NotSupportedYet([
-                Problem("transactions", f"transaction_no={row['transaction_no']}", None, None,
-                        "not supported yet: its inbound entry would close the open outbound "
-                        f"of transaction {row['closed_tx']}, on which its own cost depends "
-                        "(R44a: BC passes over that outbound)")
-                for row in named.head(20).iter_rows(named=True)
-            ])
+        if frontier.height == 0:
+            return pl.concat([pairs.clear(), *found]).unique().sort(_PAIR)
+        found.append(frontier.filter(pl.col("node") == pl.col("outbound")).select(_PAIR))
         # outbound -> the inbounds applied to it -> the sources of the cost-receiving ones
         frontier = (
-            frontier.join(pieces, on="node").select("inbound", "outbound", node="next")
-            .join(receiving, on="node").select("inbound", "outbound", node="source")
-            .join(seen, on=["inbound", "outbound", "node"], how="anti").unique()
+            frontier.join(pieces, on="node").select(*_PAIR, node="next")
+            .join(receiving, on="node").select(*_PAIR, node="source")
+            .join(seen, on=[*_PAIR, "node"], how="anti").unique()
         )
-        if frontier.height == 0:
-            return
         seen = pl.concat([seen, frontier])
     raise NotSupportedYet([Problem("transactions", None, None, None,
                                    f"not supported yet: cost sources deeper than {MAX_DEPTH}")])
+
+
+def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
+                     passing: pl.DataFrame, stuck: pl.DataFrame) -> None:
+    """R44a as applied: every outbound open when a passing to-leg is posted depends on it.
+
+    A to-leg that passes over one open outbound and closes another, or passes over on a LIFO key
+    or a key with back-dated entries, is refused as not supported yet; so is any loop still
+    there after the pass-overs (`stuck`).
+    """
+    if passing.height == 0 and stuck.height == 0:
+        return
+    info = entries.select("entry_no", "key_id", "transaction_no", "costing_method",
+                          "posting_date")
+    to_legs = passing.join(info.rename({"entry_no": "inbound"}), on="inbound")
+    outbounds = entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select(
+        outbound="entry_no", key_id="key_id", units="units", out_tx="transaction_no",
+        out_date="posting_date")
+    candidates = to_legs.join(outbounds, on="key_id").filter(
+        pl.col("outbound") < pl.col("inbound"))
+    applied = candidates.select(_PAIR).join(
+        applications.select(pl.col("inbound").alias("from"), "outbound", "units"), on="outbound"
+    ).filter(pl.col("from") < pl.col("inbound")).group_by(_PAIR).agg(applied=pl.col("units").sum())
+    open_then = candidates.join(applied, on=_PAIR, how="left").filter(
+        pl.col("applied").fill_null(0) < pl.col("units"))
+    depends = cost_loops(entries, applications, open_then.select(_PAIR))
+    problems = open_then.join(depends, on=_PAIR, how="anti").select(
+        "transaction_no", reason=pl.lit("it would pass over one open outbound and close another"))
+    problems = pl.concat([
+        problems,
+        to_legs.filter(pl.col("costing_method") == "LIFO").select(
+            "transaction_no", reason=pl.lit("on a LIFO item")),
+        candidates.filter(pl.col("out_date") > pl.col("posting_date")).select(
+            "transaction_no", reason=pl.lit("with back-dated entries")),
+        stuck.join(info.rename({"entry_no": "inbound"}), on="inbound").select(
+            "transaction_no", reason=pl.lit("and still closes it")),
+    ]).unique("transaction_no", keep="first").sort("transaction_no")
+    if problems.height:
+        raise NotSupportedYet([
+            Problem("transactions", f"transaction_no={row['transaction_no']}", None, None,
+                    "not supported yet: its inbound entry passes over an open outbound its cost "
+                    f"depends on (R44a) {row['reason']}")
+            for row in problems.head(20).iter_rows(named=True)
+        ])

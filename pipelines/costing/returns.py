@@ -66,13 +66,18 @@ def split_on_hand_returns(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """R45: (on-hand returns, regular inbound stream, outbound stream of passed demand).
 
-    `stream_in` (key_id, entry_no, cap, type, receiving) and `stream_out` (key_id, entry_no,
+    To-legs passing over the open outbounds (`passes`, R44a) close nothing either: on-hand too.
+
+    `stream_in` (key_id, entry_no, cap, type, receiving, passes) and `stream_out` (key_id, entry_no,
     units) are the automatic streams, sorted by (key_id, entry_no). The on-hand returns come back
     with `cap`, the outbounds with `units` = their passed demand and `matched` = the units the
     on-hand returns serve (overlap the two for the phase-1 applications).
     """
     stream_in = stream_in.with_columns(
-        candidate=(pl.col("type") == "sales_return") & pl.col("receiving") & (pl.col("cap") > 0),
+        candidate=((pl.col("type") == "sales_return")
+                   | (pl.col("passes") if "passes" in stream_in.columns else False))
+        & pl.col("receiving")
+        & (pl.col("cap") > 0),
         on_hand=pl.lit(False))
     out = stream_out.with_columns(passed=pl.col("units"), matched=pl.lit(0, dtype=pl.Int64))
     for _ in range(MAX_ROUNDS):
