@@ -295,3 +295,19 @@ def test_standard_purchase_posts_variance_and_sale_takes_standard_r24():
         (4, "Direct Cost", -80.0, 0.0),
     ]
     assert entry_costs(led) == [100.0, 100.0, -150.0, -80.0]
+
+
+def test_amounts_are_the_floats_of_their_cents() -> None:
+    """R2: an outbound's cost at posting is a sum of rounded shares (0.1 + 0.2 is not 0.3 in
+    binary floats); every amount written is the float nearest to its cent value."""
+    led = ledger(
+        (D(2020, 1, 1), "purchase", 1, 0.1, None),
+        (D(2020, 1, 1), "purchase", 1, 0.2, None),
+        (D(2020, 1, 2), "sale", 2, None, None),
+    )
+    sale = led.value_entries.filter(pl.col("item_ledger_entry_no") == 3)
+    assert sale.get_column("cost_amount_actual").to_list() == [-0.3]
+    for table in (led.value_entries, led.item_ledger_entries):
+        for column in ("cost_amount_actual", "cost_amount_expected", "sales_amount_actual"):
+            values = table.get_column(column)
+            assert values.equals(values.round(2)), column

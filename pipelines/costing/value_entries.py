@@ -207,6 +207,9 @@ def value_entries_table(
         .with_columns(  # Revaluation entries keep their own date (R92)
             valuation_date=pl.coalesce("valuation_date", "entry_valuation_date")
             if "valuation_date" in posted.columns else pl.col("entry_valuation_date"))
+        .with_columns(  # a sum of rounded floats is not always the float of the rounded sum
+            round_to(pl.col("cost_amount_expected", "cost_amount_actual", "sales_amount_actual"),
+                     settings.amount_rounding_precision))
         .with_columns(
             cost_per_unit=round_to(cost_per_unit, settings.unit_amount_rounding_precision),
             cost_posted_to_gl=pl.lit(0.0),
