@@ -186,3 +186,17 @@ def test_r60_stage_does_not_crash_on_a_self_feeding_pool() -> None:
     assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [
         15.0, -15.0, 15.0, -15.0, 15.0, -26.25, -618.75, 80.0]
     assert_same_ledger(got, want)
+
+
+def test_a_return_of_a_pool_valued_sale_takes_the_pool_cost_not_the_placeholder() -> None:
+    """R74, R102, R170.15: the sale into an empty pool keeps its cost at posting (0.00); its
+    return enters a later period's pool with that cost, not with the sale's application-based
+    cost (a placeholder until the pool values the sale). Found by the random histories when
+    cost-receiving entries began to follow their source within a round."""
+    got, want = _both(tx(1, D(2020, 1, 7), "sale", 1, loc="BLUE"),
+                      tx(2, D(2020, 3, 26), "sales_return", 0.5, applies=1),
+                      tx(3, D(2020, 5, 28), "purchase_return", 5, loc="BLUE"),
+                      tx(4, D(2020, 8, 26), "purchase", 0.5, 10, loc="BLUE"),
+                      settings=Settings(average_cost_period="month"))
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list()[:3] == [0.0, 0.0, 0.0]
+    assert_same_ledger(got, want)

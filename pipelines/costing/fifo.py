@@ -286,10 +286,11 @@ def settle_costs(
         if now.height:
             # R170.15: a cost-receiving inbound follows its source's new cost at once, so that
             # a pool holding a from-leg and its to-leg sees both in the same round (a to-leg one
-            # round behind makes the pool oscillate)
+            # round behind makes the pool oscillate); not yet where the source is valued by a
+            # pool (its cost so far is a placeholder): after the pools, below
             received = received_values(receiving.join(
-                fresh.select(source_entry="entry_no"), on="source_entry", how="semi"),
-                fresh, settings)
+                fresh.join(by_pool, on="entry_no", how="anti").select(source_entry="entry_no"),
+                on="source_entry", how="semi"), fresh, settings)
             events = average.pool_events(
                 now, inbound.update(received, on="inbound"), results, settings,
                 accounting_periods,
