@@ -74,14 +74,22 @@ def test_pipeline_satisfies_the_invariants(h: History) -> None:
 def test_pipeline_satisfies_the_invariants_on_the_wide_mix(h: History) -> None:
     """The stage's own output: no refusal expected on these histories. Histories hitting a pinned
     disagreement (test_differential) are left out: the stage's output there breaks R152."""
+    from tests.known_disagreements import refusals_for
+
     cost_ledger = pytest.importorskip("pipelines.costing").cost_ledger
-    known = known_disagreement(
-        h, reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows))
+    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows)
+    known = known_disagreement(h, book)
     if known is not None:
         event(f"not checked: {known}")
         return
+    try:
+        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    except NotSupportedYet as exc:  # only the named R44a refusals, where the reference passes over
+        if not any(r in str(exc) for r in refusals_for(book, ())):
+            raise
+        event("not checked: a named R44a refusal")
+        return
     event("checked")
-    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
     check_all(got.item_ledger_entries, got.item_application_entries, got.value_entries,
               h.items, _first_allowed(h))
 
