@@ -18,13 +18,7 @@ R44A_REFUSAL = "(R44a)"  # a to-leg passing over one open outbound and closing a
 
 
 def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - the registry
-    """The disagreement `h` hits (a short name and its pinned test), or None."""
-    if book.passed_over and any(book.method(book.entry(o).item_no) == "LIFO"
-                                for _, o in book.passed_over):
-        # R44a on LIFO keys: the stage refuses the pass-over, but the R43 capacity check of a
-        # fixed application can call the input invalid first (found by random histories; not
-        # pinned by a test yet)
-        return "R44a pass-over on a LIFO key"
+    """The disagreement `h` hits (a short name and its pinned test), or None. None pinned now."""
     return None
 
 

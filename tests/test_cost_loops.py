@@ -128,3 +128,16 @@ def test_a_fixed_application_reserving_all_of_a_passing_to_leg_is_refused_not_in
     reference_ledger(list(rows), [ITEM], Settings(), [])  # valid: no InputError
     with pytest.raises(NotSupportedYet, match=r"transaction_no=4.*\(R44a\)"):
         _both(*rows)
+
+
+def test_a_lifo_to_leg_wholly_reserved_while_it_would_pass_over_is_refused_not_invalid() -> None:
+    """As above on a LIFO item (found by random histories): the LIFO capacity check called the
+    valid input short of stock before the R44a refusal could name it."""
+    rows = (tx(1, D(2020, 1, 1), "sale", 2),
+            tx(2, D(2020, 1, 2), "sales_return", 2, loc="BLUE", applies=1),
+            _transfer(3, D(2020, 1, 3), 2, "BLUE", ""),
+            _transfer(4, D(2020, 1, 4), 2, "", "BLUE", applies=3))
+    lifo = ITEM | {"costing_method": "LIFO"}
+    reference_ledger(list(rows), [lifo], Settings(), [])  # valid: no InputError
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=4.*\(R44a\)"):
+        _both(*rows, item=lifo)

@@ -168,7 +168,7 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
     lifo = flow.filter(pl.col("lifo"))
-    bad = [lifo_capacity_violations(lifo, reserved).select("inbound", "last_fixed_tx")]
+    lifo_bad = lifo_capacity_violations(lifo, reserved).select("inbound", "last_fixed_tx")
     flow = flow.filter(~pl.col("lifo"))
     stream_out = flow.filter(~pl.col("inbound"))
     ends = flow.filter(pl.col("inbound")).with_columns(
@@ -188,19 +188,26 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
         (pl.col("cap") < 0)
         | (pl.col("next_tx").is_not_null()
            & (pl.max_horizontal("next_tx", "transaction_no") < pl.col("last_fixed_tx"))))
-    # R44a: a reserved to-leg would pass over an open outbound its cost depends on; whether
-    # its units then stay for the fixed application is not modelled yet
-    passing = depends(taken.filter(pl.col("next_tx") < pl.col("transaction_no")).select(
-        "inbound", outbound="next_out"))
+    bad = [lifo_bad, taken.select("inbound", "last_fixed_tx")]
+    # R44a: a reserved to-leg would pass over an open outbound its cost depends on (FIFO: the
+    # outbound that took its units; LIFO: any earlier one of its key); whether its units then
+    # stay for the fixed application is not modelled yet
+    passing = depends(pl.concat([
+        taken.filter(pl.col("next_tx") < pl.col("transaction_no")).select(
+            "inbound", outbound="next_out"),
+        lifo_bad.join(lifo.select(inbound="entry_no", key_id="key_id"), on="inbound")
+        .join(lifo.filter(~pl.col("inbound")).select("key_id", outbound="entry_no"), on="key_id")
+        .filter(pl.col("outbound") < pl.col("inbound")).select("inbound", "outbound"),
+    ]))
     if passing.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
                     "not supported yet: a fixed application to a to-leg that passes over the "
                     "open outbound its cost depends on (R44a)")
-            for row in taken.join(passing, on="inbound", how="semi").sort("last_fixed_tx")
+            for row in pl.concat(bad).join(passing, on="inbound", how="semi").unique()
+            .sort("last_fixed_tx")
             .head(20).iter_rows(named=True)
         ])
-    bad.append(taken.select("inbound", "last_fixed_tx"))
     after_r45 = reserved.filter(pl.col("open_r45")).sort("transaction_no").join_asof(
         stream_out.select("key_id", pl.col("transaction_no").alias("next_tx")).sort("next_tx"),
         left_on="transaction_no", right_on="next_tx", by="key_id", strategy="forward",
