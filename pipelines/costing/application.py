@@ -195,7 +195,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     passing = depends(pl.concat([
         taken.filter(pl.col("next_tx") < pl.col("transaction_no")).select(
             "inbound", outbound="next_out"),
-        lifo_bad.join(lifo.select(inbound="entry_no", key_id="key_id"), on="inbound")
+        lifo_bad.join(lifo.filter(pl.col("type") == "transfer")  # to-legs (R45: not returns)
+                      .select(inbound="entry_no", key_id="key_id"), on="inbound")
         .join(lifo.filter(~pl.col("inbound")).select("key_id", outbound="entry_no"), on="key_id")
         .filter(pl.col("outbound") < pl.col("inbound")).select("inbound", "outbound"),
     ]))
