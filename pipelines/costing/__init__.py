@@ -10,12 +10,13 @@ from pipelines.costing import revaluation
 from pipelines.costing import value_entries as ve
 from pipelines.costing.application import apply_quantities
 from pipelines.costing.dates import first_allowed_date
-from pipelines.costing.fifo import rounding_amounts, settle_costs
+from pipelines.costing.fifo import rounding_amounts
 from pipelines.costing.ledger import (
     check_supported,
     item_ledger_entries,
     source_value_entries,
 )
+from pipelines.costing.settle import settle_costs
 from pipelines.settings import Settings
 
 

@@ -3,35 +3,16 @@
 Costs flow along applications only (R75): an outbound's target is minus the shares it received from
 the inbound entries applied to it (R71, R72); a transfer's to-leg receives its from-leg's cost (R73)
 and a sales return with applies_to its sale's (R74). Chains (purchase -> transfer -> sale -> return)
-are a fixed point (R60): each round recomputes only the outbounds whose inbounds changed, so the
-number of rounds is the longest chain, and the work is the entries that changed.
+are a fixed point (R60), found by `settle.py`: these are the steps its rounds repeat.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import polars as pl
 
-from pipelines.costing import average, revaluation
-from pipelines.costing import average_revaluation as pooled_revaluation
 from pipelines.costing.ledger import QTY_SCALE
-from pipelines.costing.unsettled import posting_amounts, unsettled_items
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
-
-MAX_ROUNDS = 100  # R60: BC caps its recursion at 100 levels the same way
-_CENT_EPS = 1e-6
-
-class Settled(NamedTuple):
-    """The fixed point of R60: outbound results, the final inbound table, the revaluation
-    amounts, and the items that did not settle in MAX_ROUNDS rounds (item_no)."""
-
-    outbound: pl.DataFrame
-    inbound: pl.DataFrame
-    amounts: pl.DataFrame | None
-    unsettled: pl.DataFrame
-
 
 RESULT_SCHEMA = {"entry_no": pl.Int64, "cost_at_posting": pl.Float64, "target": pl.Float64,
                  "valuation_date": pl.Date}
@@ -187,196 +168,6 @@ def received_values(
                                     over="source_entry")),
         vdate=pl.when(transfer).then(pl.col("source_vdate")).otherwise(pl.col("posting_date")),
     )
-
-
-def settle_costs(
-    entries: pl.DataFrame,
-    source_values: pl.DataFrame,
-    applications: pl.DataFrame,
-    settings: Settings,
-    accounting_periods: pl.DataFrame | None = None,
-    revalued: pl.DataFrame | None = None,
-    reval_links: pl.DataFrame | None = None,
-) -> Settled:
-    """R60: the fixed point of targets.
-
-    Each round updates the revaluation amounts of the entries whose cost changed (R81, R170.15),
-    recomputes the outbounds whose inbounds changed, then every average pool (§8), whose valued
-    decreases replace the application-based targets.
-    """
-    p = settings.amount_rounding_precision
-    inbound = inbound_table(entries, source_values)
-    outbounds = outbound_table(entries)
-    receiving = entries.filter(pl.col("receiving")).select(
-        pl.col("entry_no").alias("inbound"), "source_entry", "type", "posting_date",
-        pl.col("quantity").alias("q_in"),
-    ).join(entries.select(pl.col("entry_no").alias("source_entry"),
-                          source_q=pl.col("quantity").abs()), on="source_entry")
-    averaged = entries.filter(pl.col("costing_method") == "AVERAGE").select(  # pool_events's
-        "entry_no", "item_no", "key_id", "inbound", "receiving", "source_entry", "type", "leg",
-        "units", "quantity", "applies_to_entry")
-    # R93: the pool, not the application, values these decreases; their application-based
-    # target is only a placeholder until their pool is recomputed
-    by_pool = averaged.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select(
-        "entry_no")
-    # R99: under calc type item the to-leg of a decrease valued by its pool is held back in its
-    # own pool, so its received cost never enters a pool: its cost moving (not its date, which
-    # dates its charges) is no reason to recompute one
-    outside_pools = averaged.filter(
-        pl.lit(settings.average_cost_calc_type == "item") & (pl.col("type") == "transfer")
-        & pl.col("receiving")
-    ).join(by_pool.select(source_entry="entry_no"), on="source_entry", how="semi").select(
-        pl.col("entry_no").alias("inbound"))
-    results = pl.DataFrame(schema=RESULT_SCHEMA)
-    todo = outbounds
-    amounts = avg_revalued = per_pool = None
-    if revalued is not None:
-        pool = (pl.col("item_no") if settings.average_cost_calc_type == "item"
-                else pl.col("key_id").cast(pl.String))
-        avg_revalued = pooled_revaluation.after_entry(
-            revalued.filter(pl.col("costing_method") == "AVERAGE").with_columns(pool=pool),
-            entries)
-        per_pool = avg_revalued.filter(pl.col("applies_to").is_null())  # R85
-        revalued = revalued.join(per_pool, on=["reval_tx", "inbound"], how="anti")  # R81
-        amounts = pl.concat([
-            revaluation.revaluation_amounts(revalued, inbound.select("inbound", "target"), p),
-            per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
-        ])
-        contributions = pooled_revaluation.pool_contributions(entries, source_values, pool)
-        # the entries whose cost or date the R85 amounts read: of the items revalued per pool
-        reval_inputs = contributions.join(per_pool.select("item_no").unique(), on="item_no",
-                                          how="semi").select("entry_no").unique()
-    amounts_moved = True  # R85 amounts read the other amounts: recomputed after they move
-    targets = None  # the average costs of the last round: the next round starts from them
-    item_of = entries.select("entry_no", "item_no")
-    inputs_moved = None  # entries whose cost inputs moved last round (None: the first round)
-    for _ in range(MAX_ROUNDS):
-        reval = None if reval_links is None else revaluation.shares_per_outbound(
-            reval_links.join(todo.select(pl.col("entry_no").alias("outbound")), on="outbound",
-                             how="semi"), amounts, p)
-        fresh = outbound_costs(todo, inbound, applications.join(
-            todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
-            source_values, settings, reval)
-        pooled = fresh.join(by_pool, on="entry_no", how="semi")
-        if inputs_moved is not None and pooled.height:
-            # a decrease valued by its pool keeps its last pool cost, and moves its pool only
-            # through its valuation date, or its cost at posting when its pool was empty before
-            # it (R96, R102)
-            old = results.join(pooled.select("entry_no"), on="entry_no", how="semi")
-            posting_moved = pooled.join(old, on="entry_no", suffix="_old").join(
-                targets.select("entry_no", "valued"), on="entry_no", how="left").filter(
-                (pl.col("valuation_date") != pl.col("valuation_date_old"))
-                | (((pl.col("cost_at_posting") - pl.col("cost_at_posting_old")).abs() > _CENT_EPS)
-                   & ~pl.col("valued").fill_null(False))).select("entry_no")
-            fresh = pl.concat([fresh.join(by_pool, on="entry_no", how="anti"),
-                               pooled.update(old.select("entry_no", "target"), on="entry_no")])
-            triggers = pl.concat([fresh.join(by_pool, on="entry_no", how="anti")
-                                  .select("entry_no"), posting_moved, inputs_moved])
-        else:
-            triggers = None if inputs_moved is None else pl.concat(
-                [fresh.select("entry_no"), inputs_moved])
-        results = pl.concat([results.join(fresh, on="entry_no", how="anti"), fresh])
-        moved_revaluations = None
-        # only the pools with a moved input are recomputed: of the items of the outbounds just
-        # recomputed and of the inbounds and revaluations that moved last round (a whole item,
-        # so that all returns of a sale are in one frame, R3)
-        now = averaged if triggers is None else averaged.join(
-            triggers.join(item_of, on="entry_no").select("item_no").unique(), on="item_no",
-            how="semi")
-        if now.height:
-            # R170.15: a cost-receiving inbound follows its source's new cost at once, so that
-            # a pool holding a from-leg and its to-leg sees both in the same round (a to-leg one
-            # round behind makes the pool oscillate); not yet where the source is valued by a
-            # pool (its cost so far is a placeholder): after the pools, below
-            received = received_values(receiving.join(
-                fresh.join(by_pool, on="entry_no", how="anti").select(source_entry="entry_no"),
-                on="source_entry", how="semi"), fresh, settings)
-            events = average.pool_events(
-                now, inbound.update(received, on="inbound"), results, settings,
-                accounting_periods,
-                None if avg_revalued is None
-                else pooled_revaluation.pool_events_of(avg_revalued, amounts))
-            found, _ = average.average_costs(events, settings, targets)
-            targets = found if targets is None else pl.concat(
-                [targets.join(found, on="entry_no", how="anti"), found])
-            moved = found.join(results.select("entry_no", old=pl.col("target")),
-                               on="entry_no").filter(
-                (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
-            results = results.update(found.drop("valued"), on="entry_no")
-            fresh = results.join(
-                pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
-        # only inbounds whose source was just recomputed can change (all returns of a sale)
-        affected = receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
-                                  on="source_entry", how="semi")
-        new = received_values(affected, fresh, settings)
-        changed = new.join(
-            inbound.select("inbound", "at_posting", "target", "vdate"), on="inbound",
-            suffix="_old",
-        ).filter(
-            ((pl.col("at_posting") - pl.col("at_posting_old")).abs() > _CENT_EPS)
-            | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
-            | (pl.col("vdate") != pl.col("vdate_old"))
-        ).select("inbound", "at_posting", "target", "vdate",
-                 cost_only=pl.col("vdate") == pl.col("vdate_old"))
-        inbound = inbound.update(changed.drop("cost_only"), on="inbound")
-        if per_pool is not None and per_pool.height and (amounts_moved or pl.concat(
-                [fresh.select("entry_no"), changed.select(entry_no="inbound")]).join(
-                reval_inputs, on="entry_no", how="semi").height):
-            # R85, R170.15: from this round's pools and the received costs they pass on, so
-            # that a cost-receiving entry's share and its revaluation see the same round (a
-            # share one round behind its revaluation makes a self-feeding pool oscillate)
-            read = inbound.join(reval_inputs.select(inbound="entry_no"), on="inbound",
-                                how="semi")
-            out_read = results.join(reval_inputs, on="entry_no", how="semi")
-            new_amounts = pooled_revaluation.pool_revaluation_amounts(
-                per_pool, avg_revalued, contributions,
-                pl.concat([read.select(entry_no="inbound", vdate="vdate"),
-                           out_read.select("entry_no", vdate="valuation_date")]),
-                pl.concat([read.filter(pl.col("receiving"))
-                           .select(entry_no="inbound", target="target"),
-                           out_read.select("entry_no", "target")]),
-                amounts, p)
-            moved_revaluations = pooled_revaluation.moved_amounts(
-                new_amounts, amounts, _CENT_EPS)
-            amounts = amounts.update(moved_revaluations, on=["reval_tx", "inbound"])
-        amounts_moved = moved_revaluations is not None and moved_revaluations.height > 0
-        again = (pl.DataFrame(schema={"inbound": pl.Int64}) if moved_revaluations is None
-                 else moved_revaluations.select("inbound").unique())
-        if changed.height == 0 and again.height == 0:
-            return Settled(results, inbound, amounts, entries.select("item_no").clear())
-        hit = pl.concat([changed.select("inbound"), again]).unique()
-        inputs_moved = pl.concat([
-            changed.filter(~pl.col("cost_only")).select("inbound"),
-            changed.filter("cost_only").join(outside_pools, on="inbound", how="anti")
-            .select("inbound"),
-            again,
-        ]).unique().select(entry_no="inbound")
-        if revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
-            recompute = revalued.join(hit, on="inbound", how="semi")
-            if recompute.height:
-                amounts_moved = True
-                amounts = amounts.update(revaluation.revaluation_amounts(
-                    recompute, inbound.select("inbound", "target"), p,
-                    amounts.join(per_pool, on=["reval_tx", "inbound"], how="semi")),
-                    on=["reval_tx", "inbound"])
-        todo = pl.concat([
-            outbounds.join(applications.join(hit, on="inbound", how="semi")
-                           .select(pl.col("outbound").alias("entry_no")), on="entry_no",
-                           how="semi"),
-            outbounds.join(hit.rename({"inbound": "u0_entry"}), on="u0_entry", how="semi"),
-        ]).unique("entry_no", maintain_order=True)
-    # R60: what still moves in the last round did not settle; its revaluations are computed
-    # from the posting amounts, and cost adjustment leaves its items alone (costing.cost_ledger)
-    unsettled = unsettled_items(entries, hit)
-    if amounts is not None:
-        at_posting = posting_amounts(revalued, per_pool, avg_revalued, contributions, inbound,
-                                     results, p)
-        item_of_inbound = entries.select(inbound="entry_no", item_no="item_no")
-        amounts = amounts.update(
-            at_posting.join(item_of_inbound, on="inbound").join(unsettled, on="item_no",
-                                                                 how="semi").drop("item_no"),
-            on=["reval_tx", "inbound"])
-    return Settled(results, inbound, amounts, unsettled)
 
 
 def rounding_amounts(

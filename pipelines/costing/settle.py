@@ -1,0 +1,280 @@
+"""R60: Adjust Cost's fixed point. Costs flow along applications, transfers, returns and average
+pools until no target moves; each round recomputes only what the last round moved.
+
+A round has four steps, each a method of `_Rounds`:
+1. `outbounds`: the outbounds whose inbounds moved get their cost at posting, target and
+   valuation date from their applications (`fifo.outbound_costs`, R51, R72, R92);
+2. `pools`: the average pools with a moved input value their decreases again (§8);
+3. `received`: cost-receiving inbounds (to-legs, returns) follow their sources (R73, R74);
+4. `pool_revaluations`: per-pool revaluation amounts follow what they read (R85, R170.15).
+What moved in steps 3 and 4 chooses the next round's outbounds (`next_outbounds`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import polars as pl
+
+from pipelines.costing import average, revaluation
+from pipelines.costing import average_revaluation as pooled_revaluation
+from pipelines.costing.fifo import (
+    RESULT_SCHEMA,
+    inbound_table,
+    outbound_costs,
+    outbound_table,
+    received_values,
+)
+from pipelines.costing.unsettled import posting_amounts, unsettled_items
+from pipelines.settings import Settings
+
+MAX_ROUNDS = 100  # R60: BC caps its recursion at 100 levels the same way
+_CENT_EPS = 1e-6
+
+
+class Settled(NamedTuple):
+    """The fixed point of R60: outbound results, the final inbound table, the revaluation
+    amounts, and the items that did not settle in MAX_ROUNDS rounds (item_no)."""
+
+    outbound: pl.DataFrame
+    inbound: pl.DataFrame
+    amounts: pl.DataFrame | None
+    unsettled: pl.DataFrame
+
+
+def settle_costs(
+    entries: pl.DataFrame,
+    source_values: pl.DataFrame,
+    applications: pl.DataFrame,
+    settings: Settings,
+    accounting_periods: pl.DataFrame | None = None,
+    revalued: pl.DataFrame | None = None,
+    reval_links: pl.DataFrame | None = None,
+) -> Settled:
+    """R60: rounds until nothing moves, at most MAX_ROUNDS; an item still moving then is
+    unsettled (its revaluation amounts come from the posting amounts, `unsettled.py`)."""
+    rounds = _Rounds(entries, source_values, applications, settings, accounting_periods,
+                     revalued, reval_links)
+    todo = rounds.outbounds_table
+    for _ in range(MAX_ROUNDS):
+        fresh, triggers = rounds.outbounds(todo)
+        fresh = rounds.pools(fresh, triggers)
+        changed = rounds.received(fresh)
+        again = rounds.pool_revaluations(fresh, changed)
+        if changed.height == 0 and again.height == 0:
+            return Settled(rounds.results, rounds.inbound, rounds.amounts,
+                           entries.select("item_no").clear())
+        todo = rounds.next_outbounds(changed, again)
+    return rounds.unsettled()
+
+
+class _Rounds:
+    """The state of the fixed point between rounds, and its steps."""
+
+    def __init__(self, entries, source_values, applications, settings, accounting_periods,
+                 revalued, reval_links) -> None:
+        self.entries, self.source_values, self.applications = entries, source_values, applications
+        self.settings, self.accounting_periods = settings, accounting_periods
+        self.reval_links = reval_links
+        self.p = settings.amount_rounding_precision
+        self.inbound = inbound_table(entries, source_values)
+        self.outbounds_table = outbound_table(entries)
+        self.receiving = entries.filter(pl.col("receiving")).select(
+            pl.col("entry_no").alias("inbound"), "source_entry", "type", "posting_date",
+            pl.col("quantity").alias("q_in"),
+        ).join(entries.select(pl.col("entry_no").alias("source_entry"),
+                              source_q=pl.col("quantity").abs()), on="source_entry")
+        self.averaged = entries.filter(pl.col("costing_method") == "AVERAGE").select(
+            "entry_no", "item_no", "key_id", "inbound", "receiving", "source_entry", "type",
+            "leg", "units", "quantity", "applies_to_entry")  # what pool_events reads
+        # R93: the pool, not the application, values these decreases; their application-based
+        # target is only a placeholder until their pool is recomputed
+        self.by_pool = self.averaged.filter(
+            ~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select("entry_no")
+        # R99: under calc type item the to-leg of a decrease valued by its pool is held back in
+        # its own pool, so its received cost never enters a pool: its cost moving (not its date,
+        # which dates its charges) is no reason to recompute one
+        self.outside_pools = self.averaged.filter(
+            pl.lit(settings.average_cost_calc_type == "item") & (pl.col("type") == "transfer")
+            & pl.col("receiving")
+        ).join(self.by_pool.select(source_entry="entry_no"), on="source_entry",
+               how="semi").select(pl.col("entry_no").alias("inbound"))
+        self.item_of = entries.select("entry_no", "item_no")
+        self.results = pl.DataFrame(schema=RESULT_SCHEMA)
+        self.targets = None  # the average costs of the last round: the next starts from them
+        self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
+        self.hit = None  # inbounds that moved last round
+        self.revalued = self.amounts = self.avg_revalued = self.per_pool = None
+        self.contributions = self.reval_inputs = None
+        self.amounts_moved = True  # R85 amounts read the other amounts: recomputed after
+        if revalued is not None:
+            self._revaluations(revalued)
+
+    def _revaluations(self, revalued: pl.DataFrame) -> None:
+        """Splits the revaluations into per entry (R81) and per pool (R85), with their start."""
+        settings, entries = self.settings, self.entries
+        pool = (pl.col("item_no") if settings.average_cost_calc_type == "item"
+                else pl.col("key_id").cast(pl.String))
+        self.avg_revalued = pooled_revaluation.after_entry(
+            revalued.filter(pl.col("costing_method") == "AVERAGE").with_columns(pool=pool),
+            entries)
+        self.per_pool = self.avg_revalued.filter(pl.col("applies_to").is_null())  # R85
+        self.revalued = revalued.join(self.per_pool, on=["reval_tx", "inbound"], how="anti")
+        self.amounts = pl.concat([
+            revaluation.revaluation_amounts(
+                self.revalued, self.inbound.select("inbound", "target"), self.p),
+            self.per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
+        ])
+        self.contributions = pooled_revaluation.pool_contributions(
+            entries, self.source_values, pool)
+        # the entries whose cost or date the R85 amounts read: of the items revalued per pool
+        self.reval_inputs = self.contributions.join(
+            self.per_pool.select("item_no").unique(), on="item_no", how="semi").select(
+            "entry_no").unique()
+
+    def outbounds(self, todo: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """Step 1: costs of `todo` from their applications. Returns them (`fresh`) and the
+        entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
+        reval = None if self.reval_links is None else revaluation.shares_per_outbound(
+            self.reval_links.join(todo.select(pl.col("entry_no").alias("outbound")),
+                                  on="outbound", how="semi"), self.amounts, self.p)
+        fresh = outbound_costs(todo, self.inbound, self.applications.join(
+            todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
+            self.source_values, self.settings, reval)
+        pooled = fresh.join(self.by_pool, on="entry_no", how="semi")
+        if self.inputs_moved is None:
+            triggers = None
+        elif pooled.height:
+            # a decrease valued by its pool keeps its last pool cost, and moves its pool only
+            # through its valuation date, or its cost at posting when its pool was empty before
+            # it (R96, R102)
+            old = self.results.join(pooled.select("entry_no"), on="entry_no", how="semi")
+            posting_moved = pooled.join(old, on="entry_no", suffix="_old").join(
+                self.targets.select("entry_no", "valued"), on="entry_no", how="left").filter(
+                (pl.col("valuation_date") != pl.col("valuation_date_old"))
+                | (((pl.col("cost_at_posting") - pl.col("cost_at_posting_old")).abs()
+                    > _CENT_EPS) & ~pl.col("valued").fill_null(False))).select("entry_no")
+            fresh = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti"),
+                               pooled.update(old.select("entry_no", "target"), on="entry_no")])
+            triggers = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti")
+                                  .select("entry_no"), posting_moved, self.inputs_moved])
+        else:
+            triggers = pl.concat([fresh.select("entry_no"), self.inputs_moved])
+        self.results = pl.concat([self.results.join(fresh, on="entry_no", how="anti"), fresh])
+        return fresh, triggers
+
+    def pools(self, fresh: pl.DataFrame, triggers: pl.DataFrame | None) -> pl.DataFrame:
+        """Step 2: the pools with a moved input (a whole item, so that all returns of a sale are
+        in one frame, R3) value their decreases; `fresh` plus the decreases that moved."""
+        now = self.averaged if triggers is None else self.averaged.join(
+            triggers.join(self.item_of, on="entry_no").select("item_no").unique(),
+            on="item_no", how="semi")
+        if now.height == 0:
+            return fresh
+        # R170.15: a cost-receiving inbound follows its source's new cost at once, so that a
+        # pool holding a from-leg and its to-leg sees both in the same round (a to-leg one round
+        # behind makes the pool oscillate); not yet where the source is valued by a pool (its
+        # cost so far is a placeholder): after the pools, in step 3
+        received = received_values(self.receiving.join(
+            fresh.join(self.by_pool, on="entry_no", how="anti").select(source_entry="entry_no"),
+            on="source_entry", how="semi"), fresh, self.settings)
+        events = average.pool_events(
+            now, self.inbound.update(received, on="inbound"), self.results, self.settings,
+            self.accounting_periods,
+            None if self.avg_revalued is None
+            else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
+        found, _ = average.average_costs(events, self.settings, self.targets)
+        self.targets = found if self.targets is None else pl.concat(
+            [self.targets.join(found, on="entry_no", how="anti"), found])
+        moved = found.join(self.results.select("entry_no", old=pl.col("target")),
+                           on="entry_no").filter(
+            (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
+        self.results = self.results.update(found.drop("valued"), on="entry_no")
+        return self.results.join(
+            pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
+
+    def received(self, fresh: pl.DataFrame) -> pl.DataFrame:
+        """Step 3: the inbounds whose source was just recomputed (all returns of a sale) take
+        its cost (R73, R74); returns those that moved, `cost_only` where the date did not."""
+        affected = self.receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
+                                       on="source_entry", how="semi")
+        changed = received_values(affected, fresh, self.settings).join(
+            self.inbound.select("inbound", "at_posting", "target", "vdate"), on="inbound",
+            suffix="_old",
+        ).filter(
+            ((pl.col("at_posting") - pl.col("at_posting_old")).abs() > _CENT_EPS)
+            | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
+            | (pl.col("vdate") != pl.col("vdate_old"))
+        ).select("inbound", "at_posting", "target", "vdate",
+                 cost_only=pl.col("vdate") == pl.col("vdate_old"))
+        self.inbound = self.inbound.update(changed.drop("cost_only"), on="inbound")
+        return changed
+
+    def pool_revaluations(self, fresh: pl.DataFrame, changed: pl.DataFrame) -> pl.DataFrame:
+        """Step 4 (R85, R170.15): per-pool revaluation amounts from this round's pools and the
+        received costs they pass on, so that a cost-receiving entry's share and its
+        revaluation see the same round (one round behind, a self-feeding pool oscillates).
+        Returns the inbounds whose amounts moved."""
+        none = pl.DataFrame(schema={"inbound": pl.Int64})
+        if self.per_pool is None or self.per_pool.height == 0 or not (
+                self.amounts_moved or pl.concat(
+                    [fresh.select("entry_no"), changed.select(entry_no="inbound")]).join(
+                    self.reval_inputs, on="entry_no", how="semi").height):
+            self.amounts_moved = False
+            return none
+        read = self.inbound.join(self.reval_inputs.select(inbound="entry_no"), on="inbound",
+                                 how="semi")
+        out_read = self.results.join(self.reval_inputs, on="entry_no", how="semi")
+        new_amounts = pooled_revaluation.pool_revaluation_amounts(
+            self.per_pool, self.avg_revalued, self.contributions,
+            pl.concat([read.select(entry_no="inbound", vdate="vdate"),
+                       out_read.select("entry_no", vdate="valuation_date")]),
+            pl.concat([read.filter(pl.col("receiving")).select(entry_no="inbound",
+                                                               target="target"),
+                       out_read.select("entry_no", "target")]),
+            self.amounts, self.p)
+        moved = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
+        self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
+        self.amounts_moved = moved.height > 0
+        return moved.select("inbound").unique()
+
+    def next_outbounds(self, changed: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
+        """The outbounds applied to an inbound that moved, or valued at its cost as u0 (R51);
+        the per-entry revaluations of those inbounds follow them (R81)."""
+        hit = self.hit = pl.concat([changed.select("inbound"), again]).unique()
+        self.inputs_moved = pl.concat([
+            changed.filter(~pl.col("cost_only")).select("inbound"),
+            changed.filter("cost_only").join(self.outside_pools, on="inbound", how="anti")
+            .select("inbound"),
+            again,
+        ]).unique().select(entry_no="inbound")
+        if self.revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
+            recompute = self.revalued.join(hit, on="inbound", how="semi")
+            if recompute.height:
+                self.amounts_moved = True
+                self.amounts = self.amounts.update(revaluation.revaluation_amounts(
+                    recompute, self.inbound.select("inbound", "target"), self.p,
+                    self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
+                    on=["reval_tx", "inbound"])
+        outbounds = self.outbounds_table
+        return pl.concat([
+            outbounds.join(self.applications.join(hit, on="inbound", how="semi")
+                           .select(pl.col("outbound").alias("entry_no")), on="entry_no",
+                           how="semi"),
+            outbounds.join(hit.rename({"inbound": "u0_entry"}), on="u0_entry", how="semi"),
+        ]).unique("entry_no", maintain_order=True)
+
+    def unsettled(self) -> Settled:
+        """R60: what still moved in the last round did not settle; its revaluations are computed
+        from the posting amounts, and cost adjustment leaves its items alone (cost_ledger)."""
+        unsettled = unsettled_items(self.entries, self.hit)
+        amounts = self.amounts
+        if amounts is not None:
+            at_posting = posting_amounts(self.revalued, self.per_pool, self.avg_revalued,
+                                         self.contributions, self.inbound, self.results, self.p)
+            item_of_inbound = self.entries.select(inbound="entry_no", item_no="item_no")
+            amounts = amounts.update(
+                at_posting.join(item_of_inbound, on="inbound").join(
+                    unsettled, on="item_no", how="semi").drop("item_no"),
+                on=["reval_tx", "inbound"])
+        return Settled(self.results, self.inbound, amounts, unsettled)
