@@ -178,8 +178,12 @@ class _Rounds:
         received = received_values(self.receiving.join(
             fresh.join(self.by_pool, on="entry_no", how="anti").select(source_entry="entry_no"),
             on="source_entry", how="semi"), fresh, self.settings)
+        ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
         events = average.pool_events(
-            now, self.inbound.update(received, on="inbound"), self.results, self.settings,
+            now,
+            self.inbound.join(ids.rename({"entry_no": "inbound"}), on="inbound", how="semi")
+            .update(received, on="inbound"),
+            self.results.join(ids, on="entry_no", how="semi"), self.settings,
             self.accounting_periods,
             None if self.avg_revalued is None
             else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
