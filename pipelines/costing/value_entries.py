@@ -201,7 +201,7 @@ def value_entries_table(
         on="entry_no", how="left", maintain_order="left",
     ).drop("entry_no")
     # posted, then adjustments: already in entry_no order
-    rows = pl.concat([posted, adjustments], how="diagonal_relaxed")
+    rows = pl.concat([posted, adjustments], how="diagonal_relaxed", rechunk=True)
     return conform(
         rows.with_columns(by_entry[rows.get_column("item_ledger_entry_no") - 1])
         .with_columns(  # Revaluation entries keep their own date (R92)
