@@ -118,13 +118,6 @@ def test_adjustment_moved_to_first_allowed_date_r111():
     assert adj.select("cost_amount_actual", "posting_date").rows() == [(-7.0, D(2020, 9, 10))]
 
 
-def test_back_dated_inbound_before_an_open_inbound_fails_loudly():
-    """R41's general order (posting date before entry number) is not implemented where it
-    differs from entry order: a back-dated purchase while a later-dated one is open."""
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*still open.*R41"):
-        ledger((D(2020, 1, 5), "purchase", 1, 1.0, None), (D(2020, 1, 1), "purchase", 1, 2.0, None))
-
-
 def test_back_dated_sale_before_an_open_sale_fails_loudly():
     """R44: open outbounds are closed by (posting date, entry no); with both sales open the
     back-dated one would be closed first: refused."""

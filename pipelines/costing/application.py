@@ -8,7 +8,8 @@ outbound is applied to exactly the inbounds whose intervals overlap its own, by 
 Fixed applications (R43) are taken out of both sides first.
 
 Every key gets its own stretch of one global coordinate, so the overlap of all keys is one merge of
-two sorted arrays and two `searchsorted` calls. LIFO keys (R42) are a stack instead: `lifo.py`.
+two sorted arrays and two `searchsorted` calls (`overlap.py`). LIFO keys (R42) are a stack instead:
+`lifo.py`. Back-dated inbound entries on keys that never go negative: `priority.py`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import polars as pl
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import Nearest, lifo_applications, lifo_capacity_violations
 from pipelines.costing.loops import check_pass_overs, cost_loops
+from pipelines.costing.overlap import overlap
+from pipelines.costing.priority import by_posting_date, reorderable_keys
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -43,9 +46,11 @@ def _check_date_order(flow: pl.DataFrame) -> None:
     yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
     not reach its interval end, and the open ones form a suffix of the earlier entries, so the
     latest earlier entry with a later date decides. LIFO keys and keys with returns on hand
-    (R45) refuse any back-dating.
+    (R45) refuse any back-dating. Keys that never go negative take their back-dated inbounds by
+    posting date (`priority.py`) and are not checked here.
     """
-    flow = flow.with_columns(
+    reordered = reorderable_keys(flow)  # back-dated inbounds applied by posting date
+    flow = flow.join(reordered, on="key_id", how="anti").with_columns(
         date=pl.col("posting_date").cast(pl.Int64),
         in_cum=segment_cum_sum(pl.when(pl.col("inbound")).then("delta").otherwise(0), "key_id"),
         out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
@@ -105,50 +110,6 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
         pl.col("applies_to_entry").alias("inbound"), pl.col("entry_no").alias("outbound"),
         "units", "transaction_no",
     )
-
-
-def _global_ends(stream_in: pl.DataFrame, stream_out: pl.DataFrame):
-    """Interval ends on one coordinate: key k occupies (offset_k, offset_k + span_k]."""
-    spans = (
-        pl.concat([stream_in.group_by("key_id").agg(total=pl.col("cap").sum()),
-                   stream_out.group_by("key_id").agg(total=pl.col("units").sum())])
-        .group_by("key_id").agg(span=pl.col("total").max())
-        .sort("key_id")
-        .with_columns(offset=pl.col("span").cum_sum() - pl.col("span"))
-        .select("key_id", "offset")
-    )
-    in_end = stream_in.join(spans, on="key_id", how="left", maintain_order="left").select(
-        pl.col("offset") + segment_cum_sum(pl.col("cap"), "key_id")).to_series().to_numpy()
-    out_end = stream_out.join(spans, on="key_id", how="left", maintain_order="left").select(
-        pl.col("offset") + segment_cum_sum(pl.col("units"), "key_id")).to_series().to_numpy()
-    return in_end, out_end
-
-
-def _overlap(stream_in: pl.DataFrame, stream_out: pl.DataFrame) -> pl.DataFrame:
-    """Cut both sides at every interval end; each segment lies in one inbound and one outbound."""
-    if stream_in.height == 0 or stream_out.height == 0:
-        return pl.DataFrame(schema={"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64})
-    in_end, out_end = _global_ends(stream_in, stream_out)
-    in_start = in_end - stream_in.get_column("cap").to_numpy()
-    out_start = out_end - stream_out.get_column("units").to_numpy()
-    # both arrays are sorted: a stable sort of their concatenation is a linear merge
-    cuts = np.sort(np.concatenate([in_end, out_end]), kind="stable")
-    cuts = cuts[np.concatenate([[True], cuts[1:] != cuts[:-1]])]
-    starts = np.concatenate([[0], cuts[:-1]])
-    i = np.searchsorted(in_end, cuts, side="left")
-    o = np.searchsorted(out_end, cuts, side="left")
-    ic, oc = np.minimum(i, len(in_end) - 1), np.minimum(o, len(out_end) - 1)
-    valid = (i < len(in_end)) & (o < len(out_end))
-    valid &= (in_start[ic] < cuts) & (out_start[oc] < cuts)
-    i, o, length = i[valid], o[valid], (cuts - starts)[valid]
-    # consecutive segments of the same pair form one application
-    first = np.concatenate([[True], (i[1:] != i[:-1]) | (o[1:] != o[:-1])]) if len(i) else i
-    run = np.flatnonzero(first)
-    return pl.DataFrame({
-        "inbound": stream_in.get_column("entry_no").to_numpy()[i[run]],
-        "outbound": stream_out.get_column("entry_no").to_numpy()[o[run]],
-        "units": np.add.reduceat(length, run) if len(run) else length,
-    }, schema={"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64})
 
 
 def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
@@ -350,9 +311,12 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFrame:
     fifo = flow.filter(~pl.col("lifo"))
     on_hand, regular, demand = split_on_hand_returns(
         fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)), fifo.filter(~pl.col("inbound")))
+    automatic = pl.concat([
+        overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
+        overlap(regular, demand.filter(pl.col("units") > 0)),
+    ])
     return pl.concat([
-        _overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
-        _overlap(regular, demand.filter(pl.col("units") > 0)),
+        by_posting_date(flow, automatic),
         lifo_applications(flow.filter(pl.col("lifo"))),
         fixed.select("inbound", "outbound", "units"),
     ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
