@@ -197,8 +197,10 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     # the shortfall is shown in entry order; where the key has back-dated entries BC's order by
     # posting date (R41) may have left the reserved units alone, so it is not proven
     bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
+    # ... unless its back-dated receipts are taken by posting date and it is not among them
     unproven = bad.join(whole_flow.filter(_back_dated(pl.col("posting_date"))).select("key_id"),
-                        on="key_id", how="semi")
+                        on="key_id", how="semi").join(reorderable_keys(whole_flow),
+                                                      on="key_id", how="anti")
     if unproven.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,

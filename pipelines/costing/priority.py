@@ -24,36 +24,35 @@ MAX_BLOCK = 256  # inbound entries whose order a back-dating changes at once
 
 
 def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
-    """Keys (key_id) with a back-dated inbound entry that this module applies by posting date:
-    never negative, not LIFO, no pass-over, and no units reserved by fixed applications (R43)
-    unless no outbound is applied automatically at all (then the order takes nothing)."""
+    """Keys (key_id) with a back-dated inbound entry that this module applies by posting date."""
+    return _plan(flow)[0]
+
+
+def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(keys, block members). A key is reordered when it is never negative, not LIFO, has no
+    pass-over, and no inbound entry with units reserved by fixed applications (R43) lies in a
+    block (outside the blocks each outbound takes what it takes in entry order, so the fixed
+    capacity check of `application.py` holds as it is), unless no outbound of the key is applied
+    automatically (then the order takes nothing)."""
     inbound = flow.filter(pl.col("inbound"))
     date = pl.col("posting_date")
     back = inbound.filter(date < date.cum_max().shift(1).over("key_id").fill_null(date))
     if back.height == 0:
-        return back.select("key_id")
+        return back.select("key_id"), pl.DataFrame()
     passes = pl.col("passes") if "passes" in flow.columns else pl.lit(False)
-    return (
+    keys = (
         flow.join(back.select("key_id").unique(), on="key_id", how="semi")
         .group_by("key_id")
         .agg(ok=~pl.col("lifo").any() & ~passes.any()
-             & ((pl.col("before") + pl.col("delta")).min() >= 0)
-             & ((~pl.col("inbound") | (pl.col("cap") == pl.col("units"))).all()
-                | pl.col("inbound").all()))
-        .filter("ok").select("key_id").sort("key_id")
+             & ((pl.col("before") + pl.col("delta")).min() >= 0),
+             no_demand=pl.col("inbound").all())
+        .filter("ok")
     )
-
-
-def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
-    """`applications` (inbound, outbound, units) with those of the reordered blocks' inbound
-    entries taken by (posting date, entry number) instead of entry order."""
-    keys = reorderable_keys(flow)
-    if keys.height == 0:
-        return applications
-    inbound = flow.join(keys, on="key_id", how="semi").filter(pl.col("inbound")).select(
+    ranked = inbound.join(keys, on="key_id", how="semi").select(
         "key_id", "entry_no", "posting_date", a="delta",
-        pos=pl.int_range(pl.len()).over("key_id"))  # flow is in entry order per key
-    ranked = inbound.sort("key_id", "posting_date", "entry_no").with_columns(
+        reserved=pl.col("cap") < pl.col("units"),
+        pos=pl.int_range(pl.len()).over("key_id"),  # flow is in entry order per key
+    ).sort("key_id", "posting_date", "entry_no").with_columns(
         rank=pl.int_range(pl.len()).over("key_id"))
     # a cut after `rank` is clean when the entries up to it are the first rank+1 in entry order
     ranked = ranked.with_columns(clean=pl.col("pos").cum_max().over("key_id") == pl.col("rank"))
@@ -62,6 +61,16 @@ def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFr
     members = ranked.with_columns(size=pl.len().over("block"),
                                   r=pl.int_range(pl.len()).over("block")).filter(
         pl.col("size") > 1)
+    reserved = members.filter("reserved").select("key_id").unique()
+    keys = pl.concat([keys.join(reserved, on="key_id", how="anti"),
+                      keys.filter("no_demand")]).select("key_id").unique().sort("key_id")
+    return keys, members.join(keys, on="key_id", how="semi")
+
+
+def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
+    """`applications` (inbound, outbound, units) with those of the reordered blocks' inbound
+    entries taken by (posting date, entry number) instead of entry order."""
+    keys, members = _plan(flow)
     if members.height == 0:
         return applications
     too_big = members.filter(pl.col("size") > MAX_BLOCK)
