@@ -218,3 +218,21 @@ def test_back_dated_receipts_with_fixed_returns_match_or_are_refused(h: History)
     """With fixed-applied purchase returns (R43): a key whose reserved receipt lies in a block
     the back-dating reorders is refused by name (R41); everything else matches the reference."""
     _compare_wide(h, refusals=("R41",))
+
+
+def test_a_back_dated_receipt_of_an_average_item_reflows_the_later_periods() -> None:
+    """R103 (issue 5): a receipt posted after March's first sale but dated in January, while
+    February's receipt is on hand. It enters January's pool, so March's unit cost is
+    (80 + 20) / 4 = 25.00 for both sales. Applications by posting date (R41): the second sale
+    takes the January receipt, so it was posted at 40.00 a unit (R51): adjustments -15.00 on the
+    first sale (posted at 10.00) and +30.00 on the second (posted at 80.00)."""
+    led = _both(tx(1, D(2020, 2, 10), "purchase", 2, 10), tx(2, D(2020, 3, 5), "sale", 1),
+                tx(3, D(2020, 1, 20), "purchase", 2, 40), tx(4, D(2020, 3, 20), "sale", 2),
+                method="AVERAGE", settings=Settings(average_cost_period="month"))
+    entries = led.item_ledger_entries.sort("entry_no")
+    assert entries["cost_amount_actual"].to_list() == [20.0, -25.0, 80.0, -50.0]
+    assert _remaining(led) == [1.0, 0.0, 0.0, 0.0]
+    assert _applied(led) == [(1, 2, -1.0), (3, 4, -2.0)]
+    adjustments = led.value_entries.filter(pl.col("adjustment")).select(
+        "item_ledger_entry_no", "cost_amount_actual").rows()
+    assert adjustments == [(2, -15.0), (4, 30.0)]
