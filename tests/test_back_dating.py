@@ -197,6 +197,7 @@ def stocked_histories(draw, max_transactions: int = 40, fixed: bool = False) -> 
     return _history(rows, items, cfg, [])
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(stocked_histories())
@@ -211,6 +212,7 @@ def test_back_dated_receipts_on_stocked_keys_match_the_reference(h: History) -> 
         for a in inbound for b in inbound) else "no back-dated receipt")
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(stocked_histories(fixed=True))
