@@ -141,6 +141,7 @@ def test_only_keys_that_never_go_negative_are_reordered() -> None:
     """Both keys have a back-dated receipt; the second is negative (-1) when it is posted."""
     flow = pl.DataFrame({
         "key_id": [1, 1, 1, 2, 2, 2], "entry_no": [1, 2, 3, 4, 5, 6],
+        "transaction_no": [1, 2, 3, 4, 5, 6],
         "inbound": [True, True, False, True, False, True],
         "posting_date": [D(2020, 1, 9), D(2020, 1, 5), D(2020, 1, 10),
                          D(2020, 1, 9), D(2020, 1, 10), D(2020, 1, 5)],
@@ -238,3 +239,16 @@ def test_a_back_dated_receipt_of_an_average_item_reflows_the_later_periods() -> 
     adjustments = led.value_entries.filter(pl.col("adjustment")).select(
         "item_ledger_entry_no", "cost_amount_actual").rows()
     assert adjustments == [(2, -15.0), (4, 30.0)]
+
+
+def test_a_back_dating_that_reorders_too_many_receipts_at_once_is_refused_by_name() -> None:
+    """257 receipts, each dated a day before the one posted before it, and a sale: one block of
+    257 receipts in the priority order; more than MAX_BLOCK is refused, naming the earliest-dated
+    receipt (the last posted)."""
+    rows = [tx(k, D(2021, 1, 1) - dt.timedelta(days=k), "purchase", 1, 10) for k in range(1, 258)]
+    rows.append(tx(258, D(2021, 1, 2), "sale", 1))
+    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=257, column posting_date, value "
+                                              r"'2020-04-19'.*more than 256.*R41"):
+        cost_ledger(frame, pl.DataFrame([ITEM], schema=ITEM_DTYPES, orient="row"),
+                    pl.DataFrame(schema=PERIOD_DTYPES), Settings())

@@ -49,7 +49,7 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .filter("ok")
     )
     ranked = inbound.join(keys, on="key_id", how="semi").select(
-        "key_id", "entry_no", "posting_date", a="delta",
+        "key_id", "entry_no", "posting_date", "transaction_no", a="delta",
         reserved=pl.col("cap") < pl.col("units"),
         pos=pl.int_range(pl.len()).over("key_id"),  # flow is in entry order per key
     ).sort("key_id", "posting_date", "entry_no").with_columns(
@@ -73,12 +73,15 @@ def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFr
     keys, members = _plan(flow)
     if members.height == 0:
         return applications
-    too_big = members.filter(pl.col("size") > MAX_BLOCK)
-    if too_big.height:
-        raise NotSupportedYet([Problem(
-            "transactions", None, "posting_date", None,
-            f"not supported yet: back-dating that reorders more than {MAX_BLOCK} open inbound "
-            "entries of one item, location and variant (R41 application by posting date)")])
+    too_big = members.filter((pl.col("size") > MAX_BLOCK) & (pl.col("r") == 0))
+    if too_big.height:  # named by each block's earliest-dated receipt
+        raise NotSupportedYet([
+            Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
+                    str(row["posting_date"]),
+                    f"not supported yet: back-dating that reorders more than {MAX_BLOCK} "
+                    "inbound entries of one item, location and variant at once (R41 "
+                    "application by posting date)")
+            for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
     in_block = members.select(inbound="entry_no", block="block")
     # what each outbound takes from the block as a whole, in entry order: the block's demand
     demand = (applications.join(in_block, on="inbound")
