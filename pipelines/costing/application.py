@@ -36,7 +36,7 @@ _ON_HAND_INTO_OPEN = (((pl.col("type") == "sales_return") | pl.col("passes"))
                       & pl.col("receiving") & (pl.col("before") < 0))
 
 
-def _check_date_order(flow: pl.DataFrame) -> None:
+def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     """R41: the interval overlap equals BC's order unless a back-dated entry meets an open one.
 
     Open inbounds are taken by (posting date, entry no), open outbounds closed in that order
@@ -46,10 +46,9 @@ def _check_date_order(flow: pl.DataFrame) -> None:
     yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
     not reach its interval end, and the open ones form a suffix of the earlier entries, so the
     latest earlier entry with a later date decides. LIFO keys and keys with returns on hand
-    (R45) refuse any back-dating. Keys that never go negative take their back-dated inbounds by
-    posting date (`priority.py`) and are not checked here.
+    (R45) refuse any back-dating. The `reordered` keys take their back-dated inbounds by
+    posting date (`priority.reorderable_keys`) and are not checked here.
     """
-    reordered = reorderable_keys(flow)  # back-dated inbounds applied by posting date
     flow = flow.join(reordered, on="key_id", how="anti").with_columns(
         date=pl.col("posting_date").cast(pl.Int64),
         in_cum=segment_cum_sum(pl.when(pl.col("inbound")).then("delta").otherwise(0), "key_id"),
@@ -113,7 +112,8 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
 
 
 def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
-                          depends: Callable[[pl.DataFrame], pl.DataFrame]) -> None:
+                          depends: Callable[[pl.DataFrame], pl.DataFrame],
+                          reordered: pl.DataFrame) -> None:
     """R43, R160: a fixed application needs that much remaining quantity when it is posted.
 
     Valid input never lets the automatic application take units a later fixed application needs.
@@ -124,7 +124,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     on hand, the oldest open inbound, so no automatic outbound may come before its last fixed
     application. LIFO order: `lifo.lifo_capacity_violations`. `depends` (inbound, outbound pairs
     -> those where the inbound's cost depends on the outbound, R44a) tells a reserved to-leg
-    that would pass over the outbound its cost depends on.
+    that would pass over the outbound its cost depends on. On the `reordered` keys (R41 by
+    posting date) no reserved receipt is reordered, so the entry-order reasoning holds there.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
@@ -199,8 +200,7 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
     # ... unless its back-dated receipts are taken by posting date and it is not among them
     unproven = bad.join(whole_flow.filter(_back_dated(pl.col("posting_date"))).select("key_id"),
-                        on="key_id", how="semi").join(reorderable_keys(whole_flow),
-                                                      on="key_id", how="anti")
+                        on="key_id", how="semi").join(reordered, on="key_id", how="anti")
     if unproven.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
@@ -281,12 +281,13 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         stuck = loops
     # first the orders this model does not follow (its applications, loops included, are not
     # BC's then), then a pass-over it cannot apply (the input would look short of stock)
-    _check_date_order(flow)
+    reordered = reorderable_keys(flow)  # back-dated inbounds applied by posting date
+    _check_date_order(flow, reordered)
     _check_returns_into_negative(flow.filter(pl.col("lifo")))
     check_pass_overs(entries, applications, passing.to_frame(), stuck)
     if fixed.height:
         _check_fixed_capacity(flow, fixed,
-                              lambda pairs: cost_loops(entries, applications, pairs))
+                              lambda pairs: cost_loops(entries, applications, pairs), reordered)
     _check_transfer_stock(entries, applications)
     return applications
 
