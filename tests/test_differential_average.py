@@ -200,3 +200,36 @@ def test_a_return_of_a_pool_valued_sale_takes_the_pool_cost_not_the_placeholder(
                       settings=Settings(average_cost_period="month"))
     assert want["item_ledger_entries"]["cost_amount_actual"].to_list()[:3] == [0.0, 0.0, 0.0]
     assert_same_ledger(got, want)
+
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "found by a fresh clone's random run (2026-12-01), shrunk from 26 rows; the stage is one "
+    "cent off the reference on one entry (25.65 against 25.66) since at least 6a4ca21, not "
+    "yet explained: a year-long item_location_variant pool with an overhead rate, transfers "
+    "out and back, a late invoice and a charge"))
+def test_year_pool_with_overhead_transfers_and_a_late_charge() -> None:
+    item = AVERAGE_ITEM | {"overhead_rate": 1.33333}
+    settings = Settings(average_cost_calc_type="item_location_variant",
+                        average_cost_period="year", allow_posting_from=D(2020, 3, 11))
+
+    def move(no: int, date, qty: float, frm: str, to: str, **kw) -> dict:
+        return tx(no, date, "transfer", qty, loc=frm, **kw) | {"to_location_code": to}
+
+    rows = [tx(1, D(2019, 12, 26), "sales_return", 8, 20, sales=2.82),
+            move(2, D(2019, 12, 26), 7, "", "RED", applies=1),
+            tx(6, D(2019, 12, 23), "purchase_receipt", 1.5, 10, loc="BLUE"),
+            move(7, D(2019, 12, 26), 1.5, "BLUE", "RED"),
+            tx(8, D(2019, 12, 29), "sales_shipment", 8, loc="BLUE"),
+            move(11, D(2019, 12, 29), 8.5, "RED", "BLUE"),
+            tx(12, D(2020, 1, 4), "purchase", 2.5, 0, loc="BLUE"),
+            move(13, D(2020, 1, 10), 1, "", "BLUE"),
+            tx(17, D(2020, 2, 15), "purchase_invoice", 1.5, 0, applies=6, loc="BLUE"),
+            tx(21, D(2020, 2, 2), "sale", 2, applies=12, loc="BLUE"),
+            tx(23, D(2020, 4, 18), "item_charge", amount=3.65, applies=11, loc="BLUE"),
+            move(24, D(2020, 4, 23), 2, "BLUE", ""),
+            tx(29, D(2020, 8, 22), "sale", 1, applies=24)]
+    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
+    got = cost_ledger(frame, pl.DataFrame([item], schema=ITEM_DTYPES, orient="row"),
+                      pl.DataFrame(schema=PERIOD_DTYPES), settings)
+    assert_same_ledger(got, reference_ledger(rows, [item], settings, []))
