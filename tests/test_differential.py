@@ -13,6 +13,8 @@ pinned below as strict xfails and kept out of the random runs by
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
@@ -24,7 +26,7 @@ from schemas.base import columns
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 from tests.known_disagreements import known_disagreement, refusals_for
 from tests.reference import frames, reference_book, reference_ledger
-from tests.reference.book import Book
+from tests.reference.book import OUTBOUND, RECEIVING, Book
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 from tests.strategies import History, histories
 
@@ -68,6 +70,46 @@ def assert_same_ledger(got, want: dict[str, pl.DataFrame]) -> None:
                        comparable_value_entries(want["value_entries"]), **TOL)
 
 
+def assert_same_ledger_as(got, book: Book, h: History) -> str:
+    """assert_same_ledger against the reference's book, or against another fixed point of R60.
+
+    Rounding can give the rounds more than one fixed point (a pool feeding itself, two pools
+    feeding each other in one period); R170.15 picks the one the reference's order (in place,
+    entry by entry, pool by pool) reaches, which the stage's rounds, each step for all entries
+    at once, do not follow. A stage ledger that differs is accepted when the reference's own
+    rounds, started from the stage's targets, do not move them and give that ledger entry for
+    entry. Returns the hypothesis event naming which of the two it was."""
+    try:
+        assert_same_ledger(got, frames(book))
+        return "compared"
+    except AssertionError:
+        start = _targets(got, book)
+        other = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
+                               h.accounting_period_rows, start=start)
+        if other.unsettled or any(other.targets[n] != t for n, t in start.items()):
+            raise
+        try:
+            assert_same_ledger(got, frames(other))
+        except AssertionError:
+            pass
+        else:
+            return "compared: another fixed point of R60 (R170.15's order not followed)"
+        raise
+
+
+def _targets(got, book: Book) -> dict[int, Fraction]:
+    """R61: the stage's target of every cost recipient, its Direct Cost entries (charges, on a
+    cost-receiving inbound, come on top; Revaluation and Rounding are apart)."""
+    recipients = [e.entry_no for e in book.entries if e.role in (OUTBOUND, RECEIVING)]
+    values = got.value_entries.filter(
+        (pl.col("entry_type") == "Direct Cost") & pl.col("item_charge_no").is_null()
+        & pl.col("item_ledger_entry_no").is_in(recipients)
+    ).group_by("item_ledger_entry_no").agg(
+        (pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum())
+    return {n: round(Fraction(v) / book.precision) * book.precision
+            for n, v in values.iter_rows()}
+
+
 def _reference(h: History) -> dict[str, pl.DataFrame]:
     return reference_ledger(h.transaction_rows, h.item_rows, h.settings, h.period_rows)
 
@@ -100,7 +142,8 @@ def test_back_dated_histories_match_the_reference(h: History) -> None:
 def _compare_wide(h: History, *, refusals: tuple[str, ...]) -> Book | None:
     """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal.
     Returns the reference's book when compared."""
-    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows)
+    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
+                          h.accounting_period_rows)
     known = known_disagreement(h, book)
     if known is not None:
         event(f"not compared: {known}")
@@ -114,8 +157,7 @@ def _compare_wide(h: History, *, refusals: tuple[str, ...]) -> Book | None:
         event(f"cost_ledger: NotSupportedYet ({next(r for r in refusals if r in str(exc))})")
         note(f"NotSupportedYet: {exc}")
         return None
-    event("compared")
-    assert_same_ledger(got, frames(book))
+    event(assert_same_ledger_as(got, book, h))
     return book
 
 

@@ -26,7 +26,6 @@ from tests.invariants import check_all
 from tests.known_disagreements import refusals_for
 from tests.known_disagreements_average import known_average_disagreement
 from tests.reference import (
-    frames,
     new_book,
     post_transaction,
     reference_book,
@@ -50,7 +49,7 @@ from tests.strategies import (
     unit_costs,
     wide_items_strategy,
 )
-from tests.test_differential import assert_same_ledger
+from tests.test_differential import assert_same_ledger, assert_same_ledger_as
 
 EXAMPLES = settings(max_examples=int(os.environ.get("REVALUATION_EXAMPLES", "40")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -147,7 +146,7 @@ def _compare(h: History, *, refusals: tuple[str, ...] = ()) -> None:
         return
     n = sum(v.entry_type == REVALUATION for v in book.values)
     event(f"compared, {'no' if n == 0 else '1-2' if n < 3 else '3+'} revaluation entries")
-    assert_same_ledger(got, frames(book))
+    event(assert_same_ledger_as(got, book, h))
     check_all(got.item_ledger_entries, got.item_application_entries, got.value_entries,
               h.items, first_allowed_date(h.settings, h.period_rows),
               transactions=h.transactions)

@@ -55,16 +55,15 @@ def settle_costs(
     unsettled (its revaluation amounts come from the posting amounts, `unsettled.py`)."""
     rounds = _Rounds(entries, source_values, applications, settings, accounting_periods,
                      revalued, reval_links)
-    todo = rounds.outbounds_table
-    for _ in range(MAX_ROUNDS):
-        fresh, triggers = rounds.outbounds(todo)
-        fresh = rounds.pools(fresh, triggers)
-        changed = rounds.received(fresh)
-        again = rounds.pool_revaluations(fresh, changed)
-        if changed.height == 0 and again.height == 0:
-            return Settled(rounds.results, rounds.inbound, rounds.amounts,
-                           entries.select("item_no").clear())
-        todo = rounds.next_outbounds(changed, again)
+    # R60, R170.15: the rounds start from the costs at posting. Chains (transfers, returns)
+    # carry them first with every pool's decreases at their costs at posting; where rounding
+    # leaves two fixed points, the pools then reach the one the reference reaches from there
+    rounds.at_posting = True
+    rounds.run(rounds.outbounds_table)
+    rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
+    if rounds.run(rounds.outbounds_table.clear()):
+        return Settled(rounds.results, rounds.inbound, rounds.amounts,
+                       entries.select("item_no").clear())
     return rounds.unsettled()
 
 
@@ -100,6 +99,10 @@ class _Rounds:
         ).join(self.by_pool.select(source_entry="entry_no"), on="source_entry",
                how="semi").select(pl.col("entry_no").alias("inbound"))
         self.item_of = entries.select("entry_no", "item_no")
+        self.at_posting = False  # True: the pools wait, their decreases at their posting cost
+        self.in_key_order = entries.select("item_no").clear()  # items whose pools oscillated
+        self.last_moved = pl.DataFrame(schema={"entry_no": pl.Int64, "old": pl.Float64,
+                                               "backs": pl.Int32})
         self.results = pl.DataFrame(schema=RESULT_SCHEMA)
         self.targets = None  # the average costs of the last round: the next starts from them
         self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
@@ -132,6 +135,18 @@ class _Rounds:
             self.per_pool.select("item_no").unique(), on="item_no", how="semi").select(
             "entry_no").unique()
 
+    def run(self, todo: pl.DataFrame) -> bool:
+        """Rounds from the outbounds `todo` until nothing moves (True) or MAX_ROUNDS (False)."""
+        for _ in range(MAX_ROUNDS):
+            fresh, triggers = self.outbounds(todo)
+            fresh = self.pools(fresh, triggers)
+            changed = self.received(fresh)
+            again = self.pool_revaluations(fresh, changed)
+            if changed.height == 0 and again.height == 0:
+                return True
+            todo = self.next_outbounds(changed, again)
+        return False
+
     def outbounds(self, todo: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """Step 1: costs of `todo` from their applications. Returns them (`fresh`) and the
         entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
@@ -142,7 +157,11 @@ class _Rounds:
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
             self.source_values, self.settings, reval)
         pooled = fresh.join(self.by_pool, on="entry_no", how="semi")
-        if self.inputs_moved is None:
+        if self.at_posting:  # before the pools: a decrease valued by its pool at its posting cost
+            fresh = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti"),
+                               pooled.with_columns(target=-pl.col("cost_at_posting"))])
+            triggers = None
+        elif self.inputs_moved is None:
             triggers = None
         elif pooled.height:
             # a decrease valued by its pool keeps its last pool cost, and moves its pool only
@@ -166,6 +185,8 @@ class _Rounds:
     def pools(self, fresh: pl.DataFrame, triggers: pl.DataFrame | None) -> pl.DataFrame:
         """Step 2: the pools with a moved input (a whole item, so that all returns of a sale are
         in one frame, R3) value their decreases; `fresh` plus the decreases that moved."""
+        if self.at_posting:
+            return fresh
         now = self.averaged if triggers is None else self.averaged.join(
             triggers.join(self.item_of, on="entry_no").select("item_no").unique(),
             on="item_no", how="semi")
@@ -179,23 +200,65 @@ class _Rounds:
             fresh.join(self.by_pool, on="entry_no", how="anti").select(source_entry="entry_no"),
             on="source_entry", how="semi"), fresh, self.settings)
         ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
-        events = average.pool_events(
-            now,
-            self.inbound.join(ids.rename({"entry_no": "inbound"}), on="inbound", how="semi")
-            .update(received, on="inbound"),
-            self.results.join(ids, on="entry_no", how="semi"), self.settings,
-            self.accounting_periods,
-            None if self.avg_revalued is None
-            else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
-        found, _ = average.average_costs(events, self.settings, self.targets)
+        found = self._value_pools(
+            now, self.inbound.join(ids.rename({"entry_no": "inbound"}), on="inbound", how="semi")
+            .update(received, on="inbound"), self.results.join(ids, on="entry_no", how="semi"))
         self.targets = found if self.targets is None else pl.concat(
             [self.targets.join(found, on="entry_no", how="anti"), found])
-        moved = found.join(self.results.select("entry_no", old=pl.col("target")),
-                           on="entry_no").filter(
-            (pl.col("target") - pl.col("old")).abs() > _CENT_EPS).select("entry_no")
+        moved = found.join(self.results.select("entry_no", old=pl.col("target")), on="entry_no")
+        moved = moved.filter((pl.col("target") - pl.col("old")).abs() > _CENT_EPS)
+        self._watch_oscillation(moved)
         self.results = self.results.update(found.drop("valued"), on="entry_no")
         return self.results.join(
-            pl.concat([fresh.select("entry_no"), moved]), on="entry_no", how="semi")
+            pl.concat([fresh.select("entry_no"), moved.select("entry_no")]), on="entry_no",
+            how="semi")
+
+    def _value_pools(self, now: pl.DataFrame, inbound: pl.DataFrame,
+                     results: pl.DataFrame) -> pl.DataFrame:
+        """§8 for the pools of `now`, all at once; the items in `in_key_order` pool by pool in
+        key order, each pool reading the to-legs of the pools before it at their new cost
+        (R170.15: the reference's order), so that two pools feeding each other in one period
+        cannot swap their roundings round after round."""
+        ordered = now.join(self.in_key_order, on="item_no", how="semi")
+        found = [self._average(now.join(ordered, on="entry_no", how="anti"), inbound, results)]
+        ordered = ordered.with_columns(
+            rank=pl.col("key_id") - pl.col("key_id").min().over("item_no"))
+        for rank in range(ordered.get_column("rank").max() + 1 if ordered.height else 0):
+            if rank:  # the to-legs of the decreases just valued take their new cost
+                done = found[-1].drop("valued")
+                inbound = inbound.update(received_values(
+                    self.receiving.join(done.select(source_entry="entry_no"), on="source_entry",
+                                        how="semi"),
+                    results.update(done, on="entry_no"), self.settings), on="inbound")
+            found.append(self._average(ordered.filter(pl.col("rank") == rank).drop("rank"),
+                                       inbound, results))
+        return pl.concat(found)
+
+    def _average(self, now: pl.DataFrame, inbound: pl.DataFrame,
+                 results: pl.DataFrame) -> pl.DataFrame:
+        """R94-R102: the costs of the decreases of the pools of `now` (entry_no, target, valued)."""
+        events = average.pool_events(
+            now, inbound, results, self.settings, self.accounting_periods,
+            None if self.avg_revalued is None
+            else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
+        return average.average_costs(events, self.settings, self.targets)[0]
+
+    def _watch_oscillation(self, moved: pl.DataFrame) -> None:
+        """Two pools feeding each other in one period (calc type item_location_variant) can
+        swap their roundings round after round (two fixed points): a decrease moving back to
+        its cost of two rounds ago for the second round running. From then on its item's pools
+        go in key order."""
+        if self.settings.average_cost_calc_type != "item_location_variant":
+            return
+        moved = moved.join(self.last_moved, on="entry_no", how="left", suffix="_before").select(
+            "entry_no", "old", backs=pl.when(
+                (pl.col("target") - pl.col("old_before")).abs() <= _CENT_EPS)
+            .then(pl.col("backs").fill_null(0) + 1).otherwise(0))
+        self.last_moved = moved
+        swapping = moved.filter(pl.col("backs") >= 2)
+        if swapping.height:
+            self.in_key_order = pl.concat([self.in_key_order, swapping.join(
+                self.item_of, on="entry_no").select("item_no")]).unique()
 
     def received(self, fresh: pl.DataFrame) -> pl.DataFrame:
         """Step 3: the inbounds whose source was just recomputed (all returns of a sale) take

@@ -194,7 +194,8 @@ def rounding_entry(book: Book, inbound: Entry, targets: Targets) -> Value | None
 
 # --- the run -------------------------------------------------------------------------------
 
-def settle(book: Book, start: Targets | None = None) -> tuple[Targets, set[str]]:
+def settle(book: Book, start: Targets | None = None, *,
+           what_if: bool = True) -> tuple[Targets, set[str]]:
     """R60, R170.15: targets from the costs at posting, updated in place round by round (the
     revaluation amounts, then the targets in entry order, then the average pools period by
     period, §8) until no amount changes; after MAX_ROUNDS, the items whose targets or
@@ -202,7 +203,8 @@ def settle(book: Book, start: Targets | None = None) -> tuple[Targets, set[str]]
     computed from the posting amounts (R60).
 
     `start` replaces the costs at posting as the starting point (to tell whether an average
-    pool that feeds itself has more than one fixed point; R60 starts from the costs at posting).
+    pool that feeds itself has more than one fixed point; R60 starts from the costs at posting);
+    `what_if` then leaves the Revaluation amounts as they were.
     """
     recipients = [e for e in book.entries if e.role in (OUTBOUND, RECEIVING)]
     targets: Targets = {e.entry_no: own_posted_value(book, e) for e in recipients}
@@ -221,7 +223,7 @@ def settle(book: Book, start: Targets | None = None) -> tuple[Targets, set[str]]
     def amounts() -> list[Fraction]:
         return [v.cost_amount_actual for v in revaluations]
 
-    if start is not None:  # a what-if run: leave the Revaluation amounts as they were
+    if start is not None and what_if:  # leave the Revaluation amounts as they were
         kept = amounts()
         try:
             return _rounds(book, recipients, targets, revaluations, amounts, value_of)
@@ -255,13 +257,14 @@ def _rounds(book: Book, recipients: list[Entry], targets: Targets, revaluations:
     return targets, changed
 
 
-def adjust_cost(book: Book) -> set[str]:
+def adjust_cost(book: Book, start: Targets | None = None) -> set[str]:
     """R60: targets to a fixed point, then adjustment entries (R63) and Rounding entries (R76).
 
-    An item that did not settle gets nothing (R60); the unsettled items are returned.
+    An item that did not settle gets nothing (R60); the unsettled items are returned. `start`:
+    the rounds start there instead of the costs at posting (another fixed point, if it is one).
     """
     assign_valuation_dates(book)
-    targets, unsettled = settle(book)
+    targets, unsettled = settle(book, start, what_if=False)
     book.targets = targets
     created: list[Value] = []
     for entry in book.entries:

@@ -31,12 +31,13 @@ def new_book(items: Iterable[dict], settings: Settings, inventory_periods: Itera
 
 def reference_book(transactions: list[dict], items: list[dict], settings: Settings,
                    inventory_periods: Iterable[dict] = (),
-                   accounting_periods: Iterable[dict] = ()) -> Book:
-    """Every transaction posted row by row, then one cost adjustment run (R10-R111)."""
+                   accounting_periods: Iterable[dict] = (), start: dict | None = None) -> Book:
+    """Every transaction posted row by row, then one cost adjustment run (R10-R111); `start`:
+    its rounds start from these targets (entry_no -> Fraction) instead of the costs at posting."""
     book = new_book(items, settings, inventory_periods, accounting_periods)
     for tx in sorted(transactions, key=lambda t: t["transaction_no"]):  # R170.14
         post_transaction(book, tx)
-    book.unsettled = adjust_cost(book)
+    book.unsettled = adjust_cost(book, start)
     return book
 
 
