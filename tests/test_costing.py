@@ -118,12 +118,23 @@ def test_adjustment_moved_to_first_allowed_date_r111():
     assert adj.select("cost_amount_actual", "posting_date").rows() == [(-7.0, D(2020, 9, 10))]
 
 
-def test_back_dated_sale_before_an_open_sale_fails_loudly():
+def test_back_dated_sale_before_an_open_sale_is_closed_first():
     """R44: open outbounds are closed by (posting date, entry no); with both sales open the
-    back-dated one would be closed first: refused."""
+    back-dated one is closed first, by the cheaper receipt."""
+    led = ledger((D(2020, 1, 5), "sale", 1, None, None), (D(2020, 1, 1), "sale", 1, None, None),
+                 (D(2020, 1, 6), "purchase", 1, 1.0, None),
+                 (D(2020, 1, 7), "purchase", 1, 3.0, None))
+    assert entry_costs(led) == [-3.0, -1.0, 1.0, 3.0]
+
+
+def test_back_dated_sale_before_an_open_sale_on_a_lifo_key_fails_loudly():
+    """R42, R44 on a LIFO key: closing open outbounds latest-dated first is not modelled yet
+    for back-dated ones: refused by name."""
     with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*R41"):
-        ledger((D(2020, 1, 5), "sale", 1, None, None), (D(2020, 1, 1), "sale", 1, None, None),
-               (D(2020, 1, 6), "purchase", 2, 1.0, None))
+        cost_ledger(txs((D(2020, 1, 5), "sale", 1, None, None),
+                        (D(2020, 1, 1), "sale", 1, None, None),
+                        (D(2020, 1, 6), "purchase", 2, 1.0, None)), items("LIFO"), NO_PERIODS,
+                    DEFAULT)
 
 
 @pytest.mark.parametrize("method", ["FIFO", "AVERAGE"])

@@ -9,7 +9,7 @@ Fixed applications (R43) are taken out of both sides first.
 
 Every key gets its own stretch of one global coordinate, so the overlap of all keys is one merge of
 two sorted arrays and two `searchsorted` calls (`overlap.py`). LIFO keys (R42) are a stack instead:
-`lifo.py`. Back-dated inbound entries on keys that never go negative: `priority.py`.
+`lifo.py`. Back-dated entries (R41, R44 by posting date): `priority.py`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
     not reach its interval end, and the open ones form a suffix of the earlier entries, so the
     latest earlier entry with a later date decides. LIFO keys and keys with returns on hand
-    (R45) refuse any back-dating. The `reordered` keys take their back-dated inbounds by
+    (R45) refuse any back-dating. The `reordered` keys take their back-dated entries by
     posting date (`priority.reorderable_keys`) and are not checked here.
     """
     flow = flow.join(reordered, on="key_id", how="anti").with_columns(
@@ -281,7 +281,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         stuck = loops
     # first the orders this model does not follow (its applications, loops included, are not
     # BC's then), then a pass-over it cannot apply (the input would look short of stock)
-    reordered = reorderable_keys(flow)  # back-dated inbounds applied by posting date
+    reordered = reorderable_keys(flow)  # back-dated entries applied by posting date
     _check_date_order(flow, reordered)
     _check_returns_into_negative(flow.filter(pl.col("lifo")))
     check_pass_overs(entries, applications, passing.to_frame(), stuck)

@@ -1,16 +1,21 @@
-"""R41 by posting date: back-dated inbound entries on keys whose stock never goes negative.
+"""R41, R44 by posting date: back-dated entries applied in BC's order, not in entry order.
 
-BC takes the open inbound entries by (posting date, entry number); the interval overlap of
-`application.py` takes them in entry order. The two differ only after an inbound entry is posted
-with an earlier date than an earlier-posted one. On a key that is never negative (so no outbound
-is ever open) the difference stays inside blocks: with the inbound entries sorted by (posting
-date, entry number), cut after every rank where the entries so far are exactly the first ones in
-entry order. A block between two cuts is a run of consecutive inbounds in entry order, so every
-outbound takes from the block as a whole exactly what the entry-order overlap gives it; only
-which of the block's entries gives it changes. Inside a block, taking the open entries by
-priority at each outbound is first-fit parking in priority order: each entry, by (posting date,
-entry number), takes the first free units of the block's demand posted after it. The loop runs
-over the ranks within a block (the size of the largest block), all blocks at once.
+BC takes the open inbound entries by (posting date, entry number) (R41) and closes the open
+outbound entries in that order too (R44); the interval overlap of `application.py` takes both in
+entry order. They differ only after an entry is posted with an earlier date than an earlier-posted
+one of its key and side. A key's stock is either on hand (open inbounds) or short (open
+outbounds), never both, and whenever it crosses zero everything open is taken: so the entry-order
+applications fall into two one-sided problems, the same problem with the roles swapped. On hand,
+the open inbounds are the supply and the outbounds that take them (outbound after inbound) the
+demand; short, the open outbounds are the supply and the inbounds that close them (inbound after
+outbound) the demand. Each side: sort the supply by (posting date, entry number) and cut after
+every rank where the entries so far are exactly the first ones in entry order. A block between
+two cuts is a run of consecutive supply entries, so every demand entry takes from the block as a
+whole exactly what the entry-order overlap gives it; only which of the block's entries gives it
+changes. Inside a block, taking the open entries by priority at each demand entry is first-fit
+parking in priority order: each supply entry takes the first free units of the block's demand
+posted after it. The loop runs over the ranks within a block (the size of the largest block),
+all blocks of both sides at once.
 """
 
 from __future__ import annotations
@@ -20,42 +25,44 @@ import polars as pl
 from pipelines.costing.overlap import overlap
 from pipelines.errors import NotSupportedYet, Problem
 
-MAX_BLOCK = 256  # inbound entries whose order a back-dating changes at once
+MAX_BLOCK = 256  # entries of one side whose order a back-dating changes at once
 
 
 def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
-    """Keys (key_id) with a back-dated inbound entry that this module applies by posting date."""
+    """Keys (key_id) with a back-dated entry that this module applies by posting date."""
     return _plan(flow)[0]
 
 
 def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(keys, block members). A key is reordered when it is never negative, not LIFO, has no
-    pass-over, and no inbound entry with units reserved by fixed applications (R43) lies in a
-    block (outside the blocks each outbound takes what it takes in entry order, so the fixed
-    capacity check of `application.py` holds as it is), unless no outbound of the key is applied
+    """(keys, block members of both sides). A key is reordered when it is not LIFO, has no
+    pass-over (R44a) and no sales return on hand while it is short (R45: both sides open at
+    once), and no inbound entry with units reserved by fixed applications (R43) lies in a block
+    (outside the blocks each outbound takes what it takes in entry order, so the fixed capacity
+    check of `application.py` holds as it is), unless no outbound of the key is applied
     automatically (then the order takes nothing)."""
-    inbound = flow.filter(pl.col("inbound"))
     date = pl.col("posting_date")
-    back = inbound.filter(date < date.cum_max().shift(1).over("key_id").fill_null(date))
+    back = flow.filter(date < date.cum_max().shift(1).over("key_id", "inbound").fill_null(date))
     if back.height == 0:
         return back.select("key_id"), pl.DataFrame()
     passes = pl.col("passes") if "passes" in flow.columns else pl.lit(False)
+    return_on_hand = ((pl.col("type") == "sales_return") & pl.col("receiving")
+                      & (pl.col("before") < 0))
     keys = (
         flow.join(back.select("key_id").unique(), on="key_id", how="semi")
         .group_by("key_id")
-        .agg(ok=~pl.col("lifo").any() & ~passes.any()
-             & ((pl.col("before") + pl.col("delta")).min() >= 0),
+        .agg(ok=~pl.col("lifo").any() & ~passes.any() & ~return_on_hand.any(),
              no_demand=pl.col("inbound").all())
         .filter("ok")
     )
-    ranked = inbound.join(keys, on="key_id", how="semi").select(
-        "key_id", "entry_no", "posting_date", "transaction_no", a="delta",
-        reserved=pl.col("cap") < pl.col("units"),
-        pos=pl.int_range(pl.len()).over("key_id"),  # flow is in entry order per key
-    ).sort("key_id", "posting_date", "entry_no").with_columns(
-        rank=pl.int_range(pl.len()).over("key_id"))
+    ranked = flow.join(keys, on="key_id", how="semi").select(
+        "key_id", "entry_no", "posting_date", "transaction_no", "inbound",
+        reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")),
+        pos=pl.int_range(pl.len()).over("key_id", "inbound"),  # flow is in entry order per key
+    ).sort("key_id", "inbound", "posting_date", "entry_no").with_columns(
+        rank=pl.int_range(pl.len()).over("key_id", "inbound"))
     # a cut after `rank` is clean when the entries up to it are the first rank+1 in entry order
-    ranked = ranked.with_columns(clean=pl.col("pos").cum_max().over("key_id") == pl.col("rank"))
+    ranked = ranked.with_columns(
+        clean=pl.col("pos").cum_max().over("key_id", "inbound") == pl.col("rank"))
     ranked = ranked.with_columns(block=(
         (pl.col("rank") == 0) | pl.col("clean").shift(1).fill_null(True)).cum_sum())
     members = ranked.with_columns(size=pl.len().over("block"),
@@ -68,48 +75,82 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
-    """`applications` (inbound, outbound, units) with those of the reordered blocks' inbound
-    entries taken by (posting date, entry number) instead of entry order."""
+    """`applications` (inbound, outbound, units, in entry order) with those of the reordered
+    blocks taken by (posting date, entry number): on hand the inbound entries' order, short the
+    outbound entries'."""
     keys, members = _plan(flow)
     if members.height == 0:
         return applications
     too_big = members.filter((pl.col("size") > MAX_BLOCK) & (pl.col("r") == 0))
-    if too_big.height:  # named by each block's earliest-dated receipt
+    if too_big.height:  # named by each block's earliest-dated entry
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
                     str(row["posting_date"]),
                     f"not supported yet: back-dating that reorders more than {MAX_BLOCK} "
-                    "inbound entries of one item, location and variant at once (R41 "
+                    "entries of one item, location and variant at once (R41, R44 "
                     "application by posting date)")
             for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
-    in_block = members.select(inbound="entry_no", block="block")
-    # what each outbound takes from the block as a whole, in entry order: the block's demand
-    demand = (applications.join(in_block, on="inbound")
-              .group_by("block", "outbound").agg(pl.col("units").sum())
-              .sort("block", "outbound")
+    on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
+    # the supply of each side: what an entry gives there (its units minus what it took or
+    # closed on the other side; the flow's `delta` is + for inbounds, - for outbounds)
+    other = pl.concat([
+        applications.filter(~on_hand).select(entry_no="inbound", units="units"),
+        applications.filter(on_hand).select(entry_no="outbound", units="units"),
+    ]).group_by("entry_no").agg(other=pl.col("units").sum())
+    members = members.join(flow.select("entry_no", "delta"), on="entry_no").join(
+        other, on="entry_no", how="left").with_columns(
+        a=pl.col("delta").abs() - pl.col("other").fill_null(0))
+    supplied = pl.concat([  # each side as (supply, demand, units), by priority in the blocks
+        _side(members.filter("inbound"), applications.filter(on_hand).select(
+            supply="inbound", demand="outbound", units="units")
+        ).select(inbound="supply", outbound="demand", units="units"),
+        _side(members.filter(~pl.col("inbound")), applications.filter(~on_hand).select(
+            supply="outbound", demand="inbound", units="units")
+        ).select(inbound="demand", outbound="supply", units="units"),
+    ])
+    return supplied.select(applications.columns)
+
+
+def _side(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """One side's applications (supply, demand, units): outside the blocks as they are, inside
+    by priority."""
+    in_block = members.select(supply="entry_no", block="block")
+    return pl.concat([pairs.join(in_block, on="supply", how="anti"),
+                      _reorder(members, pairs.join(in_block, on="supply"))])
+
+
+def _reorder(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The applications (supply, demand, units) of one side's blocks by priority. `members`
+    (block, r, entry_no, a): the blocks' supply entries by rank; `pairs` their entry-order
+    applications with `block`."""
+    schema = {"supply": pl.Int64, "demand": pl.Int64, "units": pl.Int64}
+    if members.height == 0 or pairs.height == 0:
+        return pl.DataFrame(schema=schema)
+    # what each demand entry takes from the block as a whole, in entry order: the block's demand
+    demand = (pairs.group_by("block", "demand").agg(pl.col("units").sum())
+              .sort("block", "demand")
               .with_columns(end=pl.col("units").cum_sum().over("block")))
-    # an entry may take only the demand of outbounds posted after it
+    # an entry may take only the demand of entries posted after it
     cars = members.sort("block", "entry_no").join_asof(
-        demand.select("block", "outbound", "end"), left_on="entry_no", right_on="outbound",
+        demand.select("block", "demand", "end"), left_on="entry_no", right_on="demand",
         by="block", strategy="backward", check_sortedness=False,
-    ).select("block", "r", "a", inbound="entry_no", p=pl.col("end").fill_null(0))
+    ).select("block", "r", "a", supply="entry_no", p=pl.col("end").fill_null(0))
     parked = _park(cars, demand.group_by("block").agg(v=pl.col("units").sum()))
     taken = parked.group_by("block").agg(pl.col("units").sum()).join(
         demand.group_by("block").agg(need=pl.col("units").sum()), on="block", how="full",
         coalesce=True)
     if taken.filter(pl.col("units").fill_null(0) != pl.col("need").fill_null(0)).height:
         raise RuntimeError("R41: a block's demand was not taken whole by its entries")
-    reordered = overlap(
-        parked.sort("block", "x0").select(key_id="block", entry_no="inbound", cap="units"),
-        demand.select(key_id="block", entry_no="outbound", units="units"))
-    return pl.concat([applications.join(in_block, on="inbound", how="anti"),
-                      reordered.select(applications.columns)])
+    return overlap(
+        parked.sort("block", "x0").select(key_id="block", entry_no="supply", cap="units"),
+        demand.select(key_id="block", entry_no="demand", units="units"),
+    ).select(supply="inbound", demand="outbound", units="units")
 
 
 def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
-    """First-fit by rank: car (block, r, inbound, a, p) takes the first `a` free units at or
+    """First-fit by rank: car (block, r, supply, a, p) takes the first `a` free units at or
     after `p` of its block's demand axis. `free`: (block, v), the axis [0, v) per block. Returns
-    the pieces (block, inbound, x0, units)."""
+    the pieces (block, supply, x0, units)."""
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
     pieces = []
     for r in range(int(cars.get_column("r").max()) + 1):
@@ -124,7 +165,7 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
                 .clip(lower_bound=0)))
             .filter(pl.col("taken") > 0)
         )
-        pieces.append(cand.select("block", "inbound", x0="s", units="taken"))
+        pieces.append(cand.select("block", "supply", x0="s", units="taken"))
         free = pl.concat([
             free.join(cand.select("block", "u"), on=["block", "u"], how="anti"),
             cand.select("block", "u", v="s"),
