@@ -23,7 +23,7 @@ from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import Nearest, lifo_applications, lifo_capacity_violations
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
-from pipelines.costing.priority import by_posting_date, reorderable_keys
+from pipelines.costing.priority import by_posting_date
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -271,7 +271,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     passing = pl.Series("inbound", [], dtype=pl.Int64)
     for _ in range(MAX_PASS_OVER_LEVELS):
         flow = flow.with_columns(passes=pl.col("entry_no").is_in(passing.implode()))
-        applications = _apply(flow, fixed)
+        applications, reordered = _apply(flow, fixed)
         loops = cost_loops(entries, applications)
         stuck = loops.filter(pl.col("inbound").is_in(passing.implode()))
         if loops.height == 0 or stuck.height:
@@ -281,8 +281,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         stuck = loops
     # first the orders this model does not follow (its applications, loops included, are not
     # BC's then), then a pass-over it cannot apply (the input would look short of stock)
-    reordered = reorderable_keys(flow)  # back-dated entries applied by posting date
-    _check_date_order(flow, reordered)
+    _check_date_order(flow, reordered)  # the keys applied by posting date are not checked
     _check_returns_into_negative(flow.filter(pl.col("lifo")))
     check_pass_overs(entries, applications, passing.to_frame(), stuck)
     if fixed.height:
@@ -308,8 +307,9 @@ def _automatic_stream(entries: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFram
     )
 
 
-def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFrame:
-    """The applications of the automatic stream and the fixed ones; the to-legs that pass over
+def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The applications of the automatic stream and the fixed ones, and the keys whose
+    back-dated entries are applied by posting date (`priority.py`); the to-legs that pass over
     (`passes`, R44a) close nothing, like the returns of R45."""
     fifo = flow.filter(~pl.col("lifo"))
     on_hand, regular, demand = split_on_hand_returns(
@@ -318,8 +318,9 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFrame:
         overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
         overlap(regular, demand.filter(pl.col("units") > 0)),
     ])
+    automatic, reordered = by_posting_date(flow, automatic)
     return pl.concat([
-        by_posting_date(flow, automatic),
+        automatic,
         lifo_applications(flow.filter(pl.col("lifo"))),
         fixed.select("inbound", "outbound", "units"),
-    ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound"))
+    ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound")), reordered

@@ -40,8 +40,7 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     (outside the blocks each outbound takes what it takes in entry order, so the fixed capacity
     check of `application.py` holds as it is), unless no outbound of the key is applied
     automatically (then the order takes nothing)."""
-    date = pl.col("posting_date")
-    back = flow.filter(date < date.cum_max().shift(1).over("key_id", "inbound").fill_null(date))
+    back = _back_dated(flow)
     if back.height == 0:
         return back.select("key_id"), pl.DataFrame()
     passes = pl.col("passes") if "passes" in flow.columns else pl.lit(False)
@@ -54,7 +53,9 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
              no_demand=pl.col("inbound").all())
         .filter("ok")
     )
-    ranked = flow.join(keys, on="key_id", how="semi").select(
+    sides = back.select("key_id", "inbound").unique()  # a side without one keeps entry order
+    ranked = flow.join(keys, on="key_id", how="semi").join(
+        sides, on=["key_id", "inbound"], how="semi").select(
         "key_id", "entry_no", "posting_date", "transaction_no", "inbound",
         reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")),
         pos=pl.int_range(pl.len()).over("key_id", "inbound"),  # flow is in entry order per key
@@ -74,13 +75,23 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return keys, members.join(keys, on="key_id", how="semi")
 
 
-def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
+def _back_dated(flow: pl.DataFrame) -> pl.DataFrame:
+    """The entries dated before an earlier-posted entry of their key and side. `flow` is sorted
+    by (key_id, entry_no): per side, one running maximum of (key, date) over the whole frame
+    (a key's stamps exceed every earlier key's) stands for the per-key one, without a window."""
+    stamp = pl.col("key_id") * (1 << 24) + pl.col("posting_date").cast(pl.Int64)
+    return pl.concat([flow.filter(pl.col("inbound") == side).filter(
+        stamp < stamp.cum_max().shift(1)) for side in (True, False)])
+
+
+def by_posting_date(flow: pl.DataFrame,
+                    applications: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`applications` (inbound, outbound, units, in entry order) with those of the reordered
     blocks taken by (posting date, entry number): on hand the inbound entries' order, short the
-    outbound entries'."""
+    outbound entries'; and the reordered keys (key_id)."""
     keys, members = _plan(flow)
     if members.height == 0:
-        return applications
+        return applications, keys
     too_big = members.filter((pl.col("size") > MAX_BLOCK) & (pl.col("r") == 0))
     if too_big.height:  # named by each block's earliest-dated entry
         raise NotSupportedYet([
@@ -108,7 +119,7 @@ def by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFr
             supply="outbound", demand="inbound", units="units")
         ).select(inbound="demand", outbound="supply", units="units"),
     ])
-    return supplied.select(applications.columns)
+    return supplied.select(applications.columns), keys
 
 
 def _side(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
