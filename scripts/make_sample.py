@@ -66,6 +66,8 @@ def _readme(result: GeneratedCompany) -> str:
             invoiced=pl.col("quantity").sum(), invoices=pl.len()),
         left_on="transaction_no", right_on="applies_to", how="left")
     returns = tx.filter(pl.col("type") == "sales_return")
+    back = tx.sort("transaction_no").filter(
+        pl.col("posting_date") < pl.col("posting_date").cum_max().shift(1))
     value = out["inventory_valuation"].select(
         pl.sum("cost_amount_actual") + pl.sum("cost_amount_expected")).item()
     locations = [loc for loc in INVENTORY_ACCOUNTS if loc]
@@ -105,7 +107,10 @@ def _readme(result: GeneratedCompany) -> str:
         f"{returns['applies_to'].is_not_null().sum()} sales returns reverse a sale "
         f"(`applies_to`), {returns['applies_to'].is_null().sum()} come back at their own cost. "
         f"{into_negative['outbound_item_entry_no'].n_unique()} outbound entries were posted into "
-        "negative inventory and closed by a later inbound entry (R44).",
+        "negative inventory and closed by a later inbound entry (R44). "
+        f"{back['type'].is_in(['purchase', 'purchase_receipt']).sum()} purchases and "
+        f"{(back['type'] == 'sale').sum()} sales are dated before a transaction posted earlier: "
+        "open receipts are taken, and open sales closed, by posting date (R41, R44).",
         "",
         "Accounts (`gl_accounts.csv`): " + ", ".join(
             f"{a} {n}" for a, n in ACCOUNT_NAMES.items()) + ".",

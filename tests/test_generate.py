@@ -16,6 +16,7 @@ from pipelines.generate import (
     plant_gl_discrepancies,
 )
 from pipelines.generate.company import SUPPORTED_METHODS
+from pipelines.generate.stream import BACK_DATED, BACK_DAYS
 from schemas.base import polars_schema
 from schemas.inputs import GeneralPostingSetup, InventoryPostingSetup, Item, Transaction
 
@@ -81,9 +82,19 @@ def test_row_count_near_requested_and_summary_matches_file(full):
 
 
 def test_posting_order_and_documents(full):
-    _, tx, _, _ = full
+    """Dates follow transaction order, except some receipts and sales of non-LIFO items dated
+    up to BACK_DAYS days before the latest date posted before them (R41, R44)."""
+    _, tx, items, _ = full
     assert tx["transaction_no"].diff().drop_nulls().min() > 0
-    assert tx["posting_date"].diff().drop_nulls().min() >= dt.timedelta(0)
+    latest = pl.col("posting_date").cum_max().shift(1)
+    back = tx.sort("transaction_no").with_columns(latest=latest).join(
+        items.select("item_no", "costing_method"), on="item_no").filter(
+        pl.col("posting_date") < pl.col("latest")).with_columns(
+        days=(pl.col("latest") - pl.col("posting_date")).dt.total_days())
+    assert set(back["type"]) == set(BACK_DATED)
+    assert "LIFO" not in set(back["costing_method"])
+    assert back["days"].max() <= BACK_DAYS
+    assert 0.005 < back.height / tx.height < 0.05
     assert tx["document_no"].null_count() == 0 and (tx["document_no"] != "").all()
     assert tx["location_code"].null_count() == 0 and tx["variant_code"].null_count() == 0
 
