@@ -56,8 +56,9 @@ def settle_costs(
     rounds = _Rounds(entries, source_values, applications, settings, accounting_periods,
                      revalued, reval_links)
     # R60, R170.15: the rounds start from the costs at posting. Chains (transfers, returns)
-    # carry them first with every pool's decreases at their costs at posting; where rounding
-    # leaves two fixed points, the pools then reach the one the reference reaches from there
+    # carry them first with every pool's decreases at their costs at posting; then the pools
+    # join. Where rounding leaves two fixed points this start picks the reference's whenever
+    # the costs only fall or only rise from it (the order of R170.15 decides the rest)
     rounds.at_posting = True
     rounds.run(rounds.outbounds_table)
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
