@@ -8,14 +8,15 @@ outbounds), never both, and whenever it crosses zero everything open is taken: s
 applications fall into two one-sided problems, the same problem with the roles swapped. On hand,
 the open inbounds are the supply and the outbounds that take them (outbound after inbound) the
 demand; short, the open outbounds are the supply and the inbounds that close them (inbound after
-outbound) the demand. Each side: sort the supply by (posting date, entry number) and cut after
-every rank where the entries so far are exactly the first ones in entry order. A block between
-two cuts is a run of consecutive supply entries, so every demand entry takes from the block as a
-whole exactly what the entry-order overlap gives it; only which of the block's entries gives it
-changes. Inside a block, taking the open entries by priority at each demand entry is first-fit
-parking in priority order: each supply entry takes the first free units of the block's demand
-posted after it. The loop runs over the ranks within a block (the size of the largest block),
-all blocks of both sides at once.
+outbound) the demand; an entry never open on a side (an inbound that only closed open outbounds,
+an outbound that only took stock on hand) takes no part in it. Each side: sort the supply by
+(posting date, entry number) and cut after every rank where the entries so far are exactly the
+first ones in entry order. A block between two cuts is a run of consecutive supply entries, so
+every demand entry takes from the block as a whole exactly what the entry-order overlap gives
+it; only which of the block's entries gives it changes. Inside a block, taking the open entries
+by priority at each demand entry is first-fit parking in priority order: each supply entry takes
+the first free units of the block's demand posted after it. The loop runs over the ranks within
+a block (the size of the largest block), all blocks of both sides at once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import polars as pl
 from pipelines.costing.overlap import overlap
 from pipelines.errors import NotSupportedYet, Problem
 
-MAX_BLOCK = 256  # entries of one side whose order a back-dating changes at once
+MAX_BLOCK = 256  # open entries of one side whose order a back-dating changes at once
 
 
 def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
@@ -56,8 +57,9 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     sides = back.select("key_id", "inbound").unique()  # a side without one keeps entry order
     ranked = flow.join(keys, on="key_id", how="semi").join(
         sides, on=["key_id", "inbound"], how="semi").select(
-        "key_id", "entry_no", "posting_date", "transaction_no", "inbound",
+        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", a=_supply(),
         reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")),
+    ).filter(pl.col("a") > 0).with_columns(  # an entry never open on its side takes no part
         pos=pl.int_range(pl.len()).over("key_id", "inbound"),  # flow is in entry order per key
     ).sort("key_id", "inbound", "posting_date", "entry_no").with_columns(
         rank=pl.int_range(pl.len()).over("key_id", "inbound"))
@@ -73,6 +75,14 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     keys = pl.concat([keys.join(reserved, on="key_id", how="anti"),
                       keys.filter("no_demand")]).select("key_id").unique().sort("key_id")
     return keys, members.join(keys, on="key_id", how="semi")
+
+
+def _supply() -> pl.Expr:
+    """What an entry leaves open on its side, from the key's balance `before` it: an inbound
+    first closes the open outbounds (-before, R44), an outbound first takes what is on hand."""
+    before, delta, units = pl.col("before"), pl.col("delta"), pl.col("units")
+    return (pl.when(pl.col("inbound")).then(delta - (-before).clip(0, None).clip(None, delta))
+            .otherwise(units - before.clip(0, None).clip(None, units)))
 
 
 def _back_dated(flow: pl.DataFrame) -> pl.DataFrame:
@@ -102,15 +112,6 @@ def by_posting_date(flow: pl.DataFrame,
                     "application by posting date)")
             for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
     on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
-    # the supply of each side: what an entry gives there (its units minus what it took or
-    # closed on the other side; the flow's `delta` is + for inbounds, - for outbounds)
-    other = pl.concat([
-        applications.filter(~on_hand).select(entry_no="inbound", units="units"),
-        applications.filter(on_hand).select(entry_no="outbound", units="units"),
-    ]).group_by("entry_no").agg(other=pl.col("units").sum())
-    members = members.join(flow.select("entry_no", "delta"), on="entry_no").join(
-        other, on="entry_no", how="left").with_columns(
-        a=pl.col("delta").abs() - pl.col("other").fill_null(0))
     supplied = pl.concat([  # each side as (supply, demand, units), by priority in the blocks
         _side(members.filter("inbound"), applications.filter(on_hand).select(
             supply="inbound", demand="outbound", units="units")
