@@ -58,8 +58,10 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ranked = flow.join(keys, on="key_id", how="semi").join(
         sides, on=["key_id", "inbound"], how="semi").select(
         "key_id", "entry_no", "posting_date", "transaction_no", "inbound", a=_supply(),
-        reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")),
-    ).filter(pl.col("a") > 0).with_columns(  # an entry never open on its side takes no part
+        reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")))
+    # an entry never open on its side takes no part, unless fixed applications reserve it (the
+    # capacity check reasons in entry order, so where a reserved entry lands in the order counts)
+    ranked = ranked.filter((pl.col("a") > 0) | pl.col("reserved")).with_columns(
         pos=pl.int_range(pl.len()).over("key_id", "inbound"),  # flow is in entry order per key
     ).sort("key_id", "inbound", "posting_date", "entry_no").with_columns(
         rank=pl.int_range(pl.len()).over("key_id", "inbound"))
