@@ -287,12 +287,55 @@ def test_a_back_dated_receipt_of_an_average_item_reflows_the_later_periods() -> 
 
 def test_a_back_dating_that_reorders_too_many_receipts_at_once_is_refused_by_name() -> None:
     """257 receipts, each dated a day before the one posted before it, and a sale: one block of
-    257 receipts in the priority order; more than MAX_BLOCK is refused, naming the earliest-dated
-    receipt (the last posted)."""
+    257 receipts whose priority order is the reverse of entry order, 257 runs; more than MAX_RUNS
+    is refused, naming the earliest-dated receipt (the last posted)."""
     rows = [tx(k, D(2021, 1, 1) - dt.timedelta(days=k), "purchase", 1, 10) for k in range(1, 258)]
     rows.append(tx(258, D(2021, 1, 2), "sale", 1))
     frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
     with pytest.raises(NotSupportedYet, match=r"transaction_no=257, column posting_date, value "
-                                              r"'2020-04-19'.*more than 256.*R41"):
+                                              r"'2020-04-19'.*more than 256 runs.*R41"):
         cost_ledger(frame, pl.DataFrame([ITEM], schema=ITEM_DTYPES, orient="row"),
                     pl.DataFrame(schema=PERIOD_DTYPES), Settings())
+
+
+@st.composite
+def _parking(draw):
+    """Blocks of supply entries 1..n (p rising with the entry number), any priority order."""
+    blocks = []
+    for block in range(draw(st.integers(1, 3))):
+        n = draw(st.integers(1, 12))
+        p = sorted(draw(st.lists(st.integers(0, 30), min_size=n, max_size=n)))
+        a = draw(st.lists(st.integers(0, 8), min_size=n, max_size=n))
+        rank = draw(st.permutations(range(n)))
+        blocks.append((block, draw(st.integers(0, 40)), [
+            {"block": block, "r": rank[i], "supply": i + 1, "a": a[i], "p": p[i]}
+            for i in range(n)]))
+    return blocks
+
+
+@settings(max_examples=300, deadline=None)
+@given(_parking())
+def test_parking_by_runs_is_first_fit_in_priority_order(blocks) -> None:
+    """`_park` (a running maximum per run of rising entry numbers) against first-fit unit by
+    unit: each entry, by rank, takes the first free units at or after its `p`."""
+    from pipelines.costing.priority import _park
+
+    want = set()
+    for block, v, cars in blocks:
+        taken = [False] * v
+        for car in sorted(cars, key=lambda c: c["r"]):
+            need = car["a"]
+            for x in range(car["p"], v):
+                if need == 0:
+                    break
+                if not taken[x]:
+                    taken[x], need = True, need - 1
+                    want.add((block, car["supply"], x))
+    cars = pl.DataFrame([c for _, _, cs in blocks for c in cs],
+                        schema={"block": pl.UInt32, "r": pl.Int64, "supply": pl.Int64,
+                                "a": pl.Int64, "p": pl.Int64})
+    free = pl.DataFrame({"block": [b for b, _, _ in blocks], "v": [v for _, v, _ in blocks]},
+                        schema={"block": pl.UInt32, "v": pl.Int64})
+    got = {(b, supply, x) for b, supply, x0, units in _park(cars, free).iter_rows()
+           for x in range(x0, x0 + units)}
+    assert got == want

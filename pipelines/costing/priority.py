@@ -15,18 +15,20 @@ first ones in entry order. A block between two cuts is a run of consecutive supp
 every demand entry takes from the block as a whole exactly what the entry-order overlap gives
 it; only which of the block's entries gives it changes. Inside a block, taking the open entries
 by priority at each demand entry is first-fit parking in priority order: each supply entry takes
-the first free units of the block's demand posted after it. The loop runs over the ranks within
-a block (the size of the largest block), all blocks of both sides at once.
+the first free units of the block's demand posted after it. The loop runs over the runs of
+rising entry numbers in a block's priority order (about one per back-dated entry in it, at most
+MAX_RUNS), all blocks of both sides at once.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pipelines.costing.overlap import overlap
 from pipelines.errors import NotSupportedYet, Problem
 
-MAX_BLOCK = 256  # open entries of one side whose order a back-dating changes at once
+MAX_RUNS = 256  # runs of rising entry numbers in one block's priority order (see `_park`)
 
 
 def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
@@ -104,13 +106,17 @@ def by_posting_date(flow: pl.DataFrame,
     keys, members = _plan(flow)
     if members.height == 0:
         return applications, keys
-    too_big = members.filter((pl.col("size") > MAX_BLOCK) & (pl.col("r") == 0))
+    members = members.sort("block", "r").with_columns(runs=(
+        pl.col("entry_no") < pl.col("entry_no").shift(1).over("block")).fill_null(False)
+        .cum_sum().over("block") + 1)
+    too_big = members.filter((pl.col("runs").max().over("block") > MAX_RUNS)
+                             & (pl.col("r") == 0))
     if too_big.height:  # named by each block's earliest-dated entry
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
                     str(row["posting_date"]),
-                    f"not supported yet: back-dating that reorders more than {MAX_BLOCK} "
-                    "entries of one item, location and variant at once (R41, R44 "
+                    f"not supported yet: back-dating that interleaves more than {MAX_RUNS} "
+                    "runs of open entries of one item, location and variant at once (R41, R44 "
                     "application by posting date)")
             for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
     on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
@@ -164,25 +170,73 @@ def _reorder(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
 def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     """First-fit by rank: car (block, r, supply, a, p) takes the first `a` free units at or
     after `p` of its block's demand axis. `free`: (block, v), the axis [0, v) per block. Returns
-    the pieces (block, supply, x0, units)."""
+    the pieces (block, supply, x0, units).
+
+    Cars whose entry numbers rise with their rank form a run; in a run `p` rises too, so each
+    car's units start after the previous car's (`s_k = max(q_k, s_(k-1) + a_(k-1))` in free
+    units): a running maximum parks a whole run at once. The loop is over the runs of a block
+    (about one per back-dated entry in it), not over its entries."""
+    cars = cars.sort("block", "r").with_columns(run=(
+        pl.col("supply") < pl.col("supply").shift(1).over("block")).fill_null(False)
+        .cum_sum().over("block"))
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
     pieces = []
-    for r in range(int(cars.get_column("r").max()) + 1):
-        cand = (
-            free.join(cars.filter(pl.col("r") == r), on="block")
-            .sort("block", "u")
-            .with_columns(s=pl.max_horizontal("u", "p"))
-            .with_columns(length=(pl.col("v") - pl.col("s")).clip(lower_bound=0))
-            .with_columns(taken=pl.min_horizontal(
-                "length",
-                (pl.col("a") - pl.col("length").cum_sum().over("block") + pl.col("length"))
-                .clip(lower_bound=0)))
-            .filter(pl.col("taken") > 0)
-        )
-        pieces.append(cand.select("block", "supply", x0="s", units="taken"))
-        free = pl.concat([
-            free.join(cand.select("block", "u"), on=["block", "u"], how="anti"),
-            cand.select("block", "u", v="s"),
-            cand.select("block", u=pl.col("s") + pl.col("taken"), v="v"),
-        ]).filter(pl.col("v") > pl.col("u"))
+    for run in range(int(cars.get_column("run").max()) + 1):
+        parked = _park_run(cars.filter(pl.col("run") == run), free)
+        pieces.append(parked.select("block", "supply", "x0", "units"))
+        free = _without(free, parked)
     return pl.concat(pieces)
+
+
+def _park_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
+    """One run per block (cars sorted by block and rank) parked into the free intervals
+    (block, u, v): the pieces (block, supply, x0, units, interval) where `interval` is the row
+    of `free` a piece lies in."""
+    free = free.sort("block", "u").with_row_index("interval").with_columns(
+        length=pl.col("v") - pl.col("u")).with_columns(
+        g0=pl.col("length").cum_sum() - pl.col("length"))  # free units before it, all blocks
+    base = free.group_by("block").agg(b0=pl.col("g0").min(),
+                                      b1=pl.col("g0").max() + pl.col("length").last())
+    cars = cars.join_asof(free.select("block", "u", "v", "g0"), left_on="p", right_on="u",
+                          by="block", strategy="backward", check_sortedness=False).join(
+        base, on="block", how="left").sort("block", "r")
+    # q: the first free unit at or after p, in the global free coordinate
+    q = pl.when(pl.col("u").is_null()).then(pl.col("b0")).otherwise(
+        pl.col("g0") + (pl.min_horizontal("v", "p") - pl.col("u")).clip(0, None))
+    before = pl.col("a").cum_sum().over("block") - pl.col("a")
+    cars = cars.with_columns(q=q.fill_null(0)).with_columns(
+        s=before + (pl.col("q") - before).cum_max().over("block")).with_columns(
+        e=pl.min_horizontal(pl.col("s") + pl.col("a"), pl.col("b1").fill_null(0)))
+    cars = cars.filter(pl.col("e") > pl.col("s"))
+    if cars.height == 0:
+        return pl.DataFrame(schema={"block": cars.schema["block"], "supply": pl.Int64,
+                                    "x0": pl.Int64, "units": pl.Int64, "interval": pl.UInt32})
+    g0 = free.get_column("g0").to_numpy()
+    g1 = g0 + free.get_column("length").to_numpy()
+    first = np.searchsorted(g1, cars.get_column("s").to_numpy(), side="right")
+    last = np.searchsorted(g0, cars.get_column("e").to_numpy(), side="left") - 1
+    spans = cars.select("block", "supply", "s", "e").with_columns(
+        interval=pl.int_ranges(pl.Series(first), pl.Series(last) + 1, dtype=pl.UInt32)
+    ).explode("interval").join(free.select("interval", "u", "g0", "length"), on="interval")
+    start = pl.max_horizontal("s", "g0")
+    return spans.select(
+        "block", "supply", "interval", x0=pl.col("u") + start - pl.col("g0"),
+        units=pl.min_horizontal("e", pl.col("g0") + pl.col("length")) - start)
+
+
+def _without(free: pl.DataFrame, parked: pl.DataFrame) -> pl.DataFrame:
+    """The free intervals (block, u, v) minus the parked pieces (their `interval` is a row of
+    `free` sorted by block and u): the gaps before, between and after the pieces."""
+    free = free.sort("block", "u").with_row_index("interval")
+    cut = parked.join(free.select("interval", "u", "v"), on="interval").sort("interval", "x0")
+    gaps = pl.concat([
+        cut.select("block", "interval",
+                   u=(pl.col("x0") + pl.col("units")).shift(1).over("interval")
+                   .fill_null(pl.col("u")), v="x0"),
+        cut.group_by("block", "interval").agg(u=(pl.col("x0") + pl.col("units")).max(),
+                                              v=pl.col("v").first()),
+    ])
+    return pl.concat([
+        free.join(cut.select("interval").unique(), on="interval", how="anti").drop("interval"),
+        gaps.drop("interval"),
+    ]).filter(pl.col("v") > pl.col("u")).sort("block", "u")
