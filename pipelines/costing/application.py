@@ -23,7 +23,7 @@ from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import Nearest, lifo_applications, lifo_capacity_violations
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
-from pipelines.costing.priority import by_posting_date
+from pipelines.costing.priority import back_dated, by_posting_date
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -55,9 +55,10 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
         out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
         side=pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound"),
     ).filter("side")
-    flow = flow.with_columns(back_dated=_back_dated(pl.col("date")))
-    if not flow.get_column("back_dated").any():
+    back = back_dated(flow)
+    if back.height == 0:
         return
+    flow = flow.with_columns(back_dated=pl.col("entry_no").is_in(back["entry_no"].implode()))
     strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | _ON_HAND_INTO_OPEN.any())
     keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
     side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
@@ -82,11 +83,6 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
                     "posting date)")
             for row in bad.sort("transaction_no").head(20).iter_rows(named=True)
         ])
-
-
-def _back_dated(date: pl.Expr) -> pl.Expr:
-    """R41: dated before an earlier-posted entry of its key and side (`flow` in entry order)."""
-    return date < date.cum_max().shift(1).over(["key_id", "inbound"]).fill_null(date)
 
 
 def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
@@ -199,8 +195,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     # posting date (R41) may have left the reserved units alone, so it is not proven
     bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
     # ... unless its back-dated receipts are taken by posting date and it is not among them
-    unproven = bad.join(whole_flow.filter(_back_dated(pl.col("posting_date"))).select("key_id"),
-                        on="key_id", how="semi").join(reordered, on="key_id", how="anti")
+    unproven = bad.join(back_dated(whole_flow).select("key_id"), on="key_id", how="semi").join(
+        reordered, on="key_id", how="anti")
     if unproven.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,

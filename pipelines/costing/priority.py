@@ -43,7 +43,7 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     (outside the blocks each outbound takes what it takes in entry order, so the fixed capacity
     check of `application.py` holds as it is), unless no outbound of the key is applied
     automatically (then the order takes nothing)."""
-    back = _back_dated(flow)
+    back = back_dated(flow)
     if back.height == 0:
         return back.select("key_id"), pl.DataFrame()
     passes = pl.col("passes") if "passes" in flow.columns else pl.lit(False)
@@ -89,9 +89,9 @@ def _supply() -> pl.Expr:
             .otherwise(units - before.clip(0, None).clip(None, units)))
 
 
-def _back_dated(flow: pl.DataFrame) -> pl.DataFrame:
-    """The entries dated before an earlier-posted entry of their key and side. `flow` is sorted
-    by (key_id, entry_no): per side, one running maximum of (key, date) over the whole frame
+def back_dated(flow: pl.DataFrame) -> pl.DataFrame:
+    """R41: the entries dated before an earlier-posted entry of their key and side. `flow` is
+    sorted by (key_id, entry_no): per side, one running maximum of (key, date) over the whole frame
     (a key's stamps exceed every earlier key's) stands for the per-key one, without a window."""
     stamp = pl.col("key_id") * (1 << 24) + pl.col("posting_date").cast(pl.Int64)
     return pl.concat([flow.filter(pl.col("inbound") == side).filter(
@@ -106,9 +106,7 @@ def by_posting_date(flow: pl.DataFrame,
     keys, members = _plan(flow)
     if members.height == 0:
         return applications, keys
-    members = members.sort("block", "r").with_columns(runs=(
-        pl.col("entry_no") < pl.col("entry_no").shift(1).over("block")).fill_null(False)
-        .cum_sum().over("block") + 1)
+    members = members.sort("block", "r").with_columns(runs=_run(pl.col("entry_no")) + 1)
     too_big = members.filter((pl.col("runs").max().over("block") > MAX_RUNS)
                              & (pl.col("r") == 0))
     if too_big.height:  # named by each block's earliest-dated entry
@@ -176,9 +174,7 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     car's units start after the previous car's (`s_k = max(q_k, s_(k-1) + a_(k-1))` in free
     units): a running maximum parks a whole run at once. The loop is over the runs of a block
     (about one per back-dated entry in it), not over its entries."""
-    cars = cars.sort("block", "r").with_columns(run=(
-        pl.col("supply") < pl.col("supply").shift(1).over("block")).fill_null(False)
-        .cum_sum().over("block"))
+    cars = cars.sort("block", "r").with_columns(run=_run(pl.col("supply")))
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
     pieces = []
     for run in range(int(cars.get_column("run").max()) + 1):
@@ -186,6 +182,11 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
         pieces.append(parked.select("block", "supply", "x0", "units"))
         free = _without(free, parked)
     return pl.concat(pieces)
+
+
+def _run(entry: pl.Expr) -> pl.Expr:
+    """Per block in rank order: the run of rising entry numbers each entry belongs to (0, 1...)."""
+    return (entry < entry.shift(1).over("block")).fill_null(False).cum_sum().over("block")
 
 
 def _park_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
