@@ -96,3 +96,27 @@ def test_a_long_run_of_residual_passing_decreases_is_exact(monkeypatch) -> None:
     sales = led.item_ledger_entries.filter(pl.col("entry_type") == "Sale").sort("entry_no")
     assert calls, "the whole-array passes settled alone: the test no longer reaches exact_in"
     assert sales["cost_amount_actual"].to_list() == _expected(rows, settings)
+
+
+def test_event_by_event_valuation_makes_a_whole_period_exact_at_once(monkeypatch) -> None:
+    """`exact_in` values a period event by event from its first moving event: called after
+    the first whole-array pass, one call leaves nothing for the next pass to move (2 passes),
+    and the sales are R96's, sale by sale."""
+    from pipelines.costing import average
+
+    passes = []
+    average_costs = average.average_costs
+
+    def counted(*args, **kwargs):
+        found = average_costs(*args, **kwargs)
+        passes.append(found[1])
+        return found
+
+    monkeypatch.setattr(average, "average_costs", counted)
+    monkeypatch.setattr(average, "_WHOLE_ARRAY_PASSES", 1)
+    rows = _long_run(seed=5)[:300]
+    settings = Settings(average_cost_period="year")
+    led = cost_ledger(txs(*rows), items("AVERAGE"), NO_PERIODS, settings)
+    sales = led.item_ledger_entries.filter(pl.col("entry_type") == "Sale").sort("entry_no")
+    assert passes[0] == 2
+    assert sales["cost_amount_actual"].to_list() == _expected(rows, settings)
