@@ -50,10 +50,11 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
     `asks` has columns inbound, ask_tx. known = final base - the received target not yet known
     (its cost at posting is) - the entries posted after the asking transaction.
     """
+    asked = inbound.join(asks.select("inbound"), on="inbound", how="semi")  # rounds ask few
     asks = asks.join(
-        inbound.select("inbound", "q_in", "vdate", "late",
-                       base=pl.col("source_base") + pl.col("target"),
-                       shift=pl.col("target") - pl.col("at_posting")),
+        asked.select("inbound", "q_in", "vdate", "late",
+                     base=pl.col("source_base") + pl.col("target"),
+                     shift=pl.col("target") - pl.col("at_posting")),
         on="inbound", how="left",
     ).with_columns(pl.col("late").fill_null(False))
     late = asks.filter(pl.col("late"))

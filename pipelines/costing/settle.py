@@ -62,6 +62,7 @@ def settle_costs(
     rounds.at_posting = True
     rounds.run(rounds.outbounds_table)
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
+    rounds.amounts_moved = None
     if rounds.run(rounds.outbounds_table.clear()):
         return Settled(rounds.results, rounds.inbound, rounds.amounts,
                        entries.select("item_no").clear())
@@ -110,7 +111,9 @@ class _Rounds:
         self.hit = None  # inbounds that moved last round
         self.revalued = self.amounts = self.avg_revalued = self.per_pool = None
         self.contributions = self.reval_inputs = None
-        self.amounts_moved = True  # R85 amounts read the other amounts: recomputed after
+        # items whose Revaluation amounts moved (None: all, to begin with): their R85 amounts
+        # read the earlier ones, so they are recomputed
+        self.amounts_moved: pl.DataFrame | None = None
         if revalued is not None:
             self._revaluations(revalued)
 
@@ -267,8 +270,8 @@ class _Rounds:
         affected = self.receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
                                        on="source_entry", how="semi")
         changed = received_values(affected, fresh, self.settings).join(
-            self.inbound.select("inbound", "at_posting", "target", "vdate"), on="inbound",
-            suffix="_old",
+            self.inbound.join(affected.select("inbound"), on="inbound", how="semi")
+            .select("inbound", "at_posting", "target", "vdate"), on="inbound", suffix="_old",
         ).filter(
             ((pl.col("at_posting") - pl.col("at_posting_old")).abs() > _CENT_EPS)
             | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
@@ -284,17 +287,25 @@ class _Rounds:
         revaluation see the same round (one round behind, a self-feeding pool oscillates).
         Returns the inbounds whose amounts moved."""
         none = pl.DataFrame(schema={"inbound": pl.Int64})
-        if self.per_pool is None or self.per_pool.height == 0 or not (
-                self.amounts_moved or pl.concat(
-                    [fresh.select("entry_no"), changed.select(entry_no="inbound")]).join(
-                    self.reval_inputs, on="entry_no", how="semi").height):
-            self.amounts_moved = False
+        if self.per_pool is None or self.per_pool.height == 0:
             return none
-        read = self.inbound.join(self.reval_inputs.select(inbound="entry_no"), on="inbound",
-                                 how="semi")
-        out_read = self.results.join(self.reval_inputs, on="entry_no", how="semi")
+        per_pool, revalued, contributions, inputs = (
+            self.per_pool, self.avg_revalued, self.contributions, self.reval_inputs)
+        if self.amounts_moved is not None:  # only the items whose inputs moved (R85 is per item)
+            items = pl.concat([
+                pl.concat([fresh.select("entry_no"), changed.select(entry_no="inbound")])
+                .join(inputs, on="entry_no", how="semi").join(self.item_of, on="entry_no")
+                .select("item_no"), self.amounts_moved]).unique()
+            if items.height == 0:
+                return none
+            per_pool, revalued, contributions = (
+                frame.join(items, on="item_no", how="semi")
+                for frame in (per_pool, revalued, contributions))
+            inputs = inputs.join(contributions.select("entry_no"), on="entry_no", how="semi")
+        read = self.inbound.join(inputs.select(inbound="entry_no"), on="inbound", how="semi")
+        out_read = self.results.join(inputs, on="entry_no", how="semi")
         new_amounts = pooled_revaluation.pool_revaluation_amounts(
-            self.per_pool, self.avg_revalued, self.contributions,
+            per_pool, revalued, contributions,
             pl.concat([read.select(entry_no="inbound", vdate="vdate"),
                        out_read.select("entry_no", vdate="valuation_date")]),
             pl.concat([read.filter(pl.col("receiving")).select(entry_no="inbound",
@@ -303,8 +314,13 @@ class _Rounds:
             self.amounts, self.p)
         moved = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
         self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
-        self.amounts_moved = moved.height > 0
+        self.amounts_moved = self._items_of(moved)
         return moved.select("inbound").unique()
+
+    def _items_of(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The items of the inbound entries of `rows`."""
+        return rows.select(entry_no="inbound").join(self.item_of, on="entry_no").select(
+            "item_no").unique()
 
     def next_outbounds(self, changed: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
         """The outbounds applied to an inbound that moved, or valued at its cost as u0 (R51);
@@ -319,7 +335,8 @@ class _Rounds:
         if self.revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
             recompute = self.revalued.join(hit, on="inbound", how="semi")
             if recompute.height:
-                self.amounts_moved = True
+                self.amounts_moved = (None if self.amounts_moved is None else pl.concat(
+                    [self.amounts_moved, self._items_of(recompute)]).unique())
                 self.amounts = self.amounts.update(revaluation.revaluation_amounts(
                     recompute, self.inbound.select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
