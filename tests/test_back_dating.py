@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipelines.costing import cost_ledger
 from pipelines.costing.priority import reorderable_keys
-from pipelines.errors import NotSupportedYet
+from pipelines.errors import InputError, NotSupportedYet
 from pipelines.settings import Settings
 from tests.reference import new_book, post_transaction, reference_ledger
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
@@ -121,6 +121,22 @@ def test_a_fixed_return_of_a_reordered_receipt_is_refused() -> None:
                                                   applies=1)]
     frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
     with pytest.raises(NotSupportedYet, match=r"R41"):
+        cost_ledger(frame, pl.DataFrame([ITEM], schema=ITEM_DTYPES, orient="row"),
+                    pl.DataFrame(schema=PERIOD_DTYPES), Settings())
+
+
+def test_fixed_applications_beyond_a_receipts_quantity_are_an_input_error_despite_back_dating(
+) -> None:
+    """Two returns of 3 fixed-applied to a receipt of 5 (R43): short in any order, so the
+    back-dated receipt on the key does not make it "not supported yet"; the error names the
+    second return."""
+    rows = [tx(1, D(2020, 1, 10), "purchase", 5, 10), tx(2, D(2020, 1, 5), "purchase", 2, 20),
+            tx(3, D(2020, 1, 12), "sale", 1),
+            tx(4, D(2020, 1, 13), "purchase_return", 3, applies=1),
+            tx(5, D(2020, 1, 14), "purchase_return", 3, applies=1)]
+    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
+    with pytest.raises(InputError, match=r"transaction_no=5, column applies_to: R43: the entry "
+                                         r"it applies to \(item ledger entry 1\) has less"):
         cost_ledger(frame, pl.DataFrame([ITEM], schema=ITEM_DTYPES, orient="row"),
                     pl.DataFrame(schema=PERIOD_DTYPES), Settings())
 

@@ -194,9 +194,11 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     # the shortfall is shown in entry order; where the key has back-dated entries BC's order by
     # posting date (R41) may have left the reserved units alone, so it is not proven
     bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
-    # ... unless its back-dated receipts are taken by posting date and it is not among them
+    # ... unless its back-dated receipts are taken by posting date and it is not among them, or
+    # its fixed applications alone take more than its quantity (in any order)
+    over = whole_flow.filter(pl.col("inbound") & (pl.col("cap") < 0)).select(inbound="entry_no")
     unproven = bad.join(back_dated(whole_flow).select("key_id"), on="key_id", how="semi").join(
-        reordered, on="key_id", how="anti")
+        reordered, on="key_id", how="anti").join(over, on="inbound", how="anti")
     if unproven.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
