@@ -315,3 +315,24 @@ def test_amounts_are_the_floats_of_their_cents() -> None:
         for column in ("cost_amount_actual", "cost_amount_expected", "sales_amount_actual"):
             values = table.get_column(column)
             assert values.equals(values.round(2)), column
+
+
+def test_what_the_stage_cannot_cost_is_named_before_anything_is_costed() -> None:
+    """`check_supported`: an unknown costing method of an item that is used, and an item
+    charge on an entry R30 does not charge (a sale), each named by table, row and column."""
+    from pipelines.costing.ledger import check_supported
+    from tests.reference.cases import ITEM_DTYPES, TRANSACTION_DTYPES
+    from tests.test_reference import ITEM, D, tx
+
+    rows = [tx(1, D(2020, 1, 1), "purchase", 2, 5), tx(2, D(2020, 1, 2), "sale", 1),
+            tx(3, D(2020, 1, 3), "item_charge", applies=2, amount=3)]
+    unused = ITEM | {"item_no": "UNUSED", "costing_method": "WEIRD"}
+    with pytest.raises(NotSupportedYet) as caught:
+        check_supported(pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row"),
+                        pl.DataFrame([ITEM | {"costing_method": "WEIRD"}, unused],
+                                     schema=ITEM_DTYPES, orient="row"))
+    assert str(caught.value).splitlines()[1:] == [
+        "items row item_no=ITEM1, column costing_method, value 'WEIRD': not supported yet: "
+        "this costing method is not costed by this version of invrec",
+        "transactions row transaction_no=3, column applies_to, value '2': not supported yet: "
+        "item charge on a sale entry"]

@@ -46,16 +46,17 @@ def check_supported(transactions: pl.DataFrame, items: pl.DataFrame) -> None:
         for row in transactions.filter(~pl.col("type").is_in(SUPPORTED_TYPES))
         .group_by("type").agg(pl.col("transaction_no").min()).sort("type").iter_rows(named=True)
     ]
-    used = items.join(transactions.select("item_no").unique(), on="item_no", how="semi")
+    unsupported = items.filter(~pl.col("costing_method").is_in(SUPPORTED_METHODS))
     problems += [
         Problem("items", f"item_no={row['item_no']}", "costing_method", row["costing_method"],
                 "not supported yet: this costing method is not costed by this version of invrec")
-        for row in used.filter(~pl.col("costing_method").is_in(SUPPORTED_METHODS))
+        for row in unsupported.join(transactions.select("item_no"), on="item_no", how="semi")
         .sort("item_no").head(20).iter_rows(named=True)
     ]
-    charges = transactions.filter(pl.col("type") == "item_charge").join(
-        transactions.select(pl.col("transaction_no").alias("applies_to"),
-                            pl.col("type").alias("target_type")),
+    charges = transactions.filter(pl.col("type") == "item_charge")
+    charges = charges.join(
+        transactions.join(charges.select(transaction_no="applies_to"), on="transaction_no",
+                          how="semi").select(applies_to="transaction_no", target_type="type"),
         on="applies_to", how="left",
     )
     problems += [
