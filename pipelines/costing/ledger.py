@@ -81,39 +81,37 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         {"type": list(ENTRY_TYPE), "entry_type": [v[0] for v in ENTRY_TYPE.values()],
          "sign": [v[1] for v in ENTRY_TYPE.values()]},
     )
-    # entries are numbered in (transaction, leg) order (a to-leg right after its from-leg)
-    # without sorting the wide rows: a from-leg's number counts the to-legs before it
-    transfer = pl.col("type") == "transfer"
-    legs = transactions.join(types, on="type", how="inner", maintain_order="left").with_columns(
-        leg=pl.lit(0),
-    ).join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left",
-           ).with_columns(entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-                          + transfer.cum_sum().cast(pl.Int64) - transfer.cast(pl.Int64))
-    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
-    by_tx = legs.select(pl.col("transaction_no").alias("applies_to"),
-                        applies_to_entry=pl.col("entry_no") + transfer.cast(pl.Int64))
-    legs = legs.join(by_tx, on="applies_to", how="left", maintain_order="left").with_columns(
-        source_entry=pl.when((pl.col("type") == "sales_return")
-                             & pl.col("applies_to").is_not_null()).then(pl.col("applies_to_entry")),
+    legs = transactions.join(types, on="type", how="inner", maintain_order="left")
+    to_legs = legs.filter(pl.col("type") == "transfer").with_columns(
+        location_code=pl.col("to_location_code"), sign=pl.lit(1, dtype=types["sign"].dtype))
+    entries = (
+        pl.concat([legs.with_columns(leg=pl.lit(0)), to_legs.with_columns(leg=pl.lit(1))])
+        .sort("transaction_no", "leg")
+        .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
+        .with_columns(entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
     )
-    # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
-    to_legs = legs.filter(transfer).with_columns(
-        location_code=pl.col("to_location_code"), sign=pl.lit(1, dtype=types["sign"].dtype),
-        leg=pl.lit(1), entry_no=pl.col("entry_no") + 1,
-        applies_to_entry=pl.lit(None, dtype=pl.Int64), source_entry=pl.col("entry_no"))
-    entries = pl.concat([legs, to_legs])
+    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
+    by_tx = entries.group_by(pl.col("transaction_no").alias("applies_to")).agg(
+        applies_to_entry=pl.col("entry_no").max())
+    entries = entries.join(by_tx, on="applies_to", how="left", maintain_order="left").with_columns(
+        # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
+        applies_to_entry=pl.when(pl.col("leg") == 1).then(None)
+        .otherwise(pl.col("applies_to_entry")),
+        source_entry=pl.when(pl.col("leg") == 1).then(pl.col("entry_no") - 1)
+        .when((pl.col("type") == "sales_return") & pl.col("applies_to").is_not_null())
+        .then(pl.col("applies_to_entry")),
+    )
     # One grouping pass gives every key its id and its entries in entry order (sort once).
     by_key = (
-        entries.with_row_index("row")
-        .group_by("item_no", "location_code", "variant_code")
-        .agg(pl.col("row").sort_by("entry_no"))
+        entries.group_by("item_no", "location_code", "variant_code")
+        .agg("entry_no")
         .sort("item_no", "location_code", "variant_code")
         .with_row_index("key_id")
-        .select(pl.col("key_id").cast(pl.Int64), "row")
-        .explode("row")
+        .select(pl.col("key_id").cast(pl.Int64), "entry_no")
+        .explode("entry_no")
     )
     return (
-        entries[by_key.get_column("row")]
+        entries[by_key.get_column("entry_no") - 1]
         .with_columns(
             key_id=by_key.get_column("key_id"),
             inbound=pl.col("sign") > 0,
