@@ -25,7 +25,7 @@ from pipelines.costing.fifo import (
     outbound_table,
     received_values,
 )
-from pipelines.costing.unsettled import posting_amounts, unsettled_items
+from pipelines.costing.unsettled import items_of, posting_amounts
 from pipelines.settings import Settings
 
 MAX_ROUNDS = 100  # R60: BC caps its recursion at 100 levels the same way
@@ -314,13 +314,8 @@ class _Rounds:
             self.amounts, self.p)
         moved = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
         self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
-        self.amounts_moved = self._items_of(moved)
+        self.amounts_moved = items_of(self.item_of, moved)
         return moved.select("inbound").unique()
-
-    def _items_of(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """The items of the inbound entries of `rows`."""
-        return rows.select(entry_no="inbound").join(self.item_of, on="entry_no").select(
-            "item_no").unique()
 
     def next_outbounds(self, changed: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
         """The outbounds applied to an inbound that moved, or valued at its cost as u0 (R51);
@@ -336,7 +331,7 @@ class _Rounds:
             recompute = self.revalued.join(hit, on="inbound", how="semi")
             if recompute.height:
                 self.amounts_moved = (None if self.amounts_moved is None else pl.concat(
-                    [self.amounts_moved, self._items_of(recompute)]).unique())
+                    [self.amounts_moved, items_of(self.item_of, recompute)]).unique())
                 self.amounts = self.amounts.update(revaluation.revaluation_amounts(
                     recompute, self.inbound.select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
@@ -352,7 +347,7 @@ class _Rounds:
     def unsettled(self) -> Settled:
         """R60: what still moved in the last round did not settle; its revaluations are computed
         from the posting amounts, and cost adjustment leaves its items alone (cost_ledger)."""
-        unsettled = unsettled_items(self.entries, self.hit)
+        unsettled = items_of(self.entries, self.hit)
         amounts = self.amounts
         if amounts is not None:
             at_posting = posting_amounts(self.revalued, self.per_pool, self.avg_revalued,
