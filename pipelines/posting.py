@@ -59,12 +59,6 @@ ACCOUNT_PAIRS = pl.DataFrame(
     orient="row",
 )
 
-SUBLEDGER_COLUMNS = [
-    "value_entry_no", "transaction_no", "entry_type", "posting_date", "account_no", "account_role",
-    "amount", "document_no", "item_no", "location_code", "pair", "side",
-]
-
-
 def setup_accounts(
     inventory_posting_setup: pl.DataFrame, general_posting_setup: pl.DataFrame
 ) -> pl.DataFrame:
@@ -97,56 +91,12 @@ def setup_accounts(
     return long.with_columns(account_no=pl.when(blank).then(None).otherwise(pl.col("account_no")))
 
 
-def subledger_postings(
-    value_entries: pl.DataFrame,
-    inventory_posting_setup: pl.DataFrame,
-    general_posting_setup: pl.DataFrame,
-    include_expected: bool,
-    *,
-    unposted_only: bool = False,
-    require_expected_accounts: bool = True,
-    precision: float = 0.01,
-    ordered: bool = True,
-    columns: list[str] = SUBLEDGER_COLUMNS,
-) -> pl.DataFrame:
-    """R120-R122: the G/L rows each value entry maps to, in R123 order (the mapping exists once).
-
-    Amounts are the whole cost amounts, or with `unposted_only` the parts not yet in the G/L (R120).
-    `Xe` pairs only with `include_expected`. Raises InputError per missing setup row or blank
-    account that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`,
-    `Xe` rows whose account is missing are dropped instead (nothing to reconcile them against).
-    `ordered=False` skips the R123 sort when only totals are needed; `columns` are the ones
-    returned (a subset of SUBLEDGER_COLUMNS: only those are repeated per G/L row).
-
-    Accounts are looked up once per distinct (entry types, location, posting groups) combination
-    and slot (Xe/X x account/balancing), not per row: the rows then only gather them.
-    """
-    keyed, rows = _posting_rows(
-        value_entries, inventory_posting_setup, general_posting_setup, include_expected,
-        unposted_only=unposted_only, require_expected_accounts=require_expected_accounts,
-        precision=precision, ordered=ordered,
-    )
-    from_entry = {
-        "value_entry_no": pl.col("entry_no"), "transaction_no": pl.col("transaction_no"),
-        "entry_type": pl.col("entry_type"), "posting_date": pl.col("posting_date"),
-        "document_no": pl.col("document_no"), "item_no": pl.col("item_no"),
-        "location_code": pl.col("location_code"),
-    }
-    own = {
-        "account_no": rows["account_no"], "account_role": rows["account_role"],
-        "amount": rows["amount"], "pair": _SLOTS["pair"].gather(rows["slot"]),
-        "side": _SLOTS["side"].gather(rows["slot"]),
-    }
-    return _gather(keyed, rows, {c: e for c, e in from_entry.items() if c in columns}).with_columns(
-        **{c: v for c, v in own.items() if c in columns}).select(columns)
-
-
 def _gather(keyed: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
     """Value entry columns repeated for each of their G/L rows (`rows["row"]` positions)."""
     return keyed.select(**exprs).rechunk()[rows["row"]]  # a gather across chunks is slow
 
 
-def _posting_rows(
+def posting_rows(
     value_entries: pl.DataFrame,
     inventory_posting_setup: pl.DataFrame,
     general_posting_setup: pl.DataFrame,
@@ -157,8 +107,17 @@ def _posting_rows(
     precision: float,
     ordered: bool,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The value entries (with `combo`) and their G/L rows: row (position in the value entries),
-    slot, amount, account_role, account_no; raises as `subledger_postings` says."""
+    """R120-R122: the value entries (with `combo`) and the G/L rows each maps to: row (position in
+    the value entries), slot (R123: 0/1 the Xe pair, 2/3 the X pair, account before balancing),
+    amount, account_role, account_no. Reconciliation (R142) reads the same mapping.
+
+    Amounts are the whole cost amounts, or with `unposted_only` the parts not yet in the G/L (R120);
+    the Xe pair only with `include_expected`. Raises InputError per missing setup row or blank
+    account that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`,
+    Xe rows whose account is missing are dropped instead (nothing to reconcile them against).
+    `ordered=False` skips the R123 sort when only totals are needed. Accounts are looked up once
+    per distinct (entry types, location, posting groups) combination and slot, not per row: the
+    rows then only gather them."""
     actual = pl.col("cost_amount_actual")
     expected = pl.col("cost_amount_expected")
     if unposted_only:
@@ -304,7 +263,7 @@ def post_inventory_cost_to_gl(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Post Inventory Cost to G/L (R120-R126): G/L entries, and the value entries marked posted."""
     expected_on = settings.expected_cost_posting_to_gl
-    keyed, rows = _posting_rows(
+    keyed, rows = posting_rows(
         value_entries, inventory_posting_setup, general_posting_setup, expected_on,
         unposted_only=True, require_expected_accounts=True,
         precision=settings.amount_rounding_precision, ordered=True,

@@ -1,17 +1,26 @@
-"""Inventory subledger vs G/L per account and month, every difference explained (R140-R147)."""
+"""Inventory subledger vs G/L per account and month, every difference explained (R140-R147).
+
+Both sides are totalled per cell, (month, account, document) (R145): at 10M transactions about
+60M rows into 30M cells. The grouping runs on integers: the month and the account packed into one
+key (`month_account`: month end as days since 1970 times the account count, plus the account's
+position among the reconciled accounts), the document as two 64-bit hashes of its number with
+different seeds (`doc_a`, `doc_b`: two different numbers share both with odds of about 1e-25 at
+10M documents). Document numbers and items are looked up again only for the cells that differ.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipelines.posting import ROLE_ORDER, setup_accounts, subledger_postings
+from pipelines.posting import ROLE_ORDER, posting_rows, setup_accounts
 from pipelines.rounding import round_to
 from pipelines.settings import Settings
 from schemas.base import columns
 from schemas.gl import VARIANCE_CAUSES, Reconciliation, ReconciliationVariance
 
-CELL = ["period_end", "account_no", "document_no"]
-DOC = ["account_no", "document_no"]
+KEY = ["month_account", "doc_a", "doc_b"]  # a cell (R145) while grouping
+DOC = ["account", "doc_a", "doc_b"]  # a document on an account, all months
+_SEEDS = {"doc_a": 0, "doc_b": 0x5EED}
 
 
 def reconciled_accounts(
@@ -44,65 +53,102 @@ def reconcile(
     """
     precision = settings.amount_rounding_precision
     accounts = reconciled_accounts(inventory_posting_setup, general_posting_setup)
-    month_end = pl.col("posting_date").dt.month_end().alias("period_end")
-    subledger = subledger_postings(
-        value_entries, inventory_posting_setup, general_posting_setup, include_expected=True,
-        require_expected_accounts=settings.expected_cost_posting_to_gl, precision=precision,
-        ordered=False,
-        columns=["posting_date", "account_no", "document_no", "item_no", "amount", "pair"],
-    ).select(
-        month_end, "account_no", pl.col("document_no").fill_null(""), "item_no", "amount",
-        expected=pl.when(pl.col("pair") == "Xe").then("amount").otherwise(0.0),
-    )
     gl = gl_entries.select(
         pl.col("posting_date").cast(pl.Date),
         pl.col("account_no").cast(pl.String),
-        pl.col("document_no").cast(pl.String).fill_null(""),
+        pl.col("document_no").cast(pl.String),
         pl.col("amount").cast(pl.Float64),
     ).filter(pl.col("account_no").is_in(accounts["account_no"].implode()))
-    cells = _cells(subledger, gl.with_columns(month_end).drop("posting_date"), precision)
-    months = _months(pl.concat([value_entries["posting_date"], gl["posting_date"]]))
+    cell = _Cells(accounts, pl.concat([value_entries["posting_date"], gl["posting_date"]]))
+    keyed, rows = posting_rows(
+        value_entries, inventory_posting_setup, general_posting_setup, include_expected=True,
+        unposted_only=False, require_expected_accounts=settings.expected_cost_posting_to_gl,
+        precision=precision, ordered=False,
+    )
+    entry_docs = keyed.select(_documents("document_no"))
+    subledger = pl.DataFrame({
+        "month_account": cell.key(keyed["posting_date"].gather(rows["row"]), rows["account_no"]),
+        **entry_docs[rows["row"]].to_dict(),
+        "amount": rows["amount"],
+        "expected": pl.select(pl.when(pl.lit(rows["slot"]) < 2).then(pl.lit(rows["amount"]))
+                              .otherwise(0.0)).to_series(),
+        "row": rows["row"],
+    })
+    gl = gl.with_columns(_documents("document_no")).with_columns(
+        month_account=cell.key(gl["posting_date"], gl["account_no"]))
+    cells = _cells(subledger, gl, precision)
+    documents = pl.concat([
+        keyed.select("document_no", *entry_docs), gl.select("document_no", *KEY[1:]),
+    ])
     return (
-        _reconciliation(cells, accounts, months, precision),
-        _variance(cells, subledger, settings.expected_cost_posting_to_gl, precision),
+        _reconciliation(cells, accounts, cell, precision),
+        _variance(cells, cell, subledger, keyed["item_no"], documents,
+                  settings.expected_cost_posting_to_gl, precision),
     )
 
 
-def _months(dates: pl.Series) -> pl.DataFrame:
-    """R141: every calendar month from the earliest to the latest date, by its last day."""
-    if dates.drop_nulls().is_empty():
-        return pl.DataFrame(schema={"period_end": pl.Date})
-    starts = pl.date_range(dates.min().replace(day=1), dates.max(), interval="1mo", eager=True)
-    return pl.DataFrame({"period_end": starts.dt.month_end()})
+class _Cells:
+    """Packs (month end, account) into `month_account` and back; months from the dates given."""
+
+    def __init__(self, accounts: pl.DataFrame, dates: pl.Series):
+        self.accounts = accounts["account_no"]
+        self.n = max(accounts.height, 1)
+        self.enum = pl.Enum(self.accounts)
+        dates = dates.drop_nulls()
+        # month end per day of the range, gathered per row (a calendar per row is 4x slower)
+        self.month_ends = (pl.date_range(dates.min(), dates.max(), eager=True).dt.month_end()
+                           if dates.len() else pl.Series([], dtype=pl.Date))
+        self.first = dates.to_physical().min() if dates.len() else 0
+
+    def key(self, posting_date: pl.Series, account_no: pl.Series) -> pl.Series:
+        """`month_account` per row; every account is one of the reconciled accounts."""
+        month_end = self.month_ends.to_physical().gather(posting_date.to_physical() - self.first)
+        return (month_end.cast(pl.Int64) * self.n
+                + account_no.cast(self.enum).to_physical().cast(pl.Int64))
+
+    def months(self) -> pl.DataFrame:
+        """R141: every calendar month from the earliest to the latest date, by its last day."""
+        return pl.DataFrame({"period_end": self.month_ends.unique(maintain_order=True)})
+
+    def decoded(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` with period_end and account_no in place of `month_account` (a small frame)."""
+        key = frame["month_account"]
+        return frame.drop("month_account").with_columns(
+            period_end=(key // self.n).cast(pl.Int32).cast(pl.Date),
+            account_no=self.accounts.gather(key % self.n),
+        )
+
+
+def _documents(column: str) -> list[pl.Expr]:
+    """doc_a, doc_b: the two hashes of a document number; null is the same document as ""."""
+    doc = pl.col(column)
+    return [pl.when(doc.is_null()).then(pl.lit("").hash(seed)).otherwise(doc.hash(seed)).alias(name)
+            for name, seed in _SEEDS.items()]
 
 
 def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, precision: float) -> pl.DataFrame:
-    """Subledger and G/L totals per (month, account, document) (R145): both sides stacked and
-    grouped once, which is the full outer join of their totals without the join. Lazy: the
-    eager group-by on three keys is about three times slower at a million documents."""
+    """Subledger and G/L totals per cell (R145): both sides stacked and grouped once, which is
+    the full outer join of their totals without the join."""
     zero = pl.lit(0.0)
     stacked = pl.concat([
-        subledger.lazy().select(*CELL, S="amount", S_e="expected", G=zero,
+        subledger.lazy().select(*KEY, S="amount", S_e="expected", G=zero,
                                 s_rows=pl.lit(1, pl.UInt32), g_rows=pl.lit(0, pl.UInt32)),
-        gl.lazy().select(*CELL, S=zero, S_e=zero, G="amount", s_rows=pl.lit(0, pl.UInt32),
+        gl.lazy().select(*KEY, S=zero, S_e=zero, G="amount", s_rows=pl.lit(0, pl.UInt32),
                          g_rows=pl.lit(1, pl.UInt32)),
     ])
-    return stacked.group_by(CELL).agg(
+    return stacked.group_by(KEY).agg(
         *[round_to(pl.col(c).sum(), precision) for c in ("S", "S_e", "G")],
         pl.col("s_rows", "g_rows").sum(),
     ).collect()
 
 
-def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, months: pl.DataFrame,
+def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, cell: _Cells,
                     precision: float) -> pl.DataFrame:
     """R141-R143: movements per account and month, plus the all-time row (period_end null)."""
-    per_month = cells.group_by("period_end", "account_no").agg(
-        inventory_value=pl.col("S").sum(), gl_balance=pl.col("G").sum()
-    )
-    all_time = cells.group_by("account_no").agg(
-        inventory_value=pl.col("S").sum(), gl_balance=pl.col("G").sum()
-    )
-    monthly = accounts.join(months, how="cross").join(
+    totals = [pl.col("S").sum().alias("inventory_value"), pl.col("G").sum().alias("gl_balance")]
+    per_month = cell.decoded(cells.group_by("month_account").agg(totals))
+    all_time = per_month.group_by("account_no").agg(pl.col("inventory_value", "gl_balance").sum())
+    monthly = accounts.join(cell.months(), how="cross").join(
         per_month, on=["period_end", "account_no"], how="left"
     )
     total = accounts.join(all_time, on="account_no", how="left").with_columns(
@@ -122,30 +168,39 @@ def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, months: pl.Data
     )
 
 
-def _variance(cells: pl.DataFrame, subledger: pl.DataFrame, expected_on: bool,
-              precision: float) -> pl.DataFrame:
+def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.DataFrame, items: pl.Series,
+              documents: pl.DataFrame, expected_on: bool, precision: float) -> pl.DataFrame:
     """R145/R147: one row per (month, account, document, cause); a month's rows sum to its
-    difference, a date moved across months gives cancelling posting_date_mismatch rows."""
+    difference, a date moved across months gives cancelling posting_date_mismatch rows.
+
+    `items` are the value entries' item numbers (by the subledger's `row`), `documents` the
+    document numbers of both sides with their hashes."""
     zero = precision / 2
 
     def nonzero(e: pl.Expr) -> pl.Expr:  # R147: below half a rounding unit is zero
         return e.abs() >= zero
 
+    account = (pl.col("month_account") % cell.n).alias("account")
     s_prime = pl.col("S") if expected_on else round_to(pl.col("S") - pl.col("S_e"), precision)
     cells = cells.with_columns(S1=s_prime)
     # Steps 2-4 only give rows in cells where S' and G differ: work on those documents only.
-    differing = cells.filter(nonzero(pl.col("S1") - pl.col("G"))).select(DOC).unique()
-    c = cells.join(differing, on=DOC, how="semi").with_columns(
-        mapped=pl.col("s_rows").sum().over(DOC) > 0,  # some non-zero R142 amount on the account
-        has_gl=pl.col("g_rows").sum().over(DOC) > 0,  # any G/L row at all, even of amount 0
-        dates_only=~nonzero(round_to(pl.col("S1").sum().over(DOC) - pl.col("G").sum().over(DOC),
-                                     precision)),
+    differing = cells.filter(nonzero(pl.col("S1") - pl.col("G"))).select(account, *DOC[1:]).unique()
+    c = (
+        cells.filter(pl.col("doc_a").is_in(differing["doc_a"].implode()))
+        .with_columns(account)
+        .join(differing, on=DOC, how="semi")
+        .with_columns(
+            mapped=pl.col("s_rows").sum().over(DOC) > 0,  # some non-zero R142 amount on the account
+            has_gl=pl.col("g_rows").sum().over(DOC) > 0,  # any G/L row at all, even of amount 0
+            dates_only=~nonzero(round_to(pl.col("S1").sum().over(DOC) - pl.col("G").sum().over(DOC),
+                                         precision)),
+        )
     )
 
     def rows(frame: pl.DataFrame, cond: pl.Expr, sub: pl.Expr, gl: pl.Expr,
              cause: pl.Expr | str) -> pl.DataFrame:
         return frame.filter(cond).select(
-            *CELL, subledger_amount=sub, gl_amount=gl,
+            *KEY, subledger_amount=sub, gl_amount=gl,
             cause=pl.lit(cause) if isinstance(cause, str) else cause,
         )
 
@@ -162,16 +217,22 @@ def _variance(cells: pl.DataFrame, subledger: pl.DataFrame, expected_on: bool,
     if not expected_on:
         parts.insert(0, rows(cells, nonzero(pl.col("S_e")), pl.col("S_e"), pl.lit(0.0),
                              "expected_cost_setup"))
-    found = pl.concat(parts)
+    found = pl.concat(parts).with_columns(account)
+    found_docs = pl.col("doc_a").is_in(found["doc_a"].unique().implode())
+    numbers = documents.filter(found_docs).select(
+        *DOC[1:], document_no=pl.col("document_no").fill_null("")).unique(DOC[1:])
     # the item of the document's value entries on the account, when there is exactly one
-    items = (
-        subledger.join(found.select(DOC).unique(), on=DOC, how="semi")
+    entries = subledger.filter(found_docs)
+    document_items = (
+        entries.select(account, *DOC[1:], item_no=items.gather(entries["row"]))
+        .join(found.select(DOC).unique(), on=DOC, how="semi")
         .group_by(DOC)
         .agg(pl.col("item_no").min().alias("item_min"), pl.col("item_no").max().alias("item_max"))
         .select(*DOC, item_no=pl.when(pl.col("item_min") == pl.col("item_max")).then("item_min"))
     )
     return (
-        found.join(items, on=DOC, how="left")
+        cell.decoded(found.join(numbers, on=DOC[1:], how="left")
+                     .join(document_items, on=DOC, how="left"))
         .with_columns(
             difference=round_to(pl.col("subledger_amount") - pl.col("gl_amount"), precision),
             subledger_amount=_signed_zero_free(pl.col("subledger_amount")),

@@ -12,7 +12,7 @@ from pipelines.errors import InputError
 from pipelines.posting import (
     ACCOUNT_PAIRS,
     post_inventory_cost_to_gl,
-    subledger_postings,
+    posting_rows,
     unbalanced_value_entries,
 )
 from pipelines.settings import Settings
@@ -236,13 +236,14 @@ def test_duplicate_setup_combination_is_an_input_error():
         post(ve(1, "Sale", -1.0), gps=gps)
 
 
-def test_subledger_postings_includes_xe_whatever_the_setting():
-    """The mapping used by reconciliation (R142) sees the Xe pair even with posting off."""
-    rows = subledger_postings(value_entries(ve(1, "Sale", 0.0, -80.0)), inventory_posting_setup(),
-                              general_posting_setup(), include_expected=True)
-    assert rows.select("account_no", "amount", "pair", "side", "account_role").rows() == [
-        ("2131", -80.0, "Xe", "account", "inventory_interim"),
-        ("7295", 80.0, "Xe", "balancing", "cogs_interim"),
+def test_posting_rows_include_xe_whatever_the_setting():
+    """The mapping reconciliation reads (R142) has the Xe pair even with posting off."""
+    _, rows = posting_rows(value_entries(ve(1, "Sale", 0.0, -80.0)), inventory_posting_setup(),
+                           general_posting_setup(), include_expected=True, unposted_only=False,
+                           require_expected_accounts=True, precision=0.01, ordered=True)
+    assert rows.select("account_no", "amount", "slot", "account_role").rows() == [
+        ("2131", -80.0, 0, "inventory_interim"),
+        ("7295", 80.0, 1, "cogs_interim"),
     ]
 
 
