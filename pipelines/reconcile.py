@@ -74,16 +74,18 @@ def reconcile(
                               .otherwise(0.0)).to_series(),
         "row": rows["row"],
     })
+    del rows  # its account strings, one per G/L row
     gl = gl.with_columns(_documents("document_no")).with_columns(
         month_account=cell.key(gl["posting_date"], gl["account_no"]))
-    cells = _cells(subledger, gl, precision)
+    expected_on = settings.expected_cost_posting_to_gl
+    cells = _cells(subledger, gl, precision, expected=not expected_on)
     documents = pl.concat([
         keyed.select("document_no", *entry_docs), gl.select("document_no", *KEY[1:]),
     ])
     return (
         _reconciliation(cells, accounts, cell, precision),
-        _variance(cells, cell, subledger, keyed["item_no"], documents,
-                  settings.expected_cost_posting_to_gl, precision),
+        _variance(cells, cell, subledger, gl, keyed["item_no"], documents, expected_on,
+                  precision),
     )
 
 
@@ -126,20 +128,19 @@ def _documents(column: str) -> list[pl.Expr]:
             for name, seed in _SEEDS.items()]
 
 
-def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, precision: float) -> pl.DataFrame:
-    """Subledger and G/L totals per cell (R145): both sides stacked and grouped once, which is
-    the full outer join of their totals without the join."""
+def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, precision: float,
+           expected: bool) -> pl.DataFrame:
+    """Subledger and G/L totals per cell (R145), S and G, and with `expected` the Xe part of S
+    (S_e): both sides stacked and grouped once, which is the full outer join of their totals
+    without the join. The grouping's cost grows with every column summed: only these."""
     zero = pl.lit(0.0)
+    s_e = {"S_e": "expected"} if expected else {}
     stacked = pl.concat([
-        subledger.lazy().select(*KEY, S="amount", S_e="expected", G=zero,
-                                s_rows=pl.lit(1, pl.UInt32), g_rows=pl.lit(0, pl.UInt32)),
-        gl.lazy().select(*KEY, S=zero, S_e=zero, G="amount", s_rows=pl.lit(0, pl.UInt32),
-                         g_rows=pl.lit(1, pl.UInt32)),
+        subledger.lazy().select(*KEY, S="amount", G=zero, **s_e),
+        gl.lazy().select(*KEY, S=zero, G="amount", **dict.fromkeys(s_e, zero)),
     ])
     return stacked.group_by(KEY).agg(
-        *[round_to(pl.col(c).sum(), precision) for c in ("S", "S_e", "G")],
-        pl.col("s_rows", "g_rows").sum(),
-    ).collect()
+        round_to(pl.col(c).sum(), precision) for c in ("S", "G", *s_e)).collect()
 
 
 def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, cell: _Cells,
@@ -168,13 +169,15 @@ def _reconciliation(cells: pl.DataFrame, accounts: pl.DataFrame, cell: _Cells,
     )
 
 
-def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.DataFrame, items: pl.Series,
-              documents: pl.DataFrame, expected_on: bool, precision: float) -> pl.DataFrame:
+def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.DataFrame, gl: pl.DataFrame,
+              items: pl.Series, documents: pl.DataFrame, expected_on: bool,
+              precision: float) -> pl.DataFrame:
     """R145/R147: one row per (month, account, document, cause); a month's rows sum to its
     difference, a date moved across months gives cancelling posting_date_mismatch rows.
 
-    `items` are the value entries' item numbers (by the subledger's `row`), `documents` the
-    document numbers of both sides with their hashes."""
+    `subledger` and `gl` are the rows of both sides, `items` the value entries' item numbers
+    (by the subledger's `row`), `documents` the document numbers of both sides with their
+    hashes."""
     zero = precision / 2
 
     def nonzero(e: pl.Expr) -> pl.Expr:  # R147: below half a rounding unit is zero
@@ -185,13 +188,20 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.DataFrame, items:
     cells = cells.with_columns(S1=s_prime)
     # Steps 2-4 only give rows in cells where S' and G differ: work on those documents only.
     differing = cells.filter(nonzero(pl.col("S1") - pl.col("G"))).select(account, *DOC[1:]).unique()
+    among_differing = pl.col("doc_a").is_in(differing["doc_a"].implode())
+
+    def on_side(rows: pl.DataFrame, flag: str) -> pl.DataFrame:  # the differing DOCs it has rows of
+        return (rows.filter(among_differing).select(account, *DOC[1:]).unique()
+                .join(differing, on=DOC, how="semi").with_columns(pl.lit(True).alias(flag)))
+
     c = (
-        cells.filter(pl.col("doc_a").is_in(differing["doc_a"].implode()))
+        cells.filter(among_differing)
         .with_columns(account)
         .join(differing, on=DOC, how="semi")
+        .join(on_side(subledger, "mapped"), on=DOC, how="left")  # a non-zero R142 amount
+        .join(on_side(gl, "has_gl"), on=DOC, how="left")  # any G/L row, even of amount 0
         .with_columns(
-            mapped=pl.col("s_rows").sum().over(DOC) > 0,  # some non-zero R142 amount on the account
-            has_gl=pl.col("g_rows").sum().over(DOC) > 0,  # any G/L row at all, even of amount 0
+            pl.col("mapped", "has_gl").fill_null(False),
             dates_only=~nonzero(round_to(pl.col("S1").sum().over(DOC) - pl.col("G").sum().over(DOC),
                                          precision)),
         )
