@@ -66,17 +66,14 @@ def reconcile(
         precision=precision, ordered=False,
     )
     entry_docs = keyed.select(_documents("document_no"))
-    subledger = pl.DataFrame({
-        "month_account": cell.key(keyed["posting_date"].gather(rows["row"]), rows["account_no"]),
-        **entry_docs[rows["row"]].to_dict(),
-        "amount": rows["amount"],
-        "expected": pl.select(pl.when(pl.lit(rows["slot"]) < 2).then(pl.lit(rows["amount"]))
-                              .otherwise(0.0)).to_series(),
-        "row": rows["row"],
-    })
+    subledger = (
+        pl.concat([keyed.select("posting_date"), entry_docs], how="horizontal")[rows["row"]]
+        .with_columns(rows.select("account_no", "amount", "slot", "row"))
+        .select(cell.key(), *KEY[1:], "amount", "row",
+                expected=pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0))
+    )
     del rows  # its account strings, one per G/L row
-    gl = gl.with_columns(_documents("document_no")).with_columns(
-        month_account=cell.key(gl["posting_date"], gl["account_no"]))
+    gl = gl.with_columns(_documents("document_no")).with_columns(cell.key())
     expected_on = settings.expected_cost_posting_to_gl
     cells = _cells(subledger, gl, precision, expected=not expected_on)
     documents = pl.concat([
@@ -102,11 +99,12 @@ class _Cells:
                            if dates.len() else pl.Series([], dtype=pl.Date))
         self.first = dates.to_physical().min() if dates.len() else 0
 
-    def key(self, posting_date: pl.Series, account_no: pl.Series) -> pl.Series:
-        """`month_account` per row; every account is one of the reconciled accounts."""
-        month_end = self.month_ends.to_physical().gather(posting_date.to_physical() - self.first)
-        return (month_end.cast(pl.Int64) * self.n
-                + account_no.cast(self.enum).to_physical().cast(pl.Int64))
+    def key(self) -> pl.Expr:
+        """`month_account` of a frame's posting_date and account_no (a reconciled account)."""
+        day = pl.col("posting_date").to_physical() - self.first
+        month_end = pl.lit(self.month_ends.to_physical()).gather(day).cast(pl.Int64)
+        account = pl.col("account_no").cast(self.enum).to_physical().cast(pl.Int64)
+        return (month_end * self.n + account).alias("month_account")
 
     def months(self) -> pl.DataFrame:
         """R141: every calendar month from the earliest to the latest date, by its last day."""
