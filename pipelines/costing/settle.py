@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.costing import average, revaluation
 from pipelines.costing import average_revaluation as pooled_revaluation
+from pipelines.costing.by_entry import ByEntry
 from pipelines.costing.fifo import (
     RESULT_SCHEMA,
     inbound_table,
@@ -64,7 +65,7 @@ def settle_costs(
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
     rounds.amounts_moved = None
     if rounds.run(rounds.outbounds_table.clear()):
-        return Settled(rounds.results, rounds.inbound, rounds.amounts,
+        return Settled(rounds.results.frame, rounds.inbound, rounds.amounts,
                        entries.select("item_no").clear())
     return rounds.unsettled()
 
@@ -105,7 +106,8 @@ class _Rounds:
         self.in_key_order = entries.select("item_no").clear()  # items whose pools oscillated
         self.last_moved = pl.DataFrame(schema={"entry_no": pl.Int64, "old": pl.Float64,
                                                "backs": pl.Int32})
-        self.results = pl.DataFrame(schema=RESULT_SCHEMA)
+        # the outbounds' costs so far: a round reads and writes only the entries it moves
+        self.results = ByEntry(RESULT_SCHEMA, entries.height + 1)
         self.targets = None  # the average costs of the last round: the next starts from them
         self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
         self.hit = None  # inbounds that moved last round
@@ -171,7 +173,7 @@ class _Rounds:
             # a decrease valued by its pool keeps its last pool cost, and moves its pool only
             # through its valuation date, or its cost at posting when its pool was empty before
             # it (R96, R102)
-            old = self.results.join(pooled.select("entry_no"), on="entry_no", how="semi")
+            old = self.results.take(pooled.get_column("entry_no"))
             posting_moved = pooled.join(old, on="entry_no", suffix="_old").join(
                 self.targets.select("entry_no", "valued"), on="entry_no", how="left").filter(
                 (pl.col("valuation_date") != pl.col("valuation_date_old"))
@@ -183,7 +185,7 @@ class _Rounds:
                                   .select("entry_no"), posting_moved, self.inputs_moved])
         else:
             triggers = pl.concat([fresh.select("entry_no"), self.inputs_moved])
-        self.results = pl.concat([self.results.join(fresh, on="entry_no", how="anti"), fresh])
+        self.results.put(fresh)
         return fresh, triggers
 
     def pools(self, fresh: pl.DataFrame, triggers: pl.DataFrame | None) -> pl.DataFrame:
@@ -206,16 +208,16 @@ class _Rounds:
         ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
         found = self._value_pools(
             now, self.inbound.join(ids.rename({"entry_no": "inbound"}), on="inbound", how="semi")
-            .update(received, on="inbound"), self.results.join(ids, on="entry_no", how="semi"))
+            .update(received, on="inbound"), self.results.take(ids.get_column("entry_no")))
         self.targets = found if self.targets is None else pl.concat(
             [self.targets.join(found, on="entry_no", how="anti"), found])
-        moved = found.join(self.results.select("entry_no", old=pl.col("target")), on="entry_no")
+        moved = found.join(self.results.take(found.get_column("entry_no"))
+                           .select("entry_no", old=pl.col("target")), on="entry_no")
         moved = moved.filter((pl.col("target") - pl.col("old")).abs() > _CENT_EPS)
         self._watch_oscillation(moved)
-        self.results = self.results.update(found.drop("valued"), on="entry_no")
-        return self.results.join(
-            pl.concat([fresh.select("entry_no"), moved.select("entry_no")]), on="entry_no",
-            how="semi")
+        self.results.put(found.drop("valued"))
+        return self.results.take(
+            pl.concat([fresh.get_column("entry_no"), moved.get_column("entry_no")]))
 
     def _value_pools(self, now: pl.DataFrame, inbound: pl.DataFrame,
                      results: pl.DataFrame) -> pl.DataFrame:
@@ -303,7 +305,7 @@ class _Rounds:
                 for frame in (per_pool, revalued, contributions))
             inputs = inputs.join(contributions.select("entry_no"), on="entry_no", how="semi")
         read = self.inbound.join(inputs.select(inbound="entry_no"), on="inbound", how="semi")
-        out_read = self.results.join(inputs, on="entry_no", how="semi")
+        out_read = self.results.take(inputs.get_column("entry_no"))
         new_amounts = pooled_revaluation.pool_revaluation_amounts(
             per_pool, revalued, contributions,
             pl.concat([read.select(entry_no="inbound", vdate="vdate"),
@@ -351,10 +353,11 @@ class _Rounds:
         amounts = self.amounts
         if amounts is not None:
             at_posting = posting_amounts(self.revalued, self.per_pool, self.avg_revalued,
-                                         self.contributions, self.inbound, self.results, self.p)
+                                         self.contributions, self.inbound, self.results.frame,
+                                         self.p)
             item_of_inbound = self.entries.select(inbound="entry_no", item_no="item_no")
             amounts = amounts.update(
                 at_posting.join(item_of_inbound, on="inbound").join(
                     unsettled, on="item_no", how="semi").drop("item_no"),
                 on=["reval_tx", "inbound"])
-        return Settled(self.results, self.inbound, amounts, unsettled)
+        return Settled(self.results.frame, self.inbound, amounts, unsettled)

@@ -1,0 +1,53 @@
+"""The fixed point's state keyed by entry number (pipelines/costing/by_entry.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from pipelines.costing.by_entry import ByEntry
+from pipelines.costing.fifo import RESULT_SCHEMA
+
+
+def results(*rows: tuple) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
+
+
+D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
+
+
+def test_put_appends_new_entries_and_overwrites_known_ones_in_place():
+    state = ByEntry(RESULT_SCHEMA, 10)
+    state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1)))
+    state.put(results((3, -5.0, -6.0, D2), (9, -1.0, -1.0, D1)))
+    assert_frame_equal(state.frame, results(
+        (7, -10.0, -10.0, D1), (3, -5.0, -6.0, D2), (9, -1.0, -1.0, D1)))
+
+
+def test_put_of_some_columns_leaves_the_others():
+    state = ByEntry(RESULT_SCHEMA, 10)
+    state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1)))
+    state.put(pl.DataFrame({"entry_no": [7], "target": [-12.5]}))
+    assert_frame_equal(state.frame, results((7, -10.0, -12.5, D1), (3, -5.0, -5.0, D1)))
+
+
+def test_take_is_a_semi_join_in_stored_order():
+    state = ByEntry(RESULT_SCHEMA, 10)
+    state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1), (5, -2.0, -2.0, D2)))
+    taken = state.take(pl.Series([5, 4, 7, 5]))  # 4 was never stored; 5 asked twice
+    assert_frame_equal(taken, results((7, -10.0, -10.0, D1), (5, -2.0, -2.0, D2)))
+    assert state.take(pl.Series([], dtype=pl.Int64)).height == 0
+
+
+def test_frames_read_before_a_put_keep_their_values():
+    """Rows taken (or the whole frame) before an update are not changed by it: the update
+    writes into a copy of each column it changes when the column is shared."""
+    state = ByEntry(RESULT_SCHEMA, 10)
+    state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1)))
+    before, taken = state.frame, state.take(pl.Series([3]))
+    state.put(results((3, -5.0, -6.0, D2)))
+    assert before.get_column("target").to_list() == [-10.0, -5.0]
+    assert taken.get_column("target").to_list() == [-5.0]
+    assert state.frame.get_column("target").to_list() == [-10.0, -6.0]
