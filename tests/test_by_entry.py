@@ -19,7 +19,7 @@ D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
 
 
 def test_put_appends_new_entries_and_overwrites_known_ones_in_place():
-    state = ByEntry(RESULT_SCHEMA, 10)
+    state = ByEntry(results(), 10)
     state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1)))
     state.put(results((3, -5.0, -6.0, D2), (9, -1.0, -1.0, D1)))
     assert_frame_equal(state.frame, results(
@@ -27,14 +27,14 @@ def test_put_appends_new_entries_and_overwrites_known_ones_in_place():
 
 
 def test_put_of_some_columns_leaves_the_others():
-    state = ByEntry(RESULT_SCHEMA, 10)
+    state = ByEntry(results(), 10)
     state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1)))
     state.put(pl.DataFrame({"entry_no": [7], "target": [-12.5]}))
     assert_frame_equal(state.frame, results((7, -10.0, -12.5, D1), (3, -5.0, -5.0, D1)))
 
 
 def test_take_is_a_semi_join_in_stored_order():
-    state = ByEntry(RESULT_SCHEMA, 10)
+    state = ByEntry(results(), 10)
     state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1), (5, -2.0, -2.0, D2)))
     taken = state.take(pl.Series([5, 4, 7, 5]))  # 4 was never stored; 5 asked twice
     assert_frame_equal(taken, results((7, -10.0, -10.0, D1), (5, -2.0, -2.0, D2)))
@@ -44,10 +44,22 @@ def test_take_is_a_semi_join_in_stored_order():
 def test_frames_read_before_a_put_keep_their_values():
     """Rows taken (or the whole frame) before an update are not changed by it: the update
     writes into a copy of each column it changes when the column is shared."""
-    state = ByEntry(RESULT_SCHEMA, 10)
+    state = ByEntry(results(), 10)
     state.put(results((7, -10.0, -10.0, D1), (3, -5.0, -5.0, D1)))
     before, taken = state.frame, state.take(pl.Series([3]))
     state.put(results((3, -5.0, -6.0, D2)))
     assert before.get_column("target").to_list() == [-10.0, -5.0]
     assert taken.get_column("target").to_list() == [-5.0]
     assert state.frame.get_column("target").to_list() == [-10.0, -6.0]
+
+
+def test_keep_on_null_is_an_update_and_the_key_may_have_another_name():
+    inbound = pl.DataFrame({"inbound": [4, 2], "target": [1.0, 2.0], "vdate": [D1, D1]})
+    state = ByEntry(inbound, 5, key="inbound")
+    state.put(pl.DataFrame({"inbound": [2, 4], "target": [3.0, None], "vdate": [None, D2]}),
+              keep_on_null=True)
+    assert_frame_equal(state.frame, inbound.update(
+        pl.DataFrame({"inbound": [2, 4], "target": [3.0, None], "vdate": [None, D2]}),
+        on="inbound"))
+    assert state.frame.rows() == [(4, 1.0, D2), (2, 3.0, D1)]
+    assert state.take(pl.Series([2])).rows() == [(2, 3.0, D1)]

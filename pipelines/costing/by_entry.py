@@ -12,28 +12,36 @@ import polars as pl
 
 
 class ByEntry:
-    """Rows keyed by `entry_no` (1..size-1), in the order they were first stored."""
+    """Rows keyed by an entry number column `key` (values 0..size-1), in the order they were
+    first stored."""
 
-    def __init__(self, schema: dict[str, pl.DataType], size: int) -> None:
-        self.frame = pl.DataFrame(schema=schema)
-        self._row = np.full(size, -1, dtype=np.int64)  # entry_no -> row in frame, -1: none
+    def __init__(self, frame: pl.DataFrame, size: int, key: str = "entry_no") -> None:
+        self.key = key
+        self.frame = frame
+        self._row = np.full(size, -1, dtype=np.int64)  # entry number -> row in frame, -1: none
+        self._row[frame.get_column(key).to_numpy()] = np.arange(frame.height)
 
-    def put(self, fresh: pl.DataFrame) -> None:
+    def put(self, fresh: pl.DataFrame, keep_on_null: bool = False) -> None:
         """Store `fresh` (unique entry numbers, some or all columns): new entries are appended,
-        known ones overwritten in place."""
+        known ones overwritten in place; with `keep_on_null` a null in `fresh` keeps the stored
+        value (`DataFrame.update`)."""
         if fresh.height == 0:
             return
-        row = self._row[fresh.get_column("entry_no").to_numpy()]
-        known = row >= 0
+        row = self._row[fresh.get_column(self.key).to_numpy()]
+        known = pl.Series(row >= 0)
         if known.any():
-            at = pl.Series(row[known])
-            mask = pl.Series(known)
-            self.frame = self.frame.with_columns(
-                self.frame.get_column(c).scatter(at, fresh.get_column(c).filter(mask))
-                for c in fresh.columns if c != "entry_no")
+            columns = []
+            for c in fresh.columns:
+                if c == self.key:
+                    continue
+                values = fresh.get_column(c)
+                write = known & values.is_not_null() if keep_on_null else known
+                columns.append(self.frame.get_column(c).scatter(
+                    pl.Series(row).filter(write), values.filter(write)))
+            self.frame = self.frame.with_columns(columns)
         if not known.all():
-            new = fresh.filter(pl.Series(~known))
-            self._row[new.get_column("entry_no").to_numpy()] = np.arange(
+            new = fresh.filter(~known)
+            self._row[new.get_column(self.key).to_numpy()] = np.arange(
                 self.frame.height, self.frame.height + new.height)
             self.frame = pl.concat([self.frame, new.select(self.frame.columns)])
 

@@ -65,7 +65,7 @@ def settle_costs(
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
     rounds.amounts_moved = None
     if rounds.run(rounds.outbounds_table.clear()):
-        return Settled(rounds.results.frame, rounds.inbound, rounds.amounts,
+        return Settled(rounds.results.frame, rounds.inbound.frame, rounds.amounts,
                        entries.select("item_no").clear())
     return rounds.unsettled()
 
@@ -79,7 +79,8 @@ class _Rounds:
         self.settings, self.accounting_periods = settings, accounting_periods
         self.reval_links = reval_links
         self.p = settings.amount_rounding_precision
-        self.inbound = inbound_table(entries, source_values)
+        self.inbound = ByEntry(inbound_table(entries, source_values), entries.height + 1,
+                               key="inbound")
         self.outbounds_table = outbound_table(entries)
         self.receiving = entries.filter(pl.col("receiving")).select(
             pl.col("entry_no").alias("inbound"), "source_entry", "type", "posting_date",
@@ -107,7 +108,7 @@ class _Rounds:
         self.last_moved = pl.DataFrame(schema={"entry_no": pl.Int64, "old": pl.Float64,
                                                "backs": pl.Int32})
         # the outbounds' costs so far: a round reads and writes only the entries it moves
-        self.results = ByEntry(RESULT_SCHEMA, entries.height + 1)
+        self.results = ByEntry(pl.DataFrame(schema=RESULT_SCHEMA), entries.height + 1)
         self.targets = None  # the average costs of the last round: the next starts from them
         self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
         self.hit = None  # inbounds that moved last round
@@ -131,7 +132,7 @@ class _Rounds:
         self.revalued = revalued.join(self.per_pool, on=["reval_tx", "inbound"], how="anti")
         self.amounts = pl.concat([
             revaluation.revaluation_amounts(
-                self.revalued, self.inbound.select("inbound", "target"), self.p),
+                self.revalued, self.inbound.frame.select("inbound", "target"), self.p),
             self.per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
         ])
         self.contributions = pooled_revaluation.pool_contributions(
@@ -159,7 +160,7 @@ class _Rounds:
         reval = None if self.reval_links is None else revaluation.shares_per_outbound(
             self.reval_links.join(todo.select(pl.col("entry_no").alias("outbound")),
                                   on="outbound", how="semi"), self.amounts, self.p)
-        fresh = outbound_costs(todo, self.inbound, self.applications.join(
+        fresh = outbound_costs(todo, self.inbound.frame, self.applications.join(
             todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
             self.source_values, self.settings, reval)
         pooled = fresh.join(self.by_pool, on="entry_no", how="semi")
@@ -207,8 +208,8 @@ class _Rounds:
             on="source_entry", how="semi"), fresh, self.settings)
         ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
         found = self._value_pools(
-            now, self.inbound.join(ids.rename({"entry_no": "inbound"}), on="inbound", how="semi")
-            .update(received, on="inbound"), self.results.take(ids.get_column("entry_no")))
+            now, self.inbound.take(ids.get_column("entry_no")).update(received, on="inbound"),
+            self.results.take(ids.get_column("entry_no")))
         self.targets = found if self.targets is None else pl.concat(
             [self.targets.join(found, on="entry_no", how="anti"), found])
         moved = found.join(self.results.take(found.get_column("entry_no"))
@@ -272,7 +273,7 @@ class _Rounds:
         affected = self.receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
                                        on="source_entry", how="semi")
         changed = received_values(affected, fresh, self.settings).join(
-            self.inbound.join(affected.select("inbound"), on="inbound", how="semi")
+            self.inbound.take(affected.get_column("inbound"))
             .select("inbound", "at_posting", "target", "vdate"), on="inbound", suffix="_old",
         ).filter(
             ((pl.col("at_posting") - pl.col("at_posting_old")).abs() > _CENT_EPS)
@@ -280,7 +281,7 @@ class _Rounds:
             | (pl.col("vdate") != pl.col("vdate_old"))
         ).select("inbound", "at_posting", "target", "vdate",
                  cost_only=pl.col("vdate") == pl.col("vdate_old"))
-        self.inbound = self.inbound.update(changed.drop("cost_only"), on="inbound")
+        self.inbound.put(changed.drop("cost_only"), keep_on_null=True)
         return changed
 
     def pool_revaluations(self, fresh: pl.DataFrame, changed: pl.DataFrame) -> pl.DataFrame:
@@ -304,7 +305,7 @@ class _Rounds:
                 frame.join(items, on="item_no", how="semi")
                 for frame in (per_pool, revalued, contributions))
             inputs = inputs.join(contributions.select("entry_no"), on="entry_no", how="semi")
-        read = self.inbound.join(inputs.select(inbound="entry_no"), on="inbound", how="semi")
+        read = self.inbound.take(inputs.get_column("entry_no"))
         out_read = self.results.take(inputs.get_column("entry_no"))
         new_amounts = pooled_revaluation.pool_revaluation_amounts(
             per_pool, revalued, contributions,
@@ -335,7 +336,7 @@ class _Rounds:
                 self.amounts_moved = (None if self.amounts_moved is None else pl.concat(
                     [self.amounts_moved, items_of(self.item_of, recompute)]).unique())
                 self.amounts = self.amounts.update(revaluation.revaluation_amounts(
-                    recompute, self.inbound.select("inbound", "target"), self.p,
+                    recompute, self.inbound.frame.select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
                     on=["reval_tx", "inbound"])
         outbounds = self.outbounds_table
@@ -353,11 +354,11 @@ class _Rounds:
         amounts = self.amounts
         if amounts is not None:
             at_posting = posting_amounts(self.revalued, self.per_pool, self.avg_revalued,
-                                         self.contributions, self.inbound, self.results.frame,
-                                         self.p)
+                                         self.contributions, self.inbound.frame,
+                                         self.results.frame, self.p)
             item_of_inbound = self.entries.select(inbound="entry_no", item_no="item_no")
             amounts = amounts.update(
                 at_posting.join(item_of_inbound, on="inbound").join(
                     unsettled, on="item_no", how="semi").drop("item_no"),
                 on=["reval_tx", "inbound"])
-        return Settled(self.results.frame, self.inbound, amounts, unsettled)
+        return Settled(self.results.frame, self.inbound.frame, amounts, unsettled)
