@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from pipelines.costing.by_entry import ByEntry
+from pipelines.costing.by_entry import ByEntry, Grouped
 from pipelines.costing.fifo import RESULT_SCHEMA
 
 
@@ -63,3 +63,13 @@ def test_keep_on_null_is_an_update_and_the_key_may_have_another_name():
         on="inbound"))
     assert state.frame.rows() == [(4, 1.0, D2), (2, 3.0, D1)]
     assert state.take(pl.Series([2])).rows() == [(2, 3.0, D1)]
+
+
+def test_grouped_takes_every_row_of_the_asked_entries_in_frame_order():
+    applications = pl.DataFrame({"outbound": [5, 2, 5, 7, 2, 5], "units": [1, 2, 3, 4, 5, 6]})
+    by_outbound = Grouped(applications, "outbound", 9)
+    assert_frame_equal(by_outbound.take(pl.Series([5, 2, 5, None, 8])),
+                       applications.join(pl.DataFrame({"outbound": [5, 2]}), on="outbound",
+                                         how="semi"))
+    assert by_outbound.take(pl.Series([5, 2])).get_column("units").to_list() == [1, 2, 3, 5, 6]
+    assert by_outbound.take(pl.Series([3, 8])).height == 0

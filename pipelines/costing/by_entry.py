@@ -47,5 +47,23 @@ class ByEntry:
 
     def take(self, entry_no: pl.Series) -> pl.DataFrame:
         """The stored rows of these entries (each once, in stored order): a semi join."""
-        row = self._row[entry_no.to_numpy()]
+        row = self._row[entry_no.drop_nulls().to_numpy()]
         return self.frame[np.unique(row[row >= 0])]
+
+
+class Grouped:
+    """A fixed frame's rows per entry number in column `key` (values 0..size-1), found without
+    a join: the row positions sorted by key, and where each key's run starts."""
+
+    def __init__(self, frame: pl.DataFrame, key: str, size: int) -> None:
+        self.frame = frame
+        keys = frame.get_column(key).to_numpy()
+        self._order = np.argsort(keys, kind="stable")
+        self._start = np.searchsorted(keys[self._order], np.arange(size + 1))
+
+    def take(self, entry_no: pl.Series) -> pl.DataFrame:
+        """The rows of these entries, in the frame's order: a semi join."""
+        keys = np.unique(entry_no.drop_nulls().to_numpy())
+        lo, n = self._start[keys], self._start[keys + 1] - self._start[keys]
+        at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(n.sum())
+        return self.frame[np.sort(self._order[at])]

@@ -18,7 +18,7 @@ import polars as pl
 
 from pipelines.costing import average, revaluation
 from pipelines.costing import average_revaluation as pooled_revaluation
-from pipelines.costing.by_entry import ByEntry
+from pipelines.costing.by_entry import ByEntry, Grouped
 from pipelines.costing.fifo import (
     RESULT_SCHEMA,
     inbound_table,
@@ -75,7 +75,10 @@ class _Rounds:
 
     def __init__(self, entries, source_values, applications, settings, accounting_periods,
                  revalued, reval_links) -> None:
-        self.entries, self.source_values, self.applications = entries, source_values, applications
+        self.entries, self.source_values = entries, source_values
+        # the applications of given outbounds, of given inbounds: taken without a join
+        self.applied_from = Grouped(applications, "outbound", entries.height + 1)
+        self.applied_to = Grouped(applications, "inbound", entries.height + 1)
         self.settings, self.accounting_periods = settings, accounting_periods
         self.reval_links = reval_links
         self.p = settings.amount_rounding_precision
@@ -160,9 +163,10 @@ class _Rounds:
         reval = None if self.reval_links is None else revaluation.shares_per_outbound(
             self.reval_links.join(todo.select(pl.col("entry_no").alias("outbound")),
                                   on="outbound", how="semi"), self.amounts, self.p)
-        fresh = outbound_costs(todo, self.inbound.frame, self.applications.join(
-            todo.select(pl.col("entry_no").alias("outbound")), on="outbound", how="semi"),
-            self.source_values, self.settings, reval)
+        applied = self.applied_from.take(todo.get_column("entry_no"))
+        asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
+                                             todo.get_column("u0_entry")]))
+        fresh = outbound_costs(todo, asked, applied, self.source_values, self.settings, reval)
         pooled = fresh.join(self.by_pool, on="entry_no", how="semi")
         if self.at_posting:  # before the pools: a decrease valued by its pool at its posting cost
             fresh = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti"),
@@ -341,7 +345,7 @@ class _Rounds:
                     on=["reval_tx", "inbound"])
         outbounds = self.outbounds_table
         return pl.concat([
-            outbounds.join(self.applications.join(hit, on="inbound", how="semi")
+            outbounds.join(self.applied_to.take(hit.get_column("inbound"))
                            .select(pl.col("outbound").alias("entry_no")), on="entry_no",
                            how="semi"),
             outbounds.join(hit.rename({"inbound": "u0_entry"}), on="u0_entry", how="semi"),
