@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
+from pipelines.costing import by_entry
 from pipelines.costing.by_entry import ByEntry, Grouped
 from pipelines.costing.fifo import RESULT_SCHEMA
 
@@ -16,6 +18,12 @@ def results(*rows: tuple) -> pl.DataFrame:
 
 
 D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
+
+
+@pytest.fixture(autouse=True, params=["positions", "mask"])
+def path(request, monkeypatch):
+    """Both ways a request is served: by row positions (few rows), by a mask over the frame."""
+    monkeypatch.setattr(by_entry, "_FEW", 1 if request.param == "positions" else 10**9)
 
 
 def test_put_appends_new_entries_and_overwrites_known_ones_in_place():

@@ -48,7 +48,7 @@ class ByEntry:
     def take(self, entry_no: pl.Series) -> pl.DataFrame:
         """The stored rows of these entries (each once, in stored order): a semi join."""
         row = self._row[entry_no.drop_nulls().to_numpy()]
-        return self.frame[np.unique(row[row >= 0])]
+        return _rows(self.frame, row[row >= 0])
 
 
 class Grouped:
@@ -57,13 +57,30 @@ class Grouped:
 
     def __init__(self, frame: pl.DataFrame, key: str, size: int) -> None:
         self.frame = frame
-        keys = frame.get_column(key).to_numpy()
-        self._order = np.argsort(keys, kind="stable")
-        self._start = np.searchsorted(keys[self._order], np.arange(size + 1))
+        self._keys = frame.get_column(key).to_numpy()
+        self._order = np.argsort(self._keys, kind="stable")
+        self._start = np.searchsorted(self._keys[self._order], np.arange(size + 1))
 
     def take(self, entry_no: pl.Series) -> pl.DataFrame:
         """The rows of these entries, in the frame's order: a semi join."""
-        keys = np.unique(entry_no.drop_nulls().to_numpy())
+        keys = entry_no.drop_nulls().to_numpy()
+        if len(keys) > self.frame.height // _FEW:  # most of the frame: one pass over it
+            wanted = np.zeros(len(self._start), dtype=bool)
+            wanted[keys] = True
+            return self.frame.filter(pl.Series(wanted[self._keys]))
+        keys = np.unique(keys)
         lo, n = self._start[keys], self._start[keys + 1] - self._start[keys]
-        at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(n.sum())
-        return self.frame[np.sort(self._order[at])]
+        return _rows(self.frame, self._order[np.repeat(lo - (np.cumsum(n) - n), n)
+                                             + np.arange(n.sum())])
+
+
+_FEW = 64  # a request for more than 1/_FEW of a frame's rows is served by a pass over it
+
+
+def _rows(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    """The frame's rows at these positions (with repeats), each once, in frame order."""
+    if len(rows) > frame.height // _FEW:  # a mask over the frame: no sort of many positions
+        keep = np.zeros(frame.height, dtype=bool)
+        keep[rows] = True
+        return frame.filter(pl.Series(keep))
+    return frame[np.unique(rows)]

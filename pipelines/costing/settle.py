@@ -85,6 +85,10 @@ class _Rounds:
         self.inbound = ByEntry(inbound_table(entries, source_values), entries.height + 1,
                                key="inbound")
         self.outbounds_table = outbound_table(entries)
+        # the outbounds by entry, and by the entry that is their u0 (R51), taken without a join
+        self.outbound_of = ByEntry(self.outbounds_table, entries.height + 1)
+        self.valued_at = Grouped(self.outbounds_table.with_columns(
+            pl.col("u0_entry").fill_null(0)), "u0_entry", entries.height + 1)
         self.receiving = entries.filter(pl.col("receiving")).select(
             pl.col("entry_no").alias("inbound"), "source_entry", "type", "posting_date",
             pl.col("quantity").alias("q_in"),
@@ -343,12 +347,10 @@ class _Rounds:
                     recompute, self.inbound.frame.select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
                     on=["reval_tx", "inbound"])
-        outbounds = self.outbounds_table
         return pl.concat([
-            outbounds.join(self.applied_to.take(hit.get_column("inbound"))
-                           .select(pl.col("outbound").alias("entry_no")), on="entry_no",
-                           how="semi"),
-            outbounds.join(hit.rename({"inbound": "u0_entry"}), on="u0_entry", how="semi"),
+            self.outbound_of.take(self.applied_to.take(hit.get_column("inbound"))
+                                  .get_column("outbound")),
+            self.valued_at.take(hit.get_column("inbound")),  # u0_entry is a hit inbound, not 0
         ]).unique("entry_no", maintain_order=True)
 
     def unsettled(self) -> Settled:
