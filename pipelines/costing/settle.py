@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from pipelines.costing import average, revaluation
@@ -76,6 +77,7 @@ class _Rounds:
     def __init__(self, entries, source_values, applications, settings, accounting_periods,
                  revalued, reval_links) -> None:
         self.entries, self.source_values = entries, source_values
+        self.sources_of = Grouped(source_values, "item_ledger_entry_no", entries.height + 1)
         # the applications of given outbounds, of given inbounds: taken without a join
         self.applied_from = Grouped(applications, "outbound", entries.height + 1)
         self.applied_to = Grouped(applications, "inbound", entries.height + 1)
@@ -101,6 +103,8 @@ class _Rounds:
         # target is only a placeholder until their pool is recomputed
         self.by_pool = self.averaged.filter(
             ~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select("entry_no")
+        self._by_pool = np.zeros(entries.height + 1, dtype=bool)  # the same, by entry number
+        self._by_pool[self.by_pool.get_column("entry_no").to_numpy()] = True
         # R99: under calc type item the to-leg of a decrease valued by its pool is held back in
         # its own pool, so its received cost never enters a pool: its cost moving (not its date,
         # which dates its charges) is no reason to recompute one
@@ -161,6 +165,10 @@ class _Rounds:
             todo = self.next_outbounds(changed, again)
         return False
 
+    def valued_by_pool(self, frame: pl.DataFrame) -> pl.Series:
+        """Per row of `frame`: is its entry a decrease its pool values (`by_pool`)?"""
+        return pl.Series(self._by_pool[frame.get_column("entry_no").to_numpy()])
+
     def outbounds(self, todo: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """Step 1: costs of `todo` from their applications. Returns them (`fresh`) and the
         entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
@@ -170,10 +178,12 @@ class _Rounds:
         applied = self.applied_from.take(todo.get_column("entry_no"))
         asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
                                              todo.get_column("u0_entry")]))
-        fresh = outbound_costs(todo, asked, applied, self.source_values, self.settings, reval)
-        pooled = fresh.join(self.by_pool, on="entry_no", how="semi")
+        fresh = outbound_costs(todo, asked, applied,
+                               self.sources_of.take(asked.get_column("inbound")), self.settings,
+                               reval)
+        pooled = fresh.filter(self.valued_by_pool(fresh))
         if self.at_posting:  # before the pools: a decrease valued by its pool at its posting cost
-            fresh = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti"),
+            fresh = pl.concat([fresh.filter(~self.valued_by_pool(fresh)),
                                pooled.with_columns(target=-pl.col("cost_at_posting"))])
             triggers = None
         elif self.inputs_moved is None:
@@ -188,10 +198,10 @@ class _Rounds:
                 (pl.col("valuation_date") != pl.col("valuation_date_old"))
                 | (((pl.col("cost_at_posting") - pl.col("cost_at_posting_old")).abs()
                     > _CENT_EPS) & ~pl.col("valued").fill_null(False))).select("entry_no")
-            fresh = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti"),
+            fresh = pl.concat([fresh.filter(~self.valued_by_pool(fresh)),
                                pooled.update(old.select("entry_no", "target"), on="entry_no")])
-            triggers = pl.concat([fresh.join(self.by_pool, on="entry_no", how="anti")
-                                  .select("entry_no"), posting_moved, self.inputs_moved])
+            triggers = pl.concat([fresh.filter(~self.valued_by_pool(fresh)).select("entry_no"),
+                                  posting_moved, self.inputs_moved])
         else:
             triggers = pl.concat([fresh.select("entry_no"), self.inputs_moved])
         self.results.put(fresh)
@@ -212,7 +222,7 @@ class _Rounds:
         # behind makes the pool oscillate); not yet where the source is valued by a pool (its
         # cost so far is a placeholder): after the pools, in step 3
         received = received_values(self.receiving.join(
-            fresh.join(self.by_pool, on="entry_no", how="anti").select(source_entry="entry_no"),
+            fresh.filter(~self.valued_by_pool(fresh)).select(source_entry="entry_no"),
             on="source_entry", how="semi"), fresh, self.settings)
         ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
         found = self._value_pools(
