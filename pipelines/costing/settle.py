@@ -113,7 +113,7 @@ class _Rounds:
             & pl.col("receiving")
         ).join(self.by_pool.select(source_entry="entry_no"), on="source_entry",
                how="semi").select(pl.col("entry_no").alias("inbound"))
-        self.item_of = entries.select("entry_no", "item_no")
+        self.item_of = ByEntry(entries.select("entry_no", "item_no"), entries.height + 1)
         self.at_posting = False  # True: the pools wait, their decreases at their posting cost
         self.in_key_order = entries.select("item_no").clear()  # items whose pools oscillated
         self.last_moved = pl.DataFrame(schema={"entry_no": pl.Int64, "old": pl.Float64,
@@ -152,6 +152,8 @@ class _Rounds:
         self.reval_inputs = self.contributions.join(
             self.per_pool.select("item_no").unique(), on="item_no", how="semi").select(
             "entry_no").unique()
+        self._reval_input = np.zeros(entries.height + 1, dtype=bool)  # the same, by entry
+        self._reval_input[self.reval_inputs.get_column("entry_no").to_numpy()] = True
 
     def run(self, todo: pl.DataFrame) -> bool:
         """Rounds from the outbounds `todo` until nothing moves (True) or MAX_ROUNDS (False)."""
@@ -164,6 +166,10 @@ class _Rounds:
                 return True
             todo = self.next_outbounds(changed, again)
         return False
+
+    def items(self, entry_no: pl.Series) -> pl.DataFrame:
+        """The items (item_no, each once, sorted) of these entries."""
+        return self.item_of.take(entry_no).select("item_no").unique().sort("item_no")
 
     def valued_by_pool(self, frame: pl.DataFrame) -> pl.Series:
         """Per row of `frame`: is its entry a decrease its pool values (`by_pool`)?"""
@@ -213,7 +219,7 @@ class _Rounds:
         if self.at_posting:
             return fresh
         now = self.averaged if triggers is None else self.averaged.join(
-            triggers.join(self.item_of, on="entry_no").select("item_no").unique(),
+            self.items(triggers.get_column("entry_no")),
             on="item_no", how="semi")
         if now.height == 0:
             return fresh
@@ -282,8 +288,8 @@ class _Rounds:
         self.last_moved = moved
         swapping = moved.filter(pl.col("backs") >= 2)
         if swapping.height:
-            self.in_key_order = pl.concat([self.in_key_order, swapping.join(
-                self.item_of, on="entry_no").select("item_no")]).unique()
+            self.in_key_order = pl.concat(
+                [self.in_key_order, self.items(swapping.get_column("entry_no"))]).unique()
 
     def received(self, fresh: pl.DataFrame) -> pl.DataFrame:
         """Step 3: the inbounds whose source was just recomputed (all returns of a sale) take
@@ -313,10 +319,11 @@ class _Rounds:
         per_pool, revalued, contributions, inputs = (
             self.per_pool, self.avg_revalued, self.contributions, self.reval_inputs)
         if self.amounts_moved is not None:  # only the items whose inputs moved (R85 is per item)
-            items = pl.concat([
-                pl.concat([fresh.select("entry_no"), changed.select(entry_no="inbound")])
-                .join(inputs, on="entry_no", how="semi").join(self.item_of, on="entry_no")
-                .select("item_no"), self.amounts_moved]).unique()
+            moved_inputs = pl.concat([fresh.get_column("entry_no"),
+                                      changed.get_column("inbound")])
+            moved_inputs = moved_inputs.filter(
+                pl.Series(self._reval_input[moved_inputs.to_numpy()]))
+            items = pl.concat([self.items(moved_inputs), self.amounts_moved]).unique()
             if items.height == 0:
                 return none
             per_pool, revalued, contributions = (
@@ -335,7 +342,7 @@ class _Rounds:
             self.amounts, self.p)
         moved = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
         self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
-        self.amounts_moved = items_of(self.item_of, moved)
+        self.amounts_moved = self.items(moved.get_column("inbound"))
         return moved.select("inbound").unique()
 
     def next_outbounds(self, changed: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
@@ -352,7 +359,7 @@ class _Rounds:
             recompute = self.revalued.join(hit, on="inbound", how="semi")
             if recompute.height:
                 self.amounts_moved = (None if self.amounts_moved is None else pl.concat(
-                    [self.amounts_moved, items_of(self.item_of, recompute)]).unique())
+                    [self.amounts_moved, self.items(recompute.get_column("inbound"))]).unique())
                 self.amounts = self.amounts.update(revaluation.revaluation_amounts(
                     recompute, self.inbound.frame.select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
