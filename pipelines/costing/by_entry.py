@@ -65,9 +65,7 @@ class Grouped:
         """The rows of these entries, in the frame's order: a semi join."""
         keys = entry_no.drop_nulls().to_numpy()
         if len(keys) > self.frame.height // _FEW:  # most of the frame: one pass over it
-            wanted = np.zeros(len(self._start), dtype=bool)
-            wanted[keys] = True
-            return self.frame.filter(pl.Series(wanted[self._keys]))
+            return self.frame.filter(pl.Series(marks(keys, len(self._start))[self._keys]))
         keys = np.unique(keys)
         lo, n = self._start[keys], self._start[keys + 1] - self._start[keys]
         return _rows(self.frame, self._order[np.repeat(lo - (np.cumsum(n) - n), n)
@@ -80,7 +78,13 @@ _FEW = 64  # a request for more than 1/_FEW of a frame's rows is served by a pas
 def _rows(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
     """The frame's rows at these positions (with repeats), each once, in frame order."""
     if len(rows) > frame.height // _FEW:  # a mask over the frame: no sort of many positions
-        keep = np.zeros(frame.height, dtype=bool)
-        keep[rows] = True
-        return frame.filter(pl.Series(keep))
+        return frame.filter(pl.Series(marks(rows, frame.height)))
     return frame[np.unique(rows)]
+
+
+def marks(positions: pl.Series | np.ndarray, size: int) -> np.ndarray:
+    """A boolean array of `size`, True at `positions` (entry numbers or rows): a set as a
+    lookup by position."""
+    marked = np.zeros(size, dtype=bool)
+    marked[positions.to_numpy() if isinstance(positions, pl.Series) else positions] = True
+    return marked

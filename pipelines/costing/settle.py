@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import polars as pl
 
 from pipelines.costing import average, revaluation
 from pipelines.costing import average_revaluation as pooled_revaluation
-from pipelines.costing.by_entry import ByEntry, Grouped
+from pipelines.costing.by_entry import ByEntry, Grouped, marks
 from pipelines.costing.fifo import (
     RESULT_SCHEMA,
     inbound_table,
@@ -27,7 +26,7 @@ from pipelines.costing.fifo import (
     outbound_table,
     received_values,
 )
-from pipelines.costing.unsettled import items_of, posting_amounts
+from pipelines.costing.unsettled import posting_amounts
 from pipelines.settings import Settings
 
 MAX_ROUNDS = 100  # R60: BC caps its recursion at 100 levels the same way
@@ -103,8 +102,7 @@ class _Rounds:
         # target is only a placeholder until their pool is recomputed
         self.by_pool = self.averaged.filter(
             ~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select("entry_no")
-        self._by_pool = np.zeros(entries.height + 1, dtype=bool)  # the same, by entry number
-        self._by_pool[self.by_pool.get_column("entry_no").to_numpy()] = True
+        self._by_pool = marks(self.by_pool.get_column("entry_no"), entries.height + 1)
         # R99: under calc type item the to-leg of a decrease valued by its pool is held back in
         # its own pool, so its received cost never enters a pool: its cost moving (not its date,
         # which dates its charges) is no reason to recompute one
@@ -152,8 +150,7 @@ class _Rounds:
         self.reval_inputs = self.contributions.join(
             self.per_pool.select("item_no").unique(), on="item_no", how="semi").select(
             "entry_no").unique()
-        self._reval_input = np.zeros(entries.height + 1, dtype=bool)  # the same, by entry
-        self._reval_input[self.reval_inputs.get_column("entry_no").to_numpy()] = True
+        self._reval_input = marks(self.reval_inputs.get_column("entry_no"), entries.height + 1)
 
     def run(self, todo: pl.DataFrame) -> bool:
         """Rounds from the outbounds `todo` until nothing moves (True) or MAX_ROUNDS (False)."""
@@ -373,7 +370,7 @@ class _Rounds:
     def unsettled(self) -> Settled:
         """R60: what still moved in the last round did not settle; its revaluations are computed
         from the posting amounts, and cost adjustment leaves its items alone (cost_ledger)."""
-        unsettled = items_of(self.entries, self.hit)
+        unsettled = self.items(self.hit.get_column("inbound"))  # still moving: unsettled
         amounts = self.amounts
         if amounts is not None:
             at_posting = posting_amounts(self.revalued, self.per_pool, self.avg_revalued,

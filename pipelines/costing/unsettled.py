@@ -15,13 +15,6 @@ from pipelines.costing.average_revaluation import pool_revaluation_amounts
 _KEY = ["reval_tx", "inbound"]
 
 
-def items_of(entries: pl.DataFrame, inbounds: pl.DataFrame) -> pl.DataFrame:
-    """The items (item_no) of the inbound entries of `inbounds` (column inbound): those still
-    moving in the last round are the unsettled ones."""
-    return entries.join(inbounds, left_on="entry_no", right_on="inbound", how="semi").select(
-        "item_no").unique().sort("item_no")
-
-
 def posting_amounts(
     per_entry: pl.DataFrame,
     per_pool: pl.DataFrame | None,
