@@ -184,10 +184,10 @@ class _Rounds:
         fresh = outbound_costs(todo, asked, applied,
                                self.sources_of.take(asked.get_column("inbound")), self.settings,
                                reval)
-        pooled = fresh.filter(self.valued_by_pool(fresh))
+        by_pool = self.valued_by_pool(fresh)
+        pooled, own = fresh.filter(by_pool), fresh.filter(~by_pool)
         if self.at_posting:  # before the pools: a decrease valued by its pool at its posting cost
-            fresh = pl.concat([fresh.filter(~self.valued_by_pool(fresh)),
-                               pooled.with_columns(target=-pl.col("cost_at_posting"))])
+            fresh = pl.concat([own, pooled.with_columns(target=-pl.col("cost_at_posting"))])
             triggers = None
         elif self.inputs_moved is None:
             triggers = None
@@ -201,10 +201,9 @@ class _Rounds:
                 (pl.col("valuation_date") != pl.col("valuation_date_old"))
                 | (((pl.col("cost_at_posting") - pl.col("cost_at_posting_old")).abs()
                     > _CENT_EPS) & ~pl.col("valued").fill_null(False))).select("entry_no")
-            fresh = pl.concat([fresh.filter(~self.valued_by_pool(fresh)),
-                               pooled.update(old.select("entry_no", "target"), on="entry_no")])
-            triggers = pl.concat([fresh.filter(~self.valued_by_pool(fresh)).select("entry_no"),
-                                  posting_moved, self.inputs_moved])
+            fresh = pl.concat([own, pooled.update(old.select("entry_no", "target"),
+                                                  on="entry_no")])
+            triggers = pl.concat([own.select("entry_no"), posting_moved, self.inputs_moved])
         else:
             triggers = pl.concat([fresh.select("entry_no"), self.inputs_moved])
         self.results.put(fresh)
