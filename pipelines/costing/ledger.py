@@ -81,44 +81,61 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         {"type": list(ENTRY_TYPE), "entry_type": [v[0] for v in ENTRY_TYPE.values()],
          "sign": [v[1] for v in ENTRY_TYPE.values()]},
     )
-    legs = transactions.join(types, on="type", how="inner", maintain_order="left")
-    to_legs = legs.filter(pl.col("type") == "transfer").with_columns(
-        location_code=pl.col("to_location_code"), sign=pl.lit(1, dtype=types["sign"].dtype))
-    entries = (
-        pl.concat([legs.with_columns(leg=pl.lit(0)), to_legs.with_columns(leg=pl.lit(1))])
-        .sort("transaction_no", "leg")
-        .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
-        .with_columns(entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    legs = transactions.join(types, on="type", how="inner", maintain_order="left").rechunk()
+    # Numbered in transaction order, a transfer's to-leg right after its from-leg (R11). The
+    # order is worked out on a few narrow columns, so the wide rows are gathered only once.
+    transfer = pl.col("type") == "transfer"
+    narrow = legs.select(
+        "transaction_no", "item_no", "location_code", "to_location_code", "variant_code",
+        row=pl.int_range(pl.len(), dtype=pl.Int64), transfer=transfer,
+        entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+        + transfer.cast(pl.Int64).cum_sum() - transfer.cast(pl.Int64),
     )
-    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
-    by_tx = entries.group_by(pl.col("transaction_no").alias("applies_to")).agg(
-        applies_to_entry=pl.col("entry_no").max())
-    entries = entries.join(by_tx, on="applies_to", how="left", maintain_order="left").with_columns(
-        # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
-        applies_to_entry=pl.when(pl.col("leg") == 1).then(None)
-        .otherwise(pl.col("applies_to_entry")),
-        source_entry=pl.when(pl.col("leg") == 1).then(pl.col("entry_no") - 1)
-        .when((pl.col("type") == "sales_return") & pl.col("applies_to").is_not_null())
-        .then(pl.col("applies_to_entry")),
-    )
+    numbered = pl.concat([
+        narrow.select("row", "entry_no", "item_no", "location_code", "variant_code",
+                      leg=pl.lit(0, dtype=pl.Int32)),
+        narrow.filter("transfer").select(
+            "row", pl.col("entry_no") + 1, "item_no", pl.col("to_location_code")
+            .alias("location_code"), "variant_code", leg=pl.lit(1, dtype=pl.Int32)),
+    ])
     # One grouping pass gives every key its id and its entries in entry order (sort once).
     by_key = (
-        entries.group_by("item_no", "location_code", "variant_code")
-        .agg("entry_no")
+        numbered.group_by("item_no", "location_code", "variant_code")
+        .agg(pl.col("entry_no").sort())
         .sort("item_no", "location_code", "variant_code")
         .with_row_index("key_id")
         .select(pl.col("key_id").cast(pl.Int64), "entry_no")
         .explode("entry_no")
     )
-    return (
-        entries[by_key.get_column("entry_no") - 1]
+    place = numbered.select("row", "leg").sort(numbered.get_column("entry_no"))
+    order = place[by_key.get_column("entry_no") - 1]
+    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
+    last_entry = narrow.select(applies_to="transaction_no",
+                               applies_to_entry=pl.col("entry_no") + pl.col("transfer"))
+    to_leg = pl.col("leg") == 1
+    entries = (
+        legs[order.get_column("row")]
+        .with_columns(leg=order.get_column("leg"))
         .with_columns(
-            key_id=by_key.get_column("key_id"),
-            inbound=pl.col("sign") > 0,
-            receiving=pl.col("source_entry").is_not_null(),  # R6 cost-receiving inbound
-            units=(pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64),
-            quantity=pl.col("quantity") * pl.col("sign"),
+            location_code=pl.when(to_leg).then("to_location_code").otherwise("location_code"),
+            sign=pl.when(to_leg).then(1).otherwise("sign").cast(types["sign"].dtype),
         )
+        .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
+        .with_columns(entry_no=by_key.get_column("entry_no"))
+        .join(last_entry, on="applies_to", how="left", maintain_order="left")
+    )
+    return entries.with_columns(
+        # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
+        applies_to_entry=pl.when(to_leg).then(None).otherwise(pl.col("applies_to_entry")),
+        source_entry=pl.when(to_leg).then(pl.col("entry_no") - 1)
+        .when((pl.col("type") == "sales_return") & pl.col("applies_to").is_not_null())
+        .then(pl.col("applies_to_entry")),
+        key_id=by_key.get_column("key_id"),
+    ).with_columns(
+        inbound=pl.col("sign") > 0,
+        receiving=pl.col("source_entry").is_not_null(),  # R6 cost-receiving inbound
+        units=(pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64),
+        quantity=pl.col("quantity") * pl.col("sign"),
     )
 
 
