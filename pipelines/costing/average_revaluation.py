@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.revaluation import first_rank
+from pipelines.frames import where
 from pipelines.rounding import cumulative_split, round_to
 
 
@@ -28,9 +29,8 @@ def pool_contributions(entries: pl.DataFrame, source_values: pl.DataFrame, pool:
     Columns: entry_no, item_no, pool, tx, q (entry rows only), v (cost source entries), kind
     ('entry' or 'value').
     """
-    avg = entries.filter(pl.col("costing_method") == "AVERAGE").select(
-        "entry_no", "item_no", "inbound", "receiving", pool=pool, tx="transaction_no",
-        q="quantity")
+    avg = where(entries, pl.col("costing_method") == "AVERAGE", "entry_no", "item_no",
+                "inbound", "receiving", pool=pool, tx="transaction_no", q="quantity")
     own = source_values.select(
         entry_no="item_ledger_entry_no", tx="transaction_no",
         v=pl.col("cost_amount_actual") + pl.col("cost_amount_expected"),

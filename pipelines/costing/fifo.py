@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
+from pipelines.frames import where
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
 
@@ -26,10 +27,10 @@ def inbound_table(entries: pl.DataFrame, source_values: pl.DataFrame) -> pl.Data
         last_tx=pl.col("transaction_no").max(),
     )
     return (
-        entries.filter(pl.col("inbound"))
-        .select(pl.col("entry_no").alias("inbound"), pl.col("quantity").alias("q_in"),
-                pl.col("units").alias("q_units"), pl.col("posting_date").alias("vdate"),
-                pl.col("transaction_no").alias("in_tx"), "receiving", "costing_method")
+        where(entries, pl.col("inbound"), pl.col("entry_no").alias("inbound"),
+              pl.col("quantity").alias("q_in"), pl.col("units").alias("q_units"),
+              pl.col("posting_date").alias("vdate"), pl.col("transaction_no").alias("in_tx"),
+              "receiving", "costing_method")
         .join(sums, on="inbound", how="left", maintain_order="left")
         .with_columns(
             pl.col("source_base", "invoiced").fill_null(0.0),
@@ -80,16 +81,12 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
 
 def outbound_table(entries: pl.DataFrame) -> pl.DataFrame:
     """Outbound entries with u0's entry (R51): the key's last inbound entry posted before it."""
-    return (
-        entries.with_columns(
-            u0_entry=pl.when(pl.col("inbound")).then(pl.col("entry_no"))
-            .forward_fill().over("key_id"))
-        .filter(~pl.col("inbound"))
-        .select("entry_no", "u0_entry", "units", "posting_date",
-                pl.col("transaction_no").alias("ask_tx"),
-                # R170.7: a STANDARD item's unapplied quantity is valued at the standard cost
-                standard=pl.when(pl.col("costing_method") == "STANDARD")
-                .then(pl.col("standard_cost")))
+    u0_entry = pl.when(pl.col("inbound")).then(pl.col("entry_no")).forward_fill().over("key_id")
+    return where(
+        entries, ~pl.col("inbound"), "entry_no", u0_entry.alias("u0_entry"), "units",
+        "posting_date", pl.col("transaction_no").alias("ask_tx"),
+        # R170.7: a STANDARD item's unapplied quantity is valued at the standard cost
+        standard=pl.when(pl.col("costing_method") == "STANDARD").then(pl.col("standard_cost")),
     )
 
 

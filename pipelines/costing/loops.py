@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
+from pipelines.frames import where
 
 MAX_DEPTH = 1_000
 
@@ -30,8 +31,7 @@ def cost_loops(entries: pl.DataFrame, applications: pl.DataFrame,
     `pairs` defaults to the applications a cost-receiving inbound made when it was posted (it
     closed an open outbound): the cost loops of R44a.
     """
-    receiving = entries.filter(pl.col("receiving")).select(
-        node="entry_no", source="source_entry")
+    receiving = where(entries, pl.col("receiving"), node="entry_no", source="source_entry")
     if pairs is None:
         pairs = applications.filter(~pl.col("at_posting")).select(_PAIR)
     frontier = pairs.join(receiving.rename({"node": "inbound"}), on="inbound").select(
@@ -66,9 +66,9 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
     info = entries.select("entry_no", "key_id", "transaction_no", "costing_method",
                           "posting_date")
     to_legs = passing.join(info.rename({"entry_no": "inbound"}), on="inbound")
-    outbounds = entries.filter(~pl.col("inbound") & pl.col("applies_to_entry").is_null()).select(
-        outbound="entry_no", key_id="key_id", units="units", out_tx="transaction_no",
-        out_date="posting_date")
+    outbounds = where(
+        entries, ~pl.col("inbound") & pl.col("applies_to_entry").is_null(), outbound="entry_no",
+        key_id="key_id", units="units", out_tx="transaction_no", out_date="posting_date")
     candidates = to_legs.join(outbounds, on="key_id").filter(
         pl.col("outbound") < pl.col("inbound"))
     applied = candidates.select(_PAIR).join(

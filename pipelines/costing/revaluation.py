@@ -16,6 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
+from pipelines.frames import where
 from pipelines.rounding import round_to
 
 _REVALUATION = pl.col("type") == "revaluation"
@@ -23,8 +24,8 @@ _REVALUATION = pl.col("type") == "revaluation"
 
 def revaluations(transactions: pl.DataFrame) -> pl.DataFrame:
     """The revaluation rows: reval_tx, item_no, reval_date, new_cost, applies_to, document."""
-    return transactions.filter(_REVALUATION).select(
-        pl.col("transaction_no").alias("reval_tx"), "item_no",
+    return where(
+        transactions, _REVALUATION, pl.col("transaction_no").alias("reval_tx"), "item_no",
         pl.col("posting_date").alias("reval_date"), pl.col("unit_cost").alias("new_cost"),
         "applies_to", "document_no", "gen_bus_posting_group", "item_charge_no",
     )
@@ -39,8 +40,8 @@ def standard_cost_in_force(entries: pl.DataFrame, transactions: pl.DataFrame) ->
     if per_item.height == 0:
         return entries
     in_force = (
-        entries.filter(pl.col("costing_method") == "STANDARD")
-        .select("entry_no", "item_no", "transaction_no").sort("transaction_no")
+        where(entries, pl.col("costing_method") == "STANDARD",
+              "entry_no", "item_no", "transaction_no").sort("transaction_no")
         .join_asof(per_item, left_on="transaction_no", right_on="reval_tx", by="item_no",
                    strategy="backward", allow_exact_matches=False, check_sortedness=False)
         .filter(pl.col("new_cost").is_not_null())
@@ -57,13 +58,13 @@ def _inbound_facts(entries: pl.DataFrame, applications: pl.DataFrame,
     `invoiced_tx` is null for a receipt never completely invoiced (never revaluable, R80); other
     inbound entries are invoiced when posted, and STANDARD entries need no invoice.
     """
-    out = entries.filter(~pl.col("inbound")).select(
-        pl.col("entry_no").alias("outbound"), o_tx="transaction_no", o_date="posting_date")
+    out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias("outbound"),
+                o_tx="transaction_no", o_date="posting_date")
     consumed = applications.join(out, on="outbound").group_by("inbound").agg(
         applied=pl.col("units").sum(), last_o_tx=pl.col("o_tx").max(),
         last_o_date=pl.col("o_date").max())
-    receipts = entries.filter(pl.col("type") == "purchase_receipt").select(
-        inbound="entry_no", receipt_units="units")
+    receipts = where(entries, pl.col("type") == "purchase_receipt",
+                     inbound="entry_no", receipt_units="units")
     completed = (
         source_values.filter(pl.col("invoiced_quantity") != 0)
         .select(pl.col("item_ledger_entry_no").alias("inbound"), "transaction_no",
@@ -75,9 +76,9 @@ def _inbound_facts(entries: pl.DataFrame, applications: pl.DataFrame,
     )
     receipt = (pl.col("type") == "purchase_receipt") & (pl.col("costing_method") != "STANDARD")
     return (
-        entries.filter(pl.col("inbound"))
-        .select(pl.col("entry_no").alias("inbound"), "item_no", "type", "costing_method",
-                "units", in_tx="transaction_no", in_date="posting_date")
+        where(entries, pl.col("inbound"), pl.col("entry_no").alias("inbound"), "item_no",
+              "type", "costing_method", "units", in_tx="transaction_no",
+              in_date="posting_date")
         .join(consumed, on="inbound", how="left")
         .join(completed, on="inbound", how="left")
         .with_columns(
@@ -147,9 +148,8 @@ def revalued_entries(
     )
     named = (  # with applies_to: that entry only, if revaluable (R80, R170.1)
         revals.filter(pl.col("applies_to").is_not_null())
-        .join(entries.filter(pl.col("inbound"))
-              .select(pl.col("transaction_no").alias("applies_to"), inbound="entry_no"),
-              on="applies_to")
+        .join(where(entries, pl.col("inbound"), pl.col("transaction_no").alias("applies_to"),
+                    inbound="entry_no"), on="applies_to")
         .join(facts, on=["inbound", "item_no"])
         .filter((pl.col("reval_tx") > pl.max_horizontal("in_tx", "invoiced_tx"))
                 & (pl.col("reval_date") >= pl.col("in_date"))
@@ -158,8 +158,8 @@ def revalued_entries(
         .select(pairs.columns)
     )
     pairs = pl.concat([pairs, named])
-    out = entries.filter(~pl.col("inbound")).select(
-        pl.col("entry_no").alias("outbound"), o_tx="transaction_no", o_date="posting_date")
+    out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias("outbound"),
+                o_tx="transaction_no", o_date="posting_date")
     counted = (
         pairs.select("reval_tx", "inbound", "reval_date")
         .join(applications.select("inbound", "outbound", "units"), on="inbound")
@@ -247,8 +247,8 @@ def revaluation_links(pairs: pl.DataFrame, entries: pl.DataFrame,
     round(a·A/r). `dates`: R existed when the outbound was applied, so R's date is among the
     valuation dates the outbound's own valuation date is the latest of (R92).
     """
-    out = entries.filter(~pl.col("inbound")).select(
-        pl.col("entry_no").alias("outbound"), o_tx="transaction_no", o_date="posting_date")
+    out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias("outbound"),
+                o_tx="transaction_no", o_date="posting_date")
     return (
         pairs.select("reval_tx", "inbound", "reval_date")
         .join(applications.select("inbound", "outbound", "units"), on="inbound")

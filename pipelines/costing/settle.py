@@ -27,6 +27,7 @@ from pipelines.costing.fifo import (
     received_values,
 )
 from pipelines.costing.unsettled import posting_amounts
+from pipelines.frames import where
 from pipelines.settings import Settings
 
 MAX_ROUNDS = 100  # R60: BC caps its recursion at 100 levels the same way
@@ -90,14 +91,15 @@ class _Rounds:
         self.outbound_of = ByEntry(self.outbounds_table, entries.height + 1)
         self.valued_at = Grouped(self.outbounds_table.with_columns(
             pl.col("u0_entry").fill_null(0)), "u0_entry", entries.height + 1)
-        self.receiving = entries.filter(pl.col("receiving")).select(
-            pl.col("entry_no").alias("inbound"), "source_entry", "type", "posting_date",
-            pl.col("quantity").alias("q_in"),
+        self.receiving = where(
+            entries, pl.col("receiving"), pl.col("entry_no").alias("inbound"), "source_entry",
+            "type", "posting_date", pl.col("quantity").alias("q_in"),
         ).join(entries.select(pl.col("entry_no").alias("source_entry"),
                               source_q=pl.col("quantity").abs()), on="source_entry")
-        self.averaged = entries.filter(pl.col("costing_method") == "AVERAGE").select(
-            "entry_no", "item_no", "key_id", "inbound", "receiving", "source_entry", "type",
-            "leg", "units", "quantity", "applies_to_entry")  # what pool_events reads
+        self.averaged = where(
+            entries, pl.col("costing_method") == "AVERAGE", "entry_no", "item_no", "key_id",
+            "inbound", "receiving", "source_entry", "type", "leg", "units", "quantity",
+            "applies_to_entry")  # what pool_events reads
         # R93: the pool, not the application, values these decreases; their application-based
         # target is only a placeholder until their pool is recomputed
         self.by_pool = self.averaged.filter(

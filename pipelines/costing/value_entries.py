@@ -9,6 +9,7 @@ import polars as pl
 
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
+from pipelines.frames import where
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
 from schemas.base import columns, conform
@@ -44,8 +45,8 @@ def posted_value_entries(
         entries.height))
     posting = ["transaction_no", "posting_date", "document_no", "gen_bus_posting_group",
                "item_charge_no", "quantity", "type", "sales_amount"]
-    out = entries.filter(~pl.col("inbound")).select(
-        pl.col("entry_no").alias(ile), *posting, cost_at_posting=pl.lit(cost).gather("entry_no"))
+    out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias(ile), *posting,
+                cost_at_posting=pl.lit(cost).gather("entry_no"))
     q, cost_out = pl.col("quantity"), -pl.col("cost_at_posting")
     shipped = out.filter(pl.col("type") == "sales_shipment")
     invoiced = out.filter(pl.col("type") != "sales_shipment")
@@ -54,8 +55,8 @@ def posted_value_entries(
     )
     reversed_cost = reversed_expected(pl.col("shipment_expected"), pl.col("entry_quantity"), p)
     revenue = pl.col("sales_amount").fill_null(0.0)
-    received = entries.filter(pl.col("receiving")).select(
-        pl.col("entry_no").alias(ile), *posting, at_posting=pl.lit(cost).gather("entry_no"))
+    received = where(entries, pl.col("receiving"), pl.col("entry_no").alias(ile), *posting,
+                     at_posting=pl.lit(cost).gather("entry_no"))
     rows = pl.concat([
         source_values,
         value_rows(invoiced, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
@@ -105,7 +106,8 @@ def adjustment_entries(
     # Per item ledger entry, in arrays indexed by its (dense) number rather than hash joins: its
     # target, and its quantity from its first value entry, the one its own transaction posted
     # and the only one carrying the item ledger entry's quantity (R33, R170.3).
-    first = posted.filter(pl.col("item_ledger_entry_quantity") != 0)
+    first = where(posted, pl.col("item_ledger_entry_quantity") != 0, *cols,
+                  "item_ledger_entry_quantity")
     per_entry = pl.DataFrame({
         "target": by_entry_no(targets.get_column("entry_no"), targets.get_column("target"), n,
                               np.nan),
@@ -118,9 +120,9 @@ def adjustment_entries(
         return frame.with_columns(per_entry[frame.get_column(ile)]).filter(
             pl.col("target").is_not_nan())
 
-    invoice = with_target(
-        posted.filter(pl.col("invoiced_quantity") != 0).select(*cols, "invoiced_quantity")
-    ).sort(ile, maintain_order=True).with_columns(  # then entry_no: posted is in its order
+    invoiced = where(posted, pl.col("invoiced_quantity") != 0, *cols, "invoiced_quantity")
+    # by entry, then entry_no: posted is in entry_no order
+    invoice = with_target(invoiced).sort(ile, maintain_order=True).with_columns(
         target_actual=cumulative_split(
             pl.col("target"), pl.col("invoiced_quantity").abs(), pl.col("entry_quantity"), p,
             over=ile))
@@ -142,9 +144,7 @@ def adjustment_entries(
     )
     # R76 on the entry's last invoiced Direct Cost entry (posted is in entry_no order)
     rounding_rows = (
-        posted.filter((pl.col("invoiced_quantity") != 0)
-                      & (pl.col("entry_type") == "Direct Cost"))
-        .select(cols)
+        invoiced.filter(pl.col("entry_type") == "Direct Cost").select(cols)
         .join(rounding.select(pl.col("entry_no").alias(ile), "amount"), on=ile,
               maintain_order="left")
         .unique(ile, keep="last", maintain_order=True)
@@ -268,8 +268,8 @@ def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame)
     """R47: one row per inbound entry, one per (outbound, inbound) quantity application."""
     dates = entries.select("entry_no", "posting_date")
     # a cost source's own row; a cost-receiving inbound's row names its source (cost application)
-    own = entries.filter(pl.col("inbound")).select(
-        pl.col("entry_no").alias("item_ledger_entry_no"),
+    own = where(
+        entries, pl.col("inbound"), pl.col("entry_no").alias("item_ledger_entry_no"),
         pl.col("entry_no").alias("inbound_item_entry_no"),
         pl.col("source_entry").alias("outbound_item_entry_no"),
         "quantity", "posting_date", pl.col("receiving").alias("cost_application"),
