@@ -81,8 +81,8 @@ def _long_run(seed: int) -> list[tuple]:
 
 @pytest.mark.slow
 def test_a_long_run_of_residual_passing_decreases_is_exact(monkeypatch) -> None:
-    """More than the whole-array passes can settle: the segments still moving are valued event
-    by event (average._Pools.exact_in), checked sale by sale."""
+    """More than the whole-array passes can settle: the segments still moving are valued
+    exactly (average._Pools.exact_in), checked sale by sale."""
     from pipelines.costing import average
 
     calls = []
@@ -98,11 +98,15 @@ def test_a_long_run_of_residual_passing_decreases_is_exact(monkeypatch) -> None:
     assert sales["cost_amount_actual"].to_list() == _expected(rows, settings)
 
 
-def test_event_by_event_valuation_makes_a_whole_period_exact_at_once(monkeypatch) -> None:
-    """`exact_in` values a period event by event from its first moving event: called after
-    the first whole-array pass, one call leaves nothing for the next pass to move (2 passes),
-    and the sales are R96's, sale by sale."""
+@pytest.mark.parametrize("window", [1, 4, 64, 1_000])
+def test_exact_valuation_makes_a_whole_period_exact_at_once(monkeypatch, window: int) -> None:
+    """`exact_in` values a period exactly from its first moving event, window by window
+    (guesses at the unit cost from each exact row, corrected at the first wrong one): called
+    after the first whole-array pass, one call leaves nothing for the next pass to move (2
+    passes), and the sales are R96's, sale by sale, whatever the window."""
     from pipelines.costing import average
+
+    monkeypatch.setattr(average, "_WINDOW", window)
 
     passes = []
     average_costs = average.average_costs

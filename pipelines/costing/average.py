@@ -8,7 +8,8 @@ the rounded costs before it. That recurrence is solved without a loop over entri
 from the unrounded recurrence `x_p = r_p·(x_{p-1} + vin_p)` (an associative scan over periods,
 Hillis-Steele, log2(periods) steps), then whole-array passes of the exact rule until no cost
 changes. A pass fixes at least the first wrong cost of every pool, and rounding differences rarely
-reach far, so the passes are few.
+reach far, so the passes are few; the long runs that stay wrong are resolved window by window
+from exact rows (`_Pools.exact_in`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pipelines.settings import Settings
 _NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
 _EPS = 1e-6
 MAX_PASSES = 500
-_WHOLE_ARRAY_PASSES = 4  # then the segments still moving are valued event by event
+_WHOLE_ARRAY_PASSES = 4  # then the segments still moving are valued exactly (`exact_in`)
+_WINDOW = 64  # decreases `exact_in` guesses at once per run
 _AFTER_ADD_BACKS = 1 << 62  # ord2 of a Revaluation event: after the add-backs of its entry
 
 
@@ -227,32 +229,59 @@ class _Pools:
         return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
 
     def exact_in(self, t: np.ndarray, moving: np.ndarray) -> np.ndarray:
-        """R96 event by event in the segments of the `moving` rows, from their first moving row.
+        """R96 exactly in the segments of the `moving` rows, from their first moving row.
 
         The rounding residual passes from one decrease to the next, so a long run of decreases
-        can need as many whole-array passes as it has decreases; here the k-th event after the
-        first moving row of every such segment is taken at once (a loop over positions, not over
-        segments or rows). Rows before it are consistent with `t` already.
+        can need as many whole-array passes as it has decreases. But a decrease's cost depends
+        on the residual only when its unrounded cost lies near a rounding boundary. So, from an
+        exact row on, the next `_WINDOW` decreases are guessed at the unit cost of the pool
+        there; one pass over the windows of all runs finds each run's first wrong guess (the
+        rows before it are right), which takes its exact cost, and the run goes on after it.
+        The loop is over those steps (about one per window or wrong guess), not over rows.
         """
         t = t.copy()
         self.costs(t)  # dc from t
         segments, first = np.unique(self.seg_id[moving], return_index=True)
-        starts = moving[first]
-        c = self.exclusive(self.dc)[starts]
-        lengths = self.seg_start[segments] + self.seg_len[segments] - starts
-        order = np.argsort(-lengths, kind="stable")
-        starts, c, lengths = starts[order], c[order], lengths[order]
-        for k in range(int(lengths.max()) if len(lengths) else 0):
-            n = int(np.searchsorted(-lengths, -k, side="left"))  # runs longer than k
-            i = starts[:n] + k
-            dec, back = self.is_dec[i], self.is_back[i]
-            q = np.where(self.valued[i], self.q_before[i], 1.0)
-            cost = np.where(self.valued[i], -_round(c[:n] * self.q_dec[i] / q, self.p),
-                            -self.c_post[i])
-            t[i[dec]] = cost[dec]
-            if back.any():
-                self.dc[i[back]] = self._back(t, i[back])
-            c[:n] += np.where(dec, np.where(self.deducted[i], cost, 0.0), self.dc[i])
+        g_first = moving[first]  # each run's first row not known to be exact
+        c0 = self.exclusive(self.dc)[g_first]  # the pool's value before it
+        ends = self.seg_start[segments] + self.seg_len[segments]
+        while len(g_first):
+            lengths = np.minimum(ends - g_first, _WINDOW)
+            off = np.concatenate([[0], np.cumsum(lengths)])
+            r = np.repeat(np.arange(len(g_first)), lengths)
+            k = np.arange(off[-1])
+            g = k - off[r] + g_first[r]
+            dec, back, valued = self.is_dec[g], self.is_back[g], self.valued[g]
+            # the guesses: every decrease at the unit cost of the pool before the window
+            q_first = self.q_before[g_first]
+            unit = np.where(q_first > 0, c0 / np.where(q_first > 0, q_first, 1.0), 0.0)
+            tt = np.where(valued, -_round(unit[r] * self.q_dec[g], self.p), -self.c_post[g])
+            src = self.src[g]
+            inside = back & (src >= g_first[r])
+            total = -np.where(inside, tt[np.where(inside, off[r] + src - g_first[r], 0)],
+                              t[src])
+            whole = self.whole[g]
+            d = np.where(dec, np.where(self.deducted[g], tt, 0.0),
+                         np.where(back, _round(total * self.hi[g] / whole, self.p)
+                                  - _round(total * self.lo[g] / whole, self.p), self.dc[g]))
+            before = np.cumsum(d) - d
+            c = c0[r] + before - before[off[r]]
+            q = np.where(valued, self.q_before[g], 1.0)
+            cost = np.where(valued, -_round(c * self.q_dec[g] / q, self.p), -self.c_post[g])
+            wrong = np.flatnonzero(dec & (np.abs(cost - tt) >= _EPS))
+            runs_wrong, at = np.unique(r[wrong], return_index=True)
+            # per run the last exact row: its first wrong one, corrected, or the window's end
+            last = off[1:] - 1
+            last[runs_wrong] = wrong[at]
+            tt[wrong[at]] = cost[wrong[at]]
+            d[wrong[at]] = np.where(self.deducted[g[wrong[at]]], cost[wrong[at]], 0.0)
+            exact = k <= last[r]
+            t[g[exact & dec]] = tt[exact & dec]
+            self.dc[g[exact & back]] = d[exact & back]
+            c0 = c[last] + d[last]  # the pool after each run's last exact row
+            g_first = g[last] + 1
+            going = g_first < ends
+            g_first, c0, ends = g_first[going], c0[going], ends[going]
         return t
 
 
@@ -265,7 +294,9 @@ def average_costs(events: pl.DataFrame, settings: Settings,
     Whole-array passes from the first guess (or from `previous`, the costs of the last round of
     the fixed point, where they exist) settle almost every pool at once; the segments still
     moving after a few (long runs of decreases passing a rounding residual on) are then valued
-    event by event, and the passes go on until nothing changes.
+    exactly from their first moving row (`exact_in`), and the passes go on until nothing
+    changes. The result does not depend on the path: the costs where a pass changes nothing
+    are the ones R96 gives decrease by decrease.
     """
     pools = _Pools(events, settings.amount_rounding_precision)
     t = _first_guess(events, pools)
