@@ -213,9 +213,9 @@ class _Pools:
         before = np.cumsum(x) - x
         return before - before[self.start]
 
-    def _back(self, t: np.ndarray, i: np.ndarray) -> np.ndarray:
-        """R96 step 4: the add-backs' R3 parts of their decrease's cost."""
-        total = -t[self.src[i]]
+    def _back(self, total: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """R96 step 4: the add-backs' (rows `i`) R3 parts of `total`, minus their decrease's
+        cost."""
         return (_round(total * self.hi[i] / self.whole[i], self.p)
                 - _round(total * self.lo[i] / self.whole[i], self.p))
 
@@ -223,7 +223,7 @@ class _Pools:
         """One pass of R96 over everything: every cost from the running pools `t` implies."""
         self.dc[self.deducted] = t[self.deducted]
         back = np.flatnonzero(self.is_back)
-        self.dc[back] = self._back(t, back)
+        self.dc[back] = self._back(-t[self.src[back]], back)
         c_before = self.exclusive(self.dc)
         safe = np.where(self.valued, self.q_before, 1.0)
         return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
@@ -260,10 +260,8 @@ class _Pools:
             inside = back & (src >= g_first[r])
             total = -np.where(inside, tt[np.where(inside, off[r] + src - g_first[r], 0)],
                               t[src])
-            whole = self.whole[g]
             d = np.where(dec, np.where(self.deducted[g], tt, 0.0),
-                         np.where(back, _round(total * self.hi[g] / whole, self.p)
-                                  - _round(total * self.lo[g] / whole, self.p), self.dc[g]))
+                         np.where(back, self._back(total, g), self.dc[g]))
             before = np.cumsum(d) - d
             c = c0[r] + before - before[off[r]]
             q = np.where(valued, self.q_before[g], 1.0)
