@@ -99,16 +99,14 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
             .alias("location_code"), "variant_code", leg=pl.lit(1, dtype=pl.Int32)),
     ])
     # One grouping pass gives every key its id and its entries in entry order (sort once).
-    by_key = (
+    order = (
         numbered.group_by("item_no", "location_code", "variant_code")
-        .agg(pl.col("entry_no").sort())
+        .agg(pl.col("entry_no", "row", "leg").sort_by("entry_no"))
         .sort("item_no", "location_code", "variant_code")
         .with_row_index("key_id")
-        .select(pl.col("key_id").cast(pl.Int64), "entry_no")
-        .explode("entry_no")
+        .select(pl.col("key_id").cast(pl.Int64), "entry_no", "row", "leg")
+        .explode("entry_no", "row", "leg")
     )
-    place = numbered.select("row", "leg").sort(numbered.get_column("entry_no"))
-    order = place[by_key.get_column("entry_no") - 1]
     # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
     last_entry = narrow.select(applies_to="transaction_no",
                                applies_to_entry=pl.col("entry_no") + pl.col("transfer"))
@@ -121,7 +119,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
             sign=pl.when(to_leg).then(1).otherwise("sign").cast(types["sign"].dtype),
         )
         .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
-        .with_columns(entry_no=by_key.get_column("entry_no"))
+        .with_columns(entry_no=order.get_column("entry_no"))
         .join(last_entry, on="applies_to", how="left", maintain_order="left")
     )
     return entries.with_columns(
@@ -130,7 +128,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         source_entry=pl.when(to_leg).then(pl.col("entry_no") - 1)
         .when((pl.col("type") == "sales_return") & pl.col("applies_to").is_not_null())
         .then(pl.col("applies_to_entry")),
-        key_id=by_key.get_column("key_id"),
+        key_id=order.get_column("key_id"),
     ).with_columns(
         inbound=pl.col("sign") > 0,
         receiving=pl.col("source_entry").is_not_null(),  # R6 cost-receiving inbound
