@@ -257,3 +257,37 @@ def test_r85_revaluation_of_a_self_feeding_pool_settles() -> None:
         10.0, -10.0, 10.0, -10.0, 10.0]
     got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
     assert_same_ledger(got, want)
+
+
+def test_revaluation_of_a_held_back_to_leg_moves_its_pool() -> None:
+    """R81, R94, R96, R99: AVERAGE, calc type item, daily periods. 1 unit at "" (12-19, 10.00)
+    and 7 at BLUE (12-18, 70.00); a per-pool revaluation on 12-24 (A = 0.00; it moves the later
+    application's valuation date to 12-24, R92); the 7 transferred BLUE -> "" back-dated to 12-14;
+    the to-leg revalued with applies_to on 12-24 at 10; a charge of 26.26 on the first purchase;
+    a negative adjustment of 1 on 2020-01-02. On 12-24 the from-leg gets round(106.26*7/8) = 92.98,
+    so the to-leg's revaluation is 70.00 - 92.98 = -22.98, and 2020-01-02's pool is
+    36.26 - 92.98 + 92.98 + 70.00 - 22.98 = 83.28 for 8 units: -10.41. (Found by the random
+    histories: the stage moved the revaluation but not its pool, whose to-leg is held back
+    outside the pools by R99, and left -13.28.)"""
+    rows = [_full({"transaction_no": 7, "posting_date": dt.date(2019, 12, 19), "type": "purchase",
+                   "quantity": 1.0, "unit_cost": 10.0}),
+            _full({"transaction_no": 8, "posting_date": dt.date(2019, 12, 18), "type": "purchase",
+                   "location_code": "BLUE", "quantity": 7.0, "unit_cost": 10.0}),
+            _full({"transaction_no": 11, "posting_date": dt.date(2019, 12, 24),
+                   "type": "revaluation", "unit_cost": 10.0}),
+            _full({"transaction_no": 17, "posting_date": dt.date(2019, 12, 14), "type": "transfer",
+                   "location_code": "BLUE", "to_location_code": "", "quantity": 7.0}),
+            _full({"transaction_no": 19, "posting_date": dt.date(2019, 12, 24),
+                   "type": "revaluation", "unit_cost": 10.0, "applies_to": 17}),
+            _full({"transaction_no": 20, "posting_date": dt.date(2019, 12, 15),
+                   "type": "item_charge", "amount": 26.26, "applies_to": 7,
+                   "item_charge_no": "FREIGHT"}),
+            _full({"transaction_no": 28, "posting_date": dt.date(2020, 1, 2),
+                   "type": "negative_adjustment", "quantity": 1.0})]
+    s = Settings(average_cost_calc_type="item", average_cost_period="day")
+    h = _history(rows, [_item("AVERAGE")], s, [])
+    want = reference_ledger(rows, h.item_rows, s, [])
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [
+        36.26, 70.0, -92.98, 70.0, -10.41]
+    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    assert_same_ledger(got, want)

@@ -358,10 +358,15 @@ class _Rounds:
             if recompute.height:
                 self.amounts_moved = (None if self.amounts_moved is None else pl.concat(
                     [self.amounts_moved, self.items(recompute.get_column("inbound"))]).unique())
-                self.amounts = self.amounts.update(revaluation.revaluation_amounts(
+                moved = pooled_revaluation.moved_amounts(revaluation.revaluation_amounts(
                     recompute, self.inbound.frame.select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
-                    on=["reval_tx", "inbound"])
+                    self.amounts, _CENT_EPS)
+                self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
+                # a Revaluation entry is an event of its pool (R101): even where its inbound is
+                # held outside the pools (R99), its amount moving moves the pool
+                self.inputs_moved = pl.concat([self.inputs_moved,
+                                               moved.select(entry_no="inbound")]).unique()
         return pl.concat([
             self.outbound_of.take(self.applied_to.take(hit.get_column("inbound"))
                                   .get_column("outbound")),
