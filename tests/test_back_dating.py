@@ -102,6 +102,31 @@ def test_a_specific_item_back_dated_receipt_is_costed() -> None:
     assert_same_ledger(got, reference_ledger(rows, [item], Settings(), []))
 
 
+def test_a_lifo_receipt_back_dated_behind_a_sold_out_one_keeps_the_stack_order() -> None:
+    """R42: the receipt of the 10th is sold out when the one of the 5th is posted, so no open
+    receipt is dated later: the stack in entry order is BC's. The sale of 6 on the 16th takes the
+    latest-dated open receipt first, the 15th's 5 at 30.00, then 1 of the 5th's at 20.00."""
+    led = _both(tx(1, D(2020, 1, 10), "purchase", 10, 10), tx(2, D(2020, 1, 12), "sale", 10),
+                tx(3, D(2020, 1, 5), "purchase", 5, 20), tx(4, D(2020, 1, 15), "purchase", 5, 30),
+                tx(5, D(2020, 1, 16), "sale", 6), method="LIFO")
+    assert _applied(led) == [(1, 2, -10.0), (3, 5, -1.0), (4, 5, -5.0)]
+    assert led.item_ledger_entries.sort("entry_no")["cost_amount_actual"].to_list() == [
+        100.0, -100.0, 100.0, 150.0, -170.0]
+
+
+def test_a_lifo_receipt_back_dated_behind_an_open_one_is_refused() -> None:
+    """R42: the receipt of the 10th is on hand when the one of the 5th is posted; BC's sale
+    would take the 10th's first (latest-dated), the stack the 5th's (latest posted): refused by
+    name until LIFO is applied by posting date."""
+    rows = [tx(1, D(2020, 1, 10), "purchase", 10, 10), tx(2, D(2020, 1, 5), "purchase", 5, 20),
+            tx(3, D(2020, 1, 16), "sale", 6)]
+    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=2, column posting_date.*R41"):
+        cost_ledger(frame, pl.DataFrame([ITEM | {"costing_method": "LIFO"}], schema=ITEM_DTYPES,
+                                        orient="row"), pl.DataFrame(schema=PERIOD_DTYPES),
+                    Settings())
+
+
 def test_a_fixed_return_of_a_receipt_outside_the_reordered_block() -> None:
     """A purchase return fixed-applied to the first receipt (R43), which no back-dating moves:
     the reordered block is the back-dated receipt and the one it jumps; the reserved unit stays
@@ -195,17 +220,19 @@ def test_keys_with_a_return_on_hand_while_short_are_not_reordered() -> None:
 
 @st.composite
 def stocked_histories(draw, max_transactions: int = 40, fixed: bool = False,
-                      short: bool = False) -> History:
-    """FIFO, AVERAGE and STANDARD items whose keys never go negative (a decrease or transfer
-    takes at most the stock on hand in the reference's book), one row in four back-dated by up
-    to three weeks: back-dated receipts jump the receipts still on hand (R41). `fixed` adds
-    purchase returns fixed-applied to a receipt with enough remaining quantity (R43); `short`
-    lets sales and negative adjustments take more than is on hand, so keys go negative and
-    back-dated sales meet open ones (R44) while transfers still need stock (R46)."""
+                      short: bool = False,
+                      methods: tuple[str, ...] = ("FIFO", "AVERAGE", "STANDARD")) -> History:
+    """Items of `methods` (FIFO, AVERAGE, STANDARD, LIFO) whose keys never go negative (a
+    decrease or transfer takes at most the stock on hand in the reference's book), one row in
+    four back-dated by up to three weeks: back-dated receipts jump the receipts still on hand
+    (R41). `fixed` adds purchase returns fixed-applied to a receipt with enough remaining
+    quantity (R43); `short` lets sales and negative adjustments take more than is on hand, so
+    keys go negative and back-dated sales meet open ones (R44) while transfers still need stock
+    (R46)."""
     items = [ITEM | {"item_no": f"ITEM{k}", "costing_method": method,
                      "standard_cost": 12.5 if method == "STANDARD" else None}
              for k, method in enumerate(draw(st.lists(
-                 st.sampled_from(["FIFO", "AVERAGE", "STANDARD"]), min_size=1, max_size=2)), 1)]
+                 st.sampled_from(methods), min_size=1, max_size=2)), 1)]
     cfg = Settings(average_cost_period=draw(st.sampled_from(["day", "week", "month"])),
                    average_cost_calc_type=draw(st.sampled_from(["item", "item_location_variant"])))
     book = new_book(items, cfg, [])
@@ -271,6 +298,23 @@ def test_back_dated_entries_on_keys_that_go_short_match_the_reference(h: History
           or any(a.inbound_item_entry_no > a.outbound_item_entry_no
                  for a in book.applications if a.outbound_item_entry_no is not None
                  and not a.cost_application) else "no key went short")
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.tuples(st.booleans(), st.booleans()).flatmap(
+    lambda f: stocked_histories(short=f[0], fixed=f[1], methods=("LIFO", "LIFO", "FIFO"))))
+def test_back_dated_entries_on_lifo_keys_match_or_are_refused(h: History) -> None:
+    """R42 and R44 with back-dating on LIFO keys (stocked or short, with fixed returns or not):
+    refused by name (R41) only where a back-dated entry meets a later-dated open one of its
+    side; everything else matches the reference entry by entry."""
+    book = _compare_wide(h, refusals=("R41",))
+    lifo_back = [e for e in (book.entries if book else []) if book.method(e.item_no) == "LIFO"
+                 and any(f.key == e.key and f.entry_no < e.entry_no
+                         and e.posting_date < f.posting_date for f in book.entries)]
+    event("refused" if book is None else
+          "compared, with a back-dated LIFO entry" if lifo_back else "compared")
 
 
 @pytest.mark.slow

@@ -128,8 +128,9 @@ def test_back_dated_sale_before_an_open_sale_is_closed_first():
 
 
 def test_back_dated_sale_before_an_open_sale_on_a_lifo_key_fails_loudly():
-    """R42, R44 on a LIFO key: closing open outbounds latest-dated first is not modelled yet
-    for back-dated ones: refused by name."""
+    """R42, R44 on a LIFO key: the sale of the 1st is posted while the later-dated one of the
+    5th is open; closing open outbounds latest-dated first is not modelled yet for a back-dated
+    one that meets a later-dated open one: refused by name."""
     with pytest.raises(NotSupportedYet, match=r"transaction_no=2.*R41"):
         cost_ledger(txs((D(2020, 1, 5), "sale", 1, None, None),
                         (D(2020, 1, 1), "sale", 1, None, None),

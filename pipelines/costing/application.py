@@ -20,7 +20,12 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
-from pipelines.costing.lifo import Nearest, lifo_applications, lifo_capacity_violations
+from pipelines.costing.lifo import (
+    Nearest,
+    lifo_applications,
+    lifo_capacity_violations,
+    meets_later_open,
+)
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
 from pipelines.costing.priority import back_dated, by_posting_date
@@ -45,21 +50,25 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     open outbound. Only then does the order differ from entry order: refused as not supported
     yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
     not reach its interval end, and the open ones form a suffix of the earlier entries, so the
-    latest earlier entry with a later date decides. LIFO keys and keys with returns on hand
-    (R45) refuse any back-dating. The `reordered` keys take their back-dated entries by
-    posting date (`priority.reorderable_keys`) and are not checked here.
+    latest earlier entry with a later date decides. LIFO keys (R42: latest-dated first) are
+    checked on their stack (`lifo.meets_later_open`); keys with returns on hand (R45) refuse any
+    back-dating. The `reordered` keys take their back-dated entries by posting date
+    (`priority.reorderable_keys`) and are not checked here.
     """
-    flow = flow.join(reordered, on="key_id", how="anti").with_columns(
+    on_side = pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound")
+    flow = flow.join(reordered, on="key_id", how="anti")
+    back = back_dated(flow.filter(on_side))
+    if back.height == 0:
+        return
+    lifo_bad = meets_later_open(flow.filter(pl.col("lifo")).join(
+        back.select("key_id").unique(), on="key_id", how="semi"), back)
+    flow = flow.with_columns(
         date=pl.col("posting_date").cast(pl.Int64),
         in_cum=segment_cum_sum(pl.when(pl.col("inbound")).then("delta").otherwise(0), "key_id"),
         out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
-        side=pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound"),
-    ).filter("side")
-    back = back_dated(flow)
-    if back.height == 0:
-        return
+    ).filter(on_side)
     flow = flow.with_columns(back_dated=pl.col("entry_no").is_in(back["entry_no"].implode()))
-    strict = flow.group_by("key_id").agg(strict=pl.col("lifo").any() | _ON_HAND_INTO_OPEN.any())
+    strict = flow.group_by("key_id").agg(strict=_ON_HAND_INTO_OPEN.any())
     keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
     side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
         "inbound", "key_id", "entry_no").with_columns(
@@ -72,7 +81,8 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     end = side.get_column("end").to_numpy()
     side = side.with_columns(later_end=pl.Series(np.where(later >= 0, end[later], 0)),
                              later=pl.Series(later))
-    meets_open = (pl.col("later") >= pl.col("first")) & (pl.col("later_end") > pl.col("reach"))
+    meets_open = ((pl.col("later") >= pl.col("first")) & (pl.col("later_end") > pl.col("reach"))
+                  & ~pl.col("lifo")) | pl.col("entry_no").is_in(lifo_bad["entry_no"].implode())
     bad = side.filter(pl.col("back_dated") & (pl.col("strict") | meets_open))
     if bad.height:
         raise NotSupportedYet([

@@ -186,3 +186,31 @@ def lifo_capacity_violations(flow: pl.DataFrame, reserved: pl.DataFrame) -> pl.D
         | (~pl.col("r45") & (pl.col("balance") < 0))
         | pl.Series(taken_later)
     )
+
+
+def meets_later_open(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
+    """R42 with back-dating: the rows of `back` (back-dated entries of the LIFO keys of `flow`)
+    posted while an entry of their side dated later is still open.
+
+    Only these change LIFO's order. Up to the first of them, each entry is dated on or after
+    every open entry of its side when it is posted, so the open entries by descending (posting
+    date, entry number) are the stack in entry order that `lifo_applications` pops, and the
+    top of the stack is the latest-dated open entry: the one that opened the level the key's
+    balance stands at (the entry after the previous smaller balance; below 0, greater).
+    """
+    if flow.height == 0:
+        return flow
+    stream, s, near = lifo_stream(flow)
+    checked = stream.join(back.select("entry_no"), on="entry_no", how="semi")
+    at = checked.get_column("pos").to_numpy()
+    before = at - 1  # the key's balance when the entry was posted (its start position: 0)
+    up, down = s[before] > 0, s[before] < 0
+    opener = np.full(len(at), -1, dtype=np.int64)
+    opener[up] = near.prev_below(before[up], s[before][up]) + 1
+    opener[down] = near.prev_above(before[down], s[before][down]) + 1
+    date = np.zeros(len(s), dtype=np.int64)
+    date[stream.get_column("pos").to_numpy()] = (
+        stream.get_column("posting_date").cast(pl.Int64).to_numpy())
+    inbound = checked.get_column("inbound").to_numpy()
+    open_side = np.where(inbound, up, down)
+    return checked.filter(pl.Series(open_side & (date[opener] > date[at])))
