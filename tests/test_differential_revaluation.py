@@ -291,3 +291,31 @@ def test_revaluation_of_a_held_back_to_leg_moves_its_pool() -> None:
         36.26, 70.0, -92.98, 70.0, -10.41]
     got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
     assert_same_ledger(got, want)
+
+
+def test_two_per_pool_revaluations_of_one_pool_settle_in_place() -> None:
+    """R85, R170.15: AVERAGE, calc type item, month. 10 at BLUE for 100.00 (02-06), a purchase
+    return of 1.5 at "" into negative inventory (03-02, valued by the pool), two per-pool
+    revaluations at 10 on 03-31, and a sale of 5 back-dated to 03-18, fixed-applied to the
+    purchase (it gets both revaluations' shares, R83). At the fixed point the return costs
+    round(50.00 * 1.5 / 5) = 15.00, the pool is worth 85.00 for 8.5 units, 10 a unit, so both
+    revaluations are 0.00. The second amount reads the first (R81's u_P); computed together,
+    each from the other's amount of the round before, the two swung round after round and the
+    item was left unsettled (found by the random histories)."""
+    rows = [_full({"transaction_no": 15, "posting_date": dt.date(2020, 2, 6), "type": "purchase",
+                   "location_code": "BLUE", "quantity": 10.0, "unit_cost": 10.0}),
+            _full({"transaction_no": 24, "posting_date": dt.date(2020, 3, 2),
+                   "type": "purchase_return", "quantity": 1.5}),
+            _full({"transaction_no": 26, "posting_date": dt.date(2020, 3, 31),
+                   "type": "revaluation", "unit_cost": 10.0}),
+            _full({"transaction_no": 27, "posting_date": dt.date(2020, 3, 31),
+                   "type": "revaluation", "unit_cost": 10.0}),
+            _full({"transaction_no": 28, "posting_date": dt.date(2020, 3, 18), "type": "sale",
+                   "location_code": "BLUE", "quantity": 5.0, "applies_to": 15})]
+    s = Settings(average_cost_calc_type="item", average_cost_period="month")
+    h = _history(rows, [_item("AVERAGE")], s, [])
+    want = reference_ledger(rows, h.item_rows, s, [])
+    assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [100.0, -15.0, -50.0]
+    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    assert got.unsettled_items.height == 0
+    assert_same_ledger(got, want)

@@ -330,18 +330,27 @@ class _Rounds:
             inputs = inputs.join(contributions.select("entry_no"), on="entry_no", how="semi")
         read = self.inbound.take(inputs.get_column("entry_no"))
         out_read = self.results.take(inputs.get_column("entry_no"))
-        new_amounts = pooled_revaluation.pool_revaluation_amounts(
-            per_pool, revalued, contributions,
-            pl.concat([read.select(entry_no="inbound", vdate="vdate"),
-                       out_read.select("entry_no", vdate="valuation_date")]),
-            pl.concat([read.filter(pl.col("receiving")).select(entry_no="inbound",
-                                                               target="target"),
-                       out_read.select("entry_no", "target")]),
-            self.amounts, self.p)
-        moved = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
-        self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
+        vdates = pl.concat([read.select(entry_no="inbound", vdate="vdate"),
+                            out_read.select("entry_no", vdate="valuation_date")])
+        targets = pl.concat([read.filter(pl.col("receiving")).select(entry_no="inbound",
+                                                                     target="target"),
+                             out_read.select("entry_no", "target")])
+        # R170.15: in place, in transaction order: each amount reads the earlier ones' new
+        # amounts. Computed all at once, each reads the earlier ones' old amounts, so this
+        # repeats until none moves, at most once per revaluation of the item; all at once, a
+        # chain of revaluations of one pool can swing round after round and never settle
+        moved = []
+        for _ in range(MAX_ROUNDS):
+            new_amounts = pooled_revaluation.pool_revaluation_amounts(
+                per_pool, revalued, contributions, vdates, targets, self.amounts, self.p)
+            step = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
+            if step.height == 0:
+                break
+            self.amounts = self.amounts.update(step, on=["reval_tx", "inbound"])
+            moved.append(step.select("inbound"))
+        moved = pl.concat(moved).unique() if moved else pl.DataFrame(schema={"inbound": pl.Int64})
         self.amounts_moved = self.items(moved.get_column("inbound"))
-        return moved.select("inbound").unique()
+        return moved
 
     def next_outbounds(self, changed: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
         """The outbounds applied to an inbound that moved, or valued at its cost as u0 (R51);
