@@ -101,6 +101,9 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
     target = entries.select(pl.col("entry_no").alias("applies_to_entry"),
                             pl.col("key_id").alias("target_key"),
                             pl.col("inbound").alias("target_inbound"))
+    # the named entries only: a join would hash all of the entries for a few
+    target = target.filter(pl.col("applies_to_entry").is_in(
+        fixed.get_column("applies_to_entry").implode()))
     fixed = fixed.join(target, on="applies_to_entry", how="left", maintain_order="left")
     bad = fixed.filter((pl.col("target_key") != pl.col("key_id")) | ~pl.col("target_inbound"))
     if bad.height:
@@ -241,13 +244,14 @@ def _check_returns_into_negative(flow: pl.DataFrame) -> None:
 
 def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> None:
     """R46: a transfer's from-leg must be fully applied when it is posted."""
-    applied = applications.filter(pl.col("at_posting")).group_by(
-        pl.col("outbound").alias("entry_no")).agg(applied=pl.col("units").sum())
-    short = (
-        entries.filter((pl.col("type") == "transfer") & ~pl.col("inbound"))
-        .join(applied, on="entry_no", how="left")
-        .filter(pl.col("applied").fill_null(0) < pl.col("units"))
+    legs = entries.filter((pl.col("type") == "transfer") & ~pl.col("inbound"))
+    applied = (  # only the from-legs' applications: a few of the millions
+        applications.filter(pl.col("at_posting"))
+        .join(legs.select(outbound="entry_no"), on="outbound", how="semi")
+        .group_by(pl.col("outbound").alias("entry_no")).agg(applied=pl.col("units").sum())
     )
+    short = legs.join(applied, on="entry_no", how="left").filter(
+        pl.col("applied").fill_null(0) < pl.col("units"))
     if short.height:
         raise InputError([
             Problem("transactions", f"transaction_no={row['transaction_no']}", "quantity",

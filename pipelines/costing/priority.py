@@ -49,10 +49,14 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     passes = pl.col("passes") if "passes" in flow.columns else pl.lit(False)
     return_on_hand = ((pl.col("type") == "sales_return") & pl.col("receiving")
                       & (pl.col("before") < 0))
+    # the keys with back-dated entries, on the few columns read here (the flow is wide)
+    flow = flow.select(
+        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", "lifo", "type",
+        "receiving", "before", "delta", "units", "cap", passes=passes,
+    ).join(back.select("key_id").unique(), on="key_id", how="semi")
     keys = (
-        flow.join(back.select("key_id").unique(), on="key_id", how="semi")
-        .group_by("key_id")
-        .agg(ok=~pl.col("lifo").any() & ~passes.any() & ~return_on_hand.any(),
+        flow.group_by("key_id")
+        .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any() & ~return_on_hand.any(),
              no_demand=pl.col("inbound").all())
         .filter("ok")
     )
@@ -89,13 +93,22 @@ def _supply() -> pl.Expr:
             .otherwise(units - before.clip(0, None).clip(None, units)))
 
 
+_NONE = -(1 << 62)  # below every stamp (dates before 1970 are negative)
+
+
 def back_dated(flow: pl.DataFrame) -> pl.DataFrame:
-    """R41: the entries dated before an earlier-posted entry of their key and side. `flow` is
-    sorted by (key_id, entry_no): per side, one running maximum of (key, date) over the whole frame
-    (a key's stamps exceed every earlier key's) stands for the per-key one, without a window."""
+    """R41: the entries (key_id, entry_no, inbound) dated before an earlier-posted entry of their
+    key and side. `flow` is sorted by (key_id, entry_no): per side, one running maximum of (key,
+    date) over the whole frame (a key's stamps exceed every earlier key's) stands for the
+    per-key one, without a window; the other side's rows count as the lowest stamp."""
     stamp = pl.col("key_id") * (1 << 24) + pl.col("posting_date").cast(pl.Int64)
-    return pl.concat([flow.filter(pl.col("inbound") == side).filter(
-        stamp < stamp.cum_max().shift(1)) for side in (True, False)])
+    inbound = pl.col("inbound")
+
+    def earlier_max(side: pl.Expr) -> pl.Expr:
+        return pl.when(side).then(stamp).otherwise(_NONE).cum_max().shift(1, fill_value=_NONE)
+
+    back = stamp < pl.when(inbound).then(earlier_max(inbound)).otherwise(earlier_max(~inbound))
+    return flow.select("key_id", "entry_no", "inbound", back=back).filter("back").drop("back")
 
 
 def by_posting_date(flow: pl.DataFrame,
@@ -175,12 +188,16 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     units): a running maximum parks a whole run at once. The loop is over the runs of a block
     (about one per back-dated entry in it), not over its entries."""
     cars = cars.sort("block", "r").with_columns(run=_run(pl.col("supply")))
+    last = cars.group_by("block").agg(last=pl.col("run").max())
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
+    runs = cars.partition_by("run", as_dict=True, include_key=False)
     pieces = []
-    for run in range(int(cars.get_column("run").max()) + 1):
-        parked = _park_run(cars.filter(pl.col("run") == run), free)
+    for run in range(len(runs)):
+        parked = _park_run(runs[(run,)], free)
         pieces.append(parked.select("block", "supply", "x0", "units"))
-        free = _without(free, parked)
+        # most blocks have a few runs, one has many: later steps carry only the blocks left
+        free = _without(free, parked).join(last.filter(pl.col("last") > run), on="block",
+                                           how="semi")
     return pl.concat(pieces)
 
 
