@@ -99,17 +99,21 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
             .alias("location_code"), "variant_code", leg=pl.lit(1, dtype=pl.Int32)),
     ])
     # One grouping pass gives every key its id and its entries in entry order (sort once).
-    order = (
+    keys = (
         numbered.group_by("item_no", "location_code", "variant_code")
         .agg(pl.col("entry_no", "row", "leg").sort_by("entry_no"))
         .sort("item_no", "location_code", "variant_code")
-        .with_row_index("key_id")
-        .select(pl.col("key_id").cast(pl.Int64), "entry_no", "row", "leg")
-        .explode("entry_no", "row", "leg")
     )
-    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10)
-    last_entry = narrow.select(applies_to="transaction_no",
-                               applies_to_entry=pl.col("entry_no") + pl.col("transfer"))
+    order = keys.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("key_id"), "entry_no",
+                        "row", "leg").explode("entry_no", "row", "leg")
+    # the item's fields per key, then per entry by its key: no join over all the entries
+    of_key = keys.select("item_no").join(items.select(ITEM_COLUMNS), on="item_no", how="left",
+                                         maintain_order="left").drop("item_no")
+    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10); only the
+    # named transactions are looked up (a join would hash them all)
+    last_entry = narrow.select(
+        applies_to="transaction_no", applies_to_entry=pl.col("entry_no") + pl.col("transfer"),
+    ).filter(pl.col("applies_to").is_in(legs.get_column("applies_to").drop_nulls().implode()))
     to_leg = pl.col("leg") == 1
     entries = (
         legs[order.get_column("row")]
@@ -118,7 +122,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
             location_code=pl.when(to_leg).then("to_location_code").otherwise("location_code"),
             sign=pl.when(to_leg).then(1).otherwise("sign").cast(types["sign"].dtype),
         )
-        .join(items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
+        .with_columns(of_key[order.get_column("key_id")])
         .with_columns(entry_no=order.get_column("entry_no"))
         .join(last_entry, on="applies_to", how="left", maintain_order="left")
     )

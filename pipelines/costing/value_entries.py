@@ -100,13 +100,14 @@ def adjustment_entries(
     p = settings.amount_rounding_precision
     ile = "item_ledger_entry_no"
     n = posted.get_column(ile).max() or 0
-    cols = [ile, "entry_type", "entry_no", "posting_date", "document_no",
-            "gen_bus_posting_group", "valued_quantity", "cost_amount_actual",
-            "cost_amount_expected", "expected_cost"]
+    # the rows are worked on a few numeric columns and a pointer into `posted`; the text fields
+    # are gathered at the end for the rows that adjust (most entries are at their target)
+    row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    cols = ["row", ile, "entry_no", "valued_quantity", "cost_amount_actual"]
     # Per item ledger entry, in arrays indexed by its (dense) number rather than hash joins: its
     # target, and its quantity from its first value entry, the one its own transaction posted
     # and the only one carrying the item ledger entry's quantity (R33, R170.3).
-    first = where(posted, pl.col("item_ledger_entry_quantity") != 0, *cols,
+    first = where(posted, pl.col("item_ledger_entry_quantity") != 0, *cols[1:], row,
                   "item_ledger_entry_quantity")
     per_entry = pl.DataFrame({
         "target": by_entry_no(targets.get_column("entry_no"), targets.get_column("target"), n,
@@ -120,7 +121,8 @@ def adjustment_entries(
         return frame.with_columns(per_entry[frame.get_column(ile)]).filter(
             pl.col("target").is_not_nan())
 
-    invoiced = where(posted, pl.col("invoiced_quantity") != 0, *cols, "invoiced_quantity")
+    invoiced = where(posted, pl.col("invoiced_quantity") != 0, *cols[1:], row,
+                     "invoiced_quantity", direct=pl.col("entry_type") == "Direct Cost")
     # by entry, then entry_no: posted is in entry_no order
     invoice = with_target(invoiced).sort(ile, maintain_order=True).with_columns(
         target_actual=cumulative_split(
@@ -128,8 +130,7 @@ def adjustment_entries(
             over=ile))
     actual = invoice.with_columns(
         cost_amount_actual=round_to(pl.col("target_actual") - pl.col("cost_amount_actual"), p),
-        cost_amount_expected=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
-        expected_cost=pl.lit(False), kind=pl.lit(1),
+        cost_amount_expected=pl.lit(0.0), kind=pl.lit(1),
     )
     sums = sums_per_entry(
         pl.concat([posted.get_column(ile), invoice.get_column(ile)]),
@@ -139,28 +140,34 @@ def adjustment_entries(
     expected = expected.with_columns(sums[expected.get_column(ile) - 1]).with_columns(
         cost_amount_expected=round_to(
             pl.col("target") - pl.col("target_actual") - pl.col("posted_expected"), p),
-        cost_amount_actual=pl.lit(0.0), entry_type=pl.lit("Direct Cost"),
-        expected_cost=pl.lit(True), kind=pl.lit(0),
+        cost_amount_actual=pl.lit(0.0), kind=pl.lit(0),
     )
     # R76 on the entry's last invoiced Direct Cost entry (posted is in entry_no order)
     rounding_rows = (
-        invoiced.filter(pl.col("entry_type") == "Direct Cost").select(cols)
+        invoiced.filter("direct").select(cols[:-1])
         .join(rounding.select(pl.col("entry_no").alias(ile), "amount"), on=ile,
               maintain_order="left")
         .unique(ile, keep="last", maintain_order=True)
         .with_columns(
-            cost_amount_actual=pl.col("amount"), cost_amount_expected=pl.lit(0.0),
-            entry_type=pl.lit("Rounding"), expected_cost=pl.lit(False), kind=pl.lit(2),
+            cost_amount_actual=pl.col("amount"), cost_amount_expected=pl.lit(0.0), kind=pl.lit(2),
             # R33: the (inbound) entry's quantity
             valued_quantity=pl.lit(per_entry.get_column("entry_quantity")).gather(ile),
         )
     )
+    moves = (pl.col("cost_amount_actual") != 0) | (pl.col("cost_amount_expected") != 0)
+    adjusting = (
+        pl.concat([where(frame, moves, *cols, "cost_amount_expected", "kind")
+                   for frame in (expected, actual, rounding_rows)])
+        .sort(ile, "entry_no", "kind")
+    )
+    texts = posted.select("posting_date", "document_no", "gen_bus_posting_group")
     return (
-        pl.concat([frame.select(*cols, "kind") for frame in (expected, actual, rounding_rows)])
-        .filter((pl.col("cost_amount_actual") != 0) | (pl.col("cost_amount_expected") != 0))
+        adjusting.with_columns(texts[adjusting.get_column("row")])
         .rename({"entry_no": "applies_to_entry"})
-        .sort("item_ledger_entry_no", "applies_to_entry", "kind")
         .with_columns(
+            entry_type=pl.when(pl.col("kind") == 2).then(pl.lit("Rounding"))
+            .otherwise(pl.lit("Direct Cost")),
+            expected_cost=pl.col("kind") == 0,
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64) + posted.height,
             transaction_no=pl.lit(None, dtype=pl.Int64),
             posting_date=move_to_allowed(pl.col("posting_date"), first_allowed),  # R111
@@ -170,7 +177,7 @@ def adjustment_entries(
             sales_amount_actual=pl.lit(0.0),
             item_charge_no=pl.lit(None, dtype=pl.String),
         )
-        .drop("kind")
+        .drop("kind", "row")
     )
 
 
