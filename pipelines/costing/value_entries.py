@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from pipelines.costing.by_entry import at_entry_no
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
 from pipelines.frames import where
@@ -196,21 +197,23 @@ def value_entries_table(
         .when(pl.col("valued_quantity") != 0).then(value / pl.col("valued_quantity"))
         .otherwise(0.0)
     )
-    # per item ledger entry, in entry order, so that each value entry's are a gather
-    by_entry = entries.select(
-        "entry_no", pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
+    # posted, then adjustments: already in entry_no order
+    rows = pl.concat([posted, adjustments], how="diagonal_relaxed", rechunk=True)
+    # each value entry's item ledger entry fields: a gather by entry number, not a join
+    n = entries.height
+    of_entry = rows.get_column("item_ledger_entry_no") - 1
+    row_of = at_entry_no(entries.get_column("entry_no"), pl.int_range(n, eager=True), n)
+    from_entry = entries.select(
+        pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
         # R93: outbounds of AVERAGE items without a fixed application
         valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
         & ~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
-    ).sort("entry_no").join(
-        valuation_dates.select(entry_no="item_ledger_entry_no",
-                               entry_valuation_date="valuation_date"),
-        on="entry_no", how="left", maintain_order="left",
-    ).drop("entry_no")
-    # posted, then adjustments: already in entry_no order
-    rows = pl.concat([posted, adjustments], how="diagonal_relaxed", rechunk=True)
+    )[row_of.gather(of_entry)]
+    entry_valuation_date = at_entry_no(valuation_dates.get_column("item_ledger_entry_no"),
+                                       valuation_dates.get_column("valuation_date"), n)
     return conform(
-        rows.with_columns(by_entry[rows.get_column("item_ledger_entry_no") - 1])
+        rows.with_columns(*from_entry.get_columns(),
+                          entry_valuation_date.gather(of_entry).alias("entry_valuation_date"))
         .with_columns(  # Revaluation entries keep their own date (R92)
             valuation_date=pl.coalesce("valuation_date", "entry_valuation_date")
             if "valuation_date" in posted.columns else pl.col("entry_valuation_date"))
@@ -260,7 +263,8 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     applied = applied.group_by("entry_no").agg(pl.col("units").sum().alias("applied"))
     frame = entries.select("inbound", "units", *(
         c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
-    )).sort("entry_no").join(applied, on="entry_no", how="left", maintain_order="left")
+    )).sort("entry_no").with_columns(  # entry numbers 1..n in order: a scatter, not a join
+        at_entry_no(applied.get_column("entry_no"), applied.get_column("applied"), n))
     remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
         "applied").fill_null(0)
     return conform(
@@ -273,7 +277,8 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
 
 def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
     """R47: one row per inbound entry, one per (outbound, inbound) quantity application."""
-    dates = entries.select("entry_no", "posting_date")
+    dates = at_entry_no(entries.get_column("entry_no"), entries.get_column("posting_date"),
+                        entries.height)
     # a cost source's own row; a cost-receiving inbound's row names its source (cost application)
     own = where(
         entries, pl.col("inbound"), pl.col("entry_no").alias("item_ledger_entry_no"),
@@ -281,9 +286,9 @@ def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame)
         pl.col("source_entry").alias("outbound_item_entry_no"),
         "quantity", "posting_date", pl.col("receiving").alias("cost_application"),
     )
-    applied = applications.with_columns(
-        later=pl.max_horizontal("inbound", "outbound")
-    ).join(dates, left_on="later", right_on="entry_no").select(
+    applied = applications.with_columns(  # dated by the later-posted entry of the pair
+        posting_date=pl.lit(dates).gather(pl.max_horizontal("inbound", "outbound") - 1),
+    ).select(
         pl.col("outbound").alias("item_ledger_entry_no"),
         pl.col("inbound").alias("inbound_item_entry_no"),
         pl.col("outbound").alias("outbound_item_entry_no"),
