@@ -8,6 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
+from pipelines.frames import where
 from pipelines.rounding import round_to, segment_cum_sum
 from pipelines.settings import Settings
 
@@ -77,20 +78,17 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     works in. Carries the item's groups, the key's id, the unsigned quantity in fixed-point units
     and the fixed application target (R43).
     """
-    types = pl.DataFrame(
-        {"type": list(ENTRY_TYPE), "entry_type": [v[0] for v in ENTRY_TYPE.values()],
-         "sign": [v[1] for v in ENTRY_TYPE.values()]},
-    )
-    legs = transactions.join(types, on="type", how="inner", maintain_order="left").rechunk()
     # Numbered in transaction order, a transfer's to-leg right after its from-leg (R11). The
-    # order is worked out on a few narrow columns, so the wide rows are gathered only once.
+    # order is worked out on a few narrow columns of the rows that move quantity, so the wide
+    # rows are gathered only once, by their row in `transactions`.
     transfer = pl.col("type") == "transfer"
-    narrow = legs.select(
+    narrow = where(
+        transactions, pl.col("type").is_in(list(ENTRY_TYPE)),
         "transaction_no", "item_no", "location_code", "to_location_code", "variant_code",
         row=pl.int_range(pl.len(), dtype=pl.Int64), transfer=transfer,
-        entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-        + transfer.cast(pl.Int64).cum_sum() - transfer.cast(pl.Int64),
-    )
+    ).with_columns(entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+                   + pl.col("transfer").cast(pl.Int64).cum_sum()
+                   - pl.col("transfer").cast(pl.Int64))
     numbered = pl.concat([
         narrow.select("row", "entry_no", "item_no", "location_code", "variant_code",
                       leg=pl.lit(0, dtype=pl.Int32)),
@@ -113,14 +111,20 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     # named transactions are looked up (a join would hash them all)
     last_entry = narrow.select(
         applies_to="transaction_no", applies_to_entry=pl.col("entry_no") + pl.col("transfer"),
-    ).filter(pl.col("applies_to").is_in(legs.get_column("applies_to").drop_nulls().implode()))
+    ).filter(pl.col("applies_to").is_in(
+        transactions.get_column("applies_to").drop_nulls().implode()))
     to_leg = pl.col("leg") == 1
     entries = (
-        legs[order.get_column("row")]
-        .with_columns(leg=order.get_column("leg"))
+        transactions[order.get_column("row")]
+        .with_columns(
+            entry_type=pl.col("type").replace_strict({k: v[0] for k, v in ENTRY_TYPE.items()}),
+            sign=pl.col("type").replace_strict({k: v[1] for k, v in ENTRY_TYPE.items()},
+                                               return_dtype=pl.Int64),
+            leg=order.get_column("leg"),
+        )
         .with_columns(
             location_code=pl.when(to_leg).then("to_location_code").otherwise("location_code"),
-            sign=pl.when(to_leg).then(1).otherwise("sign").cast(types["sign"].dtype),
+            sign=pl.when(to_leg).then(1).otherwise("sign"),
         )
         .with_columns(of_key[order.get_column("key_id")])
         .with_columns(entry_no=order.get_column("entry_no"))

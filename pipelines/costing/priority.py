@@ -60,9 +60,11 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
              no_demand=pl.col("inbound").all())
         .filter("ok")
     )
-    sides = back.select("key_id", "inbound").unique()  # a side without one keeps entry order
-    ranked = flow.join(keys, on="key_id", how="semi").join(
-        sides, on=["key_id", "inbound"], how="semi").select(
+    # the sides with a back-dated entry (a side without one keeps entry order) of those keys,
+    # as one integer per side: a filter, not two joins over millions of entries
+    side = pl.col("key_id") * 2 + pl.col("inbound").cast(pl.Int64)
+    sides = back.join(keys, on="key_id", how="semi").select(side.unique()).to_series()
+    ranked = flow.filter(side.is_in(sides.implode())).select(
         "key_id", "entry_no", "posting_date", "transaction_no", "inbound", a=_supply(),
         reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")))
     # an entry never open on its side takes no part, unless fixed applications reserve it (the
