@@ -52,18 +52,20 @@ def standard_cost_in_force(entries: pl.DataFrame, transactions: pl.DataFrame) ->
 
 
 def _inbound_facts(entries: pl.DataFrame, applications: pl.DataFrame,
-                   source_values: pl.DataFrame) -> pl.DataFrame:
-    """Per inbound entry: when it became completely invoiced, and the last outbound consuming it.
+                   source_values: pl.DataFrame, items: pl.Series) -> pl.DataFrame:
+    """Per inbound entry of `items`: when it became completely invoiced, and the last outbound
+    consuming it.
 
     `invoiced_tx` is null for a receipt never completely invoiced (never revaluable, R80); other
     inbound entries are invoiced when posted, and STANDARD entries need no invoice.
     """
-    out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias("outbound"),
+    revalued = pl.col("item_no").is_in(items.implode())  # a few of the items, as a rule
+    out = where(entries, ~pl.col("inbound") & revalued, pl.col("entry_no").alias("outbound"),
                 o_tx="transaction_no", o_date="posting_date")
     consumed = applications.join(out, on="outbound").group_by("inbound").agg(
         applied=pl.col("units").sum(), last_o_tx=pl.col("o_tx").max(),
         last_o_date=pl.col("o_date").max())
-    receipts = where(entries, pl.col("type") == "purchase_receipt",
+    receipts = where(entries, (pl.col("type") == "purchase_receipt") & revalued,
                      inbound="entry_no", receipt_units="units")
     completed = (
         source_values.filter(pl.col("invoiced_quantity") != 0)
@@ -76,8 +78,8 @@ def _inbound_facts(entries: pl.DataFrame, applications: pl.DataFrame,
     )
     receipt = (pl.col("type") == "purchase_receipt") & (pl.col("costing_method") != "STANDARD")
     return (
-        where(entries, pl.col("inbound"), pl.col("entry_no").alias("inbound"), "item_no",
-              "type", "costing_method", "units", in_tx="transaction_no",
+        where(entries, pl.col("inbound") & revalued, pl.col("entry_no").alias("inbound"),
+              "item_no", "type", "costing_method", "units", in_tx="transaction_no",
               in_date="posting_date")
         .join(consumed, on="inbound", how="left")
         .join(completed, on="inbound", how="left")
@@ -124,7 +126,8 @@ def revalued_entries(
     cost entries before R dated on or before d, R81), receiving, plus R's document columns.
     """
     revals = revaluations(transactions)
-    facts = _inbound_facts(entries, applications, source_values).filter(
+    facts = _inbound_facts(entries, applications, source_values,
+                           revals.get_column("item_no").unique()).filter(
         pl.col("invoiced_tx").is_not_null())
     per_item = (revals.filter(pl.col("applies_to").is_null()).sort("item_no", "reval_tx")
                 .with_columns(rank=pl.int_range(pl.len()).over("item_no")))
