@@ -188,16 +188,21 @@ def reversed_expected(expected: pl.Expr, quantity: pl.Expr, p: float) -> pl.Expr
     return pl.when(completes).then(round_to(expected - before, p)).otherwise(part)
 
 
-def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame) -> pl.DataFrame:
+def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame,
+                among: pl.Expr | None = None) -> pl.DataFrame:
+    """The rows of type `kind` with the entries (`among` them) their applies_to names."""
+    invoices = transactions.filter(pl.col("type") == kind)
+    # only the named entries, on the columns read: a join would hash all the wide entries
+    named = pl.col("transaction_no").is_in(invoices.get_column("applies_to").implode())
     return (
-        transactions.filter(pl.col("type") == kind)
-        .join(entries.select(pl.col("transaction_no").alias("applies_to"),
-                             pl.col("entry_no").alias("item_ledger_entry_no"),
-                             pl.col("units").alias("entry_units"),
-                             pl.col("quantity").alias("entry_quantity"),
-                             "costing_method", "standard_cost", "indirect_cost_pct",
-                             "overhead_rate"),
-              on="applies_to", how="inner")
+        invoices.join(where(entries, named if among is None else named & among,
+                            pl.col("transaction_no").alias("applies_to"),
+                            pl.col("entry_no").alias("item_ledger_entry_no"),
+                            pl.col("units").alias("entry_units"),
+                            pl.col("quantity").alias("entry_quantity"),
+                            "costing_method", "standard_cost", "indirect_cost_pct",
+                            "overhead_rate"),
+                      on="applies_to", how="inner")
         .sort("item_ledger_entry_no", "transaction_no")
     )
 
@@ -231,7 +236,7 @@ def source_value_entries(
             pl.col("expected"), pl.col("entry_quantity"), p))
     )
     # a charge on a transfer belongs to its to-leg, the inbound entry (R10, R30)
-    charge = invoices_of(transactions, "item_charge", entries.filter(pl.col("inbound")))
+    charge = invoices_of(transactions, "item_charge", entries, among=pl.col("inbound"))
     amount = round_to(pl.col("amount").fill_null(0.0), p)
     optional = pl.concat([  # R32: Indirect Cost and Variance entries only when non-zero
         value_rows(purchase, seq=1, entry_type="Indirect Cost", valued_quantity=q,
