@@ -123,7 +123,7 @@ class _Rounds:
         self.targets = None  # the average costs of the last round: the next starts from them
         self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
         self.hit = None  # inbounds that moved last round
-        self.revalued = self.amounts = self.avg_revalued = self.per_pool = None
+        self.revalued = self.amounts = self.avg_revalued = self.per_pool = self.chained = None
         self.contributions = self.reval_inputs = None
         # items whose Revaluation amounts moved (None: all, to begin with): their R85 amounts
         # read the earlier ones, so they are recomputed
@@ -140,6 +140,8 @@ class _Rounds:
             revalued.filter(pl.col("costing_method") == "AVERAGE").with_columns(pool=pool),
             entries)
         self.per_pool = self.avg_revalued.filter(pl.col("applies_to").is_null())  # R85
+        self.chained = self.per_pool.group_by("item_no").agg(
+            n=pl.col("reval_tx").n_unique()).filter(pl.col("n") > 1).select("item_no")
         self.revalued = revalued.join(self.per_pool, on=["reval_tx", "inbound"], how="anti")
         self.amounts = pl.concat([
             revaluation.revaluation_amounts(
@@ -348,6 +350,18 @@ class _Rounds:
                 break
             self.amounts = self.amounts.update(step, on=["reval_tx", "inbound"])
             moved.append(step.select("inbound"))
+            # only an item with more than one per-pool revaluation, whose amounts just moved,
+            # can move again (R85 reads the earlier ones of its own item)
+            items = self.items(step.get_column("inbound")).join(self.chained, on="item_no",
+                                                                 how="semi")
+            if items.height == 0:
+                break
+            per_pool, revalued, contributions = (
+                frame.join(items, on="item_no", how="semi")
+                for frame in (per_pool, revalued, contributions))
+            read = contributions.select("entry_no").unique()
+            vdates, targets = (frame.join(read, on="entry_no", how="semi")
+                               for frame in (vdates, targets))
         moved = pl.concat(moved).unique() if moved else pl.DataFrame(schema={"inbound": pl.Int64})
         self.amounts_moved = self.items(moved.get_column("inbound"))
         return moved
