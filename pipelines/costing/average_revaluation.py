@@ -109,6 +109,48 @@ def pool_revaluation_amounts(
     )
 
 
+def amounts_in_place(
+    pairs: pl.DataFrame,
+    revalued: pl.DataFrame,
+    contributions: pl.DataFrame,
+    vdates: pl.DataFrame,
+    targets: pl.DataFrame,
+    amounts: pl.DataFrame,
+    p: float,
+    eps: float,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """R85, R170.15: `pool_revaluation_amounts` in place, in transaction order: each amount reads
+    the earlier ones' new amounts. Computed all at once, each reads the earlier ones' old
+    amounts (a chain of revaluations of one pool can then swing round after round and never
+    settle), so the computation repeats until none moves: at most once per revaluation of an
+    item, and only for the items with more than one per-pool revaluation whose amounts just
+    moved (an item's amounts read only its own earlier ones). Returns the amounts and the
+    inbounds whose amounts moved (inbound)."""
+    chained = pairs.group_by("item_no").agg(n=pl.col("reval_tx").n_unique()).filter(
+        pl.col("n") > 1).select("item_no")
+    item_of = revalued.select("inbound", "item_no").unique()
+    moved = []
+    for _ in range(pairs.get_column("reval_tx").n_unique() + 1):
+        new = pool_revaluation_amounts(pairs, revalued, contributions, vdates, targets, amounts,
+                                       p)
+        step = moved_amounts(new, amounts, eps)
+        if step.height == 0:
+            break
+        amounts = amounts.update(step, on=["reval_tx", "inbound"])
+        moved.append(step.select("inbound"))
+        items = step.join(item_of, on="inbound").select("item_no").unique().join(
+            chained, on="item_no", how="semi")
+        if items.height == 0:
+            break
+        pairs, revalued, contributions = (frame.join(items, on="item_no", how="semi")
+                                          for frame in (pairs, revalued, contributions))
+        read = contributions.select("entry_no").unique()
+        vdates, targets = (frame.join(read, on="entry_no", how="semi")
+                           for frame in (vdates, targets))
+    return amounts, (pl.concat(moved).unique() if moved
+                     else pl.DataFrame(schema={"inbound": pl.Int64}))
+
+
 def after_entry(pairs: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
     """Adds `after_entry`: the last item ledger entry posted before the revaluation (R96 step 1)."""
     last = (entries.group_by("transaction_no").agg(after_entry=pl.col("entry_no").max())

@@ -123,7 +123,7 @@ class _Rounds:
         self.targets = None  # the average costs of the last round: the next starts from them
         self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
         self.hit = None  # inbounds that moved last round
-        self.revalued = self.amounts = self.avg_revalued = self.per_pool = self.chained = None
+        self.revalued = self.amounts = self.avg_revalued = self.per_pool = None
         self.contributions = self.reval_inputs = None
         # items whose Revaluation amounts moved (None: all, to begin with): their R85 amounts
         # read the earlier ones, so they are recomputed
@@ -140,8 +140,6 @@ class _Rounds:
             revalued.filter(pl.col("costing_method") == "AVERAGE").with_columns(pool=pool),
             entries)
         self.per_pool = self.avg_revalued.filter(pl.col("applies_to").is_null())  # R85
-        self.chained = self.per_pool.group_by("item_no").agg(
-            n=pl.col("reval_tx").n_unique()).filter(pl.col("n") > 1).select("item_no")
         self.revalued = revalued.join(self.per_pool, on=["reval_tx", "inbound"], how="anti")
         self.amounts = pl.concat([
             revaluation.revaluation_amounts(
@@ -337,32 +335,8 @@ class _Rounds:
         targets = pl.concat([read.filter(pl.col("receiving")).select(entry_no="inbound",
                                                                      target="target"),
                              out_read.select("entry_no", "target")])
-        # R170.15: in place, in transaction order: each amount reads the earlier ones' new
-        # amounts. Computed all at once, each reads the earlier ones' old amounts, so this
-        # repeats until none moves, at most once per revaluation of the item; all at once, a
-        # chain of revaluations of one pool can swing round after round and never settle
-        moved = []
-        for _ in range(MAX_ROUNDS):
-            new_amounts = pooled_revaluation.pool_revaluation_amounts(
-                per_pool, revalued, contributions, vdates, targets, self.amounts, self.p)
-            step = pooled_revaluation.moved_amounts(new_amounts, self.amounts, _CENT_EPS)
-            if step.height == 0:
-                break
-            self.amounts = self.amounts.update(step, on=["reval_tx", "inbound"])
-            moved.append(step.select("inbound"))
-            # only an item with more than one per-pool revaluation, whose amounts just moved,
-            # can move again (R85 reads the earlier ones of its own item)
-            items = self.items(step.get_column("inbound")).join(self.chained, on="item_no",
-                                                                 how="semi")
-            if items.height == 0:
-                break
-            per_pool, revalued, contributions = (
-                frame.join(items, on="item_no", how="semi")
-                for frame in (per_pool, revalued, contributions))
-            read = contributions.select("entry_no").unique()
-            vdates, targets = (frame.join(read, on="entry_no", how="semi")
-                               for frame in (vdates, targets))
-        moved = pl.concat(moved).unique() if moved else pl.DataFrame(schema={"inbound": pl.Int64})
+        self.amounts, moved = pooled_revaluation.amounts_in_place(
+            per_pool, revalued, contributions, vdates, targets, self.amounts, self.p, _CENT_EPS)
         self.amounts_moved = self.items(moved.get_column("inbound"))
         return moved
 
