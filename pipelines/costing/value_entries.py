@@ -40,14 +40,14 @@ def posted_value_entries(
     p = settings.amount_rounding_precision
     ile = "item_ledger_entry_no"
     # what the cost adjustment found per item ledger entry, by entry number (dense): a gather
-    cost = pl.Series(by_entry_no(
+    cost = at_entry_no(
         pl.concat([outbound.get_column("entry_no"), inbound.get_column("inbound")]),
         pl.concat([outbound.get_column("cost_at_posting"), inbound.get_column("at_posting")]),
-        entries.height))
+        entries.height).fill_null(0.0)
     posting = ["transaction_no", "posting_date", "document_no", "gen_bus_posting_group",
                "item_charge_no", "quantity", "type", "sales_amount"]
     out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias(ile), *posting,
-                cost_at_posting=pl.lit(cost).gather("entry_no"))
+                cost_at_posting=pl.lit(cost).gather(pl.col("entry_no") - 1))
     q, cost_out = pl.col("quantity"), -pl.col("cost_at_posting")
     shipped = out.filter(pl.col("type") == "sales_shipment")
     invoiced = out.filter(pl.col("type") != "sales_shipment")
@@ -57,7 +57,7 @@ def posted_value_entries(
     reversed_cost = reversed_expected(pl.col("shipment_expected"), pl.col("entry_quantity"), p)
     revenue = pl.col("sales_amount").fill_null(0.0)
     received = where(entries, pl.col("receiving"), pl.col("entry_no").alias(ile), *posting,
-                     at_posting=pl.lit(cost).gather("entry_no"))
+                     at_posting=pl.lit(cost).gather(pl.col("entry_no") - 1))
     rows = pl.concat([
         source_values,
         value_rows(invoiced, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
@@ -110,17 +110,16 @@ def adjustment_entries(
     # and the only one carrying the item ledger entry's quantity (R33, R170.3).
     first = where(posted, pl.col("item_ledger_entry_quantity") != 0, *cols[1:], row,
                   "item_ledger_entry_quantity")
-    per_entry = pl.DataFrame({
-        "target": by_entry_no(targets.get_column("entry_no"), targets.get_column("target"), n,
-                              np.nan),
-        "entry_quantity": by_entry_no(first.get_column(ile),
-                                      first.get_column("item_ledger_entry_quantity").abs(), n),
-    })
+    per_entry = pl.DataFrame([
+        at_entry_no(targets.get_column("entry_no"), targets.get_column("target"), n),
+        at_entry_no(first.get_column(ile), first.get_column("item_ledger_entry_quantity").abs(),
+                    n).alias("entry_quantity").fill_null(0.0),
+    ])
 
     def with_target(frame: pl.DataFrame) -> pl.DataFrame:
         """The rows of entries that have a target, with it and the entry's quantity."""
-        return frame.with_columns(per_entry[frame.get_column(ile)]).filter(
-            pl.col("target").is_not_nan())
+        return frame.with_columns(per_entry[frame.get_column(ile) - 1]).filter(
+            pl.col("target").is_not_null())
 
     invoiced = where(posted, pl.col("invoiced_quantity") != 0, *cols[1:], row,
                      "invoiced_quantity", direct=pl.col("entry_type") == "Direct Cost")
@@ -152,7 +151,8 @@ def adjustment_entries(
         .with_columns(
             cost_amount_actual=pl.col("amount"), cost_amount_expected=pl.lit(0.0), kind=pl.lit(2),
             # R33: the (inbound) entry's quantity
-            valued_quantity=pl.lit(per_entry.get_column("entry_quantity")).gather(ile),
+            valued_quantity=pl.lit(per_entry.get_column("entry_quantity")).gather(
+                pl.col(ile) - 1),
         )
     )
     moves = (pl.col("cost_amount_actual") != 0) | (pl.col("cost_amount_expected") != 0)
@@ -227,13 +227,6 @@ def value_entries_table(
         ),
         ValueEntry,
     )
-
-
-def by_entry_no(entry_no: pl.Series, values: pl.Series, n: int, fill: float = 0.0) -> np.ndarray:
-    """`values` placed at their item ledger entry numbers (dense, 1..n) in an n + 1 array."""
-    out = np.full(n + 1, fill)
-    out[entry_no.to_numpy()] = values.to_numpy()
-    return out
 
 
 def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.DataFrame:
