@@ -10,8 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from pipelines.costing import cost_ledger
 from pipelines.costing.average import period_end
@@ -100,8 +104,8 @@ def test_a_long_run_of_residual_passing_decreases_is_exact(monkeypatch) -> None:
 
 @pytest.mark.parametrize("window", [1, 4, 64, 1_000])
 def test_exact_valuation_makes_a_whole_period_exact_at_once(monkeypatch, window: int) -> None:
-    """`exact_in` values a period exactly from its first moving event, window by window
-    (guesses at the unit cost from each exact row, corrected at the first wrong one): called
+    """`exact_in` values a pool exactly from its first moving event, window by window
+    (guesses from the unrounded pool, corrected by a scan over the cents they miss): called
     after the first whole-array pass, one call leaves nothing for the next pass to move (2
     passes), and the sales are R96's, sale by sale, whatever the window."""
     from pipelines.costing import average
@@ -124,3 +128,22 @@ def test_exact_valuation_makes_a_whole_period_exact_at_once(monkeypatch, window:
     sales = led.item_ledger_entries.filter(pl.col("entry_type") == "Sale").sort("entry_no")
     assert passes[0] == 2
     assert sales["cost_amount_actual"].to_list() == _expected(rows, settings)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.lists(st.integers(0, 9), min_size=9,
+                                                      max_size=9)), max_size=40))
+def test_composed_state_maps_are_the_states_row_by_row(rows) -> None:
+    """`_compose` (exact_in's scan): per row the state after it, from m = 0 at its group's
+    start, through the maps of the rows before it; 9 is out of range and stays out."""
+    from pipelines.costing import average
+
+    groups = np.array(sorted(group for group, _ in rows), dtype=np.int64)
+    maps = np.array([m for _, m in rows], dtype=np.int8).reshape(len(rows), 9)
+    expected, state = [], None
+    for i, group in enumerate(groups):
+        if i == 0 or group != groups[i - 1]:
+            state = average._DRIFT
+        state = 9 if state == 9 else int(maps[i, state])
+        expected.append(state)
+    assert average._compose(maps, groups).tolist() == expected

@@ -8,8 +8,8 @@ the rounded costs before it. That recurrence is solved without a loop over entri
 from the unrounded recurrence `x_p = r_p·(x_{p-1} + vin_p)` (an associative scan over periods,
 Hillis-Steele, log2(periods) steps), then whole-array passes of the exact rule until no cost
 changes. A pass fixes at least the first wrong cost of every pool, and rounding differences rarely
-reach far, so the passes are few; the long runs that stay wrong are resolved window by window
-from exact rows (`_Pools.exact_in`).
+reach far, so the passes are few; the pools still moving after a few are then valued exactly from
+their first moving event, window by window (`_Pools.exact_in`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ _NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
 _EPS = 1e-6
 MAX_PASSES = 500
 _WHOLE_ARRAY_PASSES = 4  # then the segments still moving are valued exactly (`exact_in`)
-_WINDOW = 64  # decreases `exact_in` guesses at once per run
+_WINDOW = 256  # rows `exact_in` guesses at once per run, to begin with
+_REFINE = 2  # guesses recomputed from the pool they imply, before the exact scan
+_DRIFT = 4  # cents the true pool may differ from the guessed one within a window
 _AFTER_ADD_BACKS = 1 << 62  # ord2 of a Revaluation event: after the add-backs of its entry
 
 
@@ -197,6 +199,7 @@ class _Pools:
         n = ev.height
         first = np.concatenate([[True], self.pool_id[1:] != self.pool_id[:-1]])
         self.start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+        self.end = np.append(np.flatnonzero(first)[1:], n)[np.cumsum(first) - 1]  # pool's end
         # segments: a pool's period, cut after each Revaluation event (R101)
         reval = (ev.get_column("reval").fill_null(False).to_numpy() if "reval" in ev.columns
                  else np.zeros(n, dtype=bool))
@@ -229,58 +232,106 @@ class _Pools:
         return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
 
     def exact_in(self, t: np.ndarray, moving: np.ndarray) -> np.ndarray:
-        """R96 exactly in the segments of the `moving` rows, from their first moving row.
+        """R96 exactly in the pools of the `moving` rows, from each pool's first moving row.
 
-        The rounding residual passes from one decrease to the next, so a long run of decreases
-        can need as many whole-array passes as it has decreases. But a decrease's cost depends
-        on the residual only when its unrounded cost lies near a rounding boundary. So, from an
-        exact row on, the next `_WINDOW` decreases are guessed at the unit cost of the pool
-        there; one pass over the windows of all runs finds each run's first wrong guess (the
-        rows before it are right), which takes its exact cost, and the run goes on after it.
-        The loop is over those steps (about one per window or wrong guess), not over rows.
+        The rows before a pool's first moving row are exact (each is what the rows before it
+        give); from there the recurrence is sequential, each decrease passing its rounding
+        residual to the next. Window by window from an exact row, the costs are guessed from the
+        unrounded recurrence (an affine scan); the true pool then differs from the guessed one
+        by a whole number m of cents, which each decrease changes by its rounding difference, a
+        map of m over -_DRIFT.._DRIFT. Composing the maps (a scan, log2(window) steps) gives
+        every row's m, hence its exact cost. A run stops where m leaves the range or at an
+        add-back whose decrease was guessed wrong; its next window starts there, and a clean
+        window doubles the next. The loop is over windows, not rows.
         """
         t = t.copy()
         self.costs(t)  # dc from t
-        segments, first = np.unique(self.seg_id[moving], return_index=True)
-        g_first = moving[first]  # each run's first row not known to be exact
+        _, first = np.unique(self.pool_id[moving], return_index=True)
+        g_first = moving[first]  # each pool's first row not known to be exact
         c0 = self.exclusive(self.dc)[g_first]  # the pool's value before it
-        ends = self.seg_start[segments] + self.seg_len[segments]
+        ends, width = self.end[g_first], np.full(len(g_first), _WINDOW)
+        m = np.arange(-_DRIFT, _DRIFT + 1)
         while len(g_first):
-            lengths = np.minimum(ends - g_first, _WINDOW)
+            lengths = np.minimum(ends - g_first, width)
             off = np.concatenate([[0], np.cumsum(lengths)])
             r = np.repeat(np.arange(len(g_first)), lengths)
             k = np.arange(off[-1])
             g = k - off[r] + g_first[r]
-            dec, back, valued = self.is_dec[g], self.is_back[g], self.valued[g]
-            # the guesses: every decrease at the unit cost of the pool before the window
-            q_first = self.q_before[g_first]
-            unit = np.where(q_first > 0, c0 / np.where(q_first > 0, q_first, 1.0), 0.0)
-            tt = np.where(valued, -_round(unit[r] * self.q_dec[g], self.p), -self.c_post[g])
+            opens = k == off[r]
+            dec, back, valued, deducted = (self.is_dec[g], self.is_back[g], self.valued[g],
+                                           self.deducted[g])
+            q_dec, q = self.q_dec[g], np.where(valued, self.q_before[g], 1.0)
             src = self.src[g]
-            inside = back & (src >= g_first[r])
-            total = -np.where(inside, tt[np.where(inside, off[r] + src - g_first[r], 0)],
-                              t[src])
-            d = np.where(dec, np.where(self.deducted[g], tt, 0.0),
-                         np.where(back, self._back(total, g), self.dc[g]))
-            before = np.cumsum(d) - d
-            c = c0[r] + before - before[off[r]]
-            q = np.where(valued, self.q_before[g], 1.0)
-            cost = np.where(valued, -_round(c * self.q_dec[g] / q, self.p), -self.c_post[g])
-            wrong = np.flatnonzero(dec & (np.abs(cost - tt) >= _EPS))
-            runs_wrong, at = np.unique(r[wrong], return_index=True)
-            # per run the last exact row: its first wrong one, corrected, or the window's end
+            inside = back & (src >= g_first[r])  # an add-back of a decrease in this window
+            at_src = np.where(inside, off[r] + src - g_first[r], 0)
+            # the guess: the unrounded pool, each valued decrease taking its share at the unit
+            # cost (x -> (1 - q/Q)·x), every other row its amount as it stands
+            a = np.where(valued & deducted, 1 - q_dec / q, 1.0)
+            b = np.where(dec, np.where(~valued & deducted, -self.c_post[g], 0.0), self.dc[g])
+            after = _scan_affine(np.where(opens, 0.0, a), np.where(opens, a * c0[r] + b, b), r)
+            unrounded = np.where(opens, c0[r], np.concatenate([[0.0], after[:-1]]))
+            tt = np.where(valued, -_round(unrounded * q_dec / q, self.p), -self.c_post[g])
+            for again in range(_REFINE + 1):  # then each decrease at the guessed pool's cost
+                total = -np.where(inside, tt[at_src], t[src])
+                d = np.where(dec, np.where(deducted, tt, 0.0),
+                             np.where(back, self._back(total, g), self.dc[g]))
+                before = np.cumsum(d) - d
+                guessed = c0[r] + before - before[off[r]]  # the pool before each row, guessed
+                if again < _REFINE:
+                    tt = np.where(valued, -_round(guessed * q_dec / q, self.p), tt)
+            # per valued decrease: its cost for each m, and the state (m's index) after it
+            vd = np.flatnonzero(valued)
+            cand = -_round((guessed[vd, None] + m * self.p) * q_dec[vd, None] / q[vd, None],
+                           self.p)
+            moved = np.rint((cand - tt[vd, None]) / self.p).astype(np.int64)
+            moved = np.where(deducted[vd, None], moved, 0)
+            # only the decreases that move some m are composed; the others keep it
+            shifts = np.flatnonzero(moved.any(axis=1))
+            maps = m + moved[shifts] + _DRIFT
+            maps = np.where((maps >= 0) & (maps < len(m)), maps, len(m))  # len(m): out of range
+            state = _compose(maps.astype(np.int8), r[vd[shifts]])
+            # each row's state before it: the state after the run's last such decrease before
+            # it, or m = 0 at the run's start
+            shifting = np.zeros(len(g), dtype=np.int64)
+            shifting[vd[shifts]] = 1
+            seen = np.cumsum(shifting) - shifting  # shifting decreases before the row, all runs
+            prev = np.where(seen > seen[off[:-1]][r], seen - 1, len(state))
+            s_before = np.append(state, _DRIFT)[prev]
+            ok = s_before < len(m)
+            cost = tt.copy()
+            cost[vd] = cand[np.arange(len(vd)), np.minimum(s_before[vd], len(m) - 1)]
+            bad = ~ok | (inside & (np.abs(cost[at_src] - tt[at_src]) >= _EPS))
+            true_d = np.where(dec, np.where(deducted, cost, 0.0), d)
+            # per run the last exact row: the one before its first bad row, or the window's end
             last = off[1:] - 1
-            last[runs_wrong] = wrong[at]
-            tt[wrong[at]] = cost[wrong[at]]
-            d[wrong[at]] = np.where(self.deducted[g[wrong[at]]], cost[wrong[at]], 0.0)
+            runs_bad, at = np.unique(r[bad], return_index=True)
+            last[runs_bad] = np.flatnonzero(bad)[at] - 1  # never before the run's first row
             exact = k <= last[r]
-            t[g[exact & dec]] = tt[exact & dec]
-            self.dc[g[exact & back]] = d[exact & back]
-            c0 = c[last] + d[last]  # the pool after each run's last exact row
+            t[g[exact & dec]] = cost[exact & dec]
+            self.dc[g[exact & back]] = true_d[exact & back]
+            c0 = guessed[last] + (s_before[last] - _DRIFT) * self.p + true_d[last]
             g_first = g[last] + 1
+            width = width * 2
+            width[runs_bad] = _WINDOW
             going = g_first < ends
-            g_first, c0, ends = g_first[going], c0[going], ends[going]
+            g_first, c0, ends, width = g_first[going], c0[going], ends[going], width[going]
         return t
+
+
+def _compose(maps: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row, the state after it from the start state (index _DRIFT) of its group: an
+    inclusive scan composing the rows' state maps (row i: state before -> state after, a value
+    len(m) meaning out of range, which stays out) within each group, Hillis-Steele."""
+    out = maps.shape[1]
+    table = np.concatenate([maps, np.full((len(maps), 1), out, dtype=maps.dtype)], axis=1)
+    step = 1
+    while step < len(table):
+        rows = np.flatnonzero(group[step:] == group[:-step]) + step
+        if not len(rows):
+            break
+        table[rows] = np.take_along_axis(table[rows], table[rows - step].astype(np.intp), 1)
+        step *= 2
+    return table[:, _DRIFT]
 
 
 def average_costs(events: pl.DataFrame, settings: Settings,
