@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipelines.costing import by_entry
@@ -81,3 +83,17 @@ def test_grouped_takes_every_row_of_the_asked_entries_in_frame_order():
                                          how="semi"))
     assert by_outbound.take(pl.Series([5, 2])).get_column("units").to_list() == [1, 2, 3, 5, 6]
     assert by_outbound.take(pl.Series([3, 8])).height == 0
+
+
+@given(st.dictionaries(st.integers(0, 30), st.floats(-5, 5, allow_nan=False), max_size=12),
+       st.lists(st.none() | st.integers(-3, 40), max_size=20))
+def test_aligned_is_a_left_join_on_the_entry_number(right: dict, at: list) -> None:
+    """Row for row of `at`, the right row of that entry number; null for a null, a negative
+    or an unknown number, and for an empty right frame."""
+    frame = pl.DataFrame({"entry_no": list(right), "value": list(right.values()),
+                          "name": [f"e{k}" for k in right]},
+                         schema={"entry_no": pl.Int64, "value": pl.Float64, "name": pl.String})
+    found = by_entry.aligned(frame, "entry_no", pl.Series(at, dtype=pl.Int64))
+    expected = pl.DataFrame({"i": pl.Series(at, dtype=pl.Int64)}).with_row_index().join(
+        frame, left_on="i", right_on="entry_no", how="left").sort("index").drop("index", "i")
+    assert_frame_equal(found, expected)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.costing.by_entry import at_entry_no
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.revaluation import first_rank
 from pipelines.frames import where
@@ -152,13 +153,16 @@ def amounts_in_place(
 
 
 def after_entry(pairs: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
-    """Adds `after_entry`: the last item ledger entry posted before the revaluation (R96 step 1)."""
-    last = (entries.group_by("transaction_no").agg(after_entry=pl.col("entry_no").max())
-            .sort("transaction_no"))
-    return pairs.sort("reval_tx").join_asof(
-        last, left_on="reval_tx", right_on="transaction_no", strategy="backward",
-        check_sortedness=False,
-    ).drop("transaction_no").with_columns(pl.col("after_entry").fill_null(0))
+    """Adds `after_entry`: the last item ledger entry posted before the revaluation (R96 step 1).
+
+    Entries are numbered 1..n in transaction order (R11), so their transaction numbers in entry
+    order are sorted, and the entries posted before a transaction are the first k of them."""
+    posted = at_entry_no(entries.get_column("entry_no"), entries.get_column("transaction_no"),
+                         entries.height)
+    pairs = pairs.sort("reval_tx")
+    return pairs.with_columns(
+        after_entry=posted.search_sorted(pairs.get_column("reval_tx"), side="left")
+        .cast(pl.Int64))
 
 
 def pool_events_of(revalued: pl.DataFrame, amounts: pl.DataFrame) -> pl.DataFrame:

@@ -97,3 +97,18 @@ def at_entry_no(entry_no: pl.Series, values: pl.Series, n: int) -> pl.Series:
     join over millions of keys (about 0.3 s against 1.7 s at 8M)."""
     return pl.repeat(None, n, dtype=values.dtype, eager=True).alias(values.name).scatter(
         entry_no - 1, values)
+
+
+
+def aligned(right: pl.DataFrame, key: str, at: pl.Series) -> pl.DataFrame:
+    """`right`'s rows (without `key`, unique entry numbers >= 0) for the entry numbers `at`, row
+    for row, null where `at` is null or names no row of `right`: a left join on a dense key, by
+    position instead of hashing both sides."""
+    keys = right.get_column(key).to_numpy()
+    top = int(keys.max()) if len(keys) else 0
+    row = np.full(top + 2, -1, dtype=np.int64)  # the last cell, -1, serves every miss
+    row[keys] = np.arange(len(keys))
+    wanted = at.fill_null(-1).to_numpy()
+    found = pl.Series(row[np.where((wanted < 0) | (wanted > top), top + 1, wanted)])
+    return right.drop(key).select(pl.all().gather(
+        pl.select(pl.when(found >= 0).then(found)).to_series()))

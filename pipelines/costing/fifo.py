@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.costing.by_entry import aligned
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.frames import where
 from pipelines.rounding import cumulative_split, round_to
@@ -51,13 +52,12 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
     `asks` has columns inbound, ask_tx. known = final base - the received target not yet known
     (its cost at posting is) - the entries posted after the asking transaction.
     """
-    asked = inbound.join(asks.select("inbound"), on="inbound", how="semi")  # rounds ask few
-    asks = asks.join(
-        asked.select("inbound", "q_in", "vdate", "late",
-                     base=pl.col("source_base") + pl.col("target"),
-                     shift=pl.col("target") - pl.col("at_posting")),
-        on="inbound", how="left",
-    ).with_columns(pl.col("late").fill_null(False))
+    asks = asks.hstack(aligned(
+        inbound.select("inbound", "q_in", "vdate", "late",
+                       base=pl.col("source_base") + pl.col("target"),
+                       shift=pl.col("target") - pl.col("at_posting")),
+        "inbound", asks.get_column("inbound"),
+    )).with_columns(pl.col("late").fill_null(False))
     late = asks.filter(pl.col("late"))
     asks = asks.filter(~pl.col("late")).with_columns(not_yet=pl.lit(0.0))
     if late.height:
@@ -100,12 +100,13 @@ def outbound_costs(
 ) -> pl.DataFrame:
     """Per outbound entry: cost at posting C (R51), target T (R72), valuation date (R92).
 
-    `revalued` (entry_no, reval_shares, reval_date): what revaluations add to the shares (R71,
-    R83) and the dates they add to the valuation date (R92)."""
+    `applications` are those of `outbounds`, `inbound` holds (at least) the inbounds they and
+    the outbounds' u0 entries name. `revalued` (entry_no, reval_shares, reval_date): what
+    revaluations add to the shares (R71, R83) and the dates they add to the valuation date (R92)."""
     p = settings.amount_rounding_precision
     apps = _with_known(
-        applications.join(outbounds.select(pl.col("entry_no").alias("outbound"), "ask_tx"),
-                          on="outbound"),
+        applications.hstack(aligned(outbounds.select("entry_no", "ask_tx"), "entry_no",
+                                    applications.get_column("outbound"))),
         inbound, source_values,
     )
     a = pl.col("units") / QTY_SCALE
@@ -120,10 +121,10 @@ def outbound_costs(
         posted=pl.col("posted").sum(),
         in_date=pl.col("vdate").max(),
     )
-    out = _with_known(outbounds.rename({"u0_entry": "inbound"}), inbound, source_values).join(
-        per_out, on="entry_no", how="left"
-    ).with_columns(pl.col("applied", "applied_at_posting").fill_null(0),
-                   pl.col("shares", "posted").fill_null(0.0))
+    out = _with_known(outbounds.rename({"u0_entry": "inbound"}), inbound, source_values)
+    out = out.hstack(aligned(per_out, "entry_no", out.get_column("entry_no"))).with_columns(
+        pl.col("applied", "applied_at_posting").fill_null(0),
+        pl.col("shares", "posted").fill_null(0.0))
     if revalued is not None and revalued.height:
         out = out.join(revalued, on="entry_no", how="left").with_columns(
             shares=pl.col("shares") + pl.col("reval_shares").fill_null(0.0),
