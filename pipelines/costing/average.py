@@ -19,6 +19,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from pipelines.costing.by_entry import aligned
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import round_array as _round
 from pipelines.settings import Settings
@@ -84,22 +85,20 @@ def pool_events(
         "entry_no", "inbound", "receiving", "source_entry", "type", "leg", "units",
         q=pl.col("quantity"), pool=pool,
         decrease=~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
-    ).join(
-        inbound.select(pl.col("inbound").alias("entry_no"), "source_base", "target", "vdate"),
-        on="entry_no", how="left",
-    ).join(
-        results.select("entry_no", pl.col("target").alias("out_target"),
-                       pl.col("cost_at_posting").alias("c_post"),
-                       pl.col("valuation_date").alias("out_vdate")),
-        on="entry_no", how="left",
+    )
+    entry_no = values.get_column("entry_no")
+    values = values.hstack(
+        aligned(inbound.select("inbound", "source_base", "target", "vdate"), "inbound", entry_no)
+    ).hstack(
+        aligned(results.select("entry_no", out_target="target", c_post="cost_at_posting",
+                               out_vdate="valuation_date"), "entry_no", entry_no)
     ).with_columns(vdate=pl.coalesce("vdate", "out_vdate"))
     values = _with_period_end(values, "vdate", settings, accounting_periods)
     source = values.select(
-        pl.col("entry_no").alias("source_entry"), pl.col("pool").alias("source_pool"),
-        pl.col("period_end").alias("source_period"), pl.col("decrease").alias("source_decrease"),
-        source_q=pl.col("q").abs(),
+        "entry_no", source_pool="pool", source_period="period_end",
+        source_decrease="decrease", source_q=pl.col("q").abs(),
     )
-    values = values.join(source, on="source_entry", how="left")
+    values = values.hstack(aligned(source, "entry_no", values.get_column("source_entry")))
     # R94 item 2: a return (or, calc type item, a to-leg) of a valued decrease of the same pool and
     # period is held back and added back right after it; R99: under calc type item a transfer
     # changes nothing in the pool, so its from-leg is valued without being deducted.
@@ -145,10 +144,8 @@ def pool_events(
     events = pl.concat([entering, decreases, added_back, revalued],
                        how="diagonal_relaxed").sort(
         "pool", "period_end", "cls", "ord1", "ord2").with_row_index("row")
-    rows = events.filter(pl.col("ord2") == 0).select(pl.col("ord1").alias("_src"),
-                                                      pl.col("row").alias("source_row"))
-    return events.join(rows, left_on="ord1", right_on="_src", how="left",
-                       maintain_order="left").with_columns(
+    rows = events.filter(pl.col("ord2") == 0).select("ord1", source_row="row")
+    return events.hstack(aligned(rows, "ord1", events.get_column("ord1"))).with_columns(
         decrease=(pl.col("cls") == 1) & (pl.col("ord2") == 0),
         source_row=pl.when((pl.col("ord2") > 0) & (pl.col("ord2") < _AFTER_ADD_BACKS))
         .then(pl.col("source_row")),

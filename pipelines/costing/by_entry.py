@@ -60,7 +60,9 @@ class Grouped:
         self._keys = frame.get_column(key).to_numpy()
         # polars' stable arg sort: 0.9 s for 12M keys, numpy's stable argsort 3.1 s
         self._order = frame.select(pl.arg_sort_by(key, maintain_order=True)).to_series().to_numpy()
-        self._start = np.searchsorted(self._keys[self._order], np.arange(size + 1))
+        # where each key's run starts: the number of smaller keys (a count, not a search)
+        counts = np.bincount(self._keys, minlength=size)[:size]
+        self._start = np.concatenate([[0], np.cumsum(counts)])
 
     def take(self, entry_no: pl.Series) -> pl.DataFrame:
         """The rows of these entries, in the frame's order: a semi join."""
