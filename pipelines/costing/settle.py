@@ -91,11 +91,15 @@ class _Rounds:
         self.outbound_of = ByEntry(self.outbounds_table, entries.height + 1)
         self.valued_at = Grouped(self.outbounds_table.with_columns(
             pl.col("u0_entry").fill_null(0)), "u0_entry", entries.height + 1)
-        self.receiving = where(
+        # the cost-receiving inbounds of given sources, the revaluation links of given outbounds
+        receiving = where(
             entries, pl.col("receiving"), pl.col("entry_no").alias("inbound"), "source_entry",
             "type", "posting_date", pl.col("quantity").alias("q_in"),
         ).join(entries.select(pl.col("entry_no").alias("source_entry"),
                               source_q=pl.col("quantity").abs()), on="source_entry")
+        self.received_from = Grouped(receiving, "source_entry", entries.height + 1)
+        self.links_of = None if reval_links is None else Grouped(reval_links, "outbound",
+                                                                 entries.height + 1)
         self.averaged = where(
             entries, pl.col("costing_method") == "AVERAGE", "entry_no", "item_no", "key_id",
             "inbound", "receiving", "source_entry", "type", "leg", "units", "quantity",
@@ -178,8 +182,7 @@ class _Rounds:
         """Step 1: costs of `todo` from their applications. Returns them (`fresh`) and the
         entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
         reval = None if self.reval_links is None else revaluation.shares_per_outbound(
-            self.reval_links.join(todo.select(pl.col("entry_no").alias("outbound")),
-                                  on="outbound", how="semi"), self.amounts, self.p)
+            self.links_of.take(todo.get_column("entry_no")), self.amounts, self.p)
         applied = self.applied_from.take(todo.get_column("entry_no"))
         asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
                                              todo.get_column("u0_entry")]))
@@ -225,9 +228,9 @@ class _Rounds:
         # pool holding a from-leg and its to-leg sees both in the same round (a to-leg one round
         # behind makes the pool oscillate); not yet where the source is valued by a pool (its
         # cost so far is a placeholder): after the pools, in step 3
-        received = received_values(self.receiving.join(
-            fresh.filter(~self.valued_by_pool(fresh)).select(source_entry="entry_no"),
-            on="source_entry", how="semi"), fresh, self.settings)
+        received = received_values(self.received_from.take(
+            fresh.filter(~self.valued_by_pool(fresh)).get_column("entry_no")), fresh,
+            self.settings)
         ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
         found = self._value_pools(
             now, self.inbound.take(ids.get_column("entry_no")).update(received, on="inbound"),
@@ -256,8 +259,7 @@ class _Rounds:
             if rank:  # the to-legs of the decreases just valued take their new cost
                 done = found[-1].drop("valued")
                 inbound = inbound.update(received_values(
-                    self.receiving.join(done.select(source_entry="entry_no"), on="source_entry",
-                                        how="semi"),
+                    self.received_from.take(done.get_column("entry_no")),
                     results.update(done, on="entry_no"), self.settings), on="inbound")
             found.append(self._average(ordered.filter(pl.col("rank") == rank).drop("rank"),
                                        inbound, results))
@@ -292,8 +294,7 @@ class _Rounds:
     def received(self, fresh: pl.DataFrame) -> pl.DataFrame:
         """Step 3: the inbounds whose source was just recomputed (all returns of a sale) take
         its cost (R73, R74); returns those that moved, `cost_only` where the date did not."""
-        affected = self.receiving.join(fresh.select(pl.col("entry_no").alias("source_entry")),
-                                       on="source_entry", how="semi")
+        affected = self.received_from.take(fresh.get_column("entry_no"))
         changed = received_values(affected, fresh, self.settings).join(
             self.inbound.take(affected.get_column("inbound"))
             .select("inbound", "at_posting", "target", "vdate"), on="inbound", suffix="_old",
