@@ -82,7 +82,6 @@ class _Rounds:
         self.applied_from = Grouped(applications, "outbound", entries.height + 1)
         self.applied_to = Grouped(applications, "inbound", entries.height + 1)
         self.settings, self.accounting_periods = settings, accounting_periods
-        self.reval_links = reval_links
         self.p = settings.amount_rounding_precision
         self.inbound = ByEntry(inbound_table(entries, source_values), entries.height + 1,
                                key="inbound")
@@ -181,7 +180,7 @@ class _Rounds:
     def outbounds(self, todo: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """Step 1: costs of `todo` from their applications. Returns them (`fresh`) and the
         entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
-        reval = None if self.reval_links is None else revaluation.shares_per_outbound(
+        reval = None if self.links_of is None else revaluation.shares_per_outbound(
             self.links_of.take(todo.get_column("entry_no")), self.amounts, self.p)
         applied = self.applied_from.take(todo.get_column("entry_no"))
         asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
