@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from pipelines.rounding import round_to
@@ -16,14 +17,49 @@ _QTY_EPS = 1e-9
 _MEASURES = {"quantity": "quantity", "value": "value", "expected": "expected_cost"}
 
 
+def _first_value_entry(item_ledger_entries: pl.DataFrame,
+                       value_entries: pl.DataFrame) -> np.ndarray:
+    """Per item ledger entry (row for row), the row of its first value entry by entry_no, or
+    `value_entries.height` where it has none. Entry numbers are small integers: a minimum per
+    number in an array indexed by them, not a group-by of every value entry."""
+    no = value_entries.get_column("item_ledger_entry_no").to_numpy()
+    entry_no = item_ledger_entries.get_column("entry_no").to_numpy()
+    first = np.full(max(int(no.max(initial=0)), int(entry_no.max(initial=0))) + 1,
+                    value_entries.height, dtype=np.int64)
+    order = value_entries.get_column("entry_no").arg_sort().to_numpy()  # usually 0..n-1
+    np.minimum.at(first, no[order], np.arange(len(no)))
+    return np.append(order, value_entries.height)[first[entry_no]]
+
+
 def _with_posting_group(item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame):
-    """Item ledger entries with the inventory_posting_group of their value entries (R20)."""
-    groups = value_entries.group_by("item_ledger_entry_no").agg(
-        pl.col("inventory_posting_group").sort_by("entry_no").first()
+    """Item ledger entries with the inventory_posting_group of their first value entry (R20: the
+    item's), "" for an entry without value entries."""
+    groups = value_entries.get_column("inventory_posting_group").append(pl.Series([""]))
+    return item_ledger_entries.with_columns(
+        inventory_posting_group=groups.gather(
+            _first_value_entry(item_ledger_entries, value_entries)).fill_null(""))
+
+
+def _valued_entries(item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame,
+                    as_of: dt.date) -> pl.DataFrame:
+    """R130 per item ledger entry: its KEYS, its quantity if posted by `as_of` (else 0), and the
+    actual and expected cost of its value entries posted by `as_of` (their own dates): sums by
+    entry number (bincount), which the group-by per KEYS then only adds up."""
+    no = value_entries.get_column("item_ledger_entry_no").to_numpy()
+    entry_no = item_ledger_entries.get_column("entry_no").to_numpy()
+    size = max(int(no.max(initial=0)), int(entry_no.max(initial=0))) + 1
+    dated = (value_entries.get_column("posting_date") <= as_of).to_numpy()
+
+    def total(column: str) -> pl.Series:
+        amounts = np.where(dated, value_entries.get_column(column).to_numpy(), 0.0)
+        return pl.Series(column, np.bincount(no, weights=amounts, minlength=size)[entry_no])
+
+    return _with_posting_group(item_ledger_entries, value_entries).select(
+        *KEYS,
+        quantity=pl.when(pl.col("posting_date") <= as_of).then("quantity").otherwise(0.0),
+        cost_amount_actual=total("cost_amount_actual"),
+        cost_amount_expected=total("cost_amount_expected"),
     )
-    return item_ledger_entries.join(
-        groups, left_on="entry_no", right_on="item_ledger_entry_no", how="left"
-    ).with_columns(pl.col("inventory_posting_group").fill_null(""))
 
 
 def default_as_of(value_entries: pl.DataFrame) -> dt.date | None:
@@ -46,27 +82,13 @@ def inventory_valuation(
     as_of = as_of or default_as_of(value_entries)
     if as_of is None:
         return empty(InventoryValuation)
-    quantities = (
-        _with_posting_group(item_ledger_entries, value_entries)
-        .filter(pl.col("posting_date") <= as_of)
-        .group_by(KEYS)
-        .agg(pl.col("quantity").sum())
-    )
-    amounts = (
-        value_entries.filter(pl.col("posting_date") <= as_of)
-        .group_by(KEYS)
-        .agg(pl.col("cost_amount_actual").sum(), pl.col("cost_amount_expected").sum())
-    )
     zero = precision / 2
+    amounts = ("cost_amount_actual", "cost_amount_expected")
     return (
-        quantities.join(amounts, on=KEYS, how="full", coalesce=True)
-        .with_columns(
-            pl.col("quantity").fill_null(0.0),
-            *[
-                round_to(pl.col(c).fill_null(0.0), precision)
-                for c in ("cost_amount_actual", "cost_amount_expected")
-            ],
-        )
+        _valued_entries(item_ledger_entries, value_entries, as_of).lazy()
+        .group_by(KEYS)
+        .agg(pl.col("quantity", *amounts).sum())
+        .with_columns(round_to(pl.col(c), precision) for c in amounts)
         .filter(
             (pl.col("quantity").abs() > _QTY_EPS)
             | (pl.col("cost_amount_actual").abs() >= zero)
@@ -74,6 +96,7 @@ def inventory_valuation(
         )
         .sort(KEYS)
         .select(columns(InventoryValuation))
+        .collect()  # lazy: the eager multi-key group-by is several times slower
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipelines.valuation import inventory_valuation, inventory_valuation_by_period
@@ -87,6 +91,51 @@ def test_posting_group_comes_from_the_value_entries():
     got = inventory_valuation(ILES, vs, D(2020, 3, 30))
     assert got.select("item_no", "inventory_posting_group", "quantity").rows() == [
         ("ITEM1", "FINISHED", 6.0)]
+
+
+def _valuation_row_by_row(iles: pl.DataFrame, ves: pl.DataFrame, as_of) -> set[tuple]:
+    """R130 as written, entry by entry: an item ledger entry's key takes the posting group of its
+    first value entry (R20), its quantity counts when it is posted by `as_of`, a value entry's
+    amounts when it is."""
+    group = {}
+    for v in sorted(ves.iter_rows(named=True), key=lambda v: v["entry_no"]):
+        group.setdefault(v["item_ledger_entry_no"], v["inventory_posting_group"])
+    key_of, totals = {}, defaultdict(lambda: [0.0, 0.0, 0.0])
+    for e in iles.iter_rows(named=True):
+        key_of[e["entry_no"]] = key = (e["item_no"], e["location_code"], e["variant_code"],
+                                       group.get(e["entry_no"], ""))
+        totals[key][0] += e["quantity"] if e["posting_date"] <= as_of else 0.0
+    for v in ves.iter_rows(named=True):
+        if v["posting_date"] <= as_of:
+            totals[key_of[v["item_ledger_entry_no"]]][1] += v["cost_amount_actual"]
+            totals[key_of[v["item_ledger_entry_no"]]][2] += v["cost_amount_expected"]
+    return {(*k, round(q, 9), round(a, 2), round(x, 2)) for k, (q, a, x) in totals.items()
+            if abs(q) > 1e-9 or abs(a) >= 0.005 or abs(x) >= 0.005}
+
+
+@given(
+    entries=st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["", "WEST"]),
+                               st.integers(-5, 5), st.integers(1, 9)), min_size=1, max_size=8),
+    values=st.lists(st.tuples(st.integers(0, 20), st.integers(-5000, 5000),
+                              st.integers(-500, 500), st.integers(1, 9),
+                              st.sampled_from(["RESALE", "FINISHED"])), max_size=20),
+    as_of=st.integers(1, 9),
+)
+def test_valuation_is_r130_entry_by_entry(entries, values, as_of):
+    """Against the row-by-row statement: value entries out of entry order, entries without value
+    entries (group ""), dates on both sides of `as_of`, a key across several entries."""
+    iles = item_ledger_entries(*[
+        ile(i + 1, "Purchase", float(q), D(2020, 1, day), item_no=item, location_code=loc)
+        for i, (item, loc, q, day) in enumerate(entries)])
+    n = len(entries)
+    ves = value_entries(*[
+        ve(20 - i, "Purchase", a / 100, x / 100, ile_no=ile_no % n + 1,
+           item_no=entries[ile_no % n][0], location_code=entries[ile_no % n][1],
+           posting_date=D(2020, 1, day), inventory_posting_group=group)
+        for i, (ile_no, a, x, day, group) in enumerate(values)])
+    got = inventory_valuation(iles, ves, D(2020, 1, as_of))
+    assert set(got.rows()) == _valuation_row_by_row(iles, ves, D(2020, 1, as_of))
+    assert got.height == len(set(got.rows()))
 
 
 def test_default_valuation_totals_equal_the_ledger_sums_r157():
