@@ -106,18 +106,19 @@ def posting_rows(
     require_expected_accounts: bool,
     precision: float,
     ordered: bool,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """R120-R122: the value entries (with `combo`) and the G/L rows each maps to: row (position in
-    the value entries), slot (R123: 0/1 the Xe pair, 2/3 the X pair, account before balancing),
-    amount, account_role, account_no. Reconciliation (R142) reads the same mapping.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """R120-R122: the value entries (with `combo`), the G/L rows each maps to, and the accounts.
 
-    Amounts are the whole cost amounts, or with `unposted_only` the parts not yet in the G/L (R120);
-    the Xe pair only with `include_expected`. Raises InputError per missing setup row or blank
-    account that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`,
-    Xe rows whose account is missing are dropped instead (nothing to reconcile them against).
+    A row: row (position in the value entries), slot (R123: 0/1 the Xe pair, 2/3 the X pair,
+    account before balancing), amount, and `at`, its position in the returned account numbers
+    (one per combination and slot). Reconciliation (R142) reads the same mapping. Amounts are
+    the whole cost amounts, or with `unposted_only` the parts not yet in the G/L (R120); the Xe
+    pair only with `include_expected`. Raises InputError per missing setup row or blank account
+    that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`, Xe rows
+    whose account is missing are dropped instead (nothing to reconcile them against).
     `ordered=False` skips the R123 sort when only totals are needed. Accounts are looked up once
     per distinct (entry types, location, posting groups) combination and slot, not per row: the
-    rows then only gather them."""
+    rows only carry the position of theirs."""
     actual = pl.col("cost_amount_actual")
     expected = pl.col("cost_amount_expected")
     if unposted_only:
@@ -125,12 +126,8 @@ def posting_rows(
         expected = expected - pl.col("expected_cost_posted_to_gl")
     if ordered and not value_entries["entry_no"].is_sorted():
         value_entries = value_entries.sort("entry_no")
-    combos = value_entries.select(_COMBO).unique().with_row_index("combo")
-    keyed = value_entries.with_columns(  # joined on the key columns alone: no wide gather
-        value_entries.select(_COMBO).join(
-            combos, on=_COMBO, how="left", maintain_order="left",
-            nulls_equal=any(value_entries[c].null_count() for c in _COMBO),
-        ).get_column("combo"))
+    combo, combos = _combinations(value_entries)
+    keyed = value_entries.with_columns(combo)
     pairs = {0: expected, 2: actual} if include_expected else {2: actual}
     parts = []
     for slot, amount in pairs.items():  # the account side, then the balancing side (R121)
@@ -146,8 +143,8 @@ def posting_rows(
         rows = rows.sort(pl.col("row") * 4 + pl.col("slot"))
     # one row per (combination, slot), at position combo * 4 + slot
     table = _slot_table(combos)
-    at = rows["combo"] * 4 + rows["slot"]
-    role = table["account_role"].gather(at)
+    rows = rows.with_columns(at=pl.col("combo") * 4 + pl.col("slot"))
+    role = table["account_role"].gather(rows["at"])
     if role.null_count():  # R121: cannot arise from valid input, so a costing bug
         unmapped = keyed["entry_no"].gather(rows.filter(role.is_null())["row"])
         raise ValueError(
@@ -155,18 +152,40 @@ def posting_rows(
             f"{unmapped.unique().sort().to_list()[:20]}"
         )
     accounts = _slot_accounts(table, inventory_posting_setup, general_posting_setup)
-    rows = rows.with_columns(account_role=role, account_no=accounts["account_no"].gather(at))
-    if rows["account_no"].null_count() and not require_expected_accounts:
-        keep = ~(rows["account_no"].is_null() & (rows["slot"] < 2))  # slots 0, 1: the Xe pair
-        rows, at = rows.filter(keep), at.filter(keep)
-    missing = rows["account_no"].is_null()
+    account_no = accounts["account_no"]
+    missing = account_no.is_null().gather(rows["at"])
+    if missing.any() and not require_expected_accounts:
+        rows = rows.filter(~(missing & (rows["slot"] < 2)))  # slots 0, 1: the Xe pair
+        missing = account_no.is_null().gather(rows["at"])
     if missing.any():
-        where = rows.filter(missing)["row"]
-        raise InputError(_missing_setup_problems(accounts[at.filter(missing)].with_columns(
-            value_entry_no=keyed["entry_no"].gather(where),
-            transaction_no=keyed["transaction_no"].gather(where),
+        where = rows.filter(missing)
+        raise InputError(_missing_setup_problems(accounts[where["at"]].with_columns(
+            value_entry_no=keyed["entry_no"].gather(where["row"]),
+            transaction_no=keyed["transaction_no"].gather(where["row"]),
         )))
-    return keyed, rows
+    return keyed, rows, account_no
+
+
+def _combinations(value_entries: pl.DataFrame,
+                  hashed: pl.Series | None = None) -> tuple[pl.Series, pl.DataFrame]:
+    """Each value entry's `combo` (its position in the distinct combinations of _COMBO) and the
+    combinations. Found by a hash of the six columns (a join on six string columns of millions
+    of rows costs twice as much), then every row is compared with its combination: a hash
+    collision falls back to the join, it never maps an entry to another's accounts (`hashed`
+    stands in for the hashes in a test of that)."""
+    rows = value_entries.select(_COMBO)
+    if hashed is None:
+        hashed = rows.select(pl.struct(_COMBO).hash(_COMBO_SEED)).to_series()
+    hashed = hashed.alias("h")
+    combos = rows.with_columns(h=hashed).unique("h", keep="first").with_row_index("combo")
+    combo = pl.DataFrame({"h": hashed}).join(
+        combos.select("h", "combo"), on="h", how="left", maintain_order="left"
+    ).get_column("combo")
+    if rows.equals(combos.select(_COMBO)[combo]):
+        return combo, combos.drop("h")
+    combos = rows.unique().with_row_index("combo")
+    return rows.join(combos, on=_COMBO, how="left", maintain_order="left",
+                     nulls_equal=True).get_column("combo"), combos
 
 
 # R123 order within a value entry: Xe before X, account before balancing; slot = position.
@@ -176,6 +195,7 @@ _SLOTS = pl.DataFrame({"slot": [0, 1, 2, 3], "pair": ["Xe", "Xe", "X", "X"],
 # what decides a value entry's accounts (R121, R122)
 _COMBO = ["item_ledger_entry_type", "entry_type", "location_code", "inventory_posting_group",
           "gen_bus_posting_group", "gen_prod_posting_group"]
+_COMBO_SEED = 7
 
 
 def _slot_table(combos: pl.DataFrame) -> pl.DataFrame:
@@ -263,7 +283,7 @@ def post_inventory_cost_to_gl(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Post Inventory Cost to G/L (R120-R126): G/L entries, and the value entries marked posted."""
     expected_on = settings.expected_cost_posting_to_gl
-    keyed, rows = posting_rows(
+    keyed, rows, account_no = posting_rows(
         value_entries, inventory_posting_setup, general_posting_setup, expected_on,
         unposted_only=True, require_expected_accounts=True,
         precision=settings.amount_rounding_precision, ordered=True,
@@ -285,7 +305,7 @@ def post_inventory_cost_to_gl(
         "location_code": pl.col("location_code"),
     }).with_columns(
         entry_no=pl.int_range(1, rows.height + 1, dtype=pl.Int64),
-        account_no=rows["account_no"], amount=rows["amount"],
+        account_no=account_no.gather(rows["at"]), amount=rows["amount"],
         description=described.gather(account_side.cum_sum() - 1),
     ).select(columns(GLEntry))
     posted = value_entries.with_columns(  # R124

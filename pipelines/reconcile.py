@@ -60,7 +60,7 @@ def reconcile(
         pl.col("amount").cast(pl.Float64),
     ).filter(pl.col("account_no").is_in(accounts["account_no"].implode()))
     cell = _Cells(accounts, pl.concat([value_entries["posting_date"], gl["posting_date"]]))
-    keyed, rows = posting_rows(
+    keyed, rows, account_no = posting_rows(
         value_entries, inventory_posting_setup, general_posting_setup, include_expected=True,
         unposted_only=False, require_expected_accounts=settings.expected_cost_posting_to_gl,
         precision=precision, ordered=False,
@@ -68,12 +68,14 @@ def reconcile(
     entry_docs = keyed.select(_documents("document_no"))
     subledger = (
         pl.concat([keyed.select("posting_date"), entry_docs], how="horizontal")[rows["row"]]
-        .with_columns(rows.select("account_no", "amount", "slot", "row"))
-        .select(cell.key(), *KEY[1:], "amount", "row",
+        .with_columns(rows.select("amount", "slot", "row"),
+                      account=cell.positions(account_no).gather(rows["at"]))
+        .select(cell.key(pl.col("account")), *KEY[1:], "amount", "row",
                 expected=pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0))
     )
-    del rows  # its account strings, one per G/L row
-    gl = gl.with_columns(_documents("document_no")).with_columns(cell.key())
+    del rows
+    gl = gl.with_columns(_documents("document_no")).with_columns(
+        cell.key(cell.position(pl.col("account_no"))))
     expected_on = settings.expected_cost_posting_to_gl
     cells = _cells(subledger, gl, precision, expected=not expected_on)
     documents = pl.concat([
@@ -99,11 +101,18 @@ class _Cells:
                            if dates.len() else pl.Series([], dtype=pl.Date))
         self.first = dates.to_physical().min() if dates.len() else 0
 
-    def key(self) -> pl.Expr:
-        """`month_account` of a frame's posting_date and account_no (a reconciled account)."""
+    def position(self, account_no: pl.Expr) -> pl.Expr:
+        """A reconciled account number's position among them (the account part of the key)."""
+        return account_no.cast(self.enum).to_physical().cast(pl.Int64)
+
+    def positions(self, account_no: pl.Series) -> pl.Series:
+        """`position` of a few account numbers (posting's accounts per combination and slot)."""
+        return pl.select(self.position(pl.lit(account_no))).to_series()
+
+    def key(self, account: pl.Expr) -> pl.Expr:
+        """`month_account` of a frame's posting_date and an account's `position`."""
         day = pl.col("posting_date").to_physical() - self.first
         month_end = pl.lit(self.month_ends.to_physical()).gather(day).cast(pl.Int64)
-        account = pl.col("account_no").cast(self.enum).to_physical().cast(pl.Int64)
         return (month_end * self.n + account).alias("month_account")
 
     def months(self) -> pl.DataFrame:

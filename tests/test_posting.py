@@ -10,7 +10,9 @@ from polars.testing import assert_frame_equal
 
 from pipelines.errors import InputError
 from pipelines.posting import (
+    _COMBO,
     ACCOUNT_PAIRS,
+    _combinations,
     post_inventory_cost_to_gl,
     posting_rows,
     unbalanced_value_entries,
@@ -238,13 +240,26 @@ def test_duplicate_setup_combination_is_an_input_error():
 
 def test_posting_rows_include_xe_whatever_the_setting():
     """The mapping reconciliation reads (R142) has the Xe pair even with posting off."""
-    _, rows = posting_rows(value_entries(ve(1, "Sale", 0.0, -80.0)), inventory_posting_setup(),
-                           general_posting_setup(), include_expected=True, unposted_only=False,
-                           require_expected_accounts=True, precision=0.01, ordered=True)
-    assert rows.select("account_no", "amount", "slot", "account_role").rows() == [
-        ("2131", -80.0, 0, "inventory_interim"),
-        ("7295", 80.0, 1, "cogs_interim"),
+    _, rows, accounts = posting_rows(
+        value_entries(ve(1, "Sale", 0.0, -80.0)), inventory_posting_setup(),
+        general_posting_setup(), include_expected=True, unposted_only=False,
+        require_expected_accounts=True, precision=0.01, ordered=True)
+    assert rows.select(accounts.gather(rows["at"]), "amount", "slot").rows() == [
+        ("2131", -80.0, 0),  # Inventory (Interim)
+        ("7295", 80.0, 1),  # COGS (Interim)
     ]
+
+
+def test_combinations_survive_a_hash_collision():
+    """Each value entry's combination, found by hash; colliding hashes fall back to the join
+    instead of giving one combination's accounts to another."""
+    entries = value_entries(ve(1, "Purchase", 100.0), ve(2, "Sale", -80.0),
+                            ve(3, "Purchase", 5.0, location_code="WEST"), ve(4, "Sale", -1.0))
+    for hashed in (None, pl.Series([0, 0, 0, 0], dtype=pl.UInt64)):  # None: the real hashes
+        combo, combos = _combinations(entries, hashed)
+        assert combos.height == 3
+        assert combos.select(_COMBO)[combo].equals(entries.select(_COMBO))
+        assert combo[0] != combo[1] != combo[2] and combo[1] == combo[3]
 
 
 def test_unbalanced_value_entries_check():
