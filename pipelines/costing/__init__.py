@@ -51,26 +51,32 @@ def cost_ledger(
         links = revaluation.revaluation_links(revalued, entries, applications)
     outbound, inbound, amounts, unsettled = settle_costs(
         entries, source, applications, settings, accounting_periods, revalued, links)
+    # Each intermediate is let go once its last reader has run: at 10M transactions they are
+    # gigabytes each, and the tables below would otherwise be built on top of all of them.
     posted = ve.posted_value_entries(
         transactions, entries, source, outbound, inbound, settings,
         None if revalued is None else revaluation.revaluation_value_entries(revalued, amounts))
+    del source, revalued
     targets = pl.concat([
         outbound.select("entry_no", "target"),
         inbound.filter(pl.col("receiving")).select(pl.col("inbound").alias("entry_no"), "target"),
     ])
     rounding = rounding_amounts(inbound, applications, settings, amounts, links)
+    valuation_dates = pl.concat([
+        inbound.select(pl.col("inbound").alias("item_ledger_entry_no"),
+                       pl.col("vdate").alias("valuation_date")),
+        outbound.select(pl.col("entry_no").alias("item_ledger_entry_no"), "valuation_date"),
+    ])
+    del outbound, inbound, amounts, links
     if unsettled.height:  # R60: cost adjustment writes nothing for an item that did not settle
         left_alone = entries.join(unsettled, on="item_no", how="semi").select("entry_no")
         targets = targets.join(left_alone, on="entry_no", how="anti")
         rounding = rounding.join(left_alone, on="entry_no", how="anti")
     adjustments = ve.adjustment_entries(
         posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
-    valuation_dates = pl.concat([
-        inbound.select(pl.col("inbound").alias("item_ledger_entry_no"),
-                       pl.col("vdate").alias("valuation_date")),
-        outbound.select(pl.col("entry_no").alias("item_ledger_entry_no"), "valuation_date"),
-    ])
+    del targets, rounding
     value_entries = ve.value_entries_table(entries, posted, adjustments, valuation_dates, settings)
+    del posted, adjustments, valuation_dates
     return Ledger(
         item_ledger_entries=ve.item_ledger_entries_table(entries, applications, value_entries,
                                                          settings),
