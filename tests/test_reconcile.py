@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from pipelines import reconcile as reconcile_module
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.reconcile import reconcile, reconciled_accounts, unexplained_differences
 from pipelines.settings import Settings
@@ -169,6 +170,20 @@ def test_amount_mismatch_r145_4():
     ))
     assert figures(recon, "7291") == [(JAN, -100.0, -100.0, 0.0), (FEB, -92.0, -42.0, -50.0),
                                       (MAR, 0.0, -45.0, 45.0), (None, -192.0, -187.0, -5.0)]
+
+
+def test_cells_that_share_a_mix_are_grouped_on_their_keys(monkeypatch):
+    """Every cell given the same mix (the worst collision): each document with a row there is
+    grouped on its keys, so the variance is the one the distinct mixes give."""
+    ledger = own_gl().with_columns(
+        amount=pl.when((pl.col("document_no") == "P1") & (pl.col("account_no") == "2130"))
+        .then(90.0).otherwise("amount"))
+    expected = run(ledger)
+    monkeypatch.setattr(reconcile_module, "_mix", lambda: pl.lit(0, pl.UInt64).alias("mix"))
+    recon, variance = run(ledger)
+    assert_frame_equal(recon, expected[0])
+    assert_frame_equal(variance, expected[1])
+    assert variance.select("document_no", "cause").rows() == [("P1", "amount_mismatch")]
 
 
 def test_posting_date_mismatch_across_a_month_boundary_r145_4():
