@@ -75,6 +75,7 @@ def posted_value_entries(
                    cost_amount_expected=-reversed_cost, sales_amount_actual=revenue),
         *([] if revaluation_entries is None else [revaluation_entries]),
     ], how="diagonal_relaxed")
+    del out, shipped, invoiced, sales_invoice, received  # copied into rows: not beside its sort
     return (
         rows.sort("transaction_no", "seq", "item_ledger_entry_no")
         .with_columns(
