@@ -7,12 +7,14 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from pipelines.costing.value_entries import sums_per_entry
 from pipelines.rounding import round_to
 from schemas.base import columns, empty
 from schemas.gl import InventoryValuation, InventoryValuationPeriod
 
 KEYS = ["item_no", "location_code", "variant_code", "inventory_posting_group"]
 _QTY_EPS = 1e-9
+_AMOUNTS = ("cost_amount_actual", "cost_amount_expected")
 # source column of the per-period report -> the measure's name in its columns
 _MEASURES = {"quantity": "quantity", "value": "value", "expected": "expected_cost"}
 
@@ -45,21 +47,15 @@ def _valued_entries(item_ledger_entries: pl.DataFrame, value_entries: pl.DataFra
     """R130 per item ledger entry: its KEYS, its quantity if posted by `as_of` (else 0), and the
     actual and expected cost of its value entries posted by `as_of` (their own dates): sums by
     entry number (bincount), which the group-by per KEYS then only adds up."""
-    no = value_entries.get_column("item_ledger_entry_no").to_numpy()
-    entry_no = item_ledger_entries.get_column("entry_no").to_numpy()
-    size = max(int(no.max(initial=0)), int(entry_no.max(initial=0))) + 1
-    dated = (value_entries.get_column("posting_date") <= as_of).to_numpy()
-
-    def total(column: str) -> pl.Series:
-        amounts = np.where(dated, value_entries.get_column(column).to_numpy(), 0.0)
-        return pl.Series(column, np.bincount(no, weights=amounts, minlength=size)[entry_no])
-
+    dated = pl.col("posting_date") <= as_of
+    entry_no = item_ledger_entries.get_column("entry_no")
+    sums = sums_per_entry(  # entries 1..n in entry order
+        value_entries.get_column("item_ledger_entry_no"),
+        value_entries.select(pl.when(dated).then(c).otherwise(0.0).alias(c) for c in _AMOUNTS),
+        int(entry_no.max() or 0))
     return _with_posting_group(item_ledger_entries, value_entries).select(
-        *KEYS,
-        quantity=pl.when(pl.col("posting_date") <= as_of).then("quantity").otherwise(0.0),
-        cost_amount_actual=total("cost_amount_actual"),
-        cost_amount_expected=total("cost_amount_expected"),
-    )
+        *KEYS, quantity=pl.when(dated).then("quantity").otherwise(0.0),
+    ).with_columns(sums[entry_no - 1])
 
 
 def default_as_of(value_entries: pl.DataFrame) -> dt.date | None:
@@ -83,12 +79,11 @@ def inventory_valuation(
     if as_of is None:
         return empty(InventoryValuation)
     zero = precision / 2
-    amounts = ("cost_amount_actual", "cost_amount_expected")
     return (
         _valued_entries(item_ledger_entries, value_entries, as_of).lazy()
         .group_by(KEYS)
-        .agg(pl.col("quantity", *amounts).sum())
-        .with_columns(round_to(pl.col(c), precision) for c in amounts)
+        .agg(pl.col("quantity", *_AMOUNTS).sum())
+        .with_columns(round_to(pl.col(c), precision) for c in _AMOUNTS)
         .filter(
             (pl.col("quantity").abs() > _QTY_EPS)
             | (pl.col("cost_amount_actual").abs() >= zero)
