@@ -1,4 +1,9 @@
-"""Asset check factories shared by the domain modules: schema validity against `schemas/`."""
+"""Schema checks shared by the domain modules: each output table against its model in `schemas/`.
+
+A schema check is a spec of the op that computes its table and is evaluated there, on the frame
+in memory: a stand-alone check would read the table back first (at ten million transactions 8 s
+for the value entries, 7 s for the G/L entries, per check).
+"""
 
 from __future__ import annotations
 
@@ -13,22 +18,19 @@ from schemas.base import validate
 MAX_FAILURES_SHOWN = 20
 
 
-def schema_check(asset: str, model: type[pa.DataFrameModel]) -> dg.AssetChecksDefinition:
-    """A check that `asset` matches its Pandera model: names, types and values (SCHEMA_AND_DATA)."""
-
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_schema",
+def schema_spec(asset: str, model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
+    """The check `<asset>_schema`: `asset` matches its Pandera model (schema_result)."""
+    return dg.AssetCheckSpec(
+        f"{asset}_schema", asset=asset,
         description=f"{asset} matches schemas {model.__name__}: columns, types and value rules.",
     )
-    def _check(frame: pl.DataFrame) -> dg.AssetCheckResult:
-        return schema_result(frame, model)
-
-    return _check
 
 
-def schema_result(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> dg.AssetCheckResult:
-    """Validate and report every failure case (the first few as a markdown table)."""
+def schema_result(frame: pl.DataFrame, model: type[pa.DataFrameModel],
+                  asset: str | None = None) -> dg.AssetCheckResult:
+    """Validate and report every failure case (the first few as a markdown table); `asset`
+    names the check of `schema_spec` when the result is yielded by its asset's op."""
+    target = {} if asset is None else {"asset_key": asset, "check_name": f"{asset}_schema"}
     meta = {"model": model.__name__, "rows": frame.height}
     try:
         validate(frame, model)
@@ -38,11 +40,11 @@ def schema_result(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> dg.Ass
             cases = pl.DataFrame({"failure": [str(exc)]})
         cases = cases.select(pl.all().cast(pl.String))
         return dg.AssetCheckResult(
-            passed=False,
+            passed=False, **target,
             metadata={**meta, "failures": cases.height,
                       "failure_cases": dg.MetadataValue.md(markdown(cases, MAX_FAILURES_SHOWN))},
         )
     except pandera.errors.SchemaError as exc:
-        return dg.AssetCheckResult(passed=False, metadata={**meta, "failures": 1,
-                                                           "failure": str(exc)})
-    return dg.AssetCheckResult(passed=True, metadata={**meta, "failures": 0})
+        return dg.AssetCheckResult(passed=False, **target,
+                                   metadata={**meta, "failures": 1, "failure": str(exc)})
+    return dg.AssetCheckResult(passed=True, **target, metadata={**meta, "failures": 0})

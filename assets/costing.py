@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import schema_check
+from assets.checks import schema_result, schema_spec
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.costing import cost_ledger
@@ -16,6 +16,8 @@ ITEM_APPLICATION_ENTRIES = "item_application_entries"
 ADJUSTED_VALUE_ENTRIES = "adjusted_value_entries"
 COSTS_SETTLED = "costs_settled"
 MAX_ITEMS_SHOWN = 50
+SCHEMAS = {ITEM_LEDGER_ENTRIES: ItemLedgerEntry, ITEM_APPLICATION_ENTRIES: ItemApplicationEntry,
+           ADJUSTED_VALUE_ENTRIES: ValueEntry}
 
 
 @dg.multi_asset(
@@ -39,11 +41,15 @@ MAX_ITEMS_SHOWN = 50
                         "to the G/L yet."),
     },
     name="adjust_cost_item_entries",
-    check_specs=[dg.AssetCheckSpec(
-        COSTS_SETTLED, asset=ADJUSTED_VALUE_ENTRIES,
-        description="R60: every item's costs reached their fixed point within 100 rounds. An "
-                    "item that did not settle is left unadjusted (its entries keep their posted "
-                    "amounts) and named here, at warning severity: the run goes on, as in BC.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            COSTS_SETTLED, asset=ADJUSTED_VALUE_ENTRIES,
+            description="R60: every item's costs reached their fixed point within 100 rounds. An "
+                        "item that did not settle is left unadjusted (its entries keep their "
+                        "posted amounts) and named here, at warning severity: the run goes on, "
+                        "as in BC."),
+        *(schema_spec(asset, model) for asset, model in SCHEMAS.items()),
+    ],
 )
 def ledger_and_costing(
     invrec_config: InvrecConfig,
@@ -80,11 +86,10 @@ def ledger_and_costing(
                   "item_nos": dg.MetadataValue.json(unsettled.get_column("item_no").to_list()),
                   "items": dg.MetadataValue.md(markdown(unsettled, MAX_ITEMS_SHOWN))},
     )
+    for asset, frame in ((ITEM_LEDGER_ENTRIES, ile), (ITEM_APPLICATION_ENTRIES, iae),
+                         (ADJUSTED_VALUE_ENTRIES, ve)):
+        yield schema_result(frame, SCHEMAS[asset], asset)
 
 
 ASSETS = [ledger_and_costing]
-CHECKS = [
-    schema_check(ITEM_LEDGER_ENTRIES, ItemLedgerEntry),
-    schema_check(ITEM_APPLICATION_ENTRIES, ItemApplicationEntry),
-    schema_check(ADJUSTED_VALUE_ENTRIES, ValueEntry),
-]
+CHECKS: list = []  # all of them are specs of the op above

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import schema_check
+from assets.checks import schema_result, schema_spec
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.posting import post_inventory_cost_to_gl
@@ -15,6 +15,7 @@ from schemas.ledger import ValueEntry
 GL_ENTRIES = "gl_entries"
 VALUE_ENTRIES = "value_entries"
 BALANCE_CHECK = "gl_entries_balance_per_value_entry"
+SCHEMAS = {GL_ENTRIES: GLEntry, VALUE_ENTRIES: ValueEntry}
 
 
 def account_totals(gl_entries: pl.DataFrame) -> pl.DataFrame:
@@ -46,6 +47,11 @@ def account_totals(gl_entries: pl.DataFrame) -> pl.DataFrame:
                         "This is the value entry table of the output."),
     },
     name="post_inventory_cost_to_gl",
+    check_specs=[
+        dg.AssetCheckSpec(BALANCE_CHECK, asset=GL_ENTRIES,
+                          description="R126: the G/L entries of every value entry sum to zero."),
+        *(schema_spec(asset, model) for asset, model in SCHEMAS.items()),
+    ],
 )
 def gl_posting(
     invrec_config: InvrecConfig,
@@ -69,20 +75,19 @@ def gl_posting(
         ve, cost_posted_to_gl=total(ve, "cost_posted_to_gl"),
         expected_cost_posted_to_gl=total(ve, "expected_cost_posted_to_gl"),
     ))
-
-
-@dg.asset_check(asset=GL_ENTRIES, name=BALANCE_CHECK,
-                description="R126: the G/L entries of every value entry sum to zero.")
-def gl_balance_check(gl_entries: pl.DataFrame) -> dg.AssetCheckResult:
-    return balance_result(gl_entries)
+    yield balance_result(gl)
+    for asset, frame in ((GL_ENTRIES, gl), (VALUE_ENTRIES, ve)):
+        yield schema_result(frame, SCHEMAS[asset], asset)
 
 
 def balance_result(gl_entries: pl.DataFrame, tolerance: float = 0.005) -> dg.AssetCheckResult:
     """Passed when every value entry's G/L amounts sum to zero within `tolerance` (R126)."""
+    if gl_entries.get_column("value_entry_no").is_sorted():  # as posted: sum runs, no hashing
+        gl_entries = gl_entries.with_columns(pl.col("value_entry_no").set_sorted())
     sums = gl_entries.group_by("value_entry_no").agg(pl.col("amount").sum().round(6))
     off = sums.filter(pl.col("amount").abs() > tolerance).sort("value_entry_no")
     return dg.AssetCheckResult(
-        passed=off.height == 0,
+        passed=off.height == 0, asset_key=GL_ENTRIES, check_name=BALANCE_CHECK,
         metadata={
             "value_entries_posted": sums.height,
             "unbalanced_value_entries": off.height,
@@ -94,8 +99,4 @@ def balance_result(gl_entries: pl.DataFrame, tolerance: float = 0.005) -> dg.Ass
 
 
 ASSETS = [gl_posting]
-CHECKS = [
-    schema_check(GL_ENTRIES, GLEntry),
-    schema_check(VALUE_ENTRIES, ValueEntry),
-    gl_balance_check,
-]
+CHECKS: list = []  # all of them are specs of the op above

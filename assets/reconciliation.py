@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import schema_check
+from assets.checks import schema_result, schema_spec
 from assets.ingest import EXTERNAL_GL, external_gl_present
 from assets.metadata import KINDS, bars, markdown, table_metadata, total
 from assets.resources import InvrecConfig
@@ -128,6 +128,8 @@ def _md(frame: pl.DataFrame, empty_text: str, rows: int = MAX_ROWS_SHOWN) -> dg.
                         "month add up to its difference (R145-R147)."),
     },
     name="reconcile_inventory_to_gl",
+    check_specs=[schema_spec(RECONCILIATION, Reconciliation),
+                 schema_spec(RECONCILIATION_VARIANCE, ReconciliationVariance)],
 )
 def reconciliation_assets(
     invrec_config: InvrecConfig,
@@ -157,6 +159,8 @@ def reconciliation_assets(
         by_cause=_md(causes, "_no differences_"),
         top_documents=_md(top_differences(variance), "_no differences_"),
     ))
+    yield schema_result(recon, Reconciliation, RECONCILIATION)
+    yield schema_result(variance, ReconciliationVariance, RECONCILIATION_VARIANCE)
 
 
 # --- the checks --------------------------------------------------------------------------------
@@ -265,8 +269,6 @@ def tolerance_result(
 
 ASSETS = [reconciliation_assets]
 CHECKS = [
-    schema_check(RECONCILIATION, Reconciliation),
-    schema_check(RECONCILIATION_VARIANCE, ReconciliationVariance),
     differences_explained,
     within_tolerance,
 ]

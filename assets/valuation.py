@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import schema_check
+from assets.checks import schema_result, schema_spec
 from assets.metadata import KINDS, bars, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.valuation import KEYS, default_as_of, inventory_valuation_by_period
@@ -26,10 +26,11 @@ def inventory_value(valuation: pl.DataFrame) -> float:
 
 @dg.asset(
     name=INVENTORY_VALUATION, group_name="valuation", kinds=KINDS,
+    check_specs=[schema_spec(INVENTORY_VALUATION, InventoryValuation)],
 )
 def inventory_valuation(
     invrec_config: InvrecConfig, item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
+):
     """Inventory valuation per item, location, variant and inventory posting group as of the
     configured date (default: the last posting date of any value entry, R131): quantity by the item
     ledger entries' posting dates, actual and expected cost by the value entries' own posting dates
@@ -44,7 +45,7 @@ def inventory_valuation(
              pl.col("cost_amount_expected").sum().round(2))
         .sort("location_code")
     )
-    return dg.Output(valuation, metadata=table_metadata(
+    yield dg.Output(valuation, metadata=table_metadata(
         valuation,
         as_of=str(effective) if effective else "no entries",
         inventory_value=inventory_value(valuation),
@@ -54,6 +55,7 @@ def inventory_valuation(
         by_location=dg.MetadataValue.md(markdown(by_location, 50) if valuation.height
                                         else "_no inventory_"),
     ))
+    yield schema_result(valuation, InventoryValuation, INVENTORY_VALUATION)
 
 
 def report_totals(report: pl.DataFrame) -> pl.DataFrame:
@@ -68,10 +70,11 @@ def report_totals(report: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@dg.asset(name=VALUATION_REPORT, group_name="valuation", kinds=KINDS)
+@dg.asset(name=VALUATION_REPORT, group_name="valuation", kinds=KINDS,
+          check_specs=[schema_spec(VALUATION_REPORT, InventoryValuationPeriod)])
 def inventory_valuation_report(
     invrec_config: InvrecConfig, item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
+):
     """Business Central's Inventory Valuation report run for every calendar month up to the
     valuation date: per item, location, variant and inventory posting group the opening quantity
     and value, the increases, the decreases and the closing, by posting date (R130). Values are
@@ -85,7 +88,7 @@ def inventory_valuation_report(
                                            precision=precision)
     totals = report_totals(report)
     last = totals.tail(1)
-    return dg.Output(report, metadata=table_metadata(
+    yield dg.Output(report, metadata=table_metadata(
         report,
         months=totals.height,
         closing_value=float(last["closing_value"].sum()) if last.height else 0.0,
@@ -93,6 +96,7 @@ def inventory_valuation_report(
         by_month=dg.MetadataValue.md(markdown(totals, 100) if totals.height
                                      else "_no inventory_"),
     ))
+    yield schema_result(report, InventoryValuationPeriod, VALUATION_REPORT)
 
 
 @dg.asset_check(
@@ -129,8 +133,4 @@ def closing_result(report: pl.DataFrame, valuation: pl.DataFrame,
 
 
 ASSETS = [inventory_valuation, inventory_valuation_report]
-CHECKS = [
-    schema_check(INVENTORY_VALUATION, InventoryValuation),
-    schema_check(VALUATION_REPORT, InventoryValuationPeriod),
-    report_closes_at_valuation,
-]
+CHECKS = [report_closes_at_valuation]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
@@ -31,5 +33,28 @@ def validate(df: pl.DataFrame | pl.LazyFrame, model: type[pa.DataFrameModel]) ->
     """Validate names, types *and* values (pandera skips value checks on LazyFrames otherwise)."""
     if isinstance(df, pl.LazyFrame):
         df = df.collect()
+    schema, unique = _without_unique(model)
+    # pandera proves a unique column by hashing every row (is_duplicated: 14 s for 31M G/L
+    # entries); counting distinct values is a scan on the sorted entry numbers. Only a frame
+    # with a duplicate (or a wrong column) gets pandera's own check, which names the rows.
+    if not unique or not _distinct(df, unique):
+        schema = model.to_schema()
     with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
-        return model.validate(df, lazy=True)
+        return schema.validate(df, lazy=True)
+
+
+@functools.cache
+def _without_unique(model: type[pa.DataFrameModel]) -> tuple[pa.DataFrameSchema, tuple[str, ...]]:
+    """The model's schema without its per-column uniqueness, and the columns that had it."""
+    schema = model.to_schema()
+    unique = tuple(name for name, col in schema.columns.items() if col.unique)
+    return schema.update_columns({name: {"unique": False} for name in unique}), unique
+
+
+def _distinct(df: pl.DataFrame, columns: tuple[str, ...]) -> bool:
+    """Every value of these columns differs from the others, none is null (and all exist)."""
+    if not set(columns) <= set(df.columns):
+        return False
+    counts = df.select(*(pl.col(c).n_unique() for c in columns),
+                       *(pl.col(c).null_count().alias(f"{c}_nulls") for c in columns)).row(0)
+    return all(n == df.height for n in counts[:len(columns)]) and not any(counts[len(columns):])

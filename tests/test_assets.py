@@ -98,7 +98,9 @@ def test_inventory_valuation_asset_reads_as_of_from_config(tmp_path: Path) -> No
     data = small_company(tmp_path / "in")
     tables = run_pipeline(read_input(data))
     config = InvrecConfig(data_dir=str(data), as_of="2020-01-31")
-    output = inventory_valuation(config, tables["item_ledger_entries"], tables["value_entries"])
+    output, check = inventory_valuation(config, tables["item_ledger_entries"],
+                                        tables["value_entries"])
+    assert check.passed and check.check_name == "inventory_valuation_schema"
     assert output.metadata["as_of"].value == "2020-01-31"
     assert output.metadata["inventory_value"].value == INVENTORY_VALUE_JANUARY
     assert output.value["quantity"].to_list() == [6.0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,10 @@ def test_run_writes_every_contract_table(ran) -> None:
 def test_run_prints_a_readable_summary(ran) -> None:
     out, _, stdout, _ = ran
     assert f"inventory value (as of the last posting date): {INVENTORY_VALUE:,.2f}" in stdout
-    assert "  item_ledger_entries" in stdout and "4" in stdout
+    rows = dict(re.findall(r"^  (\w+) +([\d,]+)$", stdout, re.M))
+    assert rows["item_ledger_entries"] == str(pl.read_parquet(
+        out / "item_ledger_entries.parquet").height) == "4"
+    assert set(rows) == set(OUTPUT_TABLES)
     assert "0 of 9 accounts differ" in stdout
     assert "dagster" not in stdout.lower()  # Dagster's log stays off stdout
     ile = pl.read_parquet(out / "item_ledger_entries.parquet")

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from assets import definitions
-from assets.definitions import ALL_CHECKS, defs
+from assets.definitions import ALL_ASSETS, ALL_CHECKS, defs
 from assets.jobs import JOB_NAME
 from assets.schedules import NIGHTLY_CRON
 from assets.sensors import SENSOR_NAME
@@ -52,11 +52,9 @@ def test_asset_graph_runs_ingest_to_reconciliation(repo) -> None:
     assert {"value_entries", "gl_entries", "external_gl_entries"} <= parents("reconciliation")
 
 
-def test_checks_cover_every_output_table() -> None:
-    checked = {
-        (key.asset_key.to_user_string(), key.name)
-        for c in ALL_CHECKS for key in c.check_keys
-    }
+def test_checks_cover_every_output_table(repo) -> None:
+    checked = {(key.asset_key.to_user_string(), key.name)
+               for key in repo.asset_graph.asset_check_keys}
     for table in OUTPUT_TABLES:
         assert (table, f"{table}_schema") in checked
     assert ("gl_entries", "gl_entries_balance_per_value_entry") in checked
@@ -68,9 +66,14 @@ def test_checks_cover_every_output_table() -> None:
 def test_only_the_tolerance_check_is_blocking_and_the_nightly_job_runs_it() -> None:
     """At ERROR a blocking check fails the run (the nightly one included); the other checks
     report without stopping the run."""
-    blocking = {key.name for c in ALL_CHECKS for key in c.check_keys
-                if c.get_spec_for_check_key(key).blocking}
+    graph = defs.resolve_asset_graph()
+    blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
     assert blocking == {"reconciliation_within_tolerance"}
+    # the schema and balance checks are evaluated in the ops of their tables (assets/checks.py)
+    in_ops = {key.name for a in ALL_ASSETS for key in a.check_keys}
+    assert {"value_entries_schema", "gl_entries_schema", "adjusted_value_entries_schema",
+            "gl_entries_balance_per_value_entry"} <= in_ops
+    assert not in_ops & {key.name for c in ALL_CHECKS for key in c.check_keys}
     job = defs.resolve_job_def(JOB_NAME)
     assert "reconciliation_reconciliation_within_tolerance" in job.graph.node_names()
 

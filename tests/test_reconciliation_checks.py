@@ -183,8 +183,9 @@ def test_valuation_report_asset_ends_at_the_valuation(tmp_path: Path) -> None:
     data = small_company(tmp_path / "in")
     tables = run_pipeline(read_input(data))
     config = InvrecConfig(data_dir=str(data), as_of="2020-02-10")
-    output = inventory_valuation_report(config, tables["item_ledger_entries"],
-                                        tables["value_entries"])
+    output, schema = inventory_valuation_report(config, tables["item_ledger_entries"],
+                                                tables["value_entries"])
+    assert schema.passed and schema.check_name == "inventory_valuation_by_period_schema"
     report = output.value
     assert report.select(
         "period_end", "opening_quantity", "opening_value", "increases_quantity",
