@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import dagster as dg
 
@@ -16,6 +17,9 @@ from assets.sensors import input_folder_sensor
 DOMAINS = [ingest, costing, gl, valuation, reconciliation]
 ALL_ASSETS = [a for d in DOMAINS for a in d.ASSETS]
 ALL_CHECKS = [c for d in DOMAINS for c in d.CHECKS]
+# how many ops of the job load each asset: the IO manager hands the frame over until then
+LOADS = dict(Counter(key.to_user_string() for d in [*ALL_ASSETS, *ALL_CHECKS]
+                     for key in d.keys_by_input_name.values()))
 
 
 def resources(
@@ -30,7 +34,8 @@ def resources(
             data_dir=data_dir or os.environ.get("INVREC_DATA_DIR", str(SAMPLE_DIR)), **config
         ),
         "io_manager": ParquetIOManager(
-            base_dir=out_dir or os.environ.get("INVREC_OUT_DIR", DEFAULT_BASE_DIR)
+            base_dir=out_dir or os.environ.get("INVREC_OUT_DIR", DEFAULT_BASE_DIR),
+            hand_over=LOADS,
         ),
     }
 
@@ -55,6 +60,6 @@ def cli_job() -> dg.JobDefinition:
     return dg.Definitions(
         assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[invrec_job],
         resources={RESOURCE_KEY: InvrecConfig.configure_at_launch(),
-                   "io_manager": ParquetIOManager.configure_at_launch()},
+                   "io_manager": ParquetIOManager.configure_at_launch(hand_over=LOADS)},
         executor=dg.in_process_executor,
     ).resolve_job_def(JOB_NAME)

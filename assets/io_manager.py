@@ -1,7 +1,9 @@
 """A small Parquet IO manager on dagster's UPathIOManager: `<base_dir>/<asset_key>.parquet`.
 
 dagster-polars does not work with polars 2.x (design.md), so this is ours: one polars DataFrame per
-asset, written and read whole.
+asset, written and read whole. Within a run, an asset its job loads again (`hand_over`) is also
+kept in memory until its last load, which then gets the frame instead of reading it back (at ten
+million transactions a read of the value entries takes 6-9 s, and three steps read them).
 """
 
 from __future__ import annotations
@@ -14,27 +16,43 @@ DEFAULT_BASE_DIR = "out"
 
 
 class PolarsParquetIOManager(dg.UPathIOManager):
-    """Writes each asset's DataFrame to `<base_path>/<asset key path>.parquet`."""
+    """Writes each asset's DataFrame to `<base_path>/<asset key path>.parquet`; hands the frame
+    itself to the next `loads[key]` loads of the asset in this process."""
 
     extension = ".parquet"
 
+    def __init__(self, base_path: UPath, loads: dict[str, int] | None = None) -> None:
+        super().__init__(base_path=base_path)
+        self._loads = dict(loads or {})
+        self._held: dict[str, tuple[pl.DataFrame, int]] = {}  # asset key: (frame, loads left)
+
     def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
+        key = context.asset_key.to_user_string()
         if not isinstance(obj, pl.DataFrame):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected a polars DataFrame, "
-                            f"got {type(obj).__name__}")
+            raise TypeError(f"{key}: expected a polars DataFrame, got {type(obj).__name__}")
         path.parent.mkdir(parents=True, exist_ok=True)
         obj.write_parquet(str(path))
+        if self._loads.get(key, 0) > 0:
+            self._held[key] = (obj, self._loads[key])
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.DataFrame:
+        key = context.asset_key.to_user_string()
+        if key in self._held:
+            frame, left = self._held.pop(key)
+            if left > 1:
+                self._held[key] = (frame, left - 1)
+            return frame
         # one chunk per column: gathers across a file's many row-group chunks are several
         # times slower (measured 9.2 s against 1.1 s for 27M rows of three columns)
         return pl.read_parquet(str(path)).rechunk()
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
-    """Configurable factory: `base_dir` is the folder holding one Parquet file per asset."""
+    """Configurable factory: `base_dir` is the folder holding one Parquet file per asset;
+    `hand_over` how many ops of the job load each asset (the frame stays in memory until then)."""
 
     base_dir: str = DEFAULT_BASE_DIR
+    hand_over: dict[str, int] = {}
 
     def create_io_manager(self, context) -> PolarsParquetIOManager:
-        return PolarsParquetIOManager(base_path=UPath(self.base_dir))
+        return PolarsParquetIOManager(base_path=UPath(self.base_dir), loads=self.hand_over)

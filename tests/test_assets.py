@@ -55,6 +55,26 @@ def test_io_manager_round_trip(tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "doubled.parquet")["amount"].to_list() == [21.0, -21.0]
 
 
+def test_io_manager_hands_the_frame_over_until_its_last_load(tmp_path: Path) -> None:
+    """Two loads of `gl/entries` get the frame written, the third reads the file back."""
+    manager = ParquetIOManager(base_dir=str(tmp_path), hand_over={"gl/entries": 2})
+    io = manager.create_io_manager(None)
+    key = dg.AssetKey(["gl", "entries"])
+    io.handle_output(dg.build_output_context(asset_key=key), FRAME)
+    path = tmp_path / "gl" / "entries.parquet"
+    assert_frame_equal(pl.read_parquet(path), FRAME)
+    FRAME.with_columns(amount=pl.lit(0.0)).write_parquet(path)  # what a read would now see
+
+    def load() -> pl.DataFrame:
+        return io.load_input(dg.build_input_context(asset_key=key))
+
+    assert load() is FRAME and load() is FRAME
+    assert load()["amount"].to_list() == [0.0, 0.0]
+    other = dg.AssetKey("other")  # not loaded again in the job: never held
+    io.handle_output(dg.build_output_context(asset_key=other), FRAME)
+    assert io.load_input(dg.build_input_context(asset_key=other)) is not FRAME
+
+
 @pytest.mark.slow
 def test_graph_materializes_what_run_pipeline_computes(tmp_path: Path) -> None:
     """The Dagster graph and the pure pipeline are the same composition of stages."""
