@@ -15,8 +15,6 @@ from schemas.gl import InventoryValuation, InventoryValuationPeriod
 KEYS = ["item_no", "location_code", "variant_code", "inventory_posting_group"]
 _QTY_EPS = 1e-9
 _AMOUNTS = ("cost_amount_actual", "cost_amount_expected")
-# source column of the per-period report -> the measure's name in its columns
-_MEASURES = {"quantity": "quantity", "value": "value", "expected": "expected_cost"}
 
 
 def _first_value_entry(item_ledger_entries: pl.DataFrame,
@@ -112,65 +110,71 @@ def inventory_valuation_by_period(
     as magnitudes; quantities by the item ledger entries' posting dates, amounts by the value
     entries' own (possibly moved) dates. A key's months start at its first entry; all-zero rows
     are left out. The last closing figures equal `inventory_valuation(..., as_of)` (R157).
+
+    Every figure is a sum per (key, month) cell: the keys are numbered once per item ledger
+    entry (a value entry is on its entry's key), the cells form a keys x months grid, and the
+    sums are bincounts into it; closing is a cumulative sum along each key's months.
     """
     as_of = as_of or default_as_of(value_entries)
     if as_of is None:
         return empty(InventoryValuationPeriod)
     ile = _with_posting_group(item_ledger_entries, value_entries)
-    inbound = ile.select(pl.col("entry_no").alias("item_ledger_entry_no"),
-                         (pl.col("quantity") > 0).alias("inbound"))
-    month = pl.col("posting_date").dt.month_start().alias("period_start")
-    quantity_moves = ile.filter(pl.col("posting_date") <= as_of).select(
-        *KEYS, month, (pl.col("quantity") > 0).alias("inbound"), "quantity",
-        pl.lit(0.0).alias("value"), pl.lit(0.0).alias("expected"),
-    )
-    value_moves = (
-        value_entries.filter(pl.col("posting_date") <= as_of)
-        .join(inbound, on="item_ledger_entry_no", how="left")
-        .select(
-            *KEYS, month, pl.col("inbound").fill_null(True), pl.lit(0.0).alias("quantity"),
-            pl.col("cost_amount_actual").alias("value"),
-            pl.col("cost_amount_expected").alias("expected"),
-        )
-    )
-    inbound_side, outbound_side = pl.col("inbound"), ~pl.col("inbound")
-    moves = (
-        pl.concat([quantity_moves.lazy(), value_moves.lazy()])
-        .group_by(*KEYS, "period_start")
-        .agg(
-            *[pl.col(c).filter(inbound_side).sum().alias(f"increases_{name}")
-              for c, name in _MEASURES.items()],
-            *[(-pl.col(c).filter(outbound_side).sum()).alias(f"decreases_{name}")
-              for c, name in _MEASURES.items()],
-        )
-        .collect()  # lazy: the eager multi-key group-by is several times slower
-    )
-    if moves.height == 0:
+    keys, key_of = _numbered_keys(ile)
+    month = (pl.col("posting_date").dt.year().cast(pl.Int64) * 12
+             + pl.col("posting_date").dt.month() - 1)
+    dated = pl.col("posting_date") <= as_of
+    ile_moves = ile.select(month=month, dated=dated, inbound=pl.col("quantity") > 0,
+                           quantity="quantity")
+    row_of = np.zeros(int(ile.get_column("entry_no").max()) + 1, dtype=np.int64)
+    row_of[ile.get_column("entry_no").to_numpy()] = np.arange(ile.height)
+    ve_row = row_of[value_entries.get_column("item_ledger_entry_no").to_numpy()]
+    ve_moves = value_entries.select(month=month, dated=dated, value="cost_amount_actual",
+                                    expected="cost_amount_expected")
+    q_dated = ile_moves.get_column("dated").to_numpy()
+    v_dated = ve_moves.get_column("dated").to_numpy()
+    if not (q_dated.any() or v_dated.any()):
         return empty(InventoryValuationPeriod)
-    months = pl.DataFrame({"period_start": pl.date_range(
-        moves["period_start"].min(), as_of, interval="1mo", eager=True)})
-    first = moves.group_by(KEYS).agg(pl.col("period_start").min().alias("first_month"))
-    grid = (
-        first.join(months, how="cross")
-        .filter(pl.col("period_start") >= pl.col("first_month"))
-        .join(moves, on=[*KEYS, "period_start"], how="left")
-        .fill_null(0.0)
-        .sort(*KEYS, "period_start")
-    )
-    net = {name: pl.col(f"increases_{name}") - pl.col(f"decreases_{name}")
-           for name in _MEASURES.values()}
-    closing = grid.with_columns(
-        *[e.cum_sum().over(KEYS).alias(f"closing_{name}") for name, e in net.items()]
+    last = as_of.year * 12 + as_of.month - 1
+    first = int(min(ile_moves.get_column("month").filter(q_dated).min() or last,
+                    ve_moves.get_column("month").filter(v_dated).min() or last))
+    n_months = last - first + 1
+    q_cell = (key_of * n_months + ile_moves.get_column("month").to_numpy() - first)[q_dated]
+    v_cell = (key_of[ve_row] * n_months + ve_moves.get_column("month").to_numpy() - first)[v_dated]
+    q_in = ile_moves.get_column("inbound").to_numpy()
+    v_in = q_in[ve_row][v_dated]
+    q_in = q_in[q_dated]
+    cells = keys.height * n_months
+
+    def sums(cell, weights, side):  # the sums per cell of one side's moves
+        return np.bincount(cell[side], weights=weights[side], minlength=cells)
+
+    figures = {}
+    for name, cell, weights, inbound in (
+        ("quantity", q_cell, ile_moves.get_column("quantity").to_numpy()[q_dated], q_in),
+        ("value", v_cell, ve_moves.get_column("value").to_numpy()[v_dated], v_in),
+        ("expected_cost", v_cell, ve_moves.get_column("expected").to_numpy()[v_dated], v_in),
+    ):
+        increases, decreases = sums(cell, weights, inbound), -sums(cell, weights, ~inbound)
+        net = increases - decreases
+        closing = np.cumsum(net.reshape(-1, n_months), axis=1).ravel()
+        figures |= {f"increases_{name}": increases, f"decreases_{name}": decreases,
+                    f"closing_{name}": closing, f"opening_{name}": closing - net}
+    # a key's rows run from its first month with a move (a key without one has none)
+    moved = np.bincount(np.concatenate([q_cell, v_cell]), minlength=cells).reshape(-1, n_months)
+    shown = (np.cumsum(moved, axis=1) > 0).ravel()
+    at = np.flatnonzero(shown)
+    start = pl.Series(at % n_months + first)
+    grid = keys[at // n_months].with_columns(
+        period_start=pl.date(start // 12, start % 12 + 1, 1),
+        **{name: values[at] for name, values in figures.items()},
     ).with_columns(
-        *[(pl.col(f"closing_{name}") - e).alias(f"opening_{name}") for name, e in net.items()],
-        period_end=pl.min_horizontal(pl.col("period_start").dt.month_end(), pl.lit(as_of)),
-    )
+        period_end=pl.min_horizontal(pl.col("period_start").dt.month_end(), pl.lit(as_of)))
     stages = ("opening", "increases", "decreases", "closing")
     amounts = [f"{s}_{m}" for s in stages for m in ("value", "expected_cost")]
     quantities = [f"{s}_quantity" for s in stages]
     zero = precision / 2
     return (
-        closing.with_columns(
+        grid.with_columns(
             *[_signed_zero_free(round_to(pl.col(c), precision)).alias(c) for c in amounts],
             *[_signed_zero_free(pl.col(c).round(9)).alias(c) for c in quantities],
         )
@@ -178,6 +182,17 @@ def inventory_valuation_by_period(
                                   *[pl.col(c).abs() > _QTY_EPS for c in quantities]))
         .select(columns(InventoryValuationPeriod))
     )
+
+
+def _numbered_keys(ile: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """The distinct KEYS of the item ledger entries, sorted (a key's number is its row), and
+    each entry's key number."""
+    groups = (ile.lazy().select(KEYS).with_row_index("row").group_by(KEYS).agg("row")
+              .sort(KEYS).collect())
+    key_of = np.empty(ile.height, dtype=np.int64)
+    rows = groups.get_column("row").explode().to_numpy()
+    key_of[rows] = np.repeat(np.arange(groups.height), groups.get_column("row").list.len())
+    return groups.drop("row"), key_of
 
 
 def _signed_zero_free(e: pl.Expr) -> pl.Expr:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 import polars as pl
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from pipelines.valuation import inventory_valuation, inventory_valuation_by_period
+from pipelines.valuation import KEYS, inventory_valuation, inventory_valuation_by_period
 from schemas.base import validate
 from schemas.gl import InventoryValuation, InventoryValuationPeriod
 from tests.gl_helpers import D, ile, item_ledger_entries, value_entries, ve
@@ -136,6 +137,78 @@ def test_valuation_is_r130_entry_by_entry(entries, values, as_of):
     got = inventory_valuation(iles, ves, D(2020, 1, as_of))
     assert set(got.rows()) == _valuation_row_by_row(iles, ves, D(2020, 1, as_of))
     assert got.height == len(set(got.rows()))
+
+
+def _report_row_by_row(iles: pl.DataFrame, ves: pl.DataFrame, as_of) -> set[tuple]:
+    """The monthly report as written, month by month per key: a value entry on its item ledger
+    entry's key (posting group of the entry's first value entry, R20), increases from inbound
+    entries, decreases (magnitudes) from outbound ones, each key from its first month with a
+    move up to `as_of`, all-zero rows left out."""
+    group = {}
+    for v in sorted(ves.iter_rows(named=True), key=lambda v: v["entry_no"]):
+        group.setdefault(v["item_ledger_entry_no"], v["inventory_posting_group"])
+    entry = {e["entry_no"]: e for e in iles.iter_rows(named=True)}
+    key = {no: (e["item_no"], e["location_code"], e["variant_code"], group.get(no, ""))
+           for no, e in entry.items()}
+    moves = defaultdict(lambda: [0.0] * 6)  # (key, month): in/out of quantity, value, expected
+    for e in entry.values():
+        if e["posting_date"] <= as_of:
+            side = 0 if e["quantity"] > 0 else 1
+            moves[key[e["entry_no"]], e["posting_date"].month][side] += e["quantity"]
+    for v in ves.iter_rows(named=True):
+        if v["posting_date"] <= as_of:
+            side = 0 if entry[v["item_ledger_entry_no"]]["quantity"] > 0 else 1
+            cell = moves[key[v["item_ledger_entry_no"]], v["posting_date"].month]
+            cell[2 + side] += v["cost_amount_actual"]
+            cell[4 + side] += v["cost_amount_expected"]
+    rows = set()
+    for k in {k for k, _ in moves}:
+        closing = [0.0, 0.0, 0.0]
+        for month in range(min(m for kk, m in moves if kk == k), as_of.month + 1):
+            cell = moves.get((k, month), [0.0] * 6)
+            figures = []
+            for i, digits in ((0, 9), (1, 2), (2, 2)):
+                increases, decreases = cell[2 * i], -cell[2 * i + 1]
+                opening, closing[i] = closing[i], closing[i] + increases - decreases
+                figures += [round(x, digits) for x in (opening, increases, decreases, closing[i])]
+            if any(abs(x) > 1e-9 for x in figures[:4]) or any(abs(x) >= 0.005
+                                                                for x in figures[4:]):
+                end = min(D(2020, month + 1, 1) - dt.timedelta(days=1), as_of)
+                rows.add((end, *k, *figures))
+    return rows
+
+
+@given(
+    entries=st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["", "WEST"]),
+                               st.integers(-5, 5), st.integers(1, 90)), min_size=1, max_size=8),
+    values=st.lists(st.tuples(st.integers(0, 20), st.integers(-5000, 5000),
+                              st.integers(-500, 500), st.integers(1, 90),
+                              st.sampled_from(["RESALE", "FINISHED"])), max_size=20),
+    as_of=st.integers(1, 90),
+)
+def test_monthly_report_is_the_report_month_by_month(entries, values, as_of):
+    """Against the row-by-row statement over three months: moves in months before a key's
+    first, value entries dated before or after their entry, keys that close at zero and move
+    again, dates after `as_of`."""
+    day = lambda n: D(2020, 1, 1) + dt.timedelta(days=n - 1)  # noqa: E731
+    iles = item_ledger_entries(*[
+        ile(i + 1, "Purchase" if q > 0 else "Sale", float(q), day(d), item_no=item,
+            location_code=loc)
+        for i, (item, loc, q, d) in enumerate(entries)])
+    n = len(entries)
+    ves = value_entries(*[
+        ve(20 - i, "Purchase", a / 100, x / 100, ile_no=ile_no % n + 1,
+           item_no=entries[ile_no % n][0], location_code=entries[ile_no % n][1],
+           posting_date=day(d), inventory_posting_group=group)
+        for i, (ile_no, a, x, d, group) in enumerate(values)])
+    got = inventory_valuation_by_period(iles, ves, day(as_of))
+    figures = [f"{s}_{m}" for m in ("quantity", "value", "expected_cost")
+               for s in ("opening", "increases", "decreases", "closing")]
+    rows = got.select("period_end", *KEYS, *figures).rows()
+    assert set(rows) == _report_row_by_row(iles, ves, day(as_of))
+    assert len(rows) == len(set(rows))
+    assert got.select(*KEYS, "period_start").rows() == sorted(
+        got.select(*KEYS, "period_start").rows())
 
 
 def test_default_valuation_totals_equal_the_ledger_sums_r157():
