@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from pipelines.costing.value_entries import sums_per_entry
+from pipelines.costing.by_entry import sums_per_entry
 from pipelines.rounding import round_to
 from schemas.base import columns, empty
 from schemas.gl import InventoryValuation, InventoryValuationPeriod

@@ -101,7 +101,6 @@ def at_entry_no(entry_no: pl.Series, values: pl.Series, n: int) -> pl.Series:
         entry_no - 1, values)
 
 
-
 def aligned(right: pl.DataFrame, key: str, at: pl.Series) -> pl.DataFrame:
     """`right`'s rows (without `key`, unique entry numbers >= 0) for the entry numbers `at`, row
     for row, null where `at` is null or names no row of `right`: a left join on a dense key, by
@@ -114,3 +113,24 @@ def aligned(right: pl.DataFrame, key: str, at: pl.Series) -> pl.DataFrame:
     found = pl.Series(row[np.where((wanted < 0) | (wanted > top), top + 1, wanted)])
     return right.drop(key).select(pl.all().gather(
         pl.select(pl.when(found >= 0).then(found)).to_series()))
+
+
+def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Column sums of `values` per item ledger entry 1..n, in entry order (0 where none).
+
+    Entry numbers are dense, so a bincount over them is the group-by (a hash group-by over ten
+    million nearly unique keys is the slow part of the tables); it adds in row order like one."""
+    index = entry_no.to_numpy()
+    return pl.DataFrame({
+        c: np.bincount(index, weights=values.get_column(c).to_numpy(), minlength=n + 1)[1:]
+        for c in values.columns
+    })
+
+
+def rows_of(entry_no: pl.Series, at: pl.Series) -> np.ndarray:
+    """The row of each entry number of `at` in `entry_no` (unique, >= 0, holding every one of
+    `at`): a lookup by position."""
+    keys = entry_no.to_numpy()
+    row = np.zeros(int(keys.max(initial=0)) + 1, dtype=np.int64)
+    row[keys] = np.arange(len(keys))
+    return row[at.to_numpy()]

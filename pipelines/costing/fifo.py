@@ -8,9 +8,10 @@ are a fixed point (R60), found by `settle.py`: these are the steps its rounds re
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from pipelines.costing.by_entry import aligned
+from pipelines.costing.by_entry import aligned, rows_of, sums_per_entry
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.frames import where
 from pipelines.rounding import cumulative_split, round_to
@@ -109,22 +110,8 @@ def outbound_costs(
                                     applications.get_column("outbound"))),
         inbound, source_values,
     )
-    a = pl.col("units") / QTY_SCALE
-    per_out = apps.with_columns(
-        share=round_to(a * pl.col("base") / pl.col("q_in"), p),  # R71
-        posted=pl.when(pl.col("at_posting"))
-        .then(round_to(a * pl.col("known") / pl.col("q_in"), p)).otherwise(0.0),
-    ).group_by(pl.col("outbound").alias("entry_no")).agg(
-        applied=pl.col("units").sum(),
-        applied_at_posting=pl.col("units").filter(pl.col("at_posting")).sum(),
-        shares=pl.col("share").sum(),
-        posted=pl.col("posted").sum(),
-        in_date=pl.col("vdate").max(),
-    )
     out = _with_known(outbounds.rename({"u0_entry": "inbound"}), inbound, source_values)
-    out = out.hstack(aligned(per_out, "entry_no", out.get_column("entry_no"))).with_columns(
-        pl.col("applied", "applied_at_posting").fill_null(0),
-        pl.col("shares", "posted").fill_null(0.0))
+    out = out.hstack(_applied(apps, out.get_column("entry_no"), p))
     if revalued is not None and revalued.height:
         out = out.join(revalued, on="entry_no", how="left").with_columns(
             shares=pl.col("shares") + pl.col("reval_shares").fill_null(0.0),
@@ -141,6 +128,28 @@ def outbound_costs(
          - round_to((pl.col("units") - pl.col("applied")) / QTY_SCALE * u0, p)).alias("target"),
         pl.max_horizontal("posting_date", "in_date").alias("valuation_date"),
     )
+
+
+def _applied(apps: pl.DataFrame, entry_no: pl.Series, p: float) -> pl.DataFrame:
+    """Per outbound of `entry_no`, row for row: the units applied to it (all, and at its
+    posting), the shares (R71) and costs at posting of its applications, and its inbounds'
+    latest valuation date (null without applications). Sums by row (bincount), not a group-by
+    over millions of outbounds that mostly have one application each."""
+    at = rows_of(entry_no, apps.get_column("outbound"))
+    a, posting = pl.col("units") / QTY_SCALE, pl.col("at_posting")
+    sums = sums_per_entry(pl.Series(at + 1), apps.select(
+        applied=pl.col("units").cast(pl.Float64),  # integers below 2^53: summed exactly
+        applied_at_posting=pl.when(posting).then("units").otherwise(0).cast(pl.Float64),
+        shares=round_to(a * pl.col("base") / pl.col("q_in"), p),  # R71
+        posted=pl.when(posting).then(round_to(a * pl.col("known") / pl.col("q_in"), p))
+        .otherwise(0.0),
+    ), len(entry_no))
+    none = np.iinfo(np.int32).min
+    in_date = np.full(len(entry_no), none, dtype=np.int32)
+    np.maximum.at(in_date, at, apps.get_column("vdate").to_physical().fill_null(none).to_numpy())
+    return sums.with_columns(
+        pl.col("applied", "applied_at_posting").cast(pl.Int64),
+        in_date=pl.Series(in_date).replace(none, None).cast(pl.Date))
 
 
 def received_values(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import polars as pl
 
-from pipelines.costing.by_entry import at_entry_no
+from pipelines.costing.by_entry import at_entry_no, sums_per_entry
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
 from pipelines.frames import where
@@ -228,18 +227,6 @@ def value_entries_table(
         ),
         ValueEntry,
     )
-
-
-def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.DataFrame:
-    """Column sums of `values` per item ledger entry 1..n, in entry order (0 where none).
-
-    Entry numbers are dense, so a bincount over them is the group-by (a hash group-by over ten
-    million nearly unique keys is the slow part of the tables); it adds in row order like one."""
-    index = entry_no.to_numpy()
-    return pl.DataFrame({
-        c: np.bincount(index, weights=values.get_column(c).to_numpy(), minlength=n + 1)[1:]
-        for c in values.columns
-    })
 
 
 def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
