@@ -328,8 +328,9 @@ def _date_text(dates: pl.Series) -> pl.Expr:
 def unbalanced_value_entries(gl_entries: pl.DataFrame, precision: float = 0.01) -> pl.DataFrame:
     """R126 check: value entries whose G/L entries do not sum to zero (empty when all balance)."""
     return (
-        gl_entries.group_by("value_entry_no")
+        gl_entries.lazy().group_by("value_entry_no")
         .agg(amount=pl.col("amount").sum())
         .filter(pl.col("amount").abs() >= precision / 2)
         .sort("value_entry_no")
+        .collect()
     )

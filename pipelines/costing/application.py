@@ -68,7 +68,7 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
         out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
     ).filter(on_side)
     flow = flow.with_columns(back_dated=pl.col("entry_no").is_in(back["entry_no"].implode()))
-    strict = flow.group_by("key_id").agg(strict=_ON_HAND_INTO_OPEN.any())
+    strict = flow.lazy().group_by("key_id").agg(strict=_ON_HAND_INTO_OPEN.any()).collect()
     keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
     side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
         "inbound", "key_id", "entry_no").with_columns(

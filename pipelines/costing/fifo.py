@@ -23,11 +23,11 @@ RESULT_SCHEMA = {"entry_no": pl.Int64, "cost_at_posting": pl.Float64, "target": 
 
 def inbound_table(entries: pl.DataFrame, source_values: pl.DataFrame) -> pl.DataFrame:
     """R70: per inbound entry its quantity, date, and the value of its own cost entries."""
-    sums = source_values.group_by(pl.col("item_ledger_entry_no").alias("inbound")).agg(
+    sums = source_values.lazy().group_by(pl.col("item_ledger_entry_no").alias("inbound")).agg(
         source_base=(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum(),
         invoiced=pl.col("invoiced_quantity").sum(),
         last_tx=pl.col("transaction_no").max(),
-    )
+    ).collect()
     return (
         where(entries, pl.col("inbound"), pl.col("entry_no").alias("inbound"),
               pl.col("quantity").alias("q_in"), pl.col("units").alias("q_units"),
@@ -188,12 +188,13 @@ def rounding_amounts(
     p = settings.amount_rounding_precision
     base = pl.col("source_base") + pl.col("target")
     forwarded = (
-        applications.join(inbound, on="inbound")
+        applications.lazy().join(inbound.lazy(), on="inbound")
         .group_by("inbound")
         .agg(
             applied=pl.col("units").sum(),
             shares=round_to(pl.col("units") / QTY_SCALE * base / pl.col("q_in"), p).sum(),
         )
+        .collect()
     )
     if amounts is not None and amounts.height:
         reval = pl.concat([

@@ -55,10 +55,11 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "receiving", "before", "delta", "units", "cap", passes=passes,
     ).join(back.select("key_id").unique(), on="key_id", how="semi")
     keys = (
-        flow.group_by("key_id")
+        flow.lazy().group_by("key_id")
         .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any() & ~return_on_hand.any(),
              no_demand=pl.col("inbound").all())
         .filter("ok")
+        .collect()
     )
     # the sides with a back-dated entry (a side without one keeps entry order) of those keys,
     # as one integer per side: a filter, not two joins over millions of entries

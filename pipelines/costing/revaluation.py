@@ -62,9 +62,9 @@ def _inbound_facts(entries: pl.DataFrame, applications: pl.DataFrame,
     revalued = pl.col("item_no").is_in(items.implode())  # a few of the items, as a rule
     out = where(entries, ~pl.col("inbound") & revalued, pl.col("entry_no").alias("outbound"),
                 o_tx="transaction_no", o_date="posting_date")
-    consumed = applications.join(out, on="outbound").group_by("inbound").agg(
+    consumed = applications.lazy().join(out.lazy(), on="outbound").group_by("inbound").agg(
         applied=pl.col("units").sum(), last_o_tx=pl.col("o_tx").max(),
-        last_o_date=pl.col("o_date").max())
+        last_o_date=pl.col("o_date").max()).collect()
     receipts = where(entries, (pl.col("type") == "purchase_receipt") & revalued,
                      inbound="entry_no", receipt_units="units")
     completed = (

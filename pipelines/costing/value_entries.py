@@ -241,7 +241,8 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     applied = pl.concat([applications.select(entry_no="inbound", units="units"),
                          applications.select(entry_no="outbound", units=-pl.col("units"))])
     # units stay integers: the group-by, not a float bincount
-    applied = applied.group_by("entry_no").agg(pl.col("units").sum().alias("applied"))
+    applied = applied.lazy().group_by("entry_no").agg(pl.col("units").sum().alias("applied"))
+    applied = applied.collect()
     frame = entries.select("inbound", "units", *(
         c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
     )).sort("entry_no").with_columns(  # entry numbers 1..n in order: a scatter, not a join
