@@ -75,8 +75,12 @@ def cost_ledger(
     adjustments = ve.adjustment_entries(
         posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
     del targets, rounding
-    value_entries = ve.value_entries_table(entries, posted, adjustments, valuation_dates, settings)
-    del posted, adjustments, valuation_dates
+    # posted, then adjustments: already in entry_no order; their parts are let go before the
+    # table is built on the rows (the peak of costing was the parts beside their copy)
+    rows = pl.concat([posted, adjustments], how="diagonal_relaxed", rechunk=True)
+    del posted, adjustments
+    value_entries = ve.value_entries_table(entries, rows, valuation_dates, settings)
+    del rows, valuation_dates
     return Ledger(
         item_ledger_entries=ve.item_ledger_entries_table(entries, applications, value_entries,
                                                          settings),

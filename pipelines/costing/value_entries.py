@@ -184,12 +184,12 @@ def adjustment_entries(
 
 def value_entries_table(
     entries: pl.DataFrame,
-    posted: pl.DataFrame,
-    adjustments: pl.DataFrame,
+    rows: pl.DataFrame,
     valuation_dates: pl.DataFrame,
     settings: Settings,
 ) -> pl.DataFrame:
-    """Every value entry with the fields of R20 and R33, in entry number order."""
+    """Every value entry with the fields of R20 and R33, in entry number order: `rows` are the
+    posted value entries, then the adjustments (both numbered already)."""
     value = pl.col("cost_amount_actual") + pl.col("cost_amount_expected")
     cost_per_unit = (
         pl.when(pl.col("invoiced_quantity") != 0)
@@ -197,8 +197,6 @@ def value_entries_table(
         .when(pl.col("valued_quantity") != 0).then(value / pl.col("valued_quantity"))
         .otherwise(0.0)
     )
-    # posted, then adjustments: already in entry_no order
-    rows = pl.concat([posted, adjustments], how="diagonal_relaxed", rechunk=True)
     # each value entry's item ledger entry fields: a gather by entry number, not a join
     n = entries.height
     of_entry = rows.get_column("item_ledger_entry_no") - 1
@@ -216,7 +214,7 @@ def value_entries_table(
                           entry_valuation_date.gather(of_entry).alias("entry_valuation_date"))
         .with_columns(  # Revaluation entries keep their own date (R92)
             valuation_date=pl.coalesce("valuation_date", "entry_valuation_date")
-            if "valuation_date" in posted.columns else pl.col("entry_valuation_date"))
+            if "valuation_date" in rows.columns else pl.col("entry_valuation_date"))
         .with_columns(  # a sum of rounded floats is not always the float of the rounded sum
             round_to(pl.col("cost_amount_expected", "cost_amount_actual", "sales_amount_actual"),
                      settings.amount_rounding_precision))
