@@ -114,28 +114,47 @@ def _valuation_row_by_row(iles: pl.DataFrame, ves: pl.DataFrame, as_of) -> set[t
             if abs(q) > 1e-9 or abs(a) >= 0.005 or abs(x) >= 0.005}
 
 
-@given(
-    entries=st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["", "WEST"]),
-                               st.integers(-5, 5), st.integers(1, 9)), min_size=1, max_size=8),
-    values=st.lists(st.tuples(st.integers(0, 20), st.integers(-5000, 5000),
-                              st.integers(-500, 500), st.integers(1, 9),
-                              st.sampled_from(["RESALE", "FINISHED"])), max_size=20),
-    as_of=st.integers(1, 9),
-)
-def test_valuation_is_r130_entry_by_entry(entries, values, as_of):
-    """Against the row-by-row statement: value entries out of entry order, entries without value
-    entries (group ""), dates on both sides of `as_of`, a key across several entries."""
+def _histories(days: int) -> dict:
+    """Random entries (item, location, signed quantity, day) and value entries (entry, actual
+    and expected cents, day, posting group) over `days` days, and an as-of day."""
+    return {
+        "entries": st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["", "WEST"]),
+                                      st.integers(-5, 5), st.integers(1, days)),
+                            min_size=1, max_size=8),
+        "values": st.lists(st.tuples(st.integers(0, 20), st.integers(-5000, 5000),
+                                     st.integers(-500, 500), st.integers(1, days),
+                                     st.sampled_from(["RESALE", "FINISHED"])), max_size=20),
+        "as_of": st.integers(1, days),
+    }
+
+
+def _day(n: int) -> dt.date:
+    return D(2020, 1, 1) + dt.timedelta(days=n - 1)
+
+
+def _ledger(entries: list, values: list) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The item ledger entries and value entries of a `_histories` draw: value entries numbered
+    against entry order, each on an entry of its own item and location."""
     iles = item_ledger_entries(*[
-        ile(i + 1, "Purchase", float(q), D(2020, 1, day), item_no=item, location_code=loc)
-        for i, (item, loc, q, day) in enumerate(entries)])
+        ile(i + 1, "Purchase" if q > 0 else "Sale", float(q), _day(d), item_no=item,
+            location_code=loc)
+        for i, (item, loc, q, d) in enumerate(entries)])
     n = len(entries)
     ves = value_entries(*[
         ve(20 - i, "Purchase", a / 100, x / 100, ile_no=ile_no % n + 1,
            item_no=entries[ile_no % n][0], location_code=entries[ile_no % n][1],
-           posting_date=D(2020, 1, day), inventory_posting_group=group)
-        for i, (ile_no, a, x, day, group) in enumerate(values)])
-    got = inventory_valuation(iles, ves, D(2020, 1, as_of))
-    assert set(got.rows()) == _valuation_row_by_row(iles, ves, D(2020, 1, as_of))
+           posting_date=_day(d), inventory_posting_group=group)
+        for i, (ile_no, a, x, d, group) in enumerate(values)])
+    return iles, ves
+
+
+@given(**_histories(9))
+def test_valuation_is_r130_entry_by_entry(entries, values, as_of):
+    """Against the row-by-row statement: value entries out of entry order, entries without value
+    entries (group ""), dates on both sides of `as_of`, a key across several entries."""
+    iles, ves = _ledger(entries, values)
+    got = inventory_valuation(iles, ves, _day(as_of))
+    assert set(got.rows()) == _valuation_row_by_row(iles, ves, _day(as_of))
     assert got.height == len(set(got.rows()))
 
 
@@ -178,34 +197,17 @@ def _report_row_by_row(iles: pl.DataFrame, ves: pl.DataFrame, as_of) -> set[tupl
     return rows
 
 
-@given(
-    entries=st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["", "WEST"]),
-                               st.integers(-5, 5), st.integers(1, 90)), min_size=1, max_size=8),
-    values=st.lists(st.tuples(st.integers(0, 20), st.integers(-5000, 5000),
-                              st.integers(-500, 500), st.integers(1, 90),
-                              st.sampled_from(["RESALE", "FINISHED"])), max_size=20),
-    as_of=st.integers(1, 90),
-)
+@given(**_histories(90))
 def test_monthly_report_is_the_report_month_by_month(entries, values, as_of):
     """Against the row-by-row statement over three months: moves in months before a key's
     first, value entries dated before or after their entry, keys that close at zero and move
     again, dates after `as_of`."""
-    day = lambda n: D(2020, 1, 1) + dt.timedelta(days=n - 1)  # noqa: E731
-    iles = item_ledger_entries(*[
-        ile(i + 1, "Purchase" if q > 0 else "Sale", float(q), day(d), item_no=item,
-            location_code=loc)
-        for i, (item, loc, q, d) in enumerate(entries)])
-    n = len(entries)
-    ves = value_entries(*[
-        ve(20 - i, "Purchase", a / 100, x / 100, ile_no=ile_no % n + 1,
-           item_no=entries[ile_no % n][0], location_code=entries[ile_no % n][1],
-           posting_date=day(d), inventory_posting_group=group)
-        for i, (ile_no, a, x, d, group) in enumerate(values)])
-    got = inventory_valuation_by_period(iles, ves, day(as_of))
+    iles, ves = _ledger(entries, values)
+    got = inventory_valuation_by_period(iles, ves, _day(as_of))
     figures = [f"{s}_{m}" for m in ("quantity", "value", "expected_cost")
                for s in ("opening", "increases", "decreases", "closing")]
     rows = got.select("period_end", *KEYS, *figures).rows()
-    assert set(rows) == _report_row_by_row(iles, ves, day(as_of))
+    assert set(rows) == _report_row_by_row(iles, ves, _day(as_of))
     assert len(rows) == len(set(rows))
     assert got.select(*KEYS, "period_start").rows() == sorted(
         got.select(*KEYS, "period_start").rows())
