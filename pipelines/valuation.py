@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from pipelines.costing.by_entry import sums_per_entry
+from pipelines.costing.by_entry import rows_of, sums_per_entry
 from pipelines.rounding import round_to
 from schemas.base import columns, empty
 from schemas.gl import InventoryValuation, InventoryValuationPeriod
@@ -125,9 +125,7 @@ def inventory_valuation_by_period(
     dated = pl.col("posting_date") <= as_of
     ile_moves = ile.select(month=month, dated=dated, inbound=pl.col("quantity") > 0,
                            quantity="quantity")
-    row_of = np.zeros(int(ile.get_column("entry_no").max()) + 1, dtype=np.int64)
-    row_of[ile.get_column("entry_no").to_numpy()] = np.arange(ile.height)
-    ve_row = row_of[value_entries.get_column("item_ledger_entry_no").to_numpy()]
+    ve_row = rows_of(ile.get_column("entry_no"), value_entries.get_column("item_ledger_entry_no"))
     ve_moves = value_entries.select(month=month, dated=dated, value="cost_amount_actual",
                                     expected="cost_amount_expected")
     q_dated = ile_moves.get_column("dated").to_numpy()
