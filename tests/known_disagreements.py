@@ -14,7 +14,7 @@ from __future__ import annotations
 from tests.reference.book import Book
 from tests.strategies import History
 
-R44A_REFUSAL = "(R44a)"  # a to-leg passing over one open outbound and closing another, or on LIFO
+R44A_REFUSAL = "(R44a)"  # a to-leg passing over one open outbound and closing another
 
 
 def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - the registry

@@ -31,33 +31,58 @@ def _remaining_and_cost(ledger) -> list[tuple]:
         "remaining_quantity", "cost_amount_actual").rows()
 
 
-def test_the_rule_books_example_the_sale_stays_open() -> None:
+@pytest.mark.parametrize("method", ["FIFO", "LIFO"])
+def test_the_rule_books_example_the_sale_stays_open(method: str) -> None:
     """costing.md R44a: a sale of 6 with 1 on hand (5 open at u0 = 10.00), its return of 5 (on
     hand, R45), the 5 to BLUE and back: the to-leg coming back passes over the sale."""
     got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10), tx(2, D(2020, 1, 2), "sale", 6),
                       tx(3, D(2020, 1, 3), "sales_return", 5, applies=2),
                       _transfer(4, D(2020, 1, 4), 5, "", "BLUE"),
-                      _transfer(5, D(2020, 1, 5), 5, "BLUE", ""))
+                      _transfer(5, D(2020, 1, 5), 5, "BLUE", ""),
+                      item=ITEM | {"costing_method": method})
     assert _remaining_and_cost(got) == [
         (0, 10.0), (-5, -60.0), (0, 50.0), (0, -50.0), (0, 50.0), (0, -50.0), (5, 50.0)]
     assert_same_ledger(got, want)
 
 
-def test_the_passed_over_sale_is_closed_by_the_next_purchase() -> None:
+@pytest.mark.parametrize("method", ["FIFO", "LIFO"])
+def test_the_passed_over_sale_is_closed_by_the_next_purchase(method: str) -> None:
     """The returned unit comes back from BLUE and passes over the open sale; a later sale takes
-    the on-hand to-leg (the oldest open inbound), and the purchase after it closes the first sale
+    the on-hand to-leg (the only open inbound), and the purchase after it closes the first sale
     at its own cost, 12.00 (R44, R72)."""
     got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
                       tx(2, D(2020, 1, 2), "sale", 2, loc="RED"),
                       tx(3, D(2020, 1, 3), "sales_return", 1, loc="BLUE", applies=2),
                       _transfer(4, D(2020, 1, 4), 1, "BLUE", "RED"),
                       tx(5, D(2020, 1, 5), "sale", 1, loc="RED"),
-                      tx(6, D(2020, 1, 6), "purchase", 1, 12, loc="RED"))
+                      tx(6, D(2020, 1, 6), "purchase", 1, 12, loc="RED"),
+                      item=ITEM | {"costing_method": method})
     ile = got.item_ledger_entries.sort("entry_no")
     assert ile.get_column("remaining_quantity").to_list() == [0, 0, 0, 0, 0, 0, 0]
     apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
         "inbound_item_entry_no", "outbound_item_entry_no").rows()
     assert (5, 6) in apps and (7, 2) in apps  # to-leg -> the later sale; purchase -> the first
+    assert_same_ledger(got, want)
+
+
+@pytest.mark.parametrize(("method", "sale_cost", "to_leg_left"), [("FIFO", -23.0, 0),
+                                                                    ("LIFO", -24.0, 1)])
+def test_the_passing_to_leg_under_a_later_purchase(method: str, sale_cost: float,
+                                                    to_leg_left: int) -> None:
+    """The passing to-leg (R44a) is on hand beside the open sale 2; the purchase of 3 at 12.00
+    closes the sale (R44; 10 + 12 = 22, so the returned unit and the to-leg cost 11.00) and puts
+    2 on hand after the to-leg. A sale of 2 takes the to-leg and one purchased unit under FIFO
+    (11 + 12), the two purchased units under LIFO (R42, latest first)."""
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
+                      tx(2, D(2020, 1, 2), "sale", 2, loc="RED"),
+                      tx(3, D(2020, 1, 3), "sales_return", 1, loc="BLUE", applies=2),
+                      _transfer(4, D(2020, 1, 4), 1, "BLUE", "RED"),
+                      tx(5, D(2020, 1, 5), "purchase", 3, 12, loc="RED"),
+                      tx(6, D(2020, 1, 6), "sale", 2, loc="RED"),
+                      item=ITEM | {"costing_method": method})
+    assert _remaining_and_cost(got) == [
+        (0, 10.0), (0, -22.0), (0, 11.0), (0, -11.0), (to_leg_left, 11.0), (1 - to_leg_left, 36.0),
+        (0, sale_cost)]
     assert_same_ledger(got, want)
 
 
@@ -82,15 +107,6 @@ def test_passing_over_one_open_sale_and_closing_another_is_refused() -> None:
             _transfer(5, D(2020, 1, 5), 1, "BLUE", "RED"))
     with pytest.raises(NotSupportedYet, match=r"transaction_no=5.*R44a.*close another"):
         _both(*rows)
-
-
-def test_a_pass_over_on_a_lifo_item_is_refused() -> None:
-    rows = (tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
-            tx(2, D(2020, 1, 2), "sale", 2, loc="RED"),
-            tx(3, D(2020, 1, 3), "sales_return", 1, loc="BLUE", applies=2),
-            _transfer(4, D(2020, 1, 4), 1, "BLUE", "RED"))
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=4.*R44a.*LIFO"):
-        _both(*rows, item=ITEM | {"costing_method": "LIFO"})
 
 
 def test_a_fixed_application_to_the_passing_to_leg() -> None:

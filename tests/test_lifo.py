@@ -37,16 +37,25 @@ LIFO = ITEM | {"costing_method": "LIFO"}
 
 # --- the stack matching against a simulation -----------------------------------------------------
 
-def simulate(keys: list[list[int]]) -> set[tuple[int, int, int]]:
-    """R42/R44 one unit move at a time: (inbound, outbound, units) of every application."""
+Move = int | tuple[int, bool]  # units (inbound > 0), or (units, True): an inbound closing nothing
+
+
+def _move(move: Move) -> tuple[int, bool]:
+    return move if isinstance(move, tuple) else (move, False)
+
+
+def simulate(keys: list[list[Move]]) -> set[tuple[int, int, int]]:
+    """R42/R44/R45 one move at a time: (inbound, outbound, units) of every application."""
     applied: dict[tuple[int, int], int] = {}
     entry = 0
     for moves in keys:
         on_hand: list[list[int]] = []  # [entry, units], latest on top
         open_out: list[list[int]] = []
-        for delta in moves:
+        for move in moves:
+            delta, closes_nothing = _move(move)
             entry += 1
-            need, mine, other = abs(delta), [entry, 0], on_hand if delta < 0 else open_out
+            other = on_hand if delta < 0 else [] if closes_nothing else open_out
+            need, mine = abs(delta), [entry, 0]
             while need and other:
                 top = other[-1]
                 a = min(need, top[1])
@@ -62,22 +71,28 @@ def simulate(keys: list[list[int]]) -> set[tuple[int, int, int]]:
     return {(i, o, u) for (i, o), u in applied.items()}
 
 
-def flow_of(keys: list[list[int]]) -> pl.DataFrame:
-    rows = [(k, d) for k, moves in enumerate(keys) for d in moves]
+def flow_of(keys: list[list[Move]]) -> pl.DataFrame:
+    rows = [(k, *_move(m)) for k, moves in enumerate(keys) for m in moves]
     return pl.DataFrame({
-        "key_id": [k for k, _ in rows], "entry_no": list(range(1, len(rows) + 1)),
-        "delta": [d for _, d in rows], "inbound": [d >= 0 for _, d in rows],
+        "key_id": [k for k, _, _ in rows], "entry_no": list(range(1, len(rows) + 1)),
+        "delta": [d for _, d, _ in rows], "inbound": [d >= 0 for _, d, _ in rows],
+        "type": ["sales_return" if r else "purchase" if d >= 0 else "sale" for _, d, r in rows],
+        "receiving": [r for _, _, r in rows], "passes": [False] * len(rows),
     }, schema={"key_id": pl.Int64, "entry_no": pl.Int64, "delta": pl.Int64,
-               "inbound": pl.Boolean})
+               "inbound": pl.Boolean, "type": pl.String, "receiving": pl.Boolean,
+               "passes": pl.Boolean})
 
 
-moves = st.lists(st.lists(st.integers(-6, 6), max_size=30), min_size=1, max_size=6)
+returns = st.tuples(st.integers(0, 6), st.just(True))
+moves = st.lists(st.lists(st.one_of(st.integers(-6, 6), returns), max_size=30),
+                 min_size=1, max_size=6)
 
 
 @settings(max_examples=400, deadline=None)
 @given(moves)
 def test_stack_matching_equals_a_two_stack_simulation(keys: list[list[int]]) -> None:
-    """Ties in the balance, zero moves (a fully reserved inbound), keys in and out of negative."""
+    """Ties in the balance, zero moves (a fully reserved inbound), keys in and out of negative,
+    returns that close nothing (R45) so that both stacks are non-empty at once."""
     got = lifo_applications(flow_of(keys))
     assert set(got.iter_rows()) == simulate(keys)
     assert got.height == len(simulate(keys))  # one row per (inbound, outbound)
@@ -197,6 +212,21 @@ def test_fixed_application_to_units_the_stack_already_gave_away(rows, why) -> No
         cost_ledger(pl.DataFrame(list(rows), schema=TRANSACTION_DTYPES, orient="row"), items,
                     pl.DataFrame(schema=PERIOD_DTYPES), Settings())
     assert not isinstance(exc.value, NotSupportedYet), why
+
+
+def test_lifo_returns_on_hand_beside_an_open_sale() -> None:
+    """R45 on a LIFO key: the returns close nothing, so the sale stays open beside the returned
+    units (both stacks non-empty); a sale takes the latest return (R42), the next purchase closes
+    the open sale (R44), and the last sale takes that purchase's rest, then the returns, latest
+    first. Sale 2 costs 3 x 10 + 2 x 20 = 70 (14 each), which both returns and sale 4 take."""
+    led = both(tx(1, D(2020, 1, 1), "purchase", 3, 10), tx(2, D(2020, 1, 2), "sale", 5),
+               tx(3, D(2020, 1, 3), "sales_return", 5, applies=2), tx(4, D(2020, 1, 4), "sale", 1),
+               tx(5, D(2020, 1, 5), "sales_return", 1, applies=4),
+               tx(6, D(2020, 1, 6), "purchase", 4, 20), tx(7, D(2020, 1, 7), "sale", 4))
+    assert led.item_ledger_entries["remaining_quantity"].to_list() == [0, 0, 3, 0, 0, 0, 0]
+    assert applied(led) == {(1, 2, -3.0), (3, 4, -1.0), (6, 2, -2.0), (6, 7, -2.0),
+                            (5, 7, -1.0), (3, 7, -1.0)}
+    assert costs(led) == [30.0, -70.0, 70.0, -14.0, 14.0, 80.0, -68.0]
 
 
 @pytest.mark.parametrize("method", ["FIFO", "LIFO"])

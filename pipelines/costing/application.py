@@ -33,10 +33,8 @@ from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
 
-# R45: a sales return with applies_to posted while its key has open outbounds closes nothing
-_RETURN_INTO_OPEN = ((pl.col("type") == "sales_return") & pl.col("receiving")
-                     & (pl.col("before") < 0))
-# ... and neither does a to-leg passing over them (R44a): both go on hand
+# R45: a sales return with applies_to posted while its key has open outbounds closes nothing,
+# and neither does a to-leg passing over them (R44a): both go on hand
 _ON_HAND_INTO_OPEN = (((pl.col("type") == "sales_return") | pl.col("passes"))
                       & pl.col("receiving") & (pl.col("before") < 0))
 
@@ -228,20 +226,6 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     ])
 
 
-def _check_returns_into_negative(flow: pl.DataFrame) -> None:
-    """R45 on LIFO keys: a sales return with applies_to posted into negative inventory is not
-    supported yet (unless fixed applications reserve all of it: then it takes no part in the
-    automatic one). FIFO keys: `returns.split_on_hand_returns`."""
-    bad = flow.filter(_RETURN_INTO_OPEN & (pl.col("delta") > 0))
-    if bad.height:
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={row['transaction_no']}", "applies_to", None,
-                    "not supported yet: a sales return with applies_to posted while its item, "
-                    "location and variant has open outbound entries (R45)")
-            for row in bad.sort("transaction_no").head(20).iter_rows(named=True)
-        ])
-
-
 def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> None:
     """R46: a transfer's from-leg must be fully applied when it is posted."""
     legs = entries.filter((pl.col("type") == "transfer") & ~pl.col("inbound"))
@@ -294,7 +278,6 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     # first the orders this model does not follow (its applications, loops included, are not
     # BC's then), then a pass-over it cannot apply (the input would look short of stock)
     _check_date_order(flow, reordered)  # the keys applied by posting date are not checked
-    _check_returns_into_negative(flow.filter(pl.col("lifo")))
     check_pass_overs(entries, applications, passing.to_frame(), stuck)
     if fixed.height:
         _check_fixed_capacity(flow, fixed,

@@ -1,17 +1,19 @@
-"""LIFO quantity application (R42, R44) as stack matching, without a loop over entries.
+"""LIFO quantity application (R42, R44, R45) as stack matching, without a loop over entries.
 
 Per application key the automatic stream (inbounds with their unreserved quantity, outbounds
-without applies_to) moves the balance S: the quantity on hand above 0, the open outbound quantity
-below 0. While posting dates follow entry order, R42 (an outbound takes the latest open inbound
-first) and R44 with LIFO (an inbound closes the latest open outbound first) make both sides one
-stack over the levels of S: a unit at level y is pushed by the move that last crossed y and popped
-by the next move that crosses it back.
+without applies_to) moves two stacks: P, the units on hand, and N, the open outbound units.
+While posting dates follow entry order, R42 (an outbound takes the latest open inbound first)
+and R44 with LIFO (an inbound closes the latest open outbound first) make each a stack in entry
+order: a unit at height y is pushed by the move that last raised the stack past y and popped by
+the next move that lowers it below y. Usually one of them is empty and the pair is one balance;
+a return with applies_to (R45) goes onto P while N stays open, and so may a to-leg passing
+over (R44a). The heights of both after every move come from one max-plus scan (`lifo_stream`).
 
-So every position j with S_j > 0 names one application: the levels (S_p, S_j] were pushed by the
-inbound at p + 1, where p is the previous position with a smaller S (PSV), and are popped, down to
-S_t, by the outbound at t, the next position with a smaller S (NSV). Below 0 the same holds
-mirrored (previous and next greater values): the outbound at p + 1 opened the levels, the inbound
-at t closes them. Equal values name the same application twice (deduplicated).
+So every position j with height h_j > 0 names one application: the heights (h_p, h_j] were
+pushed by the move at p + 1, where p is the previous position with a smaller height (PSV), and
+are popped, down to h_t, by the move at t, the next position with a smaller height (NSV). On P
+an inbound pushes and an outbound pops; on N the other way round. Equal heights name the same
+application twice (deduplicated).
 
 Previous/next smaller values of all positions come from a min pyramid (aligned blocks of 2^k):
 each query climbs to the nearest block holding a smaller value and descends into it, about
@@ -20,10 +22,16 @@ each query climbs to the nearest block holding a smaller value and descends into
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import polars as pl
 
 _BIG = np.iinfo(np.int64).max
+_APPLICATION_SCHEMA = {"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64}
+# inbounds that close no open outbound: returns with applies_to (R45), to-legs passing over (R44a)
+_CLOSES_NOTHING = (((pl.col("type") == "sales_return") & pl.col("receiving"))
+                   | pl.col("passes").fill_null(False))
 
 
 def _pyramid(values: np.ndarray) -> list[np.ndarray]:
@@ -65,12 +73,27 @@ def _last_below(levels: list[np.ndarray], r: np.ndarray, v: np.ndarray) -> np.nd
 
 
 class Nearest:
-    """Previous/next smaller and greater values of one int64 array, by batch of queries."""
+    """Previous/next smaller and greater values of one int64 array, by batch of queries; each
+    pyramid is built on first use."""
 
     def __init__(self, values: np.ndarray):
-        self.n = len(values)
-        self.low, self.low_rev = _pyramid(values), _pyramid(values[::-1])
-        self.high, self.high_rev = _pyramid(-values), _pyramid(-values[::-1])
+        self.values, self.n = values, len(values)
+
+    @functools.cached_property
+    def low(self):
+        return _pyramid(self.values)
+
+    @functools.cached_property
+    def low_rev(self):
+        return _pyramid(self.values[::-1])
+
+    @functools.cached_property
+    def high(self):
+        return _pyramid(-self.values)
+
+    @functools.cached_property
+    def high_rev(self):
+        return _pyramid(-self.values[::-1])
 
     def prev_below(self, j, v):
         return _last_below(self.low, j, v)
@@ -89,101 +112,136 @@ class Nearest:
         return np.where(found >= 0, self.n - 1 - found, -1)
 
 
-def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, Nearest]:
-    """Positions of the automatic stream of LIFO keys, one start position (S = 0) per key.
+def _segment_cum_max(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
+    """Running maximum of a non-negative `x` restarting where `new_key` is set."""
+    span = int(x.max(initial=0)) + 1
+    segment = np.cumsum(new_key) - 1
+    if span * (int(segment.max(initial=0)) + 1) >= 1 << 62:
+        raise OverflowError("LIFO stream: quantities too large for the running maximum")
+    return np.maximum.accumulate(x + segment * span) - segment * span
+
+
+def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Positions of the automatic stream of LIFO keys and the heights of its two stacks.
 
     `flow` is sorted by (key_id, entry_no) and has `delta` (unreserved inbound units, minus the
-    outbound units). Returns the stream with `pos` and `balance`, the balance by position, and
-    the nearest-value index over it.
+    outbound units), `type`, `receiving` and `passes`. The stacks are P, the units on hand, and
+    N, the open outbound units (R44). An outbound takes P first and pushes the rest onto N; an
+    inbound closes N first and pushes the rest onto P; an inbound that closes nothing (a return
+    with applies_to, R45; a to-leg passing over, R44a) pushes all of it onto P, so both can be
+    non-empty at once. With S the running balance (= P - N), P after each move is the max-plus
+    recurrence P' = max(P + a, b): a = -units, b = 0 for an outbound; a = 0, b = S' for an
+    inbound that closes; a = units, b = -inf for one that does not. Unrolled:
+    P_t = A_t + max(0, max over k <= t of (b_k - A_k)) with A the running sum of a.
+
+    Returns the stream with `pos`, `on_hand` (P) and `open` (N) after each row, and P and N by
+    position, one start position (both 0) before each key.
     """
     key = flow.get_column("key_id").to_numpy()
     delta = flow.get_column("delta").to_numpy().astype(np.int64)
+    inbound = flow.get_column("inbound").to_numpy()
+    closes_nothing = (inbound & flow.select(_CLOSES_NOTHING).to_series().to_numpy())
     new_key = np.ones(len(key), dtype=bool)
     new_key[1:] = key[1:] != key[:-1]
     pos = np.arange(1, len(key) + 1, dtype=np.int64) + np.cumsum(new_key) - 1
-    total = np.cumsum(delta)
+    a = np.where(inbound & ~closes_nothing, 0, delta)
+    total_a, total_s = _segment_cum_sum(a, new_key), _segment_cum_sum(delta, new_key)
+    b_minus_a = np.where(inbound & ~closes_nothing, total_s - total_a, -total_a)
+    p_rows = total_a + _segment_cum_max(np.maximum(np.where(
+        closes_nothing, 0, b_minus_a), 0), new_key)
+    n_rows = p_rows - total_s
+    size = len(key) + int(new_key.sum())
+    p, n = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    p[pos], n[pos] = p_rows, n_rows
+    stream = flow.with_columns(pos=pl.Series(pos), on_hand=pl.Series(p_rows),
+                               open=pl.Series(n_rows))
+    return stream, p, n
+
+
+def _segment_cum_sum(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
+    total = np.cumsum(x)
     starts = np.flatnonzero(new_key)
-    before_key = (total - delta)[starts]
-    balance_rows = total - np.repeat(before_key, np.diff(np.append(starts, len(key))))
-    balance = np.zeros(len(key) + len(starts), dtype=np.int64)
-    balance[pos] = balance_rows
-    stream = flow.with_columns(pos=pl.Series(pos), balance=pl.Series(balance_rows))
-    return stream, balance, Nearest(balance)
+    before = (total - x)[starts]
+    return total - np.repeat(before, np.diff(np.append(starts, len(x))))
+
+
+def _stack_applications(s: np.ndarray, entry: np.ndarray, key: np.ndarray,
+                        pushes_in: bool) -> pl.DataFrame:
+    """The applications one stack's heights `s` by position name: a unit at height y is pushed
+    by the move after the previous position below y and popped by the next position below it."""
+    near = Nearest(s)
+    j = np.flatnonzero(s > 0)
+    p, t = near.prev_below(j, s[j]), near.next_below(j, s[j])
+    # t beyond the key (its next start position) or nowhere: still open at the end
+    popped = t >= 0
+    popped[popped] = key[t[popped]] == key[j[popped]]
+    j, p, t = j[popped], p[popped], t[popped]
+    units = s[j] - np.maximum(s[p], s[t])
+    pusher, popper = entry[p + 1], entry[t]
+    inbound, outbound = (pusher, popper) if pushes_in else (popper, pusher)
+    return pl.DataFrame({"inbound": inbound, "outbound": outbound, "units": units},
+                        schema=_APPLICATION_SCHEMA)
 
 
 def lifo_applications(flow: pl.DataFrame) -> pl.DataFrame:
-    """R42, R44 (LIFO): the automatic applications of LIFO keys: inbound, outbound, units."""
-    schema = {"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64}
+    """R42, R44, R45 (LIFO): the automatic applications of LIFO keys: inbound, outbound, units.
+
+    P's units are pushed by inbounds and popped by outbounds; N's pushed by outbounds and
+    popped (closed) by inbounds. Positions with equal height between the same two moves name
+    the same application (deduplicated).
+    """
     if flow.height == 0:
-        return pl.DataFrame(schema=schema)
-    stream, s, near = lifo_stream(flow)
-    size = len(s)
-    entry = np.full(size, -1, dtype=np.int64)
-    key = np.full(size, -1, dtype=np.int64)
+        return pl.DataFrame(schema=_APPLICATION_SCHEMA)
+    stream, p, n = lifo_stream(flow)
+    entry = np.full(len(p), -1, dtype=np.int64)
+    key = np.full(len(p), -1, dtype=np.int64)
     pos = stream.get_column("pos").to_numpy()
     entry[pos] = stream.get_column("entry_no").to_numpy()
     key[pos] = stream.get_column("key_id").to_numpy()
-    pieces = []
-    for up in (True, False):  # on hand above 0, open outbounds below 0 (mirrored)
-        j = pos[s[pos] > 0] if up else pos[s[pos] < 0]
-        if up:
-            p, t = near.prev_below(j, s[j]), near.next_below(j, s[j])
-        else:
-            p, t = near.prev_above(j, s[j]), near.next_above(j, s[j])
-        # t beyond the key (its next start position) or nowhere: still open at the end
-        popped = t >= 0
-        popped[popped] = key[t[popped]] == key[j[popped]]
-        j, p, t = j[popped], p[popped], t[popped]
-        if up:
-            units = s[j] - np.maximum(np.maximum(s[p], s[t]), 0)
-            inbound, outbound = entry[p + 1], entry[t]
-        else:
-            units = np.minimum(np.minimum(s[p], s[t]), 0) - s[j]
-            inbound, outbound = entry[t], entry[p + 1]
-        pieces.append(pl.DataFrame({"inbound": inbound, "outbound": outbound, "units": units},
-                                   schema=schema))
-    # positions with equal S between the same two moves name the same application
-    return pl.concat(pieces).filter(pl.col("units") > 0).unique(
-        ["inbound", "outbound"], maintain_order=True)
+    return pl.concat([_stack_applications(p, entry, key, pushes_in=True),
+                      _stack_applications(n, entry, key, pushes_in=False)]).filter(
+        pl.col("units") > 0).unique(["inbound", "outbound"], maintain_order=True)
 
 
 def lifo_capacity_violations(flow: pl.DataFrame, reserved: pl.DataFrame) -> pl.DataFrame:
     """R43, R160 for LIFO keys: fixed-applied inbounds whose reserved units the automatic
     application would have taken before the last fixed application named them.
 
-    The stream treats reserved units as absent; in BC they sit at the inbound's level
-    L = max(S before it, 0) of that stream until their fixed application comes. They are taken
-    when an inbound closing open outbounds runs out of unreserved units (S stays below 0 after
-    it; a return with applies_to closes nothing, R45), or when an earlier-posted outbound than the
-    last fixed application pushes S below L. `reserved`: inbound, last_fixed_tx. Returns the
-    offending rows of `reserved`.
+    The stream treats reserved units as absent; in BC they sit in P at the height L that P had
+    before the inbound, under its unreserved units, until their fixed application comes. They
+    are taken when an inbound closing open outbounds runs out of unreserved units (N stays above
+    0 after it; an inbound that closes nothing never does), or when an outbound posted before
+    the last fixed application asks for more than P holds above L. `reserved`: inbound,
+    last_fixed_tx. Returns the offending rows of `reserved`.
     """
-    stream, s, _ = lifo_stream(flow)
-    size = len(s)
+    stream, p, _ = lifo_stream(flow)
+    size = len(p)
+    at = stream.get_column("pos").to_numpy()
     outbound_pos = stream.filter(~pl.col("inbound")).get_column("pos").to_numpy()
-    outbound_s = np.full(size, _BIG, dtype=np.int64)  # only outbounds take reserved units
-    outbound_s[outbound_pos] = s[outbound_pos]
+    # what P would fall to if an outbound took it all (only outbounds take reserved units)
+    wanted = np.full(size, _BIG, dtype=np.int64)
+    wanted[outbound_pos] = p[outbound_pos - 1] - stream.filter(
+        ~pl.col("inbound")).get_column("units").to_numpy()
     tx = np.full(size, _BIG, dtype=np.int64)
-    tx[stream.get_column("pos").to_numpy()] = stream.get_column("transaction_no").to_numpy()
+    tx[at] = stream.get_column("transaction_no").to_numpy()
     key = np.full(size, -1, dtype=np.int64)
-    key[stream.get_column("pos").to_numpy()] = stream.get_column("key_id").to_numpy()
+    key[at] = stream.get_column("key_id").to_numpy()
     checked = reserved.join(
-        stream.select(pl.col("entry_no").alias("inbound"), "pos", "key_id", "balance", "delta",
-                      "cap", r45=(pl.col("type") == "sales_return") & pl.col("receiving")),
+        stream.select(pl.col("entry_no").alias("inbound"), "pos", "key_id", "open", "cap",
+                      closes_nothing=_CLOSES_NOTHING),
         on="inbound",
     )
     if checked.height == 0:
         return checked
     pos = checked.get_column("pos").to_numpy()
-    level = np.maximum(s[pos] - checked.get_column("delta").to_numpy(), 0)
-    rev = _pyramid(outbound_s[::-1])
-    found = _last_below(rev, size - 1 - pos, level)
+    level = p[pos - 1]
+    found = _last_below(_pyramid(wanted[::-1]), size - 1 - pos, level)
     dip = np.where(found >= 0, size - 1 - found, 0)
     taken_later = (found >= 0) & (key[dip] == checked.get_column("key_id").to_numpy()) & (
         tx[dip] < checked.get_column("last_fixed_tx").to_numpy())
     return checked.filter(
         (pl.col("cap") < 0)
-        | (~pl.col("r45") & (pl.col("balance") < 0))
+        | (~pl.col("closes_nothing") & (pl.col("open") > 0))
         | pl.Series(taken_later)
     )
 
@@ -195,22 +253,22 @@ def meets_later_open(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
     Only these change LIFO's order. Up to the first of them, each entry is dated on or after
     every open entry of its side when it is posted, so the open entries by descending (posting
     date, entry number) are the stack in entry order that `lifo_applications` pops, and the
-    top of the stack is the latest-dated open entry: the one that opened the level the key's
-    balance stands at (the entry after the previous smaller balance; below 0, greater).
+    top of the stack is the latest-dated open entry: the one that pushed the height its stack
+    stands at (the entry after the previous smaller height). Keys with both stacks non-empty
+    at once (R45) are refused for any back-dating before this is asked.
     """
     if flow.height == 0:
         return flow
-    stream, s, near = lifo_stream(flow)
+    stream, p, n = lifo_stream(flow)
     checked = stream.join(back.select("entry_no"), on="entry_no", how="semi")
-    at = checked.get_column("pos").to_numpy()
-    before = at - 1  # the key's balance when the entry was posted (its start position: 0)
-    up, down = s[before] > 0, s[before] < 0
-    opener = np.full(len(at), -1, dtype=np.int64)
-    opener[up] = near.prev_below(before[up], s[before][up]) + 1
-    opener[down] = near.prev_above(before[down], s[before][down]) + 1
-    date = np.zeros(len(s), dtype=np.int64)
+    before = checked.get_column("pos").to_numpy() - 1  # heights when it was posted
+    inbound = checked.get_column("inbound").to_numpy()
+    opener = np.full(len(before), -1, dtype=np.int64)
+    for side, s in ((inbound, p), (~inbound, n)):  # an inbound meets P, an outbound N
+        ask = side & (s[before] > 0)
+        opener[ask] = Nearest(s).prev_below(before[ask], s[before][ask]) + 1
+    date = np.zeros(len(p), dtype=np.int64)
     date[stream.get_column("pos").to_numpy()] = (
         stream.get_column("posting_date").cast(pl.Int64).to_numpy())
-    inbound = checked.get_column("inbound").to_numpy()
-    open_side = np.where(inbound, up, down)
-    return checked.filter(pl.Series(open_side & (date[opener] > date[at])))
+    at = before + 1
+    return checked.filter(pl.Series((opener >= 0) & (date[opener] > date[at])))

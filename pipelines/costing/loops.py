@@ -57,9 +57,10 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
                      passing: pl.DataFrame, stuck: pl.DataFrame) -> None:
     """R44a as applied: every outbound open when a passing to-leg is posted depends on it.
 
-    A to-leg that passes over one open outbound and closes another, or passes over on a LIFO key
-    or a key with back-dated entries, is refused as not supported yet; so is any loop still
-    there after the pass-overs (`stuck`).
+    A to-leg that passes over one open outbound and closes another, or passes over on a key with
+    back-dated entries, is refused as not supported yet; so is any loop still there after the
+    pass-overs (`stuck`). On LIFO keys the passing to-leg goes onto the on-hand stack beside the
+    open outbounds, like an R45 return (`lifo.py`).
     """
     if passing.height == 0 and stuck.height == 0:
         return
@@ -81,8 +82,6 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
         "transaction_no", reason=pl.lit("it would pass over one open outbound and close another"))
     problems = pl.concat([
         problems,
-        to_legs.filter(pl.col("costing_method") == "LIFO").select(
-            "transaction_no", reason=pl.lit("on a LIFO item")),
         candidates.filter(pl.col("out_date") > pl.col("posting_date")).select(
             "transaction_no", reason=pl.lit("with back-dated entries")),
         stuck.join(info.rename({"entry_no": "inbound"}), on="inbound").select(
