@@ -8,9 +8,11 @@ Each size is generated once into `OUT/n<size>_s<seed>_m<months>[_gl]/` (kept whi
 marker says it was made by the same generator arguments). Every measurement then runs in a fresh
 Python process, so its peak RSS is its own:
 
-- pipeline: ingest (read + validate), costing, G/L posting, valuation, reconciliation, writing
-  every output table to Parquet; per stage the wall time and the peak RSS during it (the kernel's
-  high-water mark, reset before each stage through /proc/self/clear_refs).
+- pipeline: ingest (read + validate), costing, G/L posting, valuation, reconciliation; each
+  output table written to Parquet as soon as its stage has made it, and let go once no later
+  stage reads it, as `invrec run` does (the writes are timed together as one stage, write); per
+  stage the wall time and the peak RSS during it (the kernel's high-water mark, reset before each
+  stage through /proc/self/clear_refs).
 - floor: read the same input files (polars' own type inference), sort the transactions once, write
   as many rows and columns as the pipeline wrote (the sorted transactions cycled, built untimed
   one table at a time) to Parquet. `ratio = pipeline total / floor total`. A size whose pipeline
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,11 +76,13 @@ class _Recorder:
         self.result: dict = {"seconds": {}, "peak_bytes": {}, "rows": {}}
 
     def stage(self, name: str, fn):
+        """Runs `fn` as stage `name`; a stage run again (write) adds its time, keeps its peak."""
         _reset_peak()
         start = time.perf_counter()
         value = fn()
-        self.result["seconds"][name] = time.perf_counter() - start
-        self.result["peak_bytes"][name] = _peak_bytes()
+        seconds = self.result["seconds"]
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        self.result["peak_bytes"][name] = max(_peak_bytes(), self.result["peak_bytes"].get(name, 0))
         self.save()
         print(f"  {name}: {self.result['seconds'][name]:.2f} s", file=sys.stderr, flush=True)
         return value
@@ -99,34 +104,36 @@ def child_pipeline(data: Path, out: Path, progress: Path) -> None:
     inputs = rec.stage("ingest", lambda: read_input(data))
     rec.result["transactions"] = inputs.transactions.height
     rec.save()
-    s = inputs.settings
-    ledger = rec.stage("costing", lambda: cost_ledger(
-        inputs.transactions, inputs.items, inputs.inventory_periods, s, inputs.accounting_periods))
-    gl, value_entries = rec.stage("posting", lambda: post_inventory_cost_to_gl(
-        ledger.value_entries, inputs.inventory_posting_setup, inputs.general_posting_setup, s))
-    valuation = rec.stage("valuation", lambda: inventory_valuation(
-        ledger.item_ledger_entries, value_entries, None, precision=s.amount_rounding_precision))
-    reconciliation, variance = rec.stage("reconciliation", lambda: reconcile(
-        value_entries, gl if inputs.gl_entries is None else inputs.gl_entries,
-        inputs.inventory_posting_setup, inputs.general_posting_setup, s))
-    tables = {
-        "item_ledger_entries": ledger.item_ledger_entries,
-        "item_application_entries": ledger.item_application_entries,
-        "value_entries": value_entries,
-        "gl_entries": gl,
-        "inventory_valuation": valuation,
-        "reconciliation": reconciliation,
-        "reconciliation_variance": variance,
-    }
+    s, gl_input = inputs.settings, inputs.gl_entries
+    setups = inputs.inventory_posting_setup, inputs.general_posting_setup
+    ledger = rec.stage("costing", partial(
+        cost_ledger, inputs.transactions, inputs.items, inputs.inventory_periods, s,
+        inputs.accounting_periods))
+    del inputs  # as `invrec run` does, a frame goes once no later stage reads it
     out.mkdir(parents=True, exist_ok=True)
 
-    def write() -> None:
-        for name, frame in tables.items():
-            frame.write_parquet(out / f"{name}.parquet")
+    def write(name: str, frame) -> None:
+        """Written when its stage is done, as `invrec run` writes each asset; summed as write."""
+        rec.stage("write", partial(frame.write_parquet, out / f"{name}.parquet"))
+        rec.result["rows"][name] = list(frame.shape)
 
-    rec.stage("write", write)
-    rec.result["transactions"] = inputs.transactions.height
-    rec.result["rows"] = {name: list(frame.shape) for name, frame in tables.items()}
+    ile, unposted = ledger.item_ledger_entries, ledger.value_entries
+    write("item_ledger_entries", ile)
+    write("item_application_entries", ledger.item_application_entries)
+    del ledger
+    gl, value_entries = rec.stage("posting", partial(
+        post_inventory_cost_to_gl, unposted, *setups, s))
+    del unposted
+    write("value_entries", value_entries)
+    write("gl_entries", gl)
+    valuation = rec.stage("valuation", partial(
+        inventory_valuation, ile, value_entries, None, precision=s.amount_rounding_precision))
+    del ile
+    write("inventory_valuation", valuation)
+    reconciliation, variance = rec.stage("reconciliation", partial(
+        reconcile, value_entries, gl if gl_input is None else gl_input, *setups, s))
+    write("reconciliation", reconciliation)
+    write("reconciliation_variance", variance)
     rec.save()
 
 
