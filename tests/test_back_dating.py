@@ -114,17 +114,26 @@ def test_a_lifo_receipt_back_dated_behind_a_sold_out_one_keeps_the_stack_order()
         100.0, -100.0, 100.0, 150.0, -170.0]
 
 
-def test_a_lifo_receipt_back_dated_behind_an_open_one_is_refused() -> None:
-    """R42: the receipt of the 10th is on hand when the one of the 5th is posted; BC's sale
-    would take the 10th's first (latest-dated), the stack the 5th's (latest posted): refused by
-    name until LIFO is applied by posting date."""
-    rows = [tx(1, D(2020, 1, 10), "purchase", 10, 10), tx(2, D(2020, 1, 5), "purchase", 5, 20),
-            tx(3, D(2020, 1, 16), "sale", 6)]
-    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=2, column posting_date.*R41"):
-        cost_ledger(frame, pl.DataFrame([ITEM | {"costing_method": "LIFO"}], schema=ITEM_DTYPES,
-                                        orient="row"), pl.DataFrame(schema=PERIOD_DTYPES),
-                    Settings())
+def test_a_lifo_receipt_back_dated_behind_an_open_one_is_taken_by_date() -> None:
+    """R42: the receipt of the 10th is on hand when the one of the 5th is posted; the sale of 6
+    on the 16th takes the latest-dated open receipt first, the 10th's at 10.00, although the
+    5th's was posted later (the stack in entry order would take the 5th's 5 at 20.00 first)."""
+    led = _both(tx(1, D(2020, 1, 10), "purchase", 10, 10), tx(2, D(2020, 1, 5), "purchase", 5, 20),
+                tx(3, D(2020, 1, 16), "sale", 6), method="LIFO")
+    assert _applied(led) == [(1, 3, -6.0)]
+    assert _remaining(led) == [4, 5, 0]
+    assert led.item_ledger_entries.sort("entry_no")["cost_amount_actual"].to_list() == [
+        100.0, 100.0, -60.0]
+
+
+def test_a_lifo_sale_back_dated_behind_an_open_one_is_closed_by_date() -> None:
+    """R44 on a LIFO key: two sales into negative inventory, the second back-dated before the
+    first; the purchase of 4 closes the latest-dated open sale first, the 10th's (entry 1), and
+    leaves the 5th's open at -3 (in entry order it would close the 5th's first)."""
+    led = _both(tx(1, D(2020, 1, 10), "sale", 5), tx(2, D(2020, 1, 5), "sale", 3),
+                tx(3, D(2020, 1, 20), "purchase", 4, 10), method="LIFO")
+    assert _applied(led) == [(3, 1, -4.0)]
+    assert _remaining(led) == [-1, -3, 0]
 
 
 def test_a_fixed_return_of_a_receipt_outside_the_reordered_block() -> None:

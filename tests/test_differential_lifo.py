@@ -138,7 +138,8 @@ def test_lifo_date_ordered_histories_match_the_reference(h: History) -> None:
 @settings(EXAMPLES, max_examples=60)
 @given(lifo_histories(monotone_dates=False))
 def test_lifo_back_dated_histories_match_or_are_refused(h: History) -> None:
-    """Back-dating within a key is refused (R41/R42 by posting date); the rest must match."""
+    """Back-dated entries are taken by posting date (R42, R44); refused (R41) only on keys with
+    units reserved by fixed applications or with returns on hand while short; the rest match."""
     _compare(h, refusals=("R41",))
 
 

@@ -26,6 +26,7 @@ from pipelines.costing.lifo import (
     lifo_capacity_violations,
     meets_later_open,
 )
+from pipelines.costing.lifo_dates import lifo_by_posting_date
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
 from pipelines.costing.priority import back_dated, by_posting_date
@@ -51,7 +52,7 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     latest earlier entry with a later date decides. LIFO keys (R42: latest-dated first) are
     checked on their stack (`lifo.meets_later_open`); keys with returns on hand (R45) refuse any
     back-dating. The `reordered` keys take their back-dated entries by posting date
-    (`priority.reorderable_keys`) and are not checked here.
+    (`priority.reorderable_keys`, `lifo_dates.lifo_by_posting_date`) and are not checked here.
     """
     on_side = pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound")
     flow = flow.join(reordered, on="key_id", how="anti")
@@ -314,8 +315,12 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
         overlap(regular, demand.filter(pl.col("units") > 0)),
     ])
     automatic, reordered = by_posting_date(flow, automatic)
+    lifo = flow.filter(pl.col("lifo"))
+    lifo_dated, lifo_reordered = lifo_by_posting_date(lifo)
     return pl.concat([
         automatic,
-        lifo_applications(flow.filter(pl.col("lifo"))),
+        lifo_applications(lifo.join(lifo_reordered, on="key_id", how="anti")),
+        lifo_dated,
         fixed.select("inbound", "outbound", "units"),
-    ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound")), reordered
+    ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound")), pl.concat(
+        [reordered, lifo_reordered])

@@ -122,17 +122,7 @@ def by_posting_date(flow: pl.DataFrame,
     keys, members = _plan(flow)
     if members.height == 0:
         return applications, keys
-    members = members.sort("block", "r").with_columns(runs=_run(pl.col("entry_no")) + 1)
-    too_big = members.filter((pl.col("runs").max().over("block") > MAX_RUNS)
-                             & (pl.col("r") == 0))
-    if too_big.height:  # named by each block's earliest-dated entry
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
-                    str(row["posting_date"]),
-                    f"not supported yet: back-dating that interleaves more than {MAX_RUNS} "
-                    "runs of open entries of one item, location and variant at once (R41, R44 "
-                    "application by posting date)")
-            for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
+    too_many_runs(members.sort("block", "r").with_columns(run=_run(pl.col("entry_no"))))
     on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
     supplied = pl.concat([  # each side as (supply, demand, units), by priority in the blocks
         _side(members.filter("inbound"), applications.filter(on_hand).select(
@@ -143,6 +133,21 @@ def by_posting_date(flow: pl.DataFrame,
         ).select(inbound="demand", outbound="supply", units="units"),
     ])
     return supplied.select(applications.columns), keys
+
+
+def too_many_runs(members: pl.DataFrame) -> None:
+    """Refuses blocks (block, r, run, transaction_no, posting_date) of more than MAX_RUNS runs,
+    each named by its first-ranked entry."""
+    too_big = members.filter((pl.col("run").max().over("block") >= MAX_RUNS)
+                             & (pl.col("r") == 0))
+    if too_big.height:
+        raise NotSupportedYet([
+            Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
+                    str(row["posting_date"]),
+                    f"not supported yet: back-dating that interleaves more than {MAX_RUNS} "
+                    "runs of open entries of one item, location and variant at once (R41, R44 "
+                    "application by posting date)")
+            for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
 
 
 def _side(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -213,9 +218,7 @@ def _park_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     """One run per block (cars sorted by block and rank) parked into the free intervals
     (block, u, v): the pieces (block, supply, x0, units, interval) where `interval` is the row
     of `free` a piece lies in."""
-    free = free.sort("block", "u").with_row_index("interval").with_columns(
-        length=pl.col("v") - pl.col("u")).with_columns(
-        g0=pl.col("length").cum_sum() - pl.col("length"))  # free units before it, all blocks
+    free = free_axis(free)
     base = free.group_by("block").agg(b0=pl.col("g0").min(),
                                       b1=pl.col("g0").max() + pl.col("length").last())
     cars = cars.join_asof(free.select("block", "u", "v", "g0"), left_on="p", right_on="u",
@@ -228,10 +231,24 @@ def _park_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     cars = cars.with_columns(q=q.fill_null(0)).with_columns(
         s=before + (pl.col("q") - before).cum_max().over("block")).with_columns(
         e=pl.min_horizontal(pl.col("s") + pl.col("a"), pl.col("b1").fill_null(0)))
+    return pieces_in_free(cars.select("block", "supply", "s", "e"), free)
+
+
+def free_axis(free: pl.DataFrame) -> pl.DataFrame:
+    """The free intervals (block, u, v) numbered (`interval`) and laid end to end: `g0`, the free
+    units before each over all blocks, is the global free coordinate of its start."""
+    return free.sort("block", "u").with_row_index("interval").with_columns(
+        length=pl.col("v") - pl.col("u")).with_columns(
+        g0=pl.col("length").cum_sum() - pl.col("length"))
+
+
+def pieces_in_free(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
+    """Spans [s, e) of the global free coordinate (block, supply, s, e) cut at the free
+    intervals they cross (`free_axis`): the pieces (block, supply, interval, x0, units)."""
     cars = cars.filter(pl.col("e") > pl.col("s"))
     if cars.height == 0:
         return pl.DataFrame(schema={"block": cars.schema["block"], "supply": pl.Int64,
-                                    "x0": pl.Int64, "units": pl.Int64, "interval": pl.UInt32})
+                                    "interval": pl.UInt32, "x0": pl.Int64, "units": pl.Int64})
     g0 = free.get_column("g0").to_numpy()
     g1 = g0 + free.get_column("length").to_numpy()
     first = np.searchsorted(g1, cars.get_column("s").to_numpy(), side="right")
