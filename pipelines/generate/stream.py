@@ -30,8 +30,8 @@ from schemas.base import conform
 from schemas.inputs import Transaction
 
 MAX_BLOCK_ROWS = 500_000
-# R41, R44: shares of these rows posted with a date up to BACK_DAYS days earlier than their
-# position in the stream (LIFO items aside: back-dating on LIFO keys is not supported yet)
+# R41, R42, R44: shares of these rows posted with a date up to BACK_DAYS days earlier than their
+# position in the stream
 BACK_DATED = {"purchase": 0.04, "purchase_receipt": 0.04, "sale": 0.01}
 BACK_DAYS = 7
 INFLOW = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return")
@@ -123,7 +123,7 @@ def _block(co: Company, blk: Block, n_out: int, seed: int, types: Collection[str
     frame = frame.with_columns(
         transaction_no=pl.int_range(pl.len(), dtype=pl.Int64) + state.next_no)
     state.next_no += frame.height
-    frame = _back_date(co, blk, seed, frame)
+    frame = _back_date(blk, seed, frame)
     numbered = frame.filter(pl.col("pidx").is_not_null())
     tx_of = np.full(prim.height, -1, dtype=np.int64)
     tx_of[numbered["pidx"].to_numpy()] = numbered["transaction_no"].to_numpy()
@@ -131,7 +131,7 @@ def _block(co: Company, blk: Block, n_out: int, seed: int, types: Collection[str
     return _resolve(frame, tx_of)
 
 
-def _back_date(co: Company, blk: Block, seed: int, frame: pl.DataFrame) -> pl.DataFrame:
+def _back_date(blk: Block, seed: int, frame: pl.DataFrame) -> pl.DataFrame:
     """R41, R44: some receipts and sales keep their place in the stream (their transaction_no)
     but are dated up to BACK_DAYS days earlier, never before the first day. Their own random
     stream, so that every other draw stays as it was."""
@@ -139,8 +139,7 @@ def _back_date(co: Company, blk: Block, seed: int, frame: pl.DataFrame) -> pl.Da
     share = frame.select(pl.col("type").replace_strict(
         [CODE[t] for t in BACK_DATED], list(BACK_DATED.values()), default=0.0,
         return_dtype=pl.Float64)).to_series().to_numpy()
-    lifo = co.costing_method[frame["item"].to_numpy()] == "LIFO"
-    back = (rng.random(frame.height) < share) & ~lifo
+    back = rng.random(frame.height) < share
     days = np.where(back, rng.integers(1, BACK_DAYS + 1, frame.height), 0)
     return frame.with_columns(day=pl.max_horizontal(pl.col("day") - pl.Series(days), 0)
                               .cast(frame.schema["day"]))
