@@ -316,11 +316,10 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
     ])
     automatic, reordered = by_posting_date(flow, automatic)
     lifo = flow.filter(pl.col("lifo"))
-    lifo_dated, lifo_reordered = lifo_by_posting_date(lifo)
+    lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_applications(lifo))
     return pl.concat([
         automatic,
-        lifo_applications(lifo.join(lifo_reordered, on="key_id", how="anti")),
-        lifo_dated,
+        lifo_automatic,
         fixed.select("inbound", "outbound", "units"),
     ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound")), pl.concat(
         [reordered, lifo_reordered])

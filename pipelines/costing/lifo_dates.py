@@ -11,8 +11,9 @@ demand is first-fit parking in priority order: each supply entry, from the highe
 down, takes the first free units of the demand posted after it (the highest one is taken by the
 first demand after it, whatever else is open; remove both and repeat). Supply entries whose
 entry numbers fall with their rank form a run; in a run a later-posted entry parks first, so the
-run is a stack laid over the free demand (`_park_stack_run`). The loop is over the runs of a
-side (about one per back-dated entry on it, at most `priority.MAX_RUNS`), all sides at once.
+run is a stack laid over the free demand (`_park_stack_run`). The blocks of `priority.py`,
+mirrored, keep the parking to where the order changes; the loop is over the runs of a block
+(about one per back-dated entry in it, at most `priority.MAX_RUNS`), all blocks at once.
 """
 
 from __future__ import annotations
@@ -21,27 +22,32 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.lifo import Nearest, _segment_cum_max, _segment_cum_sum, lifo_stream
-from pipelines.costing.overlap import overlap
 from pipelines.costing.priority import (
     _without,
     back_dated,
     free_axis,
     pieces_in_free,
+    side_by_priority,
     too_many_runs,
 )
 
-_PAIRS = {"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64}
 
+def lifo_by_posting_date(flow: pl.DataFrame,
+                         applications: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`applications` (inbound, outbound, units: the entry-order stacks of the LIFO keys of
+    `flow`) with those of the keys with back-dated entries taken in BC's order, and those keys
+    (key_id). Keys where both stacks are ever non-empty at once (R45, R44a) or with units
+    reserved by fixed applications (R43) keep entry order (and its checks).
 
-def lifo_by_posting_date(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The automatic applications (inbound, outbound, units) of the LIFO keys of `flow` with
-    back-dated entries, in BC's order, and those keys (key_id). Keys where both stacks are ever
-    non-empty at once (R45, R44a) or with units reserved by fixed applications (R43) are left to
-    entry order (and to its checks)."""
+    Blocks as in `priority.py`, mirrored: sort a stack's supply by descending (posting date,
+    entry number) and cut after every rank where the entries so far are exactly the last ones
+    posted. Every other entry is above or below a block's entries in both orders, so a demand
+    entry takes from the block as a whole what the entry-order stack gives it; only inside a
+    block does the order change."""
     back = back_dated(flow)
-    none = pl.DataFrame(schema=_PAIRS), pl.DataFrame(schema={"key_id": flow.schema["key_id"]})
+    keys = pl.DataFrame(schema={"key_id": flow.schema["key_id"]})
     if back.height == 0:
-        return none
+        return applications, keys
     stream, p, n = lifo_stream(flow.join(back.select("key_id").unique(), on="key_id",
                                          how="semi"))
     before = stream.get_column("pos").to_numpy() - 1
@@ -51,49 +57,45 @@ def lifo_by_posting_date(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
             .agg(ok=~((pl.col("on_hand") > 0) & (pl.col("open") > 0)).any()
                  & ~(pl.col("inbound") & (pl.col("cap") < pl.col("units"))).any())
             .filter("ok").select("key_id").sort("key_id").collect())
-    stream = stream.join(keys, on="key_id", how="semi")
-    if stream.height == 0:
-        return none
-    # block: one stack of one key; supply `a` pushed onto it, demand `d` popped off it
-    sides = pl.concat([
-        stream.select("entry_no", "posting_date", "transaction_no",
-                      block=pl.col("key_id") * 2 + side, a=pl.col(move).clip(0),
-                      d=(-pl.col(move)).clip(0))
+    # supply `a` pushed onto a stack (side 0: P by inbounds, side 1: N by outbounds)
+    ranked = pl.concat([
+        stream.join(keys, on="key_id", how="semi").select(
+            "key_id", "entry_no", "posting_date", "transaction_no", side=pl.lit(side),
+            a=pl.col(move).clip(0))
         for side, move in enumerate(("dp", "dn"))
-    ]).sort("block", "entry_no")
-    demand = sides.filter(pl.col("d") > 0).select(
-        "block", "entry_no", "d", end=pl.col("d").cum_sum().over("block"))
-    cars = sides.filter(pl.col("a") > 0).join_asof(
-        demand.select("block", "entry_no", "end"), on="entry_no", by="block",
-        strategy="backward", allow_exact_matches=False, check_sortedness=False,
-    ).select("block", "entry_no", "posting_date", "transaction_no", "a",
-             p=pl.col("end").fill_null(0))
-    # rank by priority: latest date first, then latest entry; a new run where numbers rise
-    cars = cars.sort("block", "posting_date", "entry_no",
-                     descending=[False, True, True]).with_columns(
-        r=pl.int_range(pl.len()).over("block"),
-        run=(pl.col("entry_no") > pl.col("entry_no").shift(1).over("block"))
-        .fill_null(False).cum_sum().over("block"))
-    if cars.height == 0 or demand.height == 0:
-        return none[0], keys
-    too_many_runs(cars)
-    parked = _park(cars, demand.group_by("block").agg(v=pl.col("d").sum()))
-    pairs = []
-    for side, (supply, taker) in enumerate((("inbound", "outbound"), ("outbound", "inbound"))):
-        on_side = pl.col("block") % 2 == side  # P: inbounds supply; N: outbounds supply
-        pairs.append(overlap(
-            parked.filter(on_side).sort("block", "x0").select(
-                key_id="block", entry_no="supply", cap="units"),
-            demand.filter(on_side).select(key_id="block", entry_no="entry_no", units="d"),
-        ).select(**{supply: "inbound", taker: "outbound"}, units="units"))
-    pairs = pl.concat([pair.select(list(_PAIRS)) for pair in pairs])
-    if pairs.get_column("units").sum() != demand.get_column("d").sum():
-        raise RuntimeError("R42: a stack's demand was not taken whole by its supply")
-    return pairs, keys
+    ]).filter(pl.col("a") > 0).sort("key_id", "side", "entry_no").with_columns(
+        last=pl.len().over("key_id", "side") - 1 - pl.int_range(pl.len()).over("key_id", "side"),
+    ).sort("key_id", "side", "posting_date", "entry_no",
+           descending=[False, False, True, True]).with_columns(
+        rank=pl.int_range(pl.len()).over("key_id", "side"))
+    clean = pl.col("last").cum_max().over("key_id", "side") == pl.col("rank")
+    ranked = ranked.with_columns(block=((pl.col("rank") == 0)
+                                        | clean.shift(1).fill_null(True)).cum_sum())
+    members = ranked.with_columns(size=pl.len().over("block"),
+                                  r=pl.int_range(pl.len()).over("block")).filter(
+        pl.col("size") > 1).with_columns(run=_run("entry_no"))
+    too_many_runs(members)
+    on_hand = pl.col("inbound") < pl.col("outbound")  # on P the inbound was pushed first
+    return pl.concat([
+        side_by_priority(members.filter(pl.col("side") == 0), applications.filter(on_hand)
+                         .select(supply="inbound", demand="outbound", units="units"), _park)
+        .select(inbound="supply", outbound="demand", units="units"),
+        side_by_priority(members.filter(pl.col("side") == 1), applications.filter(~on_hand)
+                         .select(supply="outbound", demand="inbound", units="units"), _park)
+        .select(inbound="demand", outbound="supply", units="units"),
+    ]), keys
+
+
+def _run(column: str) -> pl.Expr:
+    """Per block in rank order: the run of falling entry numbers each entry belongs to."""
+    entry = pl.col(column)
+    return (entry > entry.shift(1).over("block")).fill_null(False).cum_sum().over("block")
 
 
 def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
-    """Every run in turn, all blocks at once: the pieces (block, supply, interval, x0, units)."""
+    """Cars (block, r, supply, a, p) run by run, all blocks at once: the pieces (block, supply,
+    interval, x0, units) of the free demand axis (block, v) each takes."""
+    cars = cars.sort("block", "r").with_columns(run=_run("supply"))
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
     pieces = []
     for run in range(int(cars.get_column("run").max()) + 1):
@@ -123,7 +125,7 @@ def _park_stack_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     cars = cars.with_columns(gap=pl.col("q").shift(-1).over("block").fill_null(pl.col("b1"))
                              - pl.col("q"))
     if cars.height == 0:
-        return pieces_in_free(cars.select("block", supply="entry_no", s="q", e="q"), free)
+        return pieces_in_free(cars.select("block", "supply", s="q", e="q"), free)
     block = cars.get_column("block").to_numpy()
     new_block = np.ones(len(block), dtype=bool)
     new_block[1:] = block[1:] != block[:-1]
@@ -148,6 +150,6 @@ def _park_stack_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     units = h[j] - np.maximum(h[prev], h[t])
     pusher, gap_car = car[prev + 1], car[t]
     start = cars.get_column("q").to_numpy()[gap_car] + h[t - 1] - h[j]
-    spans = pl.DataFrame({"block": block[gap_car], "supply": cars.get_column("entry_no")
+    spans = pl.DataFrame({"block": block[gap_car], "supply": cars.get_column("supply")
                           .to_numpy()[pusher], "s": start, "e": start + units}).unique()
     return pieces_in_free(spans.filter(pl.col("e") > pl.col("s")), free)

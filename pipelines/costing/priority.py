@@ -125,10 +125,10 @@ def by_posting_date(flow: pl.DataFrame,
     too_many_runs(members.sort("block", "r").with_columns(run=_run(pl.col("entry_no"))))
     on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
     supplied = pl.concat([  # each side as (supply, demand, units), by priority in the blocks
-        _side(members.filter("inbound"), applications.filter(on_hand).select(
+        side_by_priority(members.filter("inbound"), applications.filter(on_hand).select(
             supply="inbound", demand="outbound", units="units")
         ).select(inbound="supply", outbound="demand", units="units"),
-        _side(members.filter(~pl.col("inbound")), applications.filter(~on_hand).select(
+        side_by_priority(members.filter(~pl.col("inbound")), applications.filter(~on_hand).select(
             supply="outbound", demand="inbound", units="units")
         ).select(inbound="demand", outbound="supply", units="units"),
     ])
@@ -150,15 +150,15 @@ def too_many_runs(members: pl.DataFrame) -> None:
             for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
 
 
-def _side(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+def side_by_priority(members: pl.DataFrame, pairs: pl.DataFrame, park=None) -> pl.DataFrame:
     """One side's applications (supply, demand, units): outside the blocks as they are, inside
-    by priority."""
+    by priority, each block's run parked by `park` (FIFO's running maximum by default)."""
     in_block = members.select(supply="entry_no", block="block")
     return pl.concat([pairs.join(in_block, on="supply", how="anti"),
-                      _reorder(members, pairs.join(in_block, on="supply"))])
+                      _reorder(members, pairs.join(in_block, on="supply"), park or _park)])
 
 
-def _reorder(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+def _reorder(members: pl.DataFrame, pairs: pl.DataFrame, park) -> pl.DataFrame:
     """The applications (supply, demand, units) of one side's blocks by priority. `members`
     (block, r, entry_no, a): the blocks' supply entries by rank; `pairs` their entry-order
     applications with `block`."""
@@ -174,7 +174,7 @@ def _reorder(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
         demand.select("block", "demand", "end"), left_on="entry_no", right_on="demand",
         by="block", strategy="backward", check_sortedness=False,
     ).select("block", "r", "a", supply="entry_no", p=pl.col("end").fill_null(0))
-    parked = _park(cars, demand.group_by("block").agg(v=pl.col("units").sum()))
+    parked = park(cars, demand.group_by("block").agg(v=pl.col("units").sum()))
     taken = parked.group_by("block").agg(pl.col("units").sum()).join(
         demand.group_by("block").agg(need=pl.col("units").sum()), on="block", how="full",
         coalesce=True)
