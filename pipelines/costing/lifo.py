@@ -112,7 +112,7 @@ class Nearest:
         return np.where(found >= 0, self.n - 1 - found, -1)
 
 
-def _segment_cum_max(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
+def cum_max_per_segment(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
     """Running maximum of a non-negative `x` restarting where `new_key` is set."""
     span = int(x.max(initial=0)) + 1
     segment = np.cumsum(new_key) - 1
@@ -145,9 +145,9 @@ def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarra
     new_key[1:] = key[1:] != key[:-1]
     pos = np.arange(1, len(key) + 1, dtype=np.int64) + np.cumsum(new_key) - 1
     a = np.where(inbound & ~closes_nothing, 0, delta)
-    total_a, total_s = _segment_cum_sum(a, new_key), _segment_cum_sum(delta, new_key)
+    total_a, total_s = cum_sum_per_segment(a, new_key), cum_sum_per_segment(delta, new_key)
     b_minus_a = np.where(inbound & ~closes_nothing, total_s - total_a, -total_a)
-    p_rows = total_a + _segment_cum_max(np.maximum(np.where(
+    p_rows = total_a + cum_max_per_segment(np.maximum(np.where(
         closes_nothing, 0, b_minus_a), 0), new_key)
     n_rows = p_rows - total_s
     size = len(key) + int(new_key.sum())
@@ -158,7 +158,8 @@ def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarra
     return stream, p, n
 
 
-def _segment_cum_sum(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
+def cum_sum_per_segment(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
+    """Cumulative sum of `x` restarting where `new_key` is set."""
     total = np.cumsum(x)
     starts = np.flatnonzero(new_key)
     before = (total - x)[starts]

@@ -21,14 +21,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.costing.lifo import Nearest, _segment_cum_max, _segment_cum_sum, lifo_stream
+from pipelines.costing.lifo import Nearest, cum_max_per_segment, cum_sum_per_segment, lifo_stream
 from pipelines.costing.priority import (
-    _without,
     back_dated,
     free_axis,
     pieces_in_free,
     side_by_priority,
     too_many_runs,
+    without_pieces,
 )
 
 
@@ -101,7 +101,7 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     for run in range(int(cars.get_column("run").max()) + 1):
         parked = _park_stack_run(cars.filter(pl.col("run") == run), free)
         pieces.append(parked)
-        free = _without(free, parked)
+        free = without_pieces(free, parked)
     return pl.concat(pieces)
 
 
@@ -135,8 +135,8 @@ def _park_stack_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     moves[1::2] = -cars.get_column("gap").to_numpy()
     new_event = np.repeat(new_block, 2)
     new_event[1::2] = False
-    level = _segment_cum_sum(moves, new_event)
-    height = level + _segment_cum_max(np.maximum(-level, 0), new_event)
+    level = cum_sum_per_segment(moves, new_event)
+    height = level + cum_max_per_segment(np.maximum(-level, 0), new_event)
     event_pos = np.arange(len(moves)) + np.repeat(np.cumsum(new_block), 2)
     h = np.zeros(len(moves) + int(new_block.sum()), dtype=np.int64)
     h[event_pos] = height

@@ -204,7 +204,7 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
         parked = _park_run(runs[(run,)], free)
         pieces.append(parked.select("block", "supply", "x0", "units"))
         # most blocks have a few runs, one has many: later steps carry only the blocks left
-        free = _without(free, parked).join(last.filter(pl.col("last") > run), on="block",
+        free = without_pieces(free, parked).join(last.filter(pl.col("last") > run), on="block",
                                            how="semi")
     return pl.concat(pieces)
 
@@ -262,7 +262,7 @@ def pieces_in_free(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
         units=pl.min_horizontal("e", pl.col("g0") + pl.col("length")) - start)
 
 
-def _without(free: pl.DataFrame, parked: pl.DataFrame) -> pl.DataFrame:
+def without_pieces(free: pl.DataFrame, parked: pl.DataFrame) -> pl.DataFrame:
     """The free intervals (block, u, v) minus the parked pieces (their `interval` is a row of
     `free` sorted by block and u): the gaps before, between and after the pieces."""
     free = free.sort("block", "u").with_row_index("interval")
