@@ -126,6 +126,32 @@ def test_a_lifo_receipt_back_dated_behind_an_open_one_is_taken_by_date() -> None
         100.0, 100.0, -60.0]
 
 
+def test_a_fixed_return_on_a_lifo_key_taken_by_date() -> None:
+    """R42 with R43: the receipt of the 10th keeps 1 unit for the purchase return; the back-dated
+    receipt of the 5th ranks below it, so the sale of 1 takes the 10th's unreserved unit and the
+    return finds its own."""
+    led = _both(tx(1, D(2020, 1, 10), "purchase", 2, 10), tx(2, D(2020, 1, 5), "purchase", 2, 20),
+                tx(3, D(2020, 1, 12), "sale", 1),
+                tx(4, D(2020, 1, 13), "purchase_return", 1, applies=1), method="LIFO")
+    assert _applied(led) == [(1, 3, -1.0), (1, 4, -1.0)]
+    assert _remaining(led) == [0, 2, 0, 0]
+
+
+def test_a_lifo_sale_by_date_takes_the_reserved_unit() -> None:
+    """The same with a sale of 2: BC's sale takes the latest-dated receipt, the 10th's, whole
+    (the entry-order stack would have taken the 5th's), so the return's unit is gone: R43."""
+    rows = [tx(1, D(2020, 1, 10), "purchase", 2, 10), tx(2, D(2020, 1, 5), "purchase", 2, 20),
+            tx(3, D(2020, 1, 12), "sale", 2),
+            tx(4, D(2020, 1, 13), "purchase_return", 1, applies=1)]
+    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
+    item = pl.DataFrame([ITEM | {"costing_method": "LIFO"}], schema=ITEM_DTYPES, orient="row")
+    with pytest.raises(InputError, match=r"transaction_no=4.*R43") as caught:
+        cost_ledger(frame, item, pl.DataFrame(schema=PERIOD_DTYPES), Settings())
+    assert not isinstance(caught.value, NotSupportedYet)
+    with pytest.raises(InputError, match="R43"):
+        reference_ledger(rows, [ITEM | {"costing_method": "LIFO"}], Settings(), [])
+
+
 def test_a_lifo_sale_back_dated_behind_an_open_one_is_closed_by_date() -> None:
     """R44 on a LIFO key: two sales into negative inventory, the second back-dated before the
     first; the purchase of 4 closes the latest-dated open sale first, the 10th's (entry 1), and

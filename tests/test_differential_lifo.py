@@ -138,8 +138,9 @@ def test_lifo_date_ordered_histories_match_the_reference(h: History) -> None:
 @settings(EXAMPLES, max_examples=60)
 @given(lifo_histories(monotone_dates=False))
 def test_lifo_back_dated_histories_match_or_are_refused(h: History) -> None:
-    """Back-dated entries are taken by posting date (R42, R44); refused (R41) only on keys with
-    units reserved by fixed applications or with returns on hand while short; the rest match."""
+    """Back-dated entries are taken by posting date (R42, R44), fixed applications checked in
+    that order (R43); refused (R41) only on keys with returns on hand while short; the rest
+    match."""
     _compare(h, refusals=("R41",))
 
 

@@ -45,30 +45,33 @@ def _move(move: Move) -> tuple[int, bool]:
     return move if isinstance(move, tuple) else (move, False)
 
 
-def simulate(keys: list[list[Move]]) -> set[tuple[int, int, int]]:
-    """R42/R44/R45 one move at a time: (inbound, outbound, units) of every application."""
+def simulate(keys: list[list[Move]], days: list[list[int]] | None = None
+             ) -> set[tuple[int, int, int]]:
+    """R42/R44/R45 one move at a time: (inbound, outbound, units) of every application. An
+    outbound takes the open inbound with the latest (day, entry), an inbound closes the open
+    outbound likewise (R44); without `days`, the latest posted."""
     applied: dict[tuple[int, int], int] = {}
     entry = 0
-    for moves in keys:
-        on_hand: list[list[int]] = []  # [entry, units], latest on top
+    for k, moves in enumerate(keys):
+        on_hand: list[list[int]] = []  # [day, entry, units]
         open_out: list[list[int]] = []
-        for move in moves:
+        for i, move in enumerate(moves):
             delta, closes_nothing = _move(move)
             entry += 1
             other = on_hand if delta < 0 else [] if closes_nothing else open_out
-            need, mine = abs(delta), [entry, 0]
+            need = abs(delta)
             while need and other:
-                top = other[-1]
-                a = min(need, top[1])
-                pair = (entry, top[0]) if delta > 0 else (top[0], entry)
+                top = max(other)
+                a = min(need, top[2])
+                pair = (entry, top[1]) if delta > 0 else (top[1], entry)
                 applied[pair] = applied.get(pair, 0) + a
-                top[1] -= a
+                top[2] -= a
                 need -= a
-                if top[1] == 0:
-                    other.pop()
+                if top[2] == 0:
+                    other.remove(top)
             if need:
-                mine[1] = need
-                (on_hand if delta > 0 else open_out).append(mine)
+                day = days[k][i] if days else 0
+                (on_hand if delta > 0 else open_out).append([day, entry, need])
     return {(i, o, u) for (i, o), u in applied.items()}
 
 
@@ -100,29 +103,9 @@ def test_stack_matching_equals_a_two_stack_simulation(keys: list[list[int]]) -> 
 
 
 def simulate_by_date(keys: list[list[tuple[int, int]]]) -> set[tuple[int, int, int]]:
-    """R42/R44 by posting date, one move (units, day) at a time: an outbound takes the open
-    inbound with the latest (day, entry), an inbound closes the open outbound likewise."""
-    applied: dict[tuple[int, int], int] = {}
-    entry = 0
-    for moves in keys:
-        on_hand: list[list[int]] = []  # [day, entry, units]
-        open_out: list[list[int]] = []
-        for delta, day in moves:
-            entry += 1
-            other = on_hand if delta < 0 else open_out
-            need = abs(delta)
-            while need and other:
-                top = max(other)
-                a = min(need, top[2])
-                pair = (entry, top[1]) if delta > 0 else (top[1], entry)
-                applied[pair] = applied.get(pair, 0) + a
-                top[2] -= a
-                need -= a
-                if top[2] == 0:
-                    other.remove(top)
-            if need:
-                (on_hand if delta > 0 else open_out).append([day, entry, need])
-    return {(i, o, u) for (i, o), u in applied.items()}
+    """`simulate` on moves (units, day)."""
+    return simulate([[d for d, _ in moves] for moves in keys],
+                    days=[[day for _, day in moves] for moves in keys])
 
 
 def dated_flow_of(keys: list[list[tuple[int, int]]]) -> pl.DataFrame:

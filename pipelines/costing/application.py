@@ -26,7 +26,7 @@ from pipelines.costing.lifo import (
     lifo_capacity_violations,
     meets_later_open,
 )
-from pipelines.costing.lifo_dates import lifo_by_posting_date
+from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
 from pipelines.costing.priority import back_dated, by_posting_date
@@ -119,7 +119,7 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
+def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications: pl.DataFrame,
                           depends: Callable[[pl.DataFrame], pl.DataFrame],
                           reordered: pl.DataFrame) -> None:
     """R43, R160: a fixed application needs that much remaining quantity when it is posted.
@@ -132,13 +132,19 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame,
     on hand, the oldest open inbound, so no automatic outbound may come before its last fixed
     application. LIFO order: `lifo.lifo_capacity_violations`. `depends` (inbound, outbound pairs
     -> those where the inbound's cost depends on the outbound, R44a) tells a reserved to-leg
-    that would pass over the outbound its cost depends on. On the `reordered` keys (R41 by
-    posting date) no reserved receipt is reordered, so the entry-order reasoning holds there.
+    that would pass over the outbound its cost depends on. On the `reordered` FIFO keys (R41 by
+    posting date) no reserved receipt is reordered, so the entry-order reasoning holds there;
+    reordered LIFO keys: `lifo_dates.dated_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
     lifo = flow.filter(pl.col("lifo"))
-    lifo_bad = lifo_capacity_violations(lifo, reserved).select("inbound", "last_fixed_tx")
+    lifo_bad = pl.concat([
+        lifo_capacity_violations(lifo.join(reordered, on="key_id", how="anti"), reserved)
+        .select("inbound", "last_fixed_tx"),
+        dated_capacity_violations(lifo.join(reordered, on="key_id", how="semi"), applications,
+                                  reserved),
+    ])
     flow = flow.filter(~pl.col("lifo"))
     stream_out = flow.filter(~pl.col("inbound"))
     ends = flow.filter(pl.col("inbound")).with_columns(
@@ -281,7 +287,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     _check_date_order(flow, reordered)  # the keys applied by posting date are not checked
     check_pass_overs(entries, applications, passing.to_frame(), stuck)
     if fixed.height:
-        _check_fixed_capacity(flow, fixed,
+        _check_fixed_capacity(flow, fixed, applications,
                               lambda pairs: cost_loops(entries, applications, pairs), reordered)
     _check_transfer_stock(entries, applications)
     return applications

@@ -36,8 +36,8 @@ def lifo_by_posting_date(flow: pl.DataFrame,
                          applications: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`applications` (inbound, outbound, units: the entry-order stacks of the LIFO keys of
     `flow`) with those of the keys with back-dated entries taken in BC's order, and those keys
-    (key_id). Keys where both stacks are ever non-empty at once (R45, R44a) or with units
-    reserved by fixed applications (R43) keep entry order (and its checks).
+    (key_id). Keys where both stacks are ever non-empty at once (R45, R44a) keep entry order
+    (and its checks); units reserved by fixed applications (R43): `dated_capacity_violations`.
 
     Blocks as in `priority.py`, mirrored: sort a stack's supply by descending (posting date,
     entry number) and cut after every rank where the entries so far are exactly the last ones
@@ -54,8 +54,7 @@ def lifo_by_posting_date(flow: pl.DataFrame,
     stream = stream.with_columns(
         dp=pl.col("on_hand") - pl.Series(p[before]), dn=pl.col("open") - pl.Series(n[before]))
     keys = (stream.lazy().group_by("key_id")
-            .agg(ok=~((pl.col("on_hand") > 0) & (pl.col("open") > 0)).any()
-                 & ~(pl.col("inbound") & (pl.col("cap") < pl.col("units"))).any())
+            .agg(ok=~((pl.col("on_hand") > 0) & (pl.col("open") > 0)).any())
             .filter("ok").select("key_id").sort("key_id").collect())
     # supply `a` pushed onto a stack (side 0: P by inbounds, side 1: N by outbounds)
     ranked = pl.concat([
@@ -153,3 +152,39 @@ def _park_stack_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     spans = pl.DataFrame({"block": block[gap_car], "supply": cars.get_column("supply")
                           .to_numpy()[pusher], "s": start, "e": start + units}).unique()
     return pieces_in_free(spans.filter(pl.col("e") > pl.col("s")), free)
+
+
+def dated_capacity_violations(flow: pl.DataFrame, applications: pl.DataFrame,
+                              reserved: pl.DataFrame) -> pl.DataFrame:
+    """R43, R160 on the LIFO keys of `flow` taken by posting date: the rows of `reserved`
+    (inbound, last_fixed_tx) whose reserved units BC's automatic application would have taken.
+
+    Until its last fixed application an inbound's reserved units are on hand, at its priority.
+    So they are taken if, in that time, an outbound takes a unit of lower priority than the
+    inbound (the inbound's unreserved units are gone then, the reserved ones are next) or has to
+    stay open (nothing else on hand), or if the inbound's own unreserved units do not close the
+    open outbounds when it is posted (BC closes them with all of it)."""
+    stream, _, _ = lifo_stream(flow)
+    entries = stream.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
+                            "open", "cap", opened=pl.col("open") > pl.col("open").shift(1).over(
+                                "key_id").fill_null(0))
+    checked = reserved.join(entries.select(
+        "key_id", "cap", "open", inbound="entry_no", tx="transaction_no", date="posting_date"),
+        on="inbound")
+    if checked.height == 0:
+        return reserved.clear()
+    outbounds = entries.filter(~pl.col("inbound")).select(
+        "key_id", "opened", outbound="entry_no", out_tx="transaction_no")
+    in_window = (pl.col("out_tx") > pl.col("tx")) & (pl.col("out_tx") < pl.col("last_fixed_tx"))
+    left_open = checked.join(outbounds.filter("opened"), on="key_id").filter(in_window)
+    lower = checked.join(outbounds, on="key_id").filter(in_window).join(
+        applications.filter(pl.col("inbound") < pl.col("outbound")).select(
+            "outbound", taken="inbound"), on="outbound").join(
+        entries.select(taken="entry_no", taken_date="posting_date"), on="taken").filter(
+        (pl.col("taken_date") < pl.col("date"))
+        | ((pl.col("taken_date") == pl.col("date")) & (pl.col("taken") < pl.col("inbound"))))
+    return pl.concat([
+        checked.filter((pl.col("cap") < 0) | (pl.col("open") > 0)).select(reserved.columns),
+        left_open.select(reserved.columns),
+        lower.select(reserved.columns),
+    ]).unique()
