@@ -155,6 +155,15 @@ def test_lifo_returns_into_keys_with_open_outbounds_match(h: History) -> None:
 
 
 @pytest.mark.slow
+@settings(EXAMPLES, max_examples=60)
+@given(lifo_histories(monotone_dates=False, returns_into_open_keys=True))
+def test_lifo_returns_on_hand_with_back_dating_match(h: History) -> None:
+    """Both at once: returns on hand beside open outbounds (R45) on keys taken by posting date
+    (R42, R44); refusals accepted only for the FIFO items of the mix (R41, R45)."""
+    _compare(h, refusals=("R41", "(R45)"))
+
+
+@pytest.mark.slow
 @EXAMPLES
 @given(narrow_lifo_histories())
 def test_narrow_lifo_histories_match_the_reference(h: History) -> None:

@@ -24,7 +24,6 @@ from pipelines.costing.lifo import (
     Nearest,
     lifo_applications,
     lifo_capacity_violations,
-    meets_later_open,
 )
 from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
 from pipelines.costing.loops import check_pass_overs, cost_loops
@@ -49,18 +48,16 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     open outbound. Only then does the order differ from entry order: refused as not supported
     yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
     not reach its interval end, and the open ones form a suffix of the earlier entries, so the
-    latest earlier entry with a later date decides. LIFO keys (R42: latest-dated first) are
-    checked on their stack (`lifo.meets_later_open`); keys with returns on hand (R45) refuse any
+    latest earlier entry with a later date decides. Keys with returns on hand (R45) refuse any
     back-dating. The `reordered` keys take their back-dated entries by posting date
-    (`priority.reorderable_keys`, `lifo_dates.lifo_by_posting_date`) and are not checked here.
+    (`priority.reorderable_keys`; every LIFO key with one: `lifo_dates.lifo_by_posting_date`)
+    and are not checked here.
     """
     on_side = pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound")
     flow = flow.join(reordered, on="key_id", how="anti")
     back = back_dated(flow.filter(on_side))
     if back.height == 0:
         return
-    lifo_bad = meets_later_open(flow.filter(pl.col("lifo")).join(
-        back.select("key_id").unique(), on="key_id", how="semi"), back)
     flow = flow.with_columns(
         date=pl.col("posting_date").cast(pl.Int64),
         in_cum=segment_cum_sum(pl.when(pl.col("inbound")).then("delta").otherwise(0), "key_id"),
@@ -80,8 +77,7 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     end = side.get_column("end").to_numpy()
     side = side.with_columns(later_end=pl.Series(np.where(later >= 0, end[later], 0)),
                              later=pl.Series(later))
-    meets_open = ((pl.col("later") >= pl.col("first")) & (pl.col("later_end") > pl.col("reach"))
-                  & ~pl.col("lifo")) | pl.col("entry_no").is_in(lifo_bad["entry_no"].implode())
+    meets_open = (pl.col("later") >= pl.col("first")) & (pl.col("later_end") > pl.col("reach"))
     bad = side.filter(pl.col("back_dated") & (pl.col("strict") | meets_open))
     if bad.height:
         raise NotSupportedYet([

@@ -30,7 +30,7 @@ import polars as pl
 _BIG = np.iinfo(np.int64).max
 _APPLICATION_SCHEMA = {"inbound": pl.Int64, "outbound": pl.Int64, "units": pl.Int64}
 # inbounds that close no open outbound: returns with applies_to (R45), to-legs passing over (R44a)
-_CLOSES_NOTHING = (((pl.col("type") == "sales_return") & pl.col("receiving"))
+CLOSES_NOTHING = (((pl.col("type") == "sales_return") & pl.col("receiving"))
                    | pl.col("passes").fill_null(False))
 
 
@@ -140,7 +140,7 @@ def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarra
     key = flow.get_column("key_id").to_numpy()
     delta = flow.get_column("delta").to_numpy().astype(np.int64)
     inbound = flow.get_column("inbound").to_numpy()
-    closes_nothing = (inbound & flow.select(_CLOSES_NOTHING).to_series().to_numpy())
+    closes_nothing = (inbound & flow.select(CLOSES_NOTHING).to_series().to_numpy())
     new_key = np.ones(len(key), dtype=bool)
     new_key[1:] = key[1:] != key[:-1]
     pos = np.arange(1, len(key) + 1, dtype=np.int64) + np.cumsum(new_key) - 1
@@ -229,7 +229,7 @@ def lifo_capacity_violations(flow: pl.DataFrame, reserved: pl.DataFrame) -> pl.D
     key[at] = stream.get_column("key_id").to_numpy()
     checked = reserved.join(
         stream.select(pl.col("entry_no").alias("inbound"), "pos", "key_id", "open", "cap",
-                      closes_nothing=_CLOSES_NOTHING),
+                      closes_nothing=CLOSES_NOTHING),
         on="inbound",
     )
     if checked.height == 0:
@@ -245,31 +245,3 @@ def lifo_capacity_violations(flow: pl.DataFrame, reserved: pl.DataFrame) -> pl.D
         | (~pl.col("closes_nothing") & (pl.col("open") > 0))
         | pl.Series(taken_later)
     )
-
-
-def meets_later_open(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
-    """R42 with back-dating: the rows of `back` (back-dated entries of the LIFO keys of `flow`)
-    posted while an entry of their side dated later is still open.
-
-    Only these change LIFO's order. Up to the first of them, each entry is dated on or after
-    every open entry of its side when it is posted, so the open entries by descending (posting
-    date, entry number) are the stack in entry order that `lifo_applications` pops, and the
-    top of the stack is the latest-dated open entry: the one that pushed the height its stack
-    stands at (the entry after the previous smaller height). Keys with both stacks non-empty
-    at once (R45) are refused for any back-dating before this is asked.
-    """
-    if flow.height == 0:
-        return flow
-    stream, p, n = lifo_stream(flow)
-    checked = stream.join(back.select("entry_no"), on="entry_no", how="semi")
-    before = checked.get_column("pos").to_numpy() - 1  # heights when it was posted
-    inbound = checked.get_column("inbound").to_numpy()
-    opener = np.full(len(before), -1, dtype=np.int64)
-    for side, s in ((inbound, p), (~inbound, n)):  # an inbound meets P, an outbound N
-        ask = side & (s[before] > 0)
-        opener[ask] = Nearest(s).prev_below(before[ask], s[before][ask]) + 1
-    date = np.zeros(len(p), dtype=np.int64)
-    date[stream.get_column("pos").to_numpy()] = (
-        stream.get_column("posting_date").cast(pl.Int64).to_numpy())
-    at = before + 1
-    return checked.filter(pl.Series((opener >= 0) & (date[opener] > date[at])))

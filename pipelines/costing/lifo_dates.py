@@ -21,7 +21,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.costing.lifo import Nearest, cum_max_per_segment, cum_sum_per_segment, lifo_stream
+from pipelines.costing.lifo import (
+    CLOSES_NOTHING,
+    Nearest,
+    cum_max_per_segment,
+    cum_sum_per_segment,
+    lifo_stream,
+)
 from pipelines.costing.priority import (
     back_dated,
     free_axis,
@@ -36,8 +42,7 @@ def lifo_by_posting_date(flow: pl.DataFrame,
                          applications: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`applications` (inbound, outbound, units: the entry-order stacks of the LIFO keys of
     `flow`) with those of the keys with back-dated entries taken in BC's order, and those keys
-    (key_id). Keys where both stacks are ever non-empty at once (R45, R44a) keep entry order
-    (and its checks); units reserved by fixed applications (R43): `dated_capacity_violations`.
+    (key_id). Units reserved by fixed applications (R43): `dated_capacity_violations`.
 
     Blocks as in `priority.py`, mirrored: sort a stack's supply by descending (posting date,
     entry number) and cut after every rank where the entries so far are exactly the last ones
@@ -49,13 +54,11 @@ def lifo_by_posting_date(flow: pl.DataFrame,
     if back.height == 0:
         return applications, keys
     stream, p, n = lifo_stream(flow.join(back.select("key_id").unique(), on="key_id",
-                                         how="semi"))
+                                         how="semi"))  # P and N: the same in any order
     before = stream.get_column("pos").to_numpy() - 1
     stream = stream.with_columns(
         dp=pl.col("on_hand") - pl.Series(p[before]), dn=pl.col("open") - pl.Series(n[before]))
-    keys = (stream.lazy().group_by("key_id")
-            .agg(ok=~((pl.col("on_hand") > 0) & (pl.col("open") > 0)).any())
-            .filter("ok").select("key_id").sort("key_id").collect())
+    keys = stream.select(pl.col("key_id").unique().sort())
     # supply `a` pushed onto a stack (side 0: P by inbounds, side 1: N by outbounds)
     ranked = pl.concat([
         stream.join(keys, on="key_id", how="semi").select(
@@ -163,14 +166,16 @@ def dated_capacity_violations(flow: pl.DataFrame, applications: pl.DataFrame,
     So they are taken if, in that time, an outbound takes a unit of lower priority than the
     inbound (the inbound's unreserved units are gone then, the reserved ones are next) or has to
     stay open (nothing else on hand), or if the inbound's own unreserved units do not close the
-    open outbounds when it is posted (BC closes them with all of it)."""
+    open outbounds when it is posted (BC closes them with all of it; a return with applies_to
+    or a to-leg passing over closes nothing, R45, R44a)."""
     stream, _, _ = lifo_stream(flow)
     entries = stream.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
-                            "open", "cap", opened=pl.col("open") > pl.col("open").shift(1).over(
+                            "open", "cap", closes_nothing=CLOSES_NOTHING,
+                            opened=pl.col("open") > pl.col("open").shift(1).over(
                                 "key_id").fill_null(0))
     checked = reserved.join(entries.select(
-        "key_id", "cap", "open", inbound="entry_no", tx="transaction_no", date="posting_date"),
-        on="inbound")
+        "key_id", "cap", "open", "closes_nothing", inbound="entry_no", tx="transaction_no",
+        date="posting_date"), on="inbound")
     if checked.height == 0:
         return reserved.clear()
     outbounds = entries.filter(~pl.col("inbound")).select(
@@ -184,7 +189,8 @@ def dated_capacity_violations(flow: pl.DataFrame, applications: pl.DataFrame,
         (pl.col("taken_date") < pl.col("date"))
         | ((pl.col("taken_date") == pl.col("date")) & (pl.col("taken") < pl.col("inbound"))))
     return pl.concat([
-        checked.filter((pl.col("cap") < 0) | (pl.col("open") > 0)).select(reserved.columns),
+        checked.filter((pl.col("cap") < 0) | ((pl.col("open") > 0) & ~pl.col("closes_nothing")))
+        .select(reserved.columns),
         left_open.select(reserved.columns),
         lower.select(reserved.columns),
     ]).unique()
