@@ -32,6 +32,7 @@ from pipelines.costing.priority import (
     back_dated,
     free_axis,
     pieces_in_free,
+    runs_of_rising,
     side_by_priority,
     too_many_runs,
     without_pieces,
@@ -61,9 +62,8 @@ def lifo_by_posting_date(flow: pl.DataFrame,
     keys = stream.select(pl.col("key_id").unique().sort())
     # supply `a` pushed onto a stack (side 0: P by inbounds, side 1: N by outbounds)
     ranked = pl.concat([
-        stream.join(keys, on="key_id", how="semi").select(
-            "key_id", "entry_no", "posting_date", "transaction_no", side=pl.lit(side),
-            a=pl.col(move).clip(0))
+        stream.select("key_id", "entry_no", "posting_date", "transaction_no", side=pl.lit(side),
+                      a=pl.col(move).clip(0))
         for side, move in enumerate(("dp", "dn"))
     ]).filter(pl.col("a") > 0).sort("key_id", "side", "entry_no").with_columns(
         last=pl.len().over("key_id", "side") - 1 - pl.int_range(pl.len()).over("key_id", "side"),
@@ -75,7 +75,7 @@ def lifo_by_posting_date(flow: pl.DataFrame,
                                         | clean.shift(1).fill_null(True)).cum_sum())
     members = ranked.with_columns(size=pl.len().over("block"),
                                   r=pl.int_range(pl.len()).over("block")).filter(
-        pl.col("size") > 1).with_columns(run=_run("entry_no"))
+        pl.col("size") > 1).with_columns(run=runs_of_rising(-pl.col("entry_no")))
     too_many_runs(members)
     on_hand = pl.col("inbound") < pl.col("outbound")  # on P the inbound was pushed first
     return pl.concat([
@@ -88,22 +88,19 @@ def lifo_by_posting_date(flow: pl.DataFrame,
     ]), keys
 
 
-def _run(column: str) -> pl.Expr:
-    """Per block in rank order: the run of falling entry numbers each entry belongs to."""
-    entry = pl.col(column)
-    return (entry > entry.shift(1).over("block")).fill_null(False).cum_sum().over("block")
-
-
 def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     """Cars (block, r, supply, a, p) run by run, all blocks at once: the pieces (block, supply,
     interval, x0, units) of the free demand axis (block, v) each takes."""
-    cars = cars.sort("block", "r").with_columns(run=_run("supply"))
+    cars = cars.sort("block", "r").with_columns(run=runs_of_rising(-pl.col("supply")))
+    last = cars.group_by("block").agg(last=pl.col("run").max())
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
     pieces = []
     for run in range(int(cars.get_column("run").max()) + 1):
         parked = _park_stack_run(cars.filter(pl.col("run") == run), free)
         pieces.append(parked)
-        free = without_pieces(free, parked)
+        # later steps carry only the blocks with runs left
+        free = without_pieces(free, parked).join(last.filter(pl.col("last") > run), on="block",
+                                                 how="semi")
     return pl.concat(pieces)
 
 

@@ -122,7 +122,7 @@ def by_posting_date(flow: pl.DataFrame,
     keys, members = _plan(flow)
     if members.height == 0:
         return applications, keys
-    too_many_runs(members.sort("block", "r").with_columns(run=_run(pl.col("entry_no"))))
+    too_many_runs(members.sort("block", "r").with_columns(run=runs_of_rising(pl.col("entry_no"))))
     on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
     supplied = pl.concat([  # each side as (supply, demand, units), by priority in the blocks
         side_by_priority(members.filter("inbound"), applications.filter(on_hand).select(
@@ -195,7 +195,7 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     car's units start after the previous car's (`s_k = max(q_k, s_(k-1) + a_(k-1))` in free
     units): a running maximum parks a whole run at once. The loop is over the runs of a block
     (about one per back-dated entry in it), not over its entries."""
-    cars = cars.sort("block", "r").with_columns(run=_run(pl.col("supply")))
+    cars = cars.sort("block", "r").with_columns(run=runs_of_rising(pl.col("supply")))
     last = cars.group_by("block").agg(last=pl.col("run").max())
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
     runs = cars.partition_by("run", as_dict=True, include_key=False)
@@ -209,7 +209,7 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(pieces)
 
 
-def _run(entry: pl.Expr) -> pl.Expr:
+def runs_of_rising(entry: pl.Expr) -> pl.Expr:
     """Per block in rank order: the run of rising entry numbers each entry belongs to (0, 1...)."""
     return (entry < entry.shift(1).over("block")).fill_null(False).cum_sum().over("block")
 
