@@ -166,19 +166,25 @@ def cum_sum_per_segment(x: np.ndarray, new_key: np.ndarray) -> np.ndarray:
     return total - np.repeat(before, np.diff(np.append(starts, len(x))))
 
 
+def stack_pops(h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The pieces a stack's heights `h` by position name: a unit at height y is pushed by the
+    move after the previous position below y and popped by the next position below it. `owner`
+    is -1 at the start positions (height 0) that separate the stacks: a piece whose next lower
+    position is one is still open at the end. Returns (j, pushed at, popped at, units) of the
+    popped pieces, one per position j (equal heights between two moves repeat a piece)."""
+    near = Nearest(h)
+    j = np.flatnonzero(h > 0)
+    prev, t = near.prev_below(j, h[j]), near.next_below(j, h[j])
+    popped = (t >= 0) & (owner[t] >= 0)
+    j, prev, t = j[popped], prev[popped], t[popped]
+    return j, prev + 1, t, h[j] - np.maximum(h[prev], h[t])
+
+
 def _stack_applications(s: np.ndarray, entry: np.ndarray, key: np.ndarray,
                         pushes_in: bool) -> pl.DataFrame:
-    """The applications one stack's heights `s` by position name: a unit at height y is pushed
-    by the move after the previous position below y and popped by the next position below it."""
-    near = Nearest(s)
-    j = np.flatnonzero(s > 0)
-    p, t = near.prev_below(j, s[j]), near.next_below(j, s[j])
-    # t beyond the key (its next start position) or nowhere: still open at the end
-    popped = t >= 0
-    popped[popped] = key[t[popped]] == key[j[popped]]
-    j, p, t = j[popped], p[popped], t[popped]
-    units = s[j] - np.maximum(s[p], s[t])
-    pusher, popper = entry[p + 1], entry[t]
+    """The applications one stack's heights `s` by position name (`stack_pops`)."""
+    _, pushed, popped, units = stack_pops(s, key)
+    pusher, popper = entry[pushed], entry[popped]
     inbound, outbound = (pusher, popper) if pushes_in else (popper, pusher)
     return pl.DataFrame({"inbound": inbound, "outbound": outbound, "units": units},
                         schema=_APPLICATION_SCHEMA)

@@ -23,10 +23,10 @@ import polars as pl
 
 from pipelines.costing.lifo import (
     CLOSES_NOTHING,
-    Nearest,
     cum_max_per_segment,
     cum_sum_per_segment,
     lifo_stream,
+    stack_pops,
 )
 from pipelines.costing.priority import (
     back_dated,
@@ -141,13 +141,8 @@ def _park_stack_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
     h[event_pos] = height
     car = np.full(len(h), -1, dtype=np.int64)
     car[event_pos] = np.repeat(np.arange(len(block)), 2)
-    near = Nearest(h)
-    j = np.flatnonzero(h > 0)
-    prev, t = near.prev_below(j, h[j]), near.next_below(j, h[j])
-    popped = (t >= 0) & (car[t] >= 0)  # else the next block's start: still open at the end
-    j, prev, t = j[popped], prev[popped], t[popped]
-    units = h[j] - np.maximum(h[prev], h[t])
-    pusher, gap_car = car[prev + 1], car[t]
+    j, pushed, t, units = stack_pops(h, car)
+    pusher, gap_car = car[pushed], car[t]
     start = cars.get_column("q").to_numpy()[gap_car] + h[t - 1] - h[j]
     spans = pl.DataFrame({"block": block[gap_car], "supply": cars.get_column("supply")
                           .to_numpy()[pusher], "s": start, "e": start + units}).unique()
