@@ -58,9 +58,12 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
                        base=pl.col("source_base") + pl.col("target"),
                        shift=pl.col("target") - pl.col("at_posting")),
         "inbound", asks.get_column("inbound"),
-    )).with_columns(pl.col("late").fill_null(False))
-    late = asks.filter(pl.col("late"))
-    asks = asks.filter(~pl.col("late")).with_columns(not_yet=pl.lit(0.0))
+    ))
+    # the few asks of an inbound with late entries get `not_yet` by position: a split and a
+    # concat would copy every ask
+    late = asks.select("inbound", "ask_tx", row=pl.int_range(pl.len(), dtype=pl.UInt32)).filter(
+        asks.get_column("late").fill_null(False))
+    not_yet = pl.zeros(asks.height, dtype=pl.Float64, eager=True)
     if late.height:
         later = (
             source_values.join(late.select(pl.col("inbound").unique()),
@@ -75,9 +78,10 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
         late = late.sort("inbound", "ask_tx").join_asof(
             later, left_on="ask_tx", right_on="transaction_no", by="inbound",
             strategy="forward", allow_exact_matches=False, check_sortedness=False,
-        ).drop("transaction_no").with_columns(pl.col("not_yet").fill_null(0.0))
-        asks = pl.concat([asks, late], how="diagonal_relaxed")
-    return asks.with_columns(known=pl.col("base") - pl.col("shift") - pl.col("not_yet"))
+        )
+        not_yet = not_yet.scatter(late.get_column("row"),
+                                  late.get_column("not_yet").fill_null(0.0))
+    return asks.with_columns(known=pl.col("base") - pl.col("shift") - not_yet)
 
 
 def outbound_table(entries: pl.DataFrame) -> pl.DataFrame:
@@ -113,7 +117,7 @@ def outbound_costs(
     out = _with_known(outbounds.rename({"u0_entry": "inbound"}), inbound, source_values)
     out = out.hstack(_applied(apps, out.get_column("entry_no"), p))
     if revalued is not None and revalued.height:
-        out = out.join(revalued, on="entry_no", how="left").with_columns(
+        out = out.hstack(aligned(revalued, "entry_no", out.get_column("entry_no"))).with_columns(
             shares=pl.col("shares") + pl.col("reval_shares").fill_null(0.0),
             in_date=pl.max_horizontal("in_date", "reval_date"))
     u0 = pl.coalesce(

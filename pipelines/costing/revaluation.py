@@ -23,11 +23,11 @@ _REVALUATION = pl.col("type") == "revaluation"
 
 
 def revaluations(transactions: pl.DataFrame) -> pl.DataFrame:
-    """The revaluation rows: reval_tx, item_no, reval_date, new_cost, applies_to, document."""
+    """The revaluation rows: reval_tx, item_no, reval_date, new_cost, applies_to, posting groups."""
     return where(
         transactions, _REVALUATION, pl.col("transaction_no").alias("reval_tx"), "item_no",
         pl.col("posting_date").alias("reval_date"), pl.col("unit_cost").alias("new_cost"),
-        "applies_to", "document_no", "gen_bus_posting_group", "item_charge_no",
+        "applies_to", "gen_bus_posting_group", "item_charge_no",
     )
 
 
@@ -290,7 +290,7 @@ def revaluation_value_entries(pairs: pl.DataFrame, amounts: pl.DataFrame) -> pl.
             pl.col("inbound").alias("item_ledger_entry_no"),
             pl.col("reval_tx").alias("transaction_no"), pl.lit(0).alias("seq"),
             pl.lit("Revaluation").alias("entry_type"),
-            pl.col("reval_date").alias("posting_date"), "document_no", "gen_bus_posting_group",
+            pl.col("reval_date").alias("posting_date"), "gen_bus_posting_group",
             "item_charge_no", pl.lit(0.0).alias("item_ledger_entry_quantity"),
             (pl.col("r_units") / QTY_SCALE).alias("valued_quantity"),
             pl.lit(0.0).alias("invoiced_quantity"),

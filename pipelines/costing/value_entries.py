@@ -43,7 +43,7 @@ def posted_value_entries(
         pl.concat([outbound.get_column("entry_no"), inbound.get_column("inbound")]),
         pl.concat([outbound.get_column("cost_at_posting"), inbound.get_column("at_posting")]),
         entries.height).fill_null(0.0)
-    posting = ["transaction_no", "posting_date", "document_no", "gen_bus_posting_group",
+    posting = ["transaction_no", "posting_date", "gen_bus_posting_group",
                "item_charge_no", "quantity", "type", "sales_amount"]
     out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias(ile), *posting,
                 cost_at_posting=pl.lit(cost).gather(pl.col("entry_no") - 1))
@@ -75,9 +75,14 @@ def posted_value_entries(
         *([] if revaluation_entries is None else [revaluation_entries]),
     ], how="diagonal_relaxed")
     del out, shipped, invoiced, sales_invoice, received  # copied into rows: not beside its sort
+    rows = rows.sort("transaction_no", "seq", "item_ledger_entry_no")
+    # each row's document is its transaction's (R20): a gather in nearly rising order
+    tx = transactions.get_column("transaction_no")  # sorted (cost_ledger)
+    document_no = transactions.get_column("document_no").gather(
+        tx.search_sorted(rows.get_column("transaction_no")))
     return (
-        rows.sort("transaction_no", "seq", "item_ledger_entry_no")
-        .with_columns(
+        rows.with_columns(
+            document_no=document_no,
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
             adjustment=pl.lit(False),
             applies_to_entry=pl.lit(None, dtype=pl.Int64),
