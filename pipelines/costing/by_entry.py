@@ -105,14 +105,33 @@ def aligned(right: pl.DataFrame, key: str, at: pl.Series) -> pl.DataFrame:
     """`right`'s rows (without `key`, unique entry numbers >= 0) for the entry numbers `at`, row
     for row, null where `at` is null or names no row of `right`: a left join on a dense key, by
     position instead of hashing both sides."""
-    keys = right.get_column(key).to_numpy()
-    top = int(keys.max()) if len(keys) else 0
-    row = np.full(top + 2, -1, dtype=np.int64)  # the last cell, -1, serves every miss
-    row[keys] = np.arange(len(keys))
-    wanted = at.fill_null(-1).to_numpy()
-    found = pl.Series(row[np.where((wanted < 0) | (wanted > top), top + 1, wanted)])
+    found = pl.Series(row_positions(right.get_column(key).to_numpy(),
+                                    at.fill_null(-1).to_numpy()))
     return right.drop(key).select(pl.all().gather(
         pl.select(pl.when(found >= 0).then(found)).to_series()))
+
+
+_SPARSE = 16  # keys spread over more than _SPARSE times their count: searched, not mapped
+
+
+def row_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The row of each of `wanted` in `keys` (unique, >= 0), -1 where it is not there.
+
+    Dense keys are mapped by an array indexed by entry number; a few keys among ten million
+    entry numbers (a late round of the fixed point) are searched instead: the map would be a
+    fresh 80 MB each call, and on this machine first touching memory costs more than using it.
+    """
+    if len(keys) == 0:
+        return np.full(len(wanted), -1, dtype=np.int64)
+    top = int(keys.max())
+    if len(keys) * _SPARSE < top:
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        at = np.minimum(np.searchsorted(ordered, wanted), len(keys) - 1)
+        return np.where(ordered[at] == wanted, order[at], -1)
+    row = np.zeros(top + 2, dtype=np.int64)  # row + 1, 0: none (zeroed pages: not touched)
+    row[keys] = np.arange(1, len(keys) + 1)
+    return row[np.where((wanted < 0) | (wanted > top), top + 1, wanted)] - 1
 
 
 def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.DataFrame:
@@ -130,7 +149,4 @@ def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.Data
 def rows_of(entry_no: pl.Series, at: pl.Series) -> np.ndarray:
     """The row of each entry number of `at` in `entry_no` (unique, >= 0, holding every one of
     `at`): a lookup by position."""
-    keys = entry_no.to_numpy()
-    row = np.zeros(int(keys.max(initial=0)) + 1, dtype=np.int64)
-    row[keys] = np.arange(len(keys))
-    return row[at.to_numpy()]
+    return row_positions(entry_no.to_numpy(), at.to_numpy())
