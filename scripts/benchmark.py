@@ -73,15 +73,20 @@ class _Recorder:
 
     def __init__(self, progress: Path):
         self.progress = progress
-        self.result: dict = {"seconds": {}, "peak_bytes": {}, "rows": {}}
+        self.result: dict = {"seconds": {}, "peak_bytes": {}, "rows": {}, "sys": {}, "faults": {}}
 
     def stage(self, name: str, fn):
         """Runs `fn` as stage `name`; a stage run again (write) adds its time, keeps its peak."""
         _reset_peak()
-        start = time.perf_counter()
+        usage, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         value = fn()
         seconds = self.result["seconds"]
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        # the kernel's share: on this machine first touching memory (a page fault) is costly
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        for key, spent in (("sys", after.ru_stime - usage.ru_stime),
+                           ("faults", after.ru_minflt - usage.ru_minflt)):
+            self.result[key][name] = self.result[key].get(name, 0) + spent
         self.result["peak_bytes"][name] = max(_peak_bytes(), self.result["peak_bytes"].get(name, 0))
         self.save()
         print(f"  {name}: {self.result['seconds'][name]:.2f} s", file=sys.stderr, flush=True)
@@ -174,6 +179,8 @@ class Measurement:
     kind: str  # pipeline | floor | cli
     seconds: dict[str, float] = field(default_factory=dict)
     peak_bytes: dict[str, int] = field(default_factory=dict)
+    sys: dict[str, float] = field(default_factory=dict)  # system CPU seconds per stage
+    faults: dict[str, int] = field(default_factory=dict)  # minor page faults per stage
     max_rss_bytes: int = 0
     rows: dict[str, list[int]] = field(default_factory=dict)
     transactions: int = 0
@@ -266,6 +273,7 @@ def run_child(m: Measurement, args: list[str], scratch: Path, timeout: float | N
     if progress.exists():
         r = json.loads(progress.read_text())
         m.seconds, m.peak_bytes = r["seconds"], r["peak_bytes"]
+        m.sys, m.faults = r.get("sys", {}), r.get("faults", {})
         m.max_rss_bytes, m.rows = r.get("max_rss_bytes", 0), r.get("rows", {})
         m.transactions = r.get("transactions", 0)
     if m.error:
@@ -349,6 +357,17 @@ def stage_peaks_table(pipes: list[Measurement]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * len(head)]
     for m in pipes:
         cells = [m.label] + [_gb(m.peak_bytes[s]) if s in m.peak_bytes else "-" for s in STAGES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def kernel_table(pipes: list[Measurement]) -> str:
+    """Per stage: system CPU seconds / GB first touched (minor page faults of 4 KB pages)."""
+    head = ["size", *(f"{s} sys s / faulted GB" for s in STAGES)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * len(head)]
+    for m in pipes:
+        cells = [m.label] + [f"{m.sys[s]:.1f} / {m.faults[s] * 4096 / GB:.1f}"
+                             if s in m.sys else "-" for s in STAGES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -471,7 +490,9 @@ def main(argv: list[str] | None = None) -> int:
     if pipes:
         parts += ["Seconds per stage, peak RSS of the whole run (per size, own process):", "",
                   pipeline_table(pipes, floors), "", "Peak RSS during each stage:", "",
-                  stage_peaks_table(pipes), "", *findings(pipes, floors), ""]
+                  stage_peaks_table(pipes), "",
+                  "System CPU and memory first touched (page faults) during each stage:", "",
+                  kernel_table(pipes), "", *findings(pipes, floors), ""]
     if clis:
         parts += ["`invrec run` end to end (`/usr/bin/time -v`):", "", cli_table(clis), ""]
     report = "\n".join(parts)

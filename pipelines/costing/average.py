@@ -61,6 +61,16 @@ def accounting_period_end(dates: pl.Series, accounting_periods: pl.DataFrame) ->
     )
 
 
+def pool_of(settings: Settings) -> pl.Expr:
+    """R94: an entry's average pool as an integer (sorted and ranked each round, where the item
+    number as text cost several times more): its key's id under calc type
+    item_location_variant, the first key id of its item under calc type item (an item's keys
+    are numbered together, in item order)."""
+    if settings.average_cost_calc_type == "item":
+        return pl.col("key_id").min().over("item_no")
+    return pl.col("key_id")
+
+
 def pool_events(
     entries: pl.DataFrame,
     inbound: pl.DataFrame,
@@ -80,10 +90,9 @@ def pool_events(
     split_hi, split_lo, whole (add-backs: the R3 split of the decrease's cost).
     """
     by_item = settings.average_cost_calc_type == "item"
-    pool = pl.col("item_no") if by_item else pl.col("key_id").cast(pl.String)
     values = entries.select(
-        "entry_no", "inbound", "receiving", "source_entry", "type", "leg", "units",
-        q=pl.col("quantity"), pool=pool,
+        "entry_no", "inbound", "receiving", "source_entry", "type", "leg", "units", "pool",
+        q=pl.col("quantity"),
         decrease=~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
     )
     entry_no = values.get_column("entry_no")
@@ -332,7 +341,8 @@ def _compose(maps: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def average_costs(events: pl.DataFrame, settings: Settings,
-                  previous: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
+                  previous: pl.DataFrame | None = None,
+                  pool_items: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
     """R96, R102: the cost of every decrease. Returns (entry_no, target, valued) and the passes;
     a decrease is valued when its pool holds something before it, otherwise it keeps its cost
     at posting (R102).
@@ -361,12 +371,14 @@ def average_costs(events: pl.DataFrame, settings: Settings,
         if passes >= _WHOLE_ARRAY_PASSES:
             t = pools.exact_in(t, np.flatnonzero(moving))
     else:  # a pool feeding its own cost back (R60): named, not costed
-        pools_moving = events.filter(pl.Series(moving)).get_column("pool").unique().sort()
+        pools_moving = events.filter(pl.Series(moving)).select("pool").unique().sort("pool")
+        if pool_items is not None:  # named by item (`pool_items`: pool, item_no)
+            pools_moving = pools_moving.join(pool_items.unique("pool"), on="pool", how="left")
         raise NotSupportedYet([
-            Problem("items", f"average pool {pool}", None, None,
-                    f"not supported yet: its average costs did not settle in {MAX_PASSES} "
-                    "passes (the pool feeds its own cost back, R60)")
-            for pool in pools_moving.head(20)])
+            Problem("items", f"item_no={row.get('item_no')}", None, None,
+                    f"not supported yet: its average pool {row['pool']} did not settle in "
+                    f"{MAX_PASSES} passes (the pool feeds its own cost back, R60)")
+            for row in pools_moving.head(20).iter_rows(named=True)])
     out = events.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
     return out.with_columns(target=pl.Series(t[pools.is_dec]),
                             valued=pl.Series(pools.valued[pools.is_dec])), passes

@@ -102,7 +102,7 @@ class _Rounds:
         self.averaged = where(
             entries, pl.col("costing_method") == "AVERAGE", "entry_no", "item_no", "key_id",
             "inbound", "receiving", "source_entry", "type", "leg", "units", "quantity",
-            "applies_to_entry")  # what pool_events reads
+            "applies_to_entry", pool=average.pool_of(settings))  # what pool_events reads
         # R93: the pool, not the application, values these decreases; their application-based
         # target is only a placeholder until their pool is recomputed
         self.by_pool = self.averaged.filter(
@@ -137,10 +137,10 @@ class _Rounds:
     def _revaluations(self, revalued: pl.DataFrame) -> None:
         """Splits the revaluations into per entry (R81) and per pool (R85), with their start."""
         settings, entries = self.settings, self.entries
-        pool = (pl.col("item_no") if settings.average_cost_calc_type == "item"
-                else pl.col("key_id").cast(pl.String))
         self.avg_revalued = pooled_revaluation.after_entry(
-            revalued.filter(pl.col("costing_method") == "AVERAGE").with_columns(pool=pool),
+            revalued.filter(pl.col("costing_method") == "AVERAGE").join(
+                self.averaged.select(inbound="entry_no", pool="pool"), on="inbound",
+                how="left", maintain_order="left"),
             entries)
         self.per_pool = self.avg_revalued.filter(pl.col("applies_to").is_null())  # R85
         self.revalued = revalued.join(self.per_pool, on=["reval_tx", "inbound"], how="anti")
@@ -150,7 +150,7 @@ class _Rounds:
             self.per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
         ])
         self.contributions = pooled_revaluation.pool_contributions(
-            entries, self.source_values, pool)
+            entries, self.source_values, average.pool_of(settings))
         # the entries whose cost or date the R85 amounts read: of the items revalued per pool
         self.reval_inputs = self.contributions.join(
             self.per_pool.select("item_no").unique(), on="item_no", how="semi").select(
@@ -271,7 +271,8 @@ class _Rounds:
             now, inbound, results, self.settings, self.accounting_periods,
             None if self.avg_revalued is None
             else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
-        return average.average_costs(events, self.settings, self.targets)[0]
+        return average.average_costs(events, self.settings, self.targets,
+                                     pool_items=now.select("pool", "item_no"))[0]
 
     def _watch_oscillation(self, moved: pl.DataFrame) -> None:
         """Two pools feeding each other in one period (calc type item_location_variant) can
