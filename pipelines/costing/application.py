@@ -134,7 +134,9 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
-    lifo = flow.filter(pl.col("lifo"))
+    lifo = flow.lazy().filter(pl.col("lifo")).select(
+        "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "type",
+        "posting_date", "cap", "delta", "before", "passes").collect()
     lifo_bad = pl.concat([
         lifo_capacity_violations(lifo.join(reordered, on="key_id", how="anti"), reserved)
         .select("inbound", "last_fixed_tx"),
@@ -293,15 +295,16 @@ def _automatic_stream(entries: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFram
     """`flow`: every inbound with its unreserved units (`delta`, `cap`) and every outbound
     without applies_to, in entry order, with the key's balance `before` each."""
     reserved = fixed.group_by("inbound").agg(reserved=pl.col("units").sum())
-    return (
-        entries.join(reserved, left_on="entry_no", right_on="inbound", how="left",
-                     maintain_order="left")
+    return (  # one plan: the wide frame is copied once, not once per step
+        entries.lazy().join(reserved.lazy(), left_on="entry_no", right_on="inbound", how="left",
+                            maintain_order="left")
         .filter(pl.col("inbound") | pl.col("applies_to_entry").is_null())
         .with_columns(cap=pl.col("units") - pl.col("reserved").fill_null(0),
                       lifo=pl.col("costing_method") == "LIFO")
         .with_columns(delta=pl.when(pl.col("inbound")).then(pl.col("cap").clip(lower_bound=0))
                       .otherwise(-pl.col("units")))
         .with_columns(before=segment_cum_sum(pl.col("delta"), "key_id") - pl.col("delta"))
+        .collect()
     )
 
 
@@ -309,15 +312,20 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
     """The applications of the automatic stream and the fixed ones, and the keys whose
     back-dated entries are applied by posting date (`priority.py`); the to-legs that pass over
     (`passes`, R44a) close nothing, like the returns of R45."""
-    fifo = flow.filter(~pl.col("lifo"))
+    # the FIFO streams on the columns they read: filters of the wide flow would copy all of it
+    fifo = flow.lazy().filter(~pl.col("lifo"))
     on_hand, regular, demand = split_on_hand_returns(
-        fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)), fifo.filter(~pl.col("inbound")))
+        fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)).select(
+            "key_id", "entry_no", "cap", "type", "receiving", "passes").collect(),
+        fifo.filter(~pl.col("inbound")).select("key_id", "entry_no", "units").collect())
     automatic = pl.concat([
         overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
         overlap(regular, demand.filter(pl.col("units") > 0)),
     ])
     automatic, reordered = by_posting_date(flow, automatic)
-    lifo = flow.filter(pl.col("lifo"))
+    lifo = flow.lazy().filter(pl.col("lifo")).select(
+        "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "type",
+        "posting_date", "cap", "delta", "before", "passes").collect()
     lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_applications(lifo))
     return pl.concat([
         automatic,
