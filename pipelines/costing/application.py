@@ -134,9 +134,7 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
-    lifo = flow.lazy().filter(pl.col("lifo")).select(
-        "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "type",
-        "posting_date", "cap", "delta", "before", "passes").collect()
+    lifo = _lifo_flow(flow)
     lifo_bad = pl.concat([
         lifo_capacity_violations(lifo.join(reordered, on="key_id", how="anti"), reserved)
         .select("inbound", "last_fixed_tx"),
@@ -308,6 +306,14 @@ def _automatic_stream(entries: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFram
     )
 
 
+def _lifo_flow(flow: pl.DataFrame) -> pl.DataFrame:
+    """The LIFO keys' part of the flow, on the columns `lifo.py` and `lifo_dates.py` read (a
+    filter of the wide flow would copy every column)."""
+    return flow.lazy().filter(pl.col("lifo")).select(
+        "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "type",
+        "posting_date", "cap", "delta", "before", "passes").collect()
+
+
 def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The applications of the automatic stream and the fixed ones, and the keys whose
     back-dated entries are applied by posting date (`priority.py`); the to-legs that pass over
@@ -323,9 +329,7 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
         overlap(regular, demand.filter(pl.col("units") > 0)),
     ])
     automatic, reordered = by_posting_date(flow, automatic)
-    lifo = flow.lazy().filter(pl.col("lifo")).select(
-        "entry_no", "key_id", "inbound", "receiving", "units", "transaction_no", "type",
-        "posting_date", "cap", "delta", "before", "passes").collect()
+    lifo = _lifo_flow(flow)
     lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_applications(lifo))
     return pl.concat([
         automatic,
