@@ -17,9 +17,17 @@ class ByEntry:
 
     def __init__(self, frame: pl.DataFrame, size: int, key: str = "entry_no") -> None:
         self.key = key
-        self.frame = frame
+        # held column by column: a column that no frame shares is written in place, where a
+        # scatter into a frame's column copies all of it (millions of rows, every round)
+        self._columns = {c: frame.get_column(c) for c in frame.columns}
+        self._height = frame.height
         self._row = np.full(size, -1, dtype=np.int64)  # entry number -> row in frame, -1: none
         self._row[frame.get_column(key).to_numpy()] = np.arange(frame.height)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The stored rows (a view of the columns, not a copy)."""
+        return pl.DataFrame(list(self._columns.values()))
 
     def put(self, fresh: pl.DataFrame, keep_on_null: bool = False) -> None:
         """Store `fresh` (unique entry numbers, some or all columns): new entries are appended,
@@ -30,20 +38,20 @@ class ByEntry:
         row = self._row[fresh.get_column(self.key).to_numpy()]
         known = pl.Series(row >= 0)
         if known.any():
-            columns = []
             for c in fresh.columns:
                 if c == self.key:
                     continue
                 values = fresh.get_column(c)
                 write = known & values.is_not_null() if keep_on_null else known
-                columns.append(self.frame.get_column(c).scatter(
-                    pl.Series(row).filter(write), values.filter(write)))
-            self.frame = self.frame.with_columns(columns)
+                self._columns[c] = self._columns[c].scatter(
+                    pl.Series(row).filter(write), values.filter(write))
         if not known.all():
             new = fresh.filter(~known)
             self._row[new.get_column(self.key).to_numpy()] = np.arange(
-                self.frame.height, self.frame.height + new.height)
-            self.frame = pl.concat([self.frame, new.select(self.frame.columns)])
+                self._height, self._height + new.height)
+            self._height += new.height
+            for c, column in self._columns.items():
+                self._columns[c] = pl.concat([column, new.get_column(c)], rechunk=True)
 
     def take(self, entry_no: pl.Series) -> pl.DataFrame:
         """The stored rows of these entries (each once, in stored order): a semi join."""
