@@ -20,7 +20,6 @@ class ByEntry:
         # held column by column: a column that no frame shares is written in place, where a
         # scatter into a frame's column copies all of it (millions of rows, every round)
         self._columns = {c: frame.get_column(c) for c in frame.columns}
-        self._height = frame.height
         self._row = np.full(size, -1, dtype=np.int64)  # entry number -> row in frame, -1: none
         self._row[frame.get_column(key).to_numpy()] = np.arange(frame.height)
 
@@ -46,10 +45,9 @@ class ByEntry:
                 self._columns[c] = self._columns[c].scatter(
                     pl.Series(row).filter(write), values.filter(write))
         if not known.all():
-            new = fresh.filter(~known)
-            self._row[new.get_column(self.key).to_numpy()] = np.arange(
-                self._height, self._height + new.height)
-            self._height += new.height
+            new, height = fresh.filter(~known), len(self._columns[self.key])
+            self._row[new.get_column(self.key).to_numpy()] = np.arange(height,
+                                                                       height + new.height)
             for c, column in self._columns.items():
                 self._columns[c] = pl.concat([column, new.get_column(c)], rechunk=True)
 
