@@ -42,6 +42,7 @@ class History:
     period_rows: list[dict]
     accounting_periods: pl.DataFrame | None = None  # R91, for average_cost_period
     accounting_period_rows: list[dict] = field(default_factory=list)  # = accounting_period
+    invalid: bool = False  # the reference refuses the last row (histories drawn to be refused)
 
     def __repr__(self) -> str:  # what hypothesis prints for a falsifying example
         starts = [str(r["starting_date"]) for r in self.accounting_period_rows]

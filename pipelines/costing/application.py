@@ -28,7 +28,7 @@ from pipelines.costing.lifo import (
 from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
-from pipelines.costing.priority import back_dated, by_posting_date
+from pipelines.costing.priority import back_dated, by_posting_date, dated_fixed_violations
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -128,9 +128,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     on hand, the oldest open inbound, so no automatic outbound may come before its last fixed
     application. LIFO order: `lifo.lifo_capacity_violations`. `depends` (inbound, outbound pairs
     -> those where the inbound's cost depends on the outbound, R44a) tells a reserved to-leg
-    that would pass over the outbound its cost depends on. On the `reordered` FIFO keys (R41 by
-    posting date) no reserved receipt is reordered, so the entry-order reasoning holds there;
-    reordered LIFO keys: `lifo_dates.dated_capacity_violations`.
+    that would pass over the outbound its cost depends on. The `reordered` keys (R41 by posting
+    date): `priority.dated_fixed_violations`, `lifo_dates.dated_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
@@ -149,6 +148,12 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     reserved = reserved.join(
         ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
                     "transaction_no", "open_r45", "passes"), on="inbound")
+    by_date = pl.col("key_id").is_in(reordered.get_column("key_id").implode())
+    dated = reserved.filter(by_date)
+    dated_bad = dated_fixed_violations(
+        flow.filter(pl.col("key_id").is_in(dated.get_column("key_id").implode())), applications,
+        dated.select("inbound", "last_fixed_tx"))
+    reserved = reserved.filter(~by_date)  # the rest in entry order
     next_out = reserved.filter(~pl.col("open_r45")).sort("key_id", "end").join_asof(
         stream_out.select("key_id", pl.col("units").cum_sum().over("key_id").alias("out_end"),
                           pl.col("transaction_no").alias("next_tx"),
@@ -160,18 +165,22 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
         (pl.col("cap") < 0)
         | (pl.col("next_tx").is_not_null()
            & (pl.max_horizontal("next_tx", "transaction_no") < pl.col("last_fixed_tx"))))
-    bad = [lifo_bad, taken.select("inbound", "last_fixed_tx")]
-    # R44a: a reserved to-leg would pass over an open outbound its cost depends on (FIFO: the
-    # outbound that took its units; LIFO: any earlier one of its key); whether its units then
-    # stay for the fixed application is not modelled yet
+    bad = [lifo_bad, dated_bad, taken.select("inbound", "last_fixed_tx")]
+    # R44a: a reserved to-leg would pass over an open outbound its cost depends on (in entry
+    # order: the outbound that took its units; by posting date: any earlier one of its key);
+    # whether its units then stay for the fixed application is not modelled yet
+    by_date_bad = pl.concat([lifo_bad, dated_bad])
     passing = depends(pl.concat([
         taken.filter(pl.col("next_tx") < pl.col("transaction_no")).select(
             "inbound", outbound="next_out"),
-        lifo_bad.join(lifo.filter(pl.col("type") == "transfer")  # to-legs (R45: not returns)
-                      .select(inbound="entry_no", key_id="key_id"), on="inbound")
-        .join(lifo.filter(~pl.col("inbound")).select("key_id", outbound="entry_no"), on="key_id")
+        by_date_bad.join(  # to-legs (R45: not returns)
+            whole_flow.filter(pl.col("inbound") & (pl.col("type") == "transfer"))
+            .select(inbound="entry_no", key_id="key_id"), on="inbound")
+        .join(whole_flow.filter(~pl.col("inbound")).select("key_id", outbound="entry_no"),
+              on="key_id")
         .filter(pl.col("outbound") < pl.col("inbound")).select("inbound", "outbound"),
-    ]))
+    ]) if by_date_bad.height or taken.height else taken.select(
+        "inbound", outbound="next_out").clear())
     if passing.height:
         raise NotSupportedYet([
             Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
@@ -208,8 +217,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     # the shortfall is shown in entry order; where the key has back-dated entries BC's order by
     # posting date (R41) may have left the reserved units alone, so it is not proven
     bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
-    # ... unless its back-dated receipts are taken by posting date and it is not among them, or
-    # its fixed applications alone take more than its quantity (in any order)
+    # ... unless its key is taken by posting date (then the check follows BC's order), or its
+    # fixed applications alone take more than its quantity (in any order)
     over = whole_flow.filter(pl.col("inbound") & (pl.col("cap") < 0)).select(inbound="entry_no")
     unproven = bad.join(back_dated(whole_flow).select("key_id"), on="key_id", how="semi").join(
         reordered, on="key_id", how="anti").join(over, on="inbound", how="anti")

@@ -39,10 +39,9 @@ def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
 def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(keys, block members of both sides). A key is reordered when it is not LIFO, has no
     pass-over (R44a) and no sales return on hand while it is short (R45: both sides open at
-    once), and no inbound entry with units reserved by fixed applications (R43) lies in a block
-    (outside the blocks each outbound takes what it takes in entry order, so the fixed capacity
-    check of `application.py` holds as it is), unless no outbound of the key is applied
-    automatically (then the order takes nothing)."""
+    once). Units reserved by fixed applications (R43) are not in the flow (`cap`): on valid input
+    BC's automatic application never takes them, and `dated_fixed_violations` tells when it
+    would."""
     back = back_dated(flow)
     if back.height == 0:
         return back.select("key_id"), pl.DataFrame()
@@ -52,13 +51,12 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # the keys with back-dated entries, on the few columns read here (the flow is wide)
     flow = flow.select(
         "key_id", "entry_no", "posting_date", "transaction_no", "inbound", "lifo", "type",
-        "receiving", "before", "delta", "units", "cap", passes=passes,
+        "receiving", "before", "delta", "units", passes=passes,
     ).join(back.select("key_id").unique(), on="key_id", how="semi")
     keys = (
         flow.lazy().group_by("key_id")
-        .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any() & ~return_on_hand.any(),
-             no_demand=pl.col("inbound").all())
-        .filter("ok")
+        .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any() & ~return_on_hand.any())
+        .filter("ok").select("key_id").sort("key_id")
         .collect()
     )
     # the sides with a back-dated entry (a side without one keeps entry order) of those keys,
@@ -66,11 +64,9 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     side = pl.col("key_id") * 2 + pl.col("inbound").cast(pl.Int64)
     sides = back.join(keys, on="key_id", how="semi").select(side.unique()).to_series()
     ranked = flow.filter(side.is_in(sides.implode())).select(
-        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", a=_supply(),
-        reserved=pl.col("inbound") & (pl.col("cap") < pl.col("units")))
-    # an entry never open on its side takes no part, unless fixed applications reserve it (the
-    # capacity check reasons in entry order, so where a reserved entry lands in the order counts)
-    ranked = ranked.filter((pl.col("a") > 0) | pl.col("reserved")).with_columns(
+        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", a=_supply())
+    # an entry never open on its side takes no part
+    ranked = ranked.filter(pl.col("a") > 0).with_columns(
         pos=pl.int_range(pl.len()).over("key_id", "inbound"),  # flow is in entry order per key
     ).sort("key_id", "inbound", "posting_date", "entry_no").with_columns(
         rank=pl.int_range(pl.len()).over("key_id", "inbound"))
@@ -82,10 +78,7 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     members = ranked.with_columns(size=pl.len().over("block"),
                                   r=pl.int_range(pl.len()).over("block")).filter(
         pl.col("size") > 1)
-    reserved = members.filter("reserved").select("key_id").unique()
-    keys = pl.concat([keys.join(reserved, on="key_id", how="anti"),
-                      keys.filter("no_demand")]).select("key_id").unique().sort("key_id")
-    return keys, members.join(keys, on="key_id", how="semi")
+    return keys, members
 
 
 def _supply() -> pl.Expr:
@@ -278,3 +271,39 @@ def without_pieces(free: pl.DataFrame, parked: pl.DataFrame) -> pl.DataFrame:
         free.join(cut.select("interval").unique(), on="interval", how="anti").drop("interval"),
         gaps.drop("interval"),
     ]).filter(pl.col("v") > pl.col("u")).sort("block", "u")
+
+
+def dated_fixed_violations(flow: pl.DataFrame, applications: pl.DataFrame,
+                           reserved: pl.DataFrame) -> pl.DataFrame:
+    """R43, R160 on the FIFO keys of `flow` taken by posting date: the rows of `reserved`
+    (inbound, last_fixed_tx) whose reserved units BC's automatic application would have taken.
+
+    Until its last fixed application an inbound's reserved units are on hand at its priority
+    (posting date, entry number). So they are taken if, in that time, an outbound takes a unit
+    of lower priority (the inbound's unreserved units are gone then, the reserved ones are
+    next), or the key's balance without them goes negative: an outbound left open, or the
+    inbound's unreserved units not closing the outbounds open when it is posted (BC closes them
+    with all of it). As `lifo_dates.dated_capacity_violations` for LIFO's order."""
+    entries = flow.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
+                          "cap", after=pl.col("before") + pl.col("delta"))
+    checked = reserved.join(entries.filter("inbound").select(
+        "key_id", "cap", inbound="entry_no", tx="transaction_no", date="posting_date"),
+        on="inbound")
+    if checked.height == 0:
+        return reserved.clear()
+    in_window = (pl.col("at_tx") >= pl.col("tx")) & (pl.col("at_tx") < pl.col("last_fixed_tx"))
+    short = checked.join(entries.filter(pl.col("after") < 0).select(
+        "key_id", at_tx="transaction_no"), on="key_id").filter(in_window)
+    lower = checked.join(entries.filter(~pl.col("inbound")).select(
+        "key_id", outbound="entry_no", at_tx="transaction_no"), on="key_id").filter(
+        in_window).join(
+        applications.filter(pl.col("inbound") < pl.col("outbound")).select(
+            "outbound", taken="inbound"), on="outbound").join(
+        entries.select(taken="entry_no", taken_date="posting_date"), on="taken").filter(
+        (pl.col("taken_date") > pl.col("date"))
+        | ((pl.col("taken_date") == pl.col("date")) & (pl.col("taken") > pl.col("inbound"))))
+    return pl.concat([
+        checked.filter(pl.col("cap") < 0).select(reserved.columns),
+        short.select(reserved.columns),
+        lower.select(reserved.columns),
+    ]).unique()
