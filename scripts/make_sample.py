@@ -66,6 +66,7 @@ def _readme(result: GeneratedCompany) -> str:
             invoiced=pl.col("quantity").sum(), invoices=pl.len()),
         left_on="transaction_no", right_on="applies_to", how="left")
     returns = tx.filter(pl.col("type") == "sales_return")
+    sent_back = tx.filter(pl.col("type") == "purchase_return")
     back = tx.sort("transaction_no").filter(
         pl.col("posting_date") < pl.col("posting_date").cum_max().shift(1))
     value = out["inventory_valuation"].select(
@@ -106,6 +107,9 @@ def _readme(result: GeneratedCompany) -> str:
         f"{receipts['invoiced'].null_count()} not yet, at prices a little off the receipt's. "
         f"{returns['applies_to'].is_not_null().sum()} sales returns reverse a sale "
         f"(`applies_to`), {returns['applies_to'].is_null().sum()} come back at their own cost. "
+        f"{sent_back['applies_to'].is_not_null().sum()} purchase returns send part of a lot "
+        "back to its vendor at that lot's cost (`applies_to`, R43), "
+        f"{sent_back['applies_to'].is_null().sum()} take their cost by the costing method. "
         f"{into_negative['outbound_item_entry_no'].n_unique()} outbound entries were posted into "
         "negative inventory and closed by a later inbound entry (R44). "
         f"{back['type'].is_in(['purchase', 'purchase_receipt']).sum()} purchases and "

@@ -28,6 +28,7 @@ ALLOWED_TARGETS = {
     "purchase_invoice": ["purchase_receipt"],
     "sales_invoice": ["sales_shipment"],
     "sales_return": ["sale", "sales_shipment"],
+    "purchase_return": ["purchase", "purchase_receipt"],
     "item_charge": ["purchase", "purchase_receipt", "positive_adjustment", "sales_return",
                     "transfer"],
 }
@@ -115,6 +116,42 @@ def test_applies_to_is_earlier_same_item_allowed_type(full):
     # sales returns come both ways: reversing a sale and at their own unit cost
     returns = tx.filter(pl.col("type") == "sales_return")
     assert 0 < returns["applies_to"].null_count() < returns.height
+
+
+def test_fixed_purchase_returns_follow_their_lot_on_stock(full):
+    """R43: a purchase return with applies_to is posted right after its lot, on the same key,
+    for at most the lot's quantity, and only where the key's stock before the lot (counted low)
+    is not negative, so the lot closed nothing; returns without applies_to stay too."""
+    _, tx, _, _ = full
+    returns = tx.filter(pl.col("type") == "purchase_return")
+    assert 0 < returns["applies_to"].null_count() < returns.height
+    fixed = returns.filter(pl.col("applies_to").is_not_null()).join(
+        _legs(tx).select(applies_to="transaction_no", lot_key=pl.concat_str(KEY),
+                         lot_qty="quantity", lot_before="before"), on="applies_to")
+    assert fixed.height > 20
+    assert (fixed["transaction_no"] == fixed["applies_to"] + 1).all()
+    assert (fixed.select(pl.concat_str(KEY)).to_series() == fixed["lot_key"]).all()
+    assert (fixed["quantity"] <= fixed["lot_qty"]).all()
+    assert (fixed["lot_before"] >= 0).all()
+
+
+def test_fixed_return_check_keeps_returns_of_lots_that_closed_nothing():
+    """R43: the check itself: a return right after a lot bought while the key was short is not
+    posted (the lot closed open outbounds), nor one that does not follow its lot."""
+    from pipelines.generate.pieces import CODE, events
+    from pipelines.generate.stream import _check_fixed_returns
+
+    types = ["sale", "purchase", "purchase_return", "purchase", "purchase_return", "sale",
+             "purchase_return"]
+    raw = events(type=np.array([CODE[t] for t in types]), item=np.zeros(7, int),
+                 loc=np.zeros(7, int), var=np.zeros(7, int), to_loc=np.full(7, -1),
+                 qty=np.array([3.0, 5, 1, 5, 2, 1, 1]), day=np.zeros(7, int), u=np.arange(7) / 10,
+                 target=np.array([-1, -1, 1, -1, 3, -1, 3]))
+    raw = raw.with_columns(pl.col("target").replace(-1, None), pidx=pl.int_range(7))
+    out = _check_fixed_returns(raw, np.zeros(9))
+    # stock -3 before the first lot: its return goes; 1 before the second: kept; the last
+    # return does not follow its lot: dropped
+    assert out["pidx"].to_list() == [0, 1, 3, 4, 5]
 
 
 def test_invoices_and_returns_never_exceed_their_document(full):

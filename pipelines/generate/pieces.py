@@ -7,7 +7,8 @@ location and variant slots. Four families:
   outflow crosses its reorder point, so stock stays positive except when a lot arrives late;
 - standalone inflows (positive_adjustment, sales_return without applies_to);
 - follow-ups of a primary row (purchase_invoice, sales_invoice, item_charge, sales_return with
-  applies_to), dated strictly later than their target so that `applies_to` is always earlier (R160).
+  applies_to), dated strictly later than their target so that `applies_to` is always earlier (R160);
+  purchase returns with applies_to (R43) posted right after the lot they send part of back.
 Revaluations are dated on a month's last day, as AVERAGE items require with period `month` (R160).
 """
 
@@ -37,6 +38,7 @@ STANDALONE_RATE = {"positive_adjustment": 0.04, "sales_return": 0.01}  # per out
 LATE_LOT = 0.05  # share of lots arriving after the outflow that needed them: negative inventory
 CHARGE_RATE = 0.12  # item charges per purchase or receipt
 RETURN_RATE = 0.02  # sales returns with applies_to per sale or shipment
+FIXED_RETURN_RATE = 0.03  # purchase returns with applies_to per purchase or receipt
 REVALUATIONS_PER_MONTH = 0.002  # per outflow of the month's last block
 SALES_BUS = (0.7, 0.2, 0.1)
 PURCHASE_BUS = (0.8, 0.2, 0.0)
@@ -295,3 +297,17 @@ def sales_returns(rng, co: Company, prim: pl.DataFrame, types) -> pl.DataFrame:
     item, day = prim["item"].to_numpy()[idx], prim["day"].to_numpy()[idx]
     return _lagged(rng, prim, idx, rng.integers(1, 31, n), "sales_return", qty=qty,
                    sales_amount=np.round(qty * co.unit_price(item, day), 2))
+
+
+def fixed_purchase_returns(rng, co: Company, prim: pl.DataFrame, types) -> pl.DataFrame:
+    """Part of a lot sent back to the vendor with applies_to naming it (R43): same day and `u` as
+    the lot, so that the stable sort posts it right after the lot, before anything else can take
+    the lot's units; `stream._check_fixed_returns` keeps it only where the lot closed nothing."""
+    if "purchase_return" not in types:
+        return empty_events()
+    code = prim["type"].to_numpy()
+    cand = np.flatnonzero((code == CODE["purchase"]) | (code == CODE["purchase_receipt"]))
+    idx = cand[rng.random(len(cand)) < FIXED_RETURN_RATE]
+    qty = _upto(rng, np.maximum(prim["qty"].to_numpy()[idx] // 4, 1))
+    ret = _lagged(rng, prim, idx, np.zeros(len(idx), np.int64), "purchase_return", qty=qty)
+    return ret.with_columns(u=pl.Series(prim["u"].to_numpy()[idx]))  # the lot's vendor group

@@ -112,6 +112,7 @@ def _block(co: Company, blk: Block, n_out: int, seed: int, types: Collection[str
         pieces.invoices(rng, co, prim, types),
         pieces.item_charges(rng, co, prim, types),
         pieces.sales_returns(rng, co, prim, types),
+        pieces.fixed_purchase_returns(rng, co, prim, types),
     ]).filter(pl.col("day") < co.n_days)  # beyond the horizon: not posted yet
     carried = pl.concat([state.carry, follow]).filter(pl.col("day") > blk.d1)
     frame = (
@@ -119,7 +120,8 @@ def _block(co: Company, blk: Block, n_out: int, seed: int, types: Collection[str
                    state.carry.filter(pl.col("day") <= blk.d1)], how="diagonal")
         .sort(["day", "u"], maintain_order=True)
     )
-    frame = _check_transfers(_check_returns(frame, state.stock), state.stock)
+    frame = _check_transfers(_check_fixed_returns(_check_returns(frame, state.stock),
+                                                  state.stock), state.stock)
     frame = frame.with_columns(
         transaction_no=pl.int_range(pl.len(), dtype=pl.Int64) + state.next_no)
     state.next_no += frame.height
@@ -190,6 +192,18 @@ def _check_returns(frame: pl.DataFrame, stock: np.ndarray) -> pl.DataFrame:
     """
     frame = _with_stock_before(frame, stock, _signed_quantity(receiving_returns=False))
     return frame.filter(~_is_receiving_return() | (pl.col("before") >= 0)).drop("key", "before")
+
+
+def _check_fixed_returns(frame: pl.DataFrame, stock: np.ndarray) -> pl.DataFrame:
+    """R43: a purchase return with applies_to follows its lot directly (`pieces`); it is posted
+    only where the key's stock before the lot, counted low as in `_check_returns`, is not
+    negative. Then the lot closed no open outbound and nothing came in between: its whole
+    quantity is still there for the return, under every costing method and any back-dating.
+    Does not change `stock`."""
+    frame = _with_stock_before(frame, stock, _signed_quantity(receiving_returns=False))
+    fixed = (pl.col("type") == CODE["purchase_return"]) & pl.col("target").is_not_null()
+    lot = pl.col("pidx").shift(1) == pl.col("target")
+    return frame.filter(~fixed | (lot & (pl.col("before").shift(1) >= 0))).drop("key", "before")
 
 
 def _check_transfers(frame: pl.DataFrame, stock: np.ndarray) -> pl.DataFrame:
