@@ -20,7 +20,8 @@ from pipelines.generate.stream import BACK_DATED, BACK_DAYS
 from schemas.base import polars_schema
 from schemas.inputs import GeneralPostingSetup, InventoryPostingSetup, Item, Transaction
 
-FULL = {"types": ALL_TYPES, "costing_methods": ("FIFO", "LIFO", "AVERAGE", "STANDARD")}
+FULL = {"types": ALL_TYPES,
+        "costing_methods": ("FIFO", "LIFO", "AVERAGE", "STANDARD", "SPECIFIC")}
 TABLES = ("items", "transactions", "inventory_posting_setup", "general_posting_setup",
           "gl_accounts", "inventory_periods", "accounting_periods")
 # R10/R30/R160: the types each referencing type may name in applies_to (as generated).
@@ -28,7 +29,9 @@ ALLOWED_TARGETS = {
     "purchase_invoice": ["purchase_receipt"],
     "sales_invoice": ["sales_shipment"],
     "sales_return": ["sale", "sales_shipment"],
-    "purchase_return": ["purchase", "purchase_receipt"],
+    # R43: purchase returns, and every outbound of a SPECIFIC item
+    **{t: ["purchase", "purchase_receipt"] for t in (
+        "purchase_return", "sale", "sales_shipment", "negative_adjustment", "transfer")},
     "item_charge": ["purchase", "purchase_receipt", "positive_adjustment", "sales_return",
                     "transfer"],
 }
@@ -79,7 +82,7 @@ def test_row_count_near_requested_and_summary_matches_file(full):
     assert result.rows["transactions"] == tx.height == sum(result.types.values())
     assert result.rows["items"] == items.height == default_items(20_000) == 100
     assert set(tx["type"]) == set(ALL_TYPES)
-    assert set(items["costing_method"]) == {"FIFO", "LIFO", "AVERAGE", "STANDARD"}
+    assert set(items["costing_method"]) == {"FIFO", "LIFO", "AVERAGE", "STANDARD", "SPECIFIC"}
 
 
 def test_posting_order_and_documents(full):
@@ -93,7 +96,7 @@ def test_posting_order_and_documents(full):
         pl.col("posting_date") < pl.col("latest")).with_columns(
         days=(pl.col("latest") - pl.col("posting_date")).dt.total_days())
     assert set(back["type"]) == set(BACK_DATED)
-    assert set(back["costing_method"]) == {"FIFO", "LIFO", "AVERAGE", "STANDARD"}
+    assert set(back["costing_method"]) == set(FULL["costing_methods"])
     assert back["days"].max() <= BACK_DAYS
     assert 0.005 < back.height / tx.height < 0.05
     assert tx["document_no"].null_count() == 0 and (tx["document_no"] != "").all()
@@ -133,6 +136,26 @@ def test_fixed_purchase_returns_follow_their_lot_on_stock(full):
     assert (fixed.select(pl.concat_str(KEY)).to_series() == fixed["lot_key"]).all()
     assert (fixed["quantity"] <= fixed["lot_qty"]).all()
     assert (fixed["lot_before"] >= 0).all()
+
+
+def test_every_outbound_of_a_specific_item_names_a_lot_of_its_own(full):
+    """R43: each outbound of a SPECIFIC item (sales, shipments, adjustments, returns, transfers)
+    names in applies_to a purchase or receipt of its key, bought just before it for exactly its
+    quantity (a transfer cut to the stock at its from-key may take less)."""
+    _, tx, items, _ = full
+    specific = items.filter(pl.col("costing_method") == "SPECIFIC").select("item_no")
+    out = tx.join(specific, on="item_no").filter(pl.col("type").is_in(
+        ["sale", "sales_shipment", "negative_adjustment", "purchase_return", "transfer"]))
+    assert out.height > 50 and set(out["type"]) >= {"sale", "sales_shipment", "transfer"}
+    named = out.join(tx.select(applies_to="transaction_no", t_type="type", t_key=pl.concat_str(
+        KEY), t_qty="quantity"), on="applies_to", how="left")
+    assert named["t_type"].is_in(["purchase", "purchase_receipt"]).all()
+    assert (named.select(pl.concat_str(KEY)).to_series() == named["t_key"]).all()
+    assert (named["quantity"] <= named["t_qty"]).all()
+    assert (named.filter(pl.col("type") != "transfer")["quantity"]
+            == named.filter(pl.col("type") != "transfer")["t_qty"]).all()
+    # and each lot is named once
+    assert named["applies_to"].n_unique() == named.height
 
 
 def test_fixed_return_check_keeps_returns_of_lots_that_closed_nothing():
@@ -369,8 +392,8 @@ def test_only_requested_types_appear(tmp_path, types):
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown transaction types"):
         generate(tmp_path, 10, types=("purchase", "consumption"))
-    with pytest.raises(ValueError, match="SPECIFIC"):
-        generate(tmp_path, 10, costing_methods=("SPECIFIC",))
+    with pytest.raises(ValueError, match="costing_methods must be a non-empty subset"):
+        generate(tmp_path, 10, costing_methods=("MOVING_AVERAGE",))
 
 
 def test_empty_company_has_header_only(tmp_path):

@@ -137,9 +137,16 @@ def test_validate_names_every_broken_row_of_a_broken_copy(tmp_path, capsys) -> N
     broken = tmp_path / "sample"
     shutil.copytree(SAMPLE, broken)
     lines = (broken / "transactions.csv").read_text(encoding="utf-8").splitlines()
-    lines[1] = lines[1].replace("2024-01-01", "2024-02-30")  # CSV line 2: not a date
-    lines[2] = lines[2].replace("IT000027", "NO-SUCH-ITEM")  # line 3: unknown item
-    lines[3] = lines[3].replace(",9.0,", ",-9.0,")  # line 4: quantity must be > 0
+    column = lines[0].split(",").index
+
+    def broken_line(line: int, name: str, value: str) -> None:
+        fields = lines[line - 1].split(",")  # the sample's fields hold no commas
+        fields[column(name)] = value
+        lines[line - 1] = ",".join(fields)
+
+    broken_line(2, "posting_date", "2024-02-30")  # not a date
+    broken_line(3, "item_no", "NO-SUCH-ITEM")  # unknown item
+    broken_line(4, "quantity", "-9.0")  # quantity must be > 0
     text = "\n".join(lines) + "\n"
     (broken / "transactions.csv").write_text(text, encoding="utf-8")
     assert main(["validate", "--data", str(broken)]) == 1

@@ -167,14 +167,16 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
            & (pl.max_horizontal("next_tx", "transaction_no") < pl.col("last_fixed_tx"))))
     bad = [lifo_bad, dated_bad, taken.select("inbound", "last_fixed_tx")]
     # R44a: a reserved to-leg would pass over an open outbound its cost depends on (in entry
-    # order: the outbound that took its units; by posting date: any earlier one of its key);
-    # whether its units then stay for the fixed application is not modelled yet
+    # order: the outbound that took its units; by posting date: any earlier one of its key,
+    # if it is posted while the key is short); whether its units then stay for the fixed
+    # application is not modelled yet
     by_date_bad = pl.concat([lifo_bad, dated_bad])
     passing = depends(pl.concat([
         taken.filter(pl.col("next_tx") < pl.col("transaction_no")).select(
             "inbound", outbound="next_out"),
         by_date_bad.join(  # to-legs (R45: not returns)
-            whole_flow.filter(pl.col("inbound") & (pl.col("type") == "transfer"))
+            whole_flow.filter(pl.col("inbound") & (pl.col("type") == "transfer")
+                              & (pl.col("before") < 0))
             .select(inbound="entry_no", key_id="key_id"), on="inbound")
         .join(whole_flow.filter(~pl.col("inbound")).select("key_id", outbound="entry_no"),
               on="key_id")

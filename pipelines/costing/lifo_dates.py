@@ -32,11 +32,13 @@ from pipelines.costing.priority import (
     back_dated,
     free_axis,
     pieces_in_free,
+    priority_stamp,
     runs_of_rising,
     side_by_priority,
     too_many_runs,
     without_pieces,
 )
+from pipelines.costing.windows import NONE, window_max
 
 
 def lifo_by_posting_date(flow: pl.DataFrame,
@@ -166,23 +168,21 @@ def dated_capacity_violations(flow: pl.DataFrame, applications: pl.DataFrame,
                             opened=pl.col("open") > pl.col("open").shift(1).over(
                                 "key_id").fill_null(0))
     checked = reserved.join(entries.select(
-        "key_id", "cap", "open", "closes_nothing", inbound="entry_no", tx="transaction_no",
-        date="posting_date"), on="inbound")
+        "key_id", "cap", "open", "closes_nothing", inbound="entry_no",
+        prio=priority_stamp("posting_date", "entry_no"),
+        lo=pl.col("transaction_no") + 1), on="inbound").with_columns(hi="last_fixed_tx")
     if checked.height == 0:
         return reserved.clear()
-    outbounds = entries.filter(~pl.col("inbound")).select(
-        "key_id", "opened", outbound="entry_no", out_tx="transaction_no")
-    in_window = (pl.col("out_tx") > pl.col("tx")) & (pl.col("out_tx") < pl.col("last_fixed_tx"))
-    left_open = checked.join(outbounds.filter("opened"), on="key_id").filter(in_window)
-    lower = checked.join(outbounds, on="key_id").filter(in_window).join(
-        applications.filter(pl.col("inbound") < pl.col("outbound")).select(
-            "outbound", taken="inbound"), on="outbound").join(
-        entries.select(taken="entry_no", taken_date="posting_date"), on="taken").filter(
-        (pl.col("taken_date") < pl.col("date"))
-        | ((pl.col("taken_date") == pl.col("date")) & (pl.col("taken") < pl.col("inbound"))))
-    return pl.concat([
-        checked.filter((pl.col("cap") < 0) | ((pl.col("open") > 0) & ~pl.col("closes_nothing")))
-        .select(reserved.columns),
-        left_open.select(reserved.columns),
-        lower.select(reserved.columns),
-    ]).unique()
+    outbounds = entries.filter(~pl.col("inbound"))
+    left_open = window_max(checked, outbounds.filter("opened").select(
+        "key_id", "transaction_no", value=pl.lit(1, pl.Int64)))
+    # LIFO ranks the later date first: a lower priority is an earlier stamp, so the negated
+    # stamps' maximum is the lowest priority taken in the window
+    taken = applications.filter(pl.col("inbound") < pl.col("outbound")).join(
+        outbounds.select("key_id", "transaction_no", outbound="entry_no"), on="outbound").join(
+        entries.select(inbound="entry_no", value=-priority_stamp("posting_date", "entry_no")),
+        on="inbound")
+    lowest = window_max(checked, taken.select("key_id", "transaction_no", "value"))
+    return checked.filter(
+        (pl.col("cap") < 0) | ((pl.col("open") > 0) & ~pl.col("closes_nothing"))
+        | (left_open > NONE) | (lowest > -checked["prio"])).select(reserved.columns)

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.overlap import overlap
+from pipelines.costing.windows import NONE, window_max
 from pipelines.errors import NotSupportedYet, Problem
 
 MAX_RUNS = 256  # runs of rising entry numbers in one block's priority order (see `_park`)
@@ -287,23 +288,23 @@ def dated_fixed_violations(flow: pl.DataFrame, applications: pl.DataFrame,
     entries = flow.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
                           "cap", after=pl.col("before") + pl.col("delta"))
     checked = reserved.join(entries.filter("inbound").select(
-        "key_id", "cap", inbound="entry_no", tx="transaction_no", date="posting_date"),
-        on="inbound")
+        "key_id", "cap", inbound="entry_no", lo="transaction_no",
+        prio=priority_stamp("posting_date", "entry_no")), on="inbound").with_columns(
+        hi="last_fixed_tx")
     if checked.height == 0:
         return reserved.clear()
-    in_window = (pl.col("at_tx") >= pl.col("tx")) & (pl.col("at_tx") < pl.col("last_fixed_tx"))
-    short = checked.join(entries.filter(pl.col("after") < 0).select(
-        "key_id", at_tx="transaction_no"), on="key_id").filter(in_window)
-    lower = checked.join(entries.filter(~pl.col("inbound")).select(
-        "key_id", outbound="entry_no", at_tx="transaction_no"), on="key_id").filter(
-        in_window).join(
-        applications.filter(pl.col("inbound") < pl.col("outbound")).select(
-            "outbound", taken="inbound"), on="outbound").join(
-        entries.select(taken="entry_no", taken_date="posting_date"), on="taken").filter(
-        (pl.col("taken_date") > pl.col("date"))
-        | ((pl.col("taken_date") == pl.col("date")) & (pl.col("taken") > pl.col("inbound"))))
-    return pl.concat([
-        checked.filter(pl.col("cap") < 0).select(reserved.columns),
-        short.select(reserved.columns),
-        lower.select(reserved.columns),
-    ]).unique()
+    short = window_max(checked, entries.filter(pl.col("after") < 0).select(
+        "key_id", "transaction_no", value=pl.lit(1, pl.Int64)))
+    taken = applications.filter(pl.col("inbound") < pl.col("outbound")).join(
+        entries.filter(~pl.col("inbound")).select("key_id", "transaction_no",
+                                                  outbound="entry_no"), on="outbound").join(
+        entries.select(inbound="entry_no", value=priority_stamp("posting_date", "entry_no")),
+        on="inbound")
+    lowest = window_max(checked, taken.select("key_id", "transaction_no", "value"))
+    return checked.filter((pl.col("cap") < 0) | (short > NONE)
+                          | (lowest > checked["prio"])).select(reserved.columns)
+
+
+def priority_stamp(date: str, entry_no: str) -> pl.Expr:
+    """(posting date, entry number) as one integer that sorts the same way."""
+    return pl.col(date).cast(pl.Int64) * (1 << 32) + pl.col(entry_no)

@@ -95,9 +95,7 @@ def _check_args(transactions, items, types, costing_methods, chunk_size, months)
         raise ValueError(f"unknown transaction types: {sorted(unknown)}")
     methods = set(costing_methods)
     if not methods or methods - set(co_.GENERATED_METHODS):
-        raise ValueError(f"costing_methods must be a non-empty subset of {co_.GENERATED_METHODS} "
-                         "(SPECIFIC items need a fixed application on every outbound: not "
-                         "generated)")
+        raise ValueError(f"costing_methods must be a non-empty subset of {co_.GENERATED_METHODS}")
 
 
 def _write_transactions(path: Path, chunks, chunk_size: int) -> tuple[int, dict[str, int]]:

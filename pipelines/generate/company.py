@@ -36,7 +36,8 @@ BUS_GROUPS = ("DOMESTIC", "EU", "EXPORT")
 INVENTORY_GROUPS = ("RESALE", "PARTS")
 PROD_GROUPS = ("RETAIL", "PARTS")
 CHARGES = ("FREIGHT", "INSURANCE")
-GENERATED_METHODS = ("FIFO", "LIFO", "AVERAGE", "STANDARD")
+GENERATED_METHODS = ("FIFO", "LIFO", "AVERAGE", "STANDARD", "SPECIFIC")
+METHOD_WEIGHTS = {"FIFO": 1.0, "LIFO": 1.0, "AVERAGE": 1.0, "STANDARD": 1.0, "SPECIFIC": 0.5}
 # the default: every generated method the costing stage supports today
 SUPPORTED_METHODS = tuple(m for m in GENERATED_METHODS if m in costing_ledger.SUPPORTED_METHODS)
 
@@ -113,6 +114,7 @@ def make_company(n_items: int, seed: int, costing_methods: Collection[str],
     sale_mean = rng.geometric(0.45, n_items) + (base_cost < 10) * 3  # cheap items sell more
     lot = np.ceil(sale_mean * rng.integers(10, 40, n_items) / 5) * 5
     methods = np.array(sorted(costing_methods, key=GENERATED_METHODS.index))
+    weights = np.array([METHOD_WEIGHTS[m] for m in methods])
     days = np.arange((month_starts(months)[-1] - START).days)
     dates = np.datetime64(START, "D") + days
     doy = (dates - dates.astype("datetime64[Y]")).astype(int)
@@ -129,10 +131,18 @@ def make_company(n_items: int, seed: int, costing_methods: Collection[str],
         sale_mean=sale_mean.astype(float),
         lot=lot,
         safety=np.ceil(sale_mean * 2.0),
-        costing_method=methods[rng.integers(0, len(methods), n_items)],
+        costing_method=_methods(rng, methods, weights, n_items),
         day_weight=weight,
         months=months,
     )
+
+
+def _methods(rng, methods: np.ndarray, weights: np.ndarray, n_items: int) -> np.ndarray:
+    """Costing methods drawn by weight, each given to at least one item where there are enough."""
+    drawn = methods[rng.choice(len(methods), n_items, p=weights / weights.sum())]
+    first = rng.permutation(n_items)[:len(methods)]
+    drawn[first] = methods[:len(first)]
+    return drawn
 
 
 def items_table(co: Company, seed: int) -> pl.DataFrame:

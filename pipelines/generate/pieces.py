@@ -5,6 +5,8 @@ location and variant slots. Four families:
 - outflows (sale, sales_shipment, negative_adjustment, purchase_return, transfer) drive the volume;
 - replenishment (purchase, purchase_receipt) buys a lot whenever an application key's cumulative
   outflow crosses its reorder point, so stock stays positive except when a lot arrives late;
+  a SPECIFIC item's outflow instead gets a lot of its own, bought just before it and named in its
+  applies_to (R43: every outbound of a SPECIFIC item is fixed-applied);
 - standalone inflows (positive_adjustment, sales_return without applies_to);
 - follow-ups of a primary row (purchase_invoice, sales_invoice, item_charge, sales_return with
   applies_to), dated strictly later than their target so that `applies_to` is always earlier (R160);
@@ -137,6 +139,26 @@ def outflows(rng, co: Company, blk: Block, n: int, types) -> pl.DataFrame:
         sales_amount=np.where(sold, np.round(qty * co.unit_price(item, day), 2), np.nan),
         bus=np.select([saleish, code == CODE["purchase_return"]],
                       [_bus(rng, n, SALES_BUS), _bus(rng, n, PURCHASE_BUS)], default=0))
+
+
+def specific_lots(rng, co: Company, out: pl.DataFrame,
+                  types) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(outflows, lots): every outflow of a SPECIFIC item gets a lot of its quantity bought just
+    before it and names it in `target`, the lot's row in the primaries, which list these lots
+    right after the outflows. Without a purchase type to buy them, such outflows are dropped."""
+    specific = co.costing_method[out["item"].to_numpy()] == "SPECIFIC"
+    code = _mix(rng, REPLENISHMENT_MIX, types, int(specific.sum()))
+    if code is None:
+        return out.filter(pl.Series(~specific)), empty_events()
+    mine = out.filter(pl.Series(specific))
+    n, item, day = mine.height, mine["item"].to_numpy(), mine["day"].to_numpy()
+    cost = np.round(co.unit_cost(item, day) * rng.normal(1, 0.02, n), 2)
+    lots = events(day=day, u=mine["u"].to_numpy() - 1e-7, type=code, item=item,
+                  loc=mine["loc"].to_numpy(), var=mine["var"].to_numpy(),
+                  qty=mine["qty"].to_numpy(), unit_cost=np.maximum(cost, 0.01),
+                  bus=_bus(rng, n, PURCHASE_BUS))
+    target = np.where(specific, out.height + np.cumsum(specific) - 1, -1)
+    return out.with_columns(target=pl.Series(target).replace(-1, None)), lots
 
 
 def replenishment(rng, co: Company, blk: Block, out: pl.DataFrame, demand: np.ndarray,
@@ -306,7 +328,9 @@ def fixed_purchase_returns(rng, co: Company, prim: pl.DataFrame, types) -> pl.Da
     if "purchase_return" not in types:
         return empty_events()
     code = prim["type"].to_numpy()
-    cand = np.flatnonzero((code == CODE["purchase"]) | (code == CODE["purchase_receipt"]))
+    lot = (code == CODE["purchase"]) | (code == CODE["purchase_receipt"])
+    # a SPECIFIC item's lot is its outflow's (`specific_lots`)
+    cand = np.flatnonzero(lot & (co.costing_method[prim["item"].to_numpy()] != "SPECIFIC"))
     idx = cand[rng.random(len(cand)) < FIXED_RETURN_RATE]
     qty = _upto(rng, np.maximum(prim["qty"].to_numpy()[idx] // 4, 1))
     ret = _lagged(rng, prim, idx, np.zeros(len(idx), np.int64), "purchase_return", qty=qty)

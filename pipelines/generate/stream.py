@@ -101,10 +101,12 @@ def _block(co: Company, blk: Block, n_out: int, seed: int, types: Collection[str
            state: State) -> pl.DataFrame:
     """One block of raw events in posting order with transaction_no and resolved applies_to."""
     rng = np.random.default_rng([seed, 1000 + blk.index])
-    out = pieces.outflows(rng, co, blk, n_out, types)
+    out, lots = pieces.specific_lots(rng, co, pieces.outflows(rng, co, blk, n_out, types), types)
     prim = pl.concat([
         out,
-        pieces.replenishment(rng, co, blk, out, state.demand, state.lots, types),
+        lots,  # right after the outflows: their `target`
+        pieces.replenishment(rng, co, blk, out.filter(pl.col("target").is_null()), state.demand,
+                             state.lots, types),
         pieces.standalone(rng, co, blk, n_out, types),
         pieces.revaluations(rng, co, blk, n_out, types),
     ]).with_columns(pidx=pl.int_range(pl.len(), dtype=pl.Int64))
