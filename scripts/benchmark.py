@@ -423,9 +423,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="cache of generated companies and scratch outputs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--months", type=int, default=24, help="history length (generator)")
-    parser.add_argument("--methods", nargs="+", choices=["FIFO", "AVERAGE", "STANDARD", "LIFO"],
+    parser.add_argument("--methods", nargs="+",
+                        choices=["FIFO", "AVERAGE", "STANDARD", "LIFO", "SPECIFIC"],
                         help="costing methods of the generated items (default: every method "
-                             "the costing stage supports, in equal shares)")
+                             "the costing stage supports, SPECIFIC at half the others' share)")
     parser.add_argument("--gl", action="store_true",
                         help="generate an external G/L with planted differences (runs the "
                              "pipeline once more at generation)")
