@@ -140,7 +140,9 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
         dated_capacity_violations(lifo.join(reordered, on="key_id", how="semi"), applications,
                                   reserved),
     ])
-    flow = flow.filter(~pl.col("lifo"))
+    flow = flow.lazy().filter(~pl.col("lifo")).select(  # narrow: the wide flow's rows copied
+        "key_id", "entry_no", "inbound", "delta", "before", "cap", "units", "transaction_no",
+        "posting_date", "type", "receiving", "passes").collect()
     stream_out = flow.filter(~pl.col("inbound"))
     ends = flow.filter(pl.col("inbound")).with_columns(
         end=segment_cum_sum(pl.col("delta"), "key_id"),
