@@ -35,6 +35,7 @@ from pipelines.costing.priority import (
     priority_stamp,
     runs_of_rising,
     side_by_priority,
+    taken_stamps,
     too_many_runs,
     without_pieces,
 )
@@ -173,16 +174,12 @@ def dated_capacity_violations(flow: pl.DataFrame, applications: pl.DataFrame,
         lo=pl.col("transaction_no") + 1), on="inbound").with_columns(hi="last_fixed_tx")
     if checked.height == 0:
         return reserved.clear()
-    outbounds = entries.filter(~pl.col("inbound"))
-    left_open = window_max(checked, outbounds.filter("opened").select(
+    left_open = window_max(checked, entries.filter(~pl.col("inbound") & pl.col("opened")).select(
         "key_id", "transaction_no", value=pl.lit(1, pl.Int64)))
     # LIFO ranks the later date first: a lower priority is an earlier stamp, so the negated
     # stamps' maximum is the lowest priority taken in the window
-    taken = applications.filter(pl.col("inbound") < pl.col("outbound")).join(
-        outbounds.select("key_id", "transaction_no", outbound="entry_no"), on="outbound").join(
-        entries.select(inbound="entry_no", value=-priority_stamp("posting_date", "entry_no")),
-        on="inbound")
-    lowest = window_max(checked, taken.select("key_id", "transaction_no", "value"))
+    lowest = window_max(checked, taken_stamps(entries, applications).with_columns(
+        value=-pl.col("value")))
     return checked.filter(
         (pl.col("cap") < 0) | ((pl.col("open") > 0) & ~pl.col("closes_nothing"))
         | (left_open > NONE) | (lowest > -checked["prio"])).select(reserved.columns)

@@ -295,12 +295,7 @@ def dated_fixed_violations(flow: pl.DataFrame, applications: pl.DataFrame,
         return reserved.clear()
     short = window_max(checked, entries.filter(pl.col("after") < 0).select(
         "key_id", "transaction_no", value=pl.lit(1, pl.Int64)))
-    taken = applications.filter(pl.col("inbound") < pl.col("outbound")).join(
-        entries.filter(~pl.col("inbound")).select("key_id", "transaction_no",
-                                                  outbound="entry_no"), on="outbound").join(
-        entries.select(inbound="entry_no", value=priority_stamp("posting_date", "entry_no")),
-        on="inbound")
-    lowest = window_max(checked, taken.select("key_id", "transaction_no", "value"))
+    lowest = window_max(checked, taken_stamps(entries, applications))
     return checked.filter((pl.col("cap") < 0) | (short > NONE)
                           | (lowest > checked["prio"])).select(reserved.columns)
 
@@ -308,3 +303,13 @@ def dated_fixed_violations(flow: pl.DataFrame, applications: pl.DataFrame,
 def priority_stamp(date: str, entry_no: str) -> pl.Expr:
     """(posting date, entry number) as one integer that sorts the same way."""
     return pl.col(date).cast(pl.Int64) * (1 << 32) + pl.col(entry_no)
+
+
+def taken_stamps(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
+    """(key_id, transaction_no, value): per automatic application of an outbound of `entries`
+    to stock on hand, the outbound's transaction and the `priority_stamp` of what it took."""
+    return applications.filter(pl.col("inbound") < pl.col("outbound")).join(
+        entries.filter(~pl.col("inbound")).select("key_id", "transaction_no",
+                                                  outbound="entry_no"), on="outbound").join(
+        entries.select(inbound="entry_no", value=priority_stamp("posting_date", "entry_no")),
+        on="inbound").select("key_id", "transaction_no", "value")
