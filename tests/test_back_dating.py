@@ -229,6 +229,17 @@ def test_a_reserved_receipt_that_does_not_close_the_open_sales_is_an_error() -> 
         tx(5, D(2020, 1, 22), "purchase_return", 1, applies=2), inbound=2)
 
 
+def test_a_reserved_receipt_beside_a_return_on_hand_while_short_is_an_error() -> None:
+    """R45, R44, R43: the sale of 3 goes short and its return stays on hand beside it (the
+    key's balance is 0, the sale still open). BC closes 2 of the sale with all of the receipt of
+    2 (one reserved for the return), so the return finds nothing left: the balance alone would
+    not tell, the open sale does."""
+    _both_refuse_r43(
+        tx(1, D(2020, 1, 12), "sale", 3), tx(2, D(2020, 1, 13), "sales_return", 3, applies=1),
+        tx(3, D(2020, 1, 14), "purchase", 2, 10), tx(4, D(2020, 1, 5), "purchase", 1, 20),
+        tx(5, D(2020, 1, 22), "purchase_return", 1, applies=3), inbound=3)
+
+
 def test_fixed_applications_beyond_a_receipts_quantity_are_an_input_error_despite_back_dating(
 ) -> None:
     """Two returns of 3 fixed-applied to a receipt of 5 (R43): short in any order, so the
@@ -277,24 +288,38 @@ def test_a_partly_closed_sale_is_split_around_the_back_dated_one() -> None:
                              (6, 5, -1.0)]
 
 
-def test_keys_with_a_return_on_hand_while_short_are_not_reordered() -> None:
-    """All three keys have a back-dated receipt; the second goes negative (-1) and is reordered
-    as well; the third holds a sales return on hand while short (R45: both sides open at once)."""
+def test_keys_with_a_pass_over_are_not_reordered() -> None:
+    """All four keys have a back-dated receipt; the second goes negative (-1), the third holds
+    a sales return on hand while short (R45: both sides open at once): both are reordered as
+    well. The fourth has a to-leg passing over an open outbound (R44a): not reordered."""
     flow = pl.DataFrame({
-        "key_id": [1, 1, 1, 2, 2, 2, 3, 3, 3], "entry_no": list(range(1, 10)),
-        "transaction_no": list(range(1, 10)),
-        "inbound": [True, True, False, True, False, True, False, True, True],
-        "type": ["purchase", "purchase", "sale", "purchase", "sale", "purchase", "sale",
-                 "sales_return", "purchase"],
-        "receiving": [False] * 7 + [True, False],
+        "key_id": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4],
+        "entry_no": list(range(1, 13)), "transaction_no": list(range(1, 13)),
+        "inbound": [True, True, False, True, False, True, False, True, True,
+                    False, True, True],
         "posting_date": [D(2020, 1, 9), D(2020, 1, 5), D(2020, 1, 10),
                          D(2020, 1, 9), D(2020, 1, 10), D(2020, 1, 5),
+                         D(2020, 1, 10), D(2020, 1, 9), D(2020, 1, 5),
                          D(2020, 1, 10), D(2020, 1, 9), D(2020, 1, 5)],
-        "delta": [1, 1, -2, 1, -2, 1, -1, 1, 1], "before": [0, 1, 2, 0, 1, -1, 0, -1, 0],
-        "cap": [1, 1, 0, 1, 0, 1, 0, 1, 1], "units": [1, 1, 2, 1, 2, 1, 1, 1, 1],
-        "lifo": [False] * 9, "passes": [False] * 9,
+        "delta": [1, 1, -2, 1, -2, 1, -1, 1, 1, -1, 1, 1],
+        "units": [1, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1],
+        "lifo": [False] * 12, "passes": [False] * 10 + [True, False],
     })
-    assert reorderable_keys(flow).get_column("key_id").to_list() == [1, 2]
+    assert reorderable_keys(flow).get_column("key_id").to_list() == [1, 2, 3]
+
+
+def test_a_back_dated_receipt_beside_a_return_on_hand_while_short() -> None:
+    """R45 with R41: the sale of 3 goes short; its return (applies_to) closes nothing and is on
+    hand beside it (R45). A receipt of 5 back-dated to the 5th closes the sale and leaves 2 on
+    hand, dated before the return: the sale of the 20th takes them first (R41), not the
+    return's units as entry order would; the sale of the 21st takes 2 of the return's 3."""
+    led = _both(tx(1, D(2020, 1, 10), "sale", 3),
+                {**tx(2, D(2020, 1, 11), "sales_return", 3), "applies_to": 1},
+                tx(3, D(2020, 1, 5), "purchase", 5, 20),
+                tx(4, D(2020, 1, 20), "sale", 2),
+                tx(5, D(2020, 1, 21), "sale", 2))
+    assert _applied(led) == [(2, 1, 3.0), (2, 5, -2.0), (3, 1, -3.0), (3, 4, -2.0)]
+    assert _remaining(led) == [0.0, 1.0, 0.0, 0.0, 0.0]
 
 
 @st.composite

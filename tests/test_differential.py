@@ -184,6 +184,18 @@ def test_returns_into_keys_with_open_outbounds_match(h: History) -> None:
     _compare_wide(h, refusals=("(R45)",))
 
 
+@pytest.mark.slow
+@settings(EXAMPLES, max_examples=100)
+@given(histories(wide=True, monotone_dates=False, returns_into_open_keys=True))
+def test_returns_into_open_keys_with_back_dating_match(h: History) -> None:
+    """R45 and R41 at once: returns on hand beside open outbounds on keys whose back-dated
+    entries are taken by posting date (the on-hand side's supply is the returns and the receipts
+    alike). Refused only by name: a back-dated entry on a key with a pass-over (R44a) or with a
+    return on hand beside units reserved by a fixed application (R41), and the fixed application
+    to a return on hand of `test_returns_into_keys_with_open_outbounds_match` (R45)."""
+    _compare_wide(h, refusals=("R41", "(R45)"))
+
+
 # --- disagreements: the reference follows costing.md, the stage does not (yet) -------------------
 
 def _pipeline_and_reference(*rows: dict) -> tuple:

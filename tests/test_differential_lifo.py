@@ -139,8 +139,8 @@ def test_lifo_date_ordered_histories_match_the_reference(h: History) -> None:
 @given(lifo_histories(monotone_dates=False))
 def test_lifo_back_dated_histories_match_or_are_refused(h: History) -> None:
     """Back-dated entries are taken by posting date (R42, R44), fixed applications checked in
-    that order (R43); refused (R41) only on keys with returns on hand while short; the rest
-    match."""
+    that order (R43); refused (R41) only on the FIFO keys of the mix with a pass-over (R44a);
+    the rest match."""
     _compare(h, refusals=("R41",))
 
 

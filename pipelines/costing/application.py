@@ -49,7 +49,8 @@ def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
     yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
     not reach its interval end, and the open ones form a suffix of the earlier entries, so the
     latest earlier entry with a later date decides. Keys with returns on hand (R45) refuse any
-    back-dating. The `reordered` keys take their back-dated entries by posting date
+    back-dating (only keys with a pass-over, R44a, are left to this check with one). The
+    `reordered` keys take their back-dated entries by posting date
     (`priority.reorderable_keys`; every LIFO key with one: `lifo_dates.lifo_by_posting_date`)
     and are not checked here.
     """

@@ -4,8 +4,9 @@ BC takes the open inbound entries by (posting date, entry number) (R41) and clos
 outbound entries in that order too (R44); the interval overlap of `application.py` takes both in
 entry order. They differ only after an entry is posted with an earlier date than an earlier-posted
 one of its key and side. A key's stock is either on hand (open inbounds) or short (open
-outbounds), never both, and whenever it crosses zero everything open is taken: so the entry-order
-applications fall into two one-sided problems, the same problem with the roles swapped. On hand,
+outbounds), never both but for sales returns on hand beside open outbounds (R45: they close
+nothing), and whenever it crosses zero everything open is taken: so the entry-order applications
+fall into two one-sided problems, the same problem with the roles swapped. On hand,
 the open inbounds are the supply and the outbounds that take them (outbound after inbound) the
 demand; short, the open outbounds are the supply and the inbounds that close them (inbound after
 outbound) the demand; an entry never open on a side (an inbound that only closed open outbounds,
@@ -25,47 +26,69 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.costing.by_entry import sums_per_entry
 from pipelines.costing.overlap import overlap
 from pipelines.costing.windows import NONE, window_max
 from pipelines.errors import NotSupportedYet, Problem
+from pipelines.rounding import segment_cum_sum
 
 MAX_RUNS = 256  # runs of rising entry numbers in one block's priority order (see `_park`)
 
 
 def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
     """Keys (key_id) with a back-dated entry that this module applies by posting date."""
-    return _plan(flow)[0]
-
-
-def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(keys, block members of both sides). A key is reordered when it is not LIFO, has no
-    pass-over (R44a) and no sales return on hand while it is short (R45: both sides open at
-    once). Units reserved by fixed applications (R43) are not in the flow (`cap`): on valid input
-    BC's automatic application never takes them, and `dated_fixed_violations` tells when it
-    would."""
     back = back_dated(flow)
-    if back.height == 0:
-        return back.select("key_id"), pl.DataFrame()
+    return _keys(_of_keys(flow, back), back)
+
+
+def _of_keys(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
+    """The flow of the keys with back-dated entries, on the few columns read here (the flow is
+    wide)."""
     passes = pl.col("passes") if "passes" in flow.columns else pl.lit(False)
-    return_on_hand = ((pl.col("type") == "sales_return") & pl.col("receiving")
-                      & (pl.col("before") < 0))
-    # the keys with back-dated entries, on the few columns read here (the flow is wide)
-    flow = flow.select(
-        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", "lifo", "type",
-        "receiving", "before", "delta", "units", passes=passes,
+    return flow.select(
+        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", "lifo", "delta",
+        "units", passes=passes,
     ).join(back.select("key_id").unique(), on="key_id", how="semi")
-    keys = (
+
+
+def _keys(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
+    """A key with a back-dated entry is reordered when it is neither LIFO (`lifo_dates.py`)
+    nor has a pass-over (R44a)."""
+    if back.height == 0:
+        return back.select("key_id")
+    return (
         flow.lazy().group_by("key_id")
-        .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any() & ~return_on_hand.any())
+        .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any())
         .filter("ok").select("key_id").sort("key_id")
         .collect()
     )
+
+
+def _plan(flow: pl.DataFrame, applications: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(keys, block members of both sides). Units reserved by fixed applications (R43) are not
+    in the flow (`cap`): on valid input BC's automatic application never takes them, and
+    `dated_fixed_violations` tells when it would.
+
+    What an entry leaves open on its side (`a`) does not depend on the order the open entries
+    are taken in (an outbound takes what is on hand, an inbound closes what is open), so it is
+    read off the entry-order `applications`: an inbound's units less those closing earlier
+    outbounds, an outbound's less those taken from earlier inbounds. A sales return on hand
+    while the key is short (R45) closes nothing and leaves all its units open beside the open
+    outbounds."""
+    back = back_dated(flow)
+    if back.height == 0:
+        return back.select("key_id"), pl.DataFrame()
+    flow = _of_keys(flow, back)
+    keys = _keys(flow, back)
     # the sides with a back-dated entry (a side without one keeps entry order) of those keys,
     # as one integer per side: a filter, not two joins over millions of entries
     side = pl.col("key_id") * 2 + pl.col("inbound").cast(pl.Int64)
     sides = back.join(keys, on="key_id", how="semi").select(side.unique()).to_series()
-    ranked = flow.filter(side.is_in(sides.implode())).select(
-        "key_id", "entry_no", "posting_date", "transaction_no", "inbound", a=_supply())
+    ranked = flow.filter(side.is_in(sides.implode()))
+    ranked = ranked.select(
+        "key_id", "entry_no", "posting_date", "transaction_no", "inbound",
+        a=pl.when(pl.col("inbound")).then("delta").otherwise("units")
+        - _settled_on_arrival(ranked, applications))
     # an entry never open on its side takes no part
     ranked = ranked.filter(pl.col("a") > 0).with_columns(
         pos=pl.int_range(pl.len()).over("key_id", "inbound"),  # flow is in entry order per key
@@ -82,12 +105,18 @@ def _plan(flow: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return keys, members
 
 
-def _supply() -> pl.Expr:
-    """What an entry leaves open on its side, from the key's balance `before` it: an inbound
-    first closes the open outbounds (-before, R44), an outbound first takes what is on hand."""
-    before, delta, units = pl.col("before"), pl.col("delta"), pl.col("units")
-    return (pl.when(pl.col("inbound")).then(delta - (-before).clip(0, None).clip(None, delta))
-            .otherwise(units - before.clip(0, None).clip(None, units)))
+def _settled_on_arrival(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.Series:
+    """Per row of `entries` (entry_no, inbound): the units applied when it was posted, to
+    entries of the other side posted before it (an inbound closing open outbounds, an outbound
+    taking stock on hand), from the entry-order `applications` (inbound, outbound, units). Summed
+    by entry number (bincount: a group-by over millions of applications is the slow part)."""
+    inbound, outbound = applications.get_column("inbound"), applications.get_column("outbound")
+    n = int(max(inbound.max() or 0, outbound.max() or 0, entries.get_column("entry_no").max() or 0))
+    closing = outbound < inbound
+    on_arrival = pl.Series(np.where(closing.to_numpy(), inbound.to_numpy(), outbound.to_numpy()))
+    settled = sums_per_entry(on_arrival, applications.select(
+        pl.col("units").cast(pl.Float64)), n).get_column("units")  # below 2^53: exact
+    return settled.gather(entries.get_column("entry_no") - 1).cast(pl.Int64)
 
 
 _NONE = -(1 << 62)  # below every stamp (dates before 1970 are negative)
@@ -113,7 +142,7 @@ def by_posting_date(flow: pl.DataFrame,
     """`applications` (inbound, outbound, units, in entry order) with those of the reordered
     blocks taken by (posting date, entry number): on hand the inbound entries' order, short the
     outbound entries'; and the reordered keys (key_id)."""
-    keys, members = _plan(flow)
+    keys, members = _plan(flow, applications)
     if members.height == 0:
         return applications, keys
     too_many_runs(members.sort("block", "r").with_columns(run=runs_of_rising(pl.col("entry_no"))))
@@ -282,18 +311,25 @@ def dated_fixed_violations(flow: pl.DataFrame, applications: pl.DataFrame,
     Until its last fixed application an inbound's reserved units are on hand at its priority
     (posting date, entry number). So they are taken if, in that time, an outbound takes a unit
     of lower priority (the inbound's unreserved units are gone then, the reserved ones are
-    next), or the key's balance without them goes negative: an outbound left open, or the
-    inbound's unreserved units not closing the outbounds open when it is posted (BC closes them
-    with all of it). As `lifo_dates.dated_capacity_violations` for LIFO's order."""
+    next), or an outbound is open without them: one left open, or the inbound's unreserved
+    units not closing the outbounds open when it is posted (BC closes them with all of it), also
+    beside a sales return on hand (R45), where the key's balance need not be negative. As
+    `lifo_dates.dated_capacity_violations` for LIFO's order."""
     entries = flow.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
-                          "cap", after=pl.col("before") + pl.col("delta"))
+                          "cap", "units")
+    # the units left open on the short side after each entry (a sales return on hand while
+    # short, R45, leaves the outbounds open beside it: the balance alone does not tell)
+    settled = _settled_on_arrival(entries, applications)
+    entries = entries.with_columns(open_after=segment_cum_sum(
+        pl.when(pl.col("inbound")).then(-settled).otherwise(pl.col("units") - settled),
+        "key_id"))
     checked = reserved.join(entries.filter("inbound").select(
         "key_id", "cap", inbound="entry_no", lo="transaction_no",
         prio=priority_stamp("posting_date", "entry_no")), on="inbound").with_columns(
         hi="last_fixed_tx")
     if checked.height == 0:
         return reserved.clear()
-    short = window_max(checked, entries.filter(pl.col("after") < 0).select(
+    short = window_max(checked, entries.filter(pl.col("open_after") > 0).select(
         "key_id", "transaction_no", value=pl.lit(1, pl.Int64)))
     lowest = window_max(checked, taken_stamps(entries, applications))
     return checked.filter((pl.col("cap") < 0) | (short > NONE)
