@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipelines.costing import cost_ledger
+from pipelines.costing.lifo_dates import _park as lifo_park
+from pipelines.costing.priority import _park as fifo_park
 from pipelines.costing.priority import reorderable_keys
 from pipelines.errors import InputError, NotSupportedYet
 from pipelines.settings import Settings
@@ -508,17 +510,18 @@ def test_a_back_dated_receipt_of_an_average_item_reflows_the_later_periods() -> 
     assert adjustments == [(2, -15.0), (4, 30.0)]
 
 
-def test_a_back_dating_that_reorders_too_many_receipts_at_once_is_refused_by_name() -> None:
-    """257 receipts, each dated a day before the one posted before it, and a sale: one block of
-    257 receipts whose priority order is the reverse of entry order, 257 runs; more than MAX_RUNS
-    is refused, naming the earliest-dated receipt (the last posted)."""
-    rows = [tx(k, D(2021, 1, 1) - dt.timedelta(days=k), "purchase", 1, 10) for k in range(1, 258)]
-    rows.append(tx(258, D(2021, 1, 2), "sale", 1))
-    frame = pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row")
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=257, column posting_date, value "
-                                              r"'2020-04-19'.*more than 256 runs.*R41"):
-        cost_ledger(frame, pl.DataFrame([ITEM], schema=ITEM_DTYPES, orient="row"),
-                    pl.DataFrame(schema=PERIOD_DTYPES), Settings())
+@pytest.mark.parametrize("method", ["FIFO", "LIFO"])
+def test_a_back_dating_that_reorders_many_receipts_at_once(method: str) -> None:
+    """300 receipts, each dated a day before the one posted before it, and sales of 150 and
+    100: one block of 300 receipts whose priority order is the reverse of entry order (FIFO:
+    300 runs of one receipt; LIFO: one run). FIFO sells the earliest-dated receipts, the last
+    posted; LIFO the latest-dated, the first posted; as the reference does."""
+    rows = [tx(k, D(2021, 1, 1) - dt.timedelta(days=k), "purchase", 1, k) for k in range(1, 301)]
+    rows += [tx(301, D(2021, 1, 2), "sale", 150), tx(302, D(2021, 1, 3), "sale", 100)]
+    led = _both(*rows, method=method)
+    sold = range(151, 301) if method == "FIFO" else range(1, 151)
+    then = range(51, 151) if method == "FIFO" else range(151, 251)
+    assert _applied(led) == sorted([(k, 301, -1.0) for k in sold] + [(k, 302, -1.0) for k in then])
 
 
 @st.composite
@@ -536,12 +539,13 @@ def _parking(draw):
     return blocks
 
 
+@pytest.mark.parametrize("park", [fifo_park, lifo_park], ids=["fifo", "lifo"])
 @settings(max_examples=300, deadline=None)
 @given(_parking())
-def test_parking_by_runs_is_first_fit_in_priority_order(blocks) -> None:
-    """`_park` (a running maximum per run of rising entry numbers) against first-fit unit by
-    unit: each entry, by rank, takes the first free units at or after its `p`."""
-    from pipelines.costing.priority import _park
+def test_parking_by_runs_is_first_fit_in_priority_order(park, blocks) -> None:
+    """Both parkers (runs of rising or falling entry numbers, put together by halves) against
+    first-fit unit by unit: each entry, by rank, takes the first free units at or after its
+    `p`."""
 
     want = set()
     for block, v, cars in blocks:
@@ -559,6 +563,6 @@ def test_parking_by_runs_is_first_fit_in_priority_order(blocks) -> None:
                                 "a": pl.Int64, "p": pl.Int64})
     free = pl.DataFrame({"block": [b for b, _, _ in blocks], "v": [v for _, v, _ in blocks]},
                         schema={"block": pl.UInt32, "v": pl.Int64})
-    got = {(b, supply, x) for b, supply, x0, units in _park(cars, free).iter_rows()
+    got = {(b, supply, x) for b, supply, x0, units in park(cars, free).iter_rows()
            for x in range(x0, x0 + units)}
     assert got == want

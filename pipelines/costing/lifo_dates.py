@@ -12,8 +12,9 @@ down, takes the first free units of the demand posted after it (the highest one 
 first demand after it, whatever else is open; remove both and repeat). Supply entries whose
 entry numbers fall with their rank form a run; in a run a later-posted entry parks first, so the
 run is a stack laid over the free demand (`_park_stack_run`). The blocks of `priority.py`,
-mirrored, keep the parking to where the order changes; the loop is over the runs of a block
-(about one per back-dated entry in it, at most `priority.MAX_RUNS`), all blocks at once.
+mirrored, keep the parking to where the order changes; the runs of a block (about one per
+back-dated entry in it) are put together by halves (`priority.park_by_halves`), all blocks at
+once.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from pipelines.costing.lifo import (
 from pipelines.costing.priority import (
     back_dated,
     free_axis,
+    park_by_halves,
     pieces_in_free,
     priority_stamp,
     runs_of_rising,
     side_by_priority,
     taken_stamps,
-    too_many_runs,
-    without_pieces,
 )
 from pipelines.costing.windows import NONE, window_max
 
@@ -78,8 +78,7 @@ def lifo_by_posting_date(flow: pl.DataFrame,
                                         | clean.shift(1).fill_null(True)).cum_sum())
     members = ranked.with_columns(size=pl.len().over("block"),
                                   r=pl.int_range(pl.len()).over("block")).filter(
-        pl.col("size") > 1).with_columns(run=runs_of_rising(-pl.col("entry_no")))
-    too_many_runs(members)
+        pl.col("size") > 1)
     on_hand = pl.col("inbound") < pl.col("outbound")  # on P the inbound was pushed first
     return pl.concat([
         side_by_priority(members.filter(pl.col("side") == 0), applications.filter(on_hand)
@@ -92,19 +91,11 @@ def lifo_by_posting_date(flow: pl.DataFrame,
 
 
 def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
-    """Cars (block, r, supply, a, p) run by run, all blocks at once: the pieces (block, supply,
-    interval, x0, units) of the free demand axis (block, v) each takes."""
-    cars = cars.sort("block", "r").with_columns(run=runs_of_rising(-pl.col("supply")))
-    last = cars.group_by("block").agg(last=pl.col("run").max())
-    free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
-    pieces = []
-    for run in range(int(cars.get_column("run").max()) + 1):
-        parked = _park_stack_run(cars.filter(pl.col("run") == run), free)
-        pieces.append(parked)
-        # later steps carry only the blocks with runs left
-        free = without_pieces(free, parked).join(last.filter(pl.col("last") > run), on="block",
-                                                 how="semi")
-    return pl.concat(pieces)
+    """Cars (block, r, supply, a, p) by runs of falling entry numbers, all blocks at once
+    (`priority.park_by_halves`): the pieces (block, supply, x0, units) of the free demand axis
+    (block, v) each takes."""
+    return park_by_halves(cars.sort("block", "r").with_columns(
+        run=runs_of_rising(-pl.col("supply"))), free, _park_stack_run)
 
 
 def _park_stack_run(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:

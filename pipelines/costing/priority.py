@@ -16,9 +16,10 @@ first ones in entry order. A block between two cuts is a run of consecutive supp
 every demand entry takes from the block as a whole exactly what the entry-order overlap gives
 it; only which of the block's entries gives it changes. Inside a block, taking the open entries
 by priority at each demand entry is first-fit parking in priority order: each supply entry takes
-the first free units of the block's demand posted after it. The loop runs over the runs of
-rising entry numbers in a block's priority order (about one per back-dated entry in it, at most
-MAX_RUNS), all blocks of both sides at once.
+the first free units of the block's demand posted after it. A run of rising entry numbers in a
+block's priority order parks at once (a running maximum); the runs (about one per back-dated
+entry in a block) are put together by halves (`park_by_halves`): a loop of about log2 of the
+most runs in a block, all blocks of both sides at once.
 """
 
 from __future__ import annotations
@@ -29,10 +30,7 @@ import polars as pl
 from pipelines.costing.by_entry import sums_per_entry
 from pipelines.costing.overlap import overlap
 from pipelines.costing.windows import NONE, window_max
-from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
-
-MAX_RUNS = 256  # runs of rising entry numbers in one block's priority order (see `_park`)
 
 
 def reorderable_keys(flow: pl.DataFrame) -> pl.DataFrame:
@@ -145,7 +143,6 @@ def by_posting_date(flow: pl.DataFrame,
     keys, members = _plan(flow, applications)
     if members.height == 0:
         return applications, keys
-    too_many_runs(members.sort("block", "r").with_columns(run=runs_of_rising(pl.col("entry_no"))))
     on_hand = pl.col("inbound") < pl.col("outbound")  # the outbound took an open inbound
     supplied = pl.concat([  # each side as (supply, demand, units), by priority in the blocks
         side_by_priority(members.filter("inbound"), applications.filter(on_hand).select(
@@ -156,21 +153,6 @@ def by_posting_date(flow: pl.DataFrame,
         ).select(inbound="demand", outbound="supply", units="units"),
     ])
     return supplied.select(applications.columns), keys
-
-
-def too_many_runs(members: pl.DataFrame) -> None:
-    """Refuses blocks (block, r, run, transaction_no, posting_date) of more than MAX_RUNS runs,
-    each named by its first-ranked entry."""
-    too_big = members.filter((pl.col("run").max().over("block") >= MAX_RUNS)
-                             & (pl.col("r") == 0))
-    if too_big.height:
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
-                    str(row["posting_date"]),
-                    f"not supported yet: back-dating that interleaves more than {MAX_RUNS} "
-                    "runs of open entries of one item, location and variant at once (R41, R44 "
-                    "application by posting date)")
-            for row in too_big.sort("transaction_no").head(20).iter_rows(named=True)])
 
 
 def side_by_priority(members: pl.DataFrame, pairs: pl.DataFrame, park=None) -> pl.DataFrame:
@@ -216,20 +198,47 @@ def _park(cars: pl.DataFrame, free: pl.DataFrame) -> pl.DataFrame:
 
     Cars whose entry numbers rise with their rank form a run; in a run `p` rises too, so each
     car's units start after the previous car's (`s_k = max(q_k, s_(k-1) + a_(k-1))` in free
-    units): a running maximum parks a whole run at once. The loop is over the runs of a block
-    (about one per back-dated entry in it), not over its entries."""
-    cars = cars.sort("block", "r").with_columns(run=runs_of_rising(pl.col("supply")))
-    last = cars.group_by("block").agg(last=pl.col("run").max())
+    units): a running maximum parks a whole run at once (`_park_run`); `park_by_halves` puts
+    the runs of every block together."""
+    return park_by_halves(cars.sort("block", "r").with_columns(
+        run=runs_of_rising(pl.col("supply"))), free, _park_run)
+
+
+def park_by_halves(cars: pl.DataFrame, free: pl.DataFrame, park_run) -> pl.DataFrame:
+    """First-fit parking by rank of cars (block, r, run, supply, a, p) whose runs `park_run`
+    parks one per block (with the block's free intervals (block, u, v)), all runs of all blocks
+    in a number of steps logarithmic in the runs of the largest block, not one per run.
+
+    Which units a set of cars occupies under first-fit parking does not depend on the order
+    the cars park in (only which car gets which unit does), so the cars of the first half of a
+    block's runs, sorted by `p`, occupy with one running maximum what they would occupy run by
+    run: the second half parks in what they leave. Halving again down to single runs, every
+    range of runs at one depth is a block of its own (`node`), all parked at once."""
+    runs = int(cars.get_column("run").max()) + 1 if cars.height else 1
+    width = 1 << (runs - 1).bit_length()  # the runs of every block fit in [0, width)
     free = free.select("block", u=pl.lit(0, pl.Int64), v="v").filter(pl.col("v") > 0)
-    runs = cars.partition_by("run", as_dict=True, include_key=False)
-    pieces = []
-    for run in range(len(runs)):
-        parked = _park_run(runs[(run,)], free)
-        pieces.append(parked.select("block", "supply", "x0", "units"))
-        # most blocks have a few runs, one has many: later steps carry only the blocks left
-        free = without_pieces(free, parked).join(last.filter(pl.col("last") > run), on="block",
-                                           how="semi")
-    return pl.concat(pieces)
+    cars = cars.with_columns(node=pl.col("block").cast(pl.Int64) * width,
+                             block_of=pl.col("block"))
+    free = free.select(pl.col("block").cast(pl.Int64) * width, "u", "v")
+    while width > 1:
+        half = width // 2
+        second_half = pl.col("run") % width >= half
+        split = cars.filter(second_half).select(block="node").unique()  # nodes with two halves
+        parent = free.join(split, on="block", how="semi")
+        occupied = _park_run(cars.filter(~second_half).select(
+            block="node", supply="supply", a="a", p="p").join(split, on="block", how="semi")
+            .sort("block", "p").with_columns(r=pl.int_range(pl.len()).over("block")), parent)
+        # the first half keeps the node's free units, the second half gets what the first leaves
+        second = without_pieces(parent, occupied).with_columns(pl.col("block") + half)
+        cars = cars.with_columns(node=pl.col("node") + second_half.cast(pl.Int64) * half)
+        free = pl.concat([free, second]).join(cars.select(block="node").unique(), on="block",
+                                             how="semi").sort("block", "u")
+        width = half
+    parked = park_run(cars.select(pl.col("node").alias("block"), "r", "supply", "a", "p")
+                      .sort("block", "r"), free)
+    block_of = cars.select(block="node", block_of="block_of").unique("block")
+    return parked.join(block_of, on="block").select(
+        pl.col("block_of").alias("block"), "supply", "x0", "units")
 
 
 def runs_of_rising(entry: pl.Expr) -> pl.Expr:
