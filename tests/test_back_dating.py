@@ -242,6 +242,17 @@ def test_a_reserved_receipt_beside_a_return_on_hand_while_short_is_an_error() ->
         tx(5, D(2020, 1, 22), "purchase_return", 1, applies=3), inbound=3)
 
 
+def test_a_fixed_application_to_a_return_on_hand_beside_the_sale_it_reverses() -> None:
+    """R45, R43, R41: the return of 1 is on hand beside the open sale (R45), reserved for the
+    negative adjustment naming it; the back-dated receipt closes the sale. The sale open when
+    the return is posted takes nothing of it (a return closes nothing): valid, not R43."""
+    led = _both(tx(1, D(2020, 1, 10), "sale", 3), tx(2, D(2020, 1, 11), "sales_return", 1,
+                                                      applies=1),
+                tx(3, D(2020, 1, 5), "purchase", 3, 10),
+                tx(4, D(2020, 1, 12), "negative_adjustment", 1, applies=2))
+    assert _applied(led) == [(2, 1, 1.0), (2, 4, -1.0), (3, 1, -3.0)]
+
+
 def test_fixed_applications_beyond_a_receipts_quantity_are_an_input_error_despite_back_dating(
 ) -> None:
     """Two returns of 3 fixed-applied to a receipt of 5 (R43): short in any order, so the

@@ -185,7 +185,7 @@ def test_returns_into_keys_with_open_outbounds_match(h: History) -> None:
 
 
 @pytest.mark.slow
-@settings(EXAMPLES, max_examples=100)
+@settings(EXAMPLES, max_examples=200)
 @given(histories(wide=True, monotone_dates=False, returns_into_open_keys=True))
 def test_returns_into_open_keys_with_back_dating_match(h: History) -> None:
     """R45 and R41 at once: returns on hand beside open outbounds on keys whose back-dated

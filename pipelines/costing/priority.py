@@ -320,28 +320,33 @@ def dated_fixed_violations(flow: pl.DataFrame, applications: pl.DataFrame,
     Until its last fixed application an inbound's reserved units are on hand at its priority
     (posting date, entry number). So they are taken if, in that time, an outbound takes a unit
     of lower priority (the inbound's unreserved units are gone then, the reserved ones are
-    next), or an outbound is open without them: one left open, or the inbound's unreserved
-    units not closing the outbounds open when it is posted (BC closes them with all of it), also
-    beside a sales return on hand (R45), where the key's balance need not be negative. As
+    next), or an outbound is open without them: one left open in that time, or the inbound's
+    unreserved units not closing the outbounds open when it is posted (BC closes them with all
+    of it; a sales return, R45, or a passing to-leg, R44a, closes nothing anyway). As
     `lifo_dates.dated_capacity_violations` for LIFO's order."""
     entries = flow.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
-                          "cap", "units")
-    # the units left open on the short side after each entry (a sales return on hand while
-    # short, R45, leaves the outbounds open beside it: the balance alone does not tell)
+                          "cap", "units", closes=~(pl.col("receiving") & (
+                              (pl.col("type") == "sales_return") | pl.col("passes"))))
+    # what each entry leaves open on the short side: an outbound its units not taken from
+    # stock, an inbound the outbounds it did not close (the balance alone does not tell beside
+    # a sales return on hand while short, R45, or a to-leg passing over, R44a: they close
+    # nothing, and the outbounds open before them are no reason to take reserved units)
     settled = _settled_on_arrival(entries, applications)
     entries = entries.with_columns(open_after=segment_cum_sum(
         pl.when(pl.col("inbound")).then(-settled).otherwise(pl.col("units") - settled),
-        "key_id"))
+        "key_id"), left_open=pl.when(pl.col("inbound")).then(0).otherwise(
+        pl.col("units") - settled))
     checked = reserved.join(entries.filter("inbound").select(
         "key_id", "cap", inbound="entry_no", lo="transaction_no",
-        prio=priority_stamp("posting_date", "entry_no")), on="inbound").with_columns(
+        prio=priority_stamp("posting_date", "entry_no"),
+        not_closed=pl.col("closes") & (pl.col("open_after") > 0)), on="inbound").with_columns(
         hi="last_fixed_tx")
     if checked.height == 0:
         return reserved.clear()
-    short = window_max(checked, entries.filter(pl.col("open_after") > 0).select(
+    short = window_max(checked, entries.filter(pl.col("left_open") > 0).select(
         "key_id", "transaction_no", value=pl.lit(1, pl.Int64)))
     lowest = window_max(checked, taken_stamps(entries, applications))
-    return checked.filter((pl.col("cap") < 0) | (short > NONE)
+    return checked.filter((pl.col("cap") < 0) | pl.col("not_closed") | (short > NONE)
                           | (lowest > checked["prio"])).select(reserved.columns)
 
 
