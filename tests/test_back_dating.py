@@ -253,6 +253,23 @@ def test_a_fixed_application_to_a_return_on_hand_beside_the_sale_it_reverses() -
     assert _applied(led) == [(2, 1, 1.0), (2, 4, -1.0), (3, 1, -3.0)]
 
 
+def test_a_back_dated_receipt_on_a_key_with_a_pass_over() -> None:
+    """R44a with R41: the sale of 5 goes short, its return is on hand (R45) and goes to BLUE and
+    back; the to-leg coming back passes over the sale (its cost depends on it) and is on hand.
+    The receipt of 7 back-dated to the 5th closes the sale and leaves 2 on hand dated before the
+    to-leg: the sale of the 14th takes them, not the to-leg's units as entry order would."""
+    def transfer(no: int, day: int, src: str, dst: str) -> dict:
+        return {**tx(no, D(2020, 1, day), "transfer", 5, loc=src), "to_location_code": dst}
+
+    led = _both(tx(1, D(2020, 1, 10), "sale", 5), tx(2, D(2020, 1, 11), "sales_return", 5,
+                                                      applies=1),
+                transfer(3, 12, "", "BLUE"), transfer(4, 13, "BLUE", ""),
+                tx(5, D(2020, 1, 5), "purchase", 7, 10), tx(6, D(2020, 1, 14), "sale", 2))
+    assert _applied(led) == [(2, 1, 5.0), (2, 3, -5.0), (4, 3, 5.0), (4, 5, -5.0),
+                             (6, 5, 5.0), (7, 1, -5.0), (7, 8, -2.0)]
+    assert _remaining(led) == [0.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0]
+
+
 def test_fixed_applications_beyond_a_receipts_quantity_are_an_input_error_despite_back_dating(
 ) -> None:
     """Two returns of 3 fixed-applied to a receipt of 5 (R43): short in any order, so the
@@ -301,24 +318,26 @@ def test_a_partly_closed_sale_is_split_around_the_back_dated_one() -> None:
                              (6, 5, -1.0)]
 
 
-def test_keys_with_a_pass_over_are_not_reordered() -> None:
+def test_every_fifo_key_with_a_back_dated_entry_is_reordered() -> None:
     """All four keys have a back-dated receipt; the second goes negative (-1), the third holds
     a sales return on hand while short (R45: both sides open at once): both are reordered as
-    well. The fourth has a to-leg passing over an open outbound (R44a): not reordered."""
+    well, and so is the fourth, with a to-leg passing over an open outbound (R44a). A fifth, a
+    LIFO key, is taken by posting date in `lifo_dates.py`."""
     flow = pl.DataFrame({
-        "key_id": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4],
-        "entry_no": list(range(1, 13)), "transaction_no": list(range(1, 13)),
+        "key_id": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5],
+        "entry_no": list(range(1, 15)), "transaction_no": list(range(1, 15)),
         "inbound": [True, True, False, True, False, True, False, True, True,
-                    False, True, True],
+                    False, True, True, True, True],
         "posting_date": [D(2020, 1, 9), D(2020, 1, 5), D(2020, 1, 10),
                          D(2020, 1, 9), D(2020, 1, 10), D(2020, 1, 5),
                          D(2020, 1, 10), D(2020, 1, 9), D(2020, 1, 5),
-                         D(2020, 1, 10), D(2020, 1, 9), D(2020, 1, 5)],
-        "delta": [1, 1, -2, 1, -2, 1, -1, 1, 1, -1, 1, 1],
-        "units": [1, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1],
-        "lifo": [False] * 12, "passes": [False] * 10 + [True, False],
+                         D(2020, 1, 10), D(2020, 1, 9), D(2020, 1, 5),
+                         D(2020, 1, 9), D(2020, 1, 5)],
+        "delta": [1, 1, -2, 1, -2, 1, -1, 1, 1, -1, 1, 1, 1, 1],
+        "units": [1, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+        "lifo": [False] * 12 + [True, True], "passes": [False] * 10 + [True, False, False, False],
     })
-    assert reorderable_keys(flow).get_column("key_id").to_list() == [1, 2, 3]
+    assert reorderable_keys(flow).get_column("key_id").to_list() == [1, 2, 3, 4]
 
 
 def test_a_back_dated_receipt_beside_a_return_on_hand_while_short() -> None:

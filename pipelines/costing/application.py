@@ -16,19 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import polars as pl
 
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import (
-    Nearest,
     lifo_applications,
     lifo_capacity_violations,
 )
 from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
-from pipelines.costing.priority import back_dated, by_posting_date, dated_fixed_violations
+from pipelines.costing.priority import by_posting_date, dated_fixed_violations
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -37,58 +35,6 @@ from pipelines.rounding import segment_cum_sum
 # and neither does a to-leg passing over them (R44a): both go on hand
 _ON_HAND_INTO_OPEN = (((pl.col("type") == "sales_return") | pl.col("passes"))
                       & pl.col("receiving") & (pl.col("before") < 0))
-
-
-def _check_date_order(flow: pl.DataFrame, reordered: pl.DataFrame) -> None:
-    """R41: the interval overlap equals BC's order unless a back-dated entry meets an open one.
-
-    Open inbounds are taken by (posting date, entry no), open outbounds closed in that order
-    (R44). An inbound posted with an earlier date than an earlier-posted inbound that is still
-    open when it is posted would be taken first; likewise an outbound back-dated before a still
-    open outbound. Only then does the order differ from entry order: refused as not supported
-    yet. An entry is open at the posting of `j` when the other side's units posted before `j` do
-    not reach its interval end, and the open ones form a suffix of the earlier entries, so the
-    latest earlier entry with a later date decides. Keys with returns on hand (R45) refuse any
-    back-dating (only keys with a pass-over, R44a, are left to this check with one). The
-    `reordered` keys take their back-dated entries by posting date
-    (`priority.reorderable_keys`; every LIFO key with one: `lifo_dates.lifo_by_posting_date`)
-    and are not checked here.
-    """
-    on_side = pl.col("inbound") & (pl.col("delta") > 0) | ~pl.col("inbound")
-    flow = flow.join(reordered, on="key_id", how="anti")
-    back = back_dated(flow.filter(on_side))
-    if back.height == 0:
-        return
-    flow = flow.with_columns(
-        date=pl.col("posting_date").cast(pl.Int64),
-        in_cum=segment_cum_sum(pl.when(pl.col("inbound")).then("delta").otherwise(0), "key_id"),
-        out_cum=segment_cum_sum(pl.when(pl.col("inbound")).then(0).otherwise("units"), "key_id"),
-    ).filter(on_side)
-    flow = flow.with_columns(back_dated=pl.col("entry_no").is_in(back["entry_no"].implode()))
-    strict = flow.lazy().group_by("key_id").agg(strict=_ON_HAND_INTO_OPEN.any()).collect()
-    keys = flow.filter(pl.col("back_dated")).select("key_id").unique()
-    side = flow.join(keys, on="key_id", how="semi").join(strict, on="key_id").sort(
-        "inbound", "key_id", "entry_no").with_columns(
-        # the other side's units posted before, and this entry's own interval end
-        reach=pl.when(pl.col("inbound")).then("out_cum").otherwise("in_cum"),
-        end=pl.when(pl.col("inbound")).then("in_cum").otherwise("out_cum"),
-    ).with_row_index("i").with_columns(first=pl.col("i").min().over("inbound", "key_id"))
-    later = Nearest(side.get_column("date").to_numpy()).prev_above(
-        side.get_column("i").to_numpy().astype(np.int64), side.get_column("date").to_numpy())
-    end = side.get_column("end").to_numpy()
-    side = side.with_columns(later_end=pl.Series(np.where(later >= 0, end[later], 0)),
-                             later=pl.Series(later))
-    meets_open = (pl.col("later") >= pl.col("first")) & (pl.col("later_end") > pl.col("reach"))
-    bad = side.filter(pl.col("back_dated") & (pl.col("strict") | meets_open))
-    if bad.height:
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={row['transaction_no']}", "posting_date",
-                    str(row["posting_date"]),
-                    "not supported yet: an entry back-dated before an earlier-posted entry of the "
-                    "same item, location and variant that is still open (R41 application by "
-                    "posting date)")
-            for row in bad.sort("transaction_no").head(20).iter_rows(named=True)
-        ])
 
 
 def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
@@ -219,22 +165,6 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     bad = pl.concat(bad)
     if bad.height == 0:
         return
-    # the shortfall is shown in entry order; where the key has back-dated entries BC's order by
-    # posting date (R41) may have left the reserved units alone, so it is not proven
-    bad = bad.join(whole_flow.select(inbound="entry_no", key_id="key_id"), on="inbound")
-    # ... unless its key is taken by posting date (then the check follows BC's order), or its
-    # fixed applications alone take more than its quantity (in any order)
-    over = whole_flow.filter(pl.col("inbound") & (pl.col("cap") < 0)).select(inbound="entry_no")
-    unproven = bad.join(back_dated(whole_flow).select("key_id"), on="key_id", how="semi").join(
-        reordered, on="key_id", how="anti").join(over, on="inbound", how="anti")
-    if unproven.height:
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
-                    "not supported yet: a fixed application to an entry that the automatic "
-                    "application in entry order would have used, on an item, location and "
-                    "variant with back-dated entries (R41 application by posting date)")
-            for row in unproven.sort("last_fixed_tx").head(20).iter_rows(named=True)
-        ])
     raise InputError([
         Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
                 f"R43: the entry it applies to (item ledger entry {row['inbound']}) has less "
@@ -292,9 +222,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         passing = pl.concat([passing, loops.get_column("inbound")]).unique().sort()
     else:
         stuck = loops
-    # first the orders this model does not follow (its applications, loops included, are not
-    # BC's then), then a pass-over it cannot apply (the input would look short of stock)
-    _check_date_order(flow, reordered)  # the keys applied by posting date are not checked
+    # a pass-over this model cannot apply (the input would look short of stock)
     check_pass_overs(entries, applications, passing.to_frame(), stuck)
     if fixed.height:
         _check_fixed_capacity(flow, fixed, applications,

@@ -57,9 +57,10 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
                      passing: pl.DataFrame, stuck: pl.DataFrame) -> None:
     """R44a as applied: every outbound open when a passing to-leg is posted depends on it.
 
-    A to-leg that passes over one open outbound and closes another, or passes over on a key with
-    back-dated entries, is refused as not supported yet; so is any loop still there after the
-    pass-overs (`stuck`). On LIFO keys the passing to-leg goes onto the on-hand stack beside the
+    A to-leg that passes over one open outbound and closes another is refused as not supported
+    yet; so is any loop still there after the pass-overs (`stuck`). Which outbounds are open at
+    its posting is read off the applications as given, by posting date on keys with back-dated
+    entries (`priority.py`). On LIFO keys the passing to-leg goes onto the on-hand stack beside the
     open outbounds, like an R45 return (`lifo.py`).
     """
     if passing.height == 0 and stuck.height == 0:
@@ -82,8 +83,6 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
         "transaction_no", reason=pl.lit("it would pass over one open outbound and close another"))
     problems = pl.concat([
         problems,
-        candidates.filter(pl.col("out_date") > pl.col("posting_date")).select(
-            "transaction_no", reason=pl.lit("with back-dated entries")),
         stuck.join(info.rename({"entry_no": "inbound"}), on="inbound").select(
             "transaction_no", reason=pl.lit("and still closes it")),
     ]).unique("transaction_no", keep="first").sort("transaction_no")

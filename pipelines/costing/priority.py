@@ -50,13 +50,14 @@ def _of_keys(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
 
 
 def _keys(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
-    """A key with a back-dated entry is reordered when it is neither LIFO (`lifo_dates.py`)
-    nor has a pass-over (R44a)."""
+    """The keys with a back-dated entry this module reorders: all but LIFO ones
+    (`lifo_dates.py`). A to-leg passing over (R44a) closes nothing, like a sales return on hand
+    while short (R45): what it leaves open is read off the applications as for any entry."""
     if back.height == 0:
         return back.select("key_id")
     return (
         flow.lazy().group_by("key_id")
-        .agg(ok=~pl.col("lifo").any() & ~pl.col("passes").any())
+        .agg(ok=~pl.col("lifo").any())
         .filter("ok").select("key_id").sort("key_id")
         .collect()
     )
