@@ -73,8 +73,8 @@ def _last_below(levels: list[np.ndarray], r: np.ndarray, v: np.ndarray) -> np.nd
 
 
 class Nearest:
-    """Previous/next smaller and greater values of one int64 array, by batch of queries; each
-    pyramid is built on first use."""
+    """Previous/next smaller and next greater values of one int64 array, by batch of queries;
+    each pyramid is built on first use."""
 
     def __init__(self, values: np.ndarray):
         self.values, self.n = values, len(values)
@@ -88,10 +88,6 @@ class Nearest:
         return _pyramid(self.values[::-1])
 
     @functools.cached_property
-    def high(self):
-        return _pyramid(-self.values)
-
-    @functools.cached_property
     def high_rev(self):
         return _pyramid(-self.values[::-1])
 
@@ -100,9 +96,6 @@ class Nearest:
 
     def next_below(self, j, v):
         return self._next(self.low_rev, j, v)
-
-    def prev_above(self, j, v):
-        return _last_below(self.high, j, -v)
 
     def next_above(self, j, v):
         return self._next(self.high_rev, j, -v)
