@@ -81,6 +81,30 @@ def test_revaluations_of_an_unsettled_item_come_from_the_posting_amounts() -> No
     assert_same_ledger(got, want)
 
 
+@pytest.mark.parametrize(("bought", "moved", "cost"), [(1.5, 1, 0.05), (10001, 10000, 522.40)])
+def test_a_diverging_pool_keeps_the_costs_at_posting_of_its_fixed_returns(
+        bought: float, moved: float, cost: float) -> None:
+    """R60, R97, R99 (found by hypothesis): under calc type item a purchase return fixed-applied
+    to a transfer's to-leg is an ordinary member of the pool that values the from-leg, so the
+    from-leg's cost reads its own negation with a gain of moved/(bought - moved): the rounds grow
+    without end (to 1e25 in 100 rounds at a gain of 2, past the largest float at 10,000). The
+    item does not settle, and the return keeps its cost at posting, minus the to-leg's: before
+    the fix the cost at posting was read back as (base + target) - (target - at posting), which
+    cancelled to 0.00 once the targets were large."""
+    rows = [tx(1, D(2020, 1, 1), "purchase", bought, 0.05224),
+            tx(2, D(2020, 1, 1), "transfer", moved) | {"to_location_code": "BLUE"},
+            tx(3, D(2020, 1, 1), "purchase_return", moved, applies=2, loc="BLUE")]
+    settings = Settings(average_cost_calc_type="item", average_cost_period="day")
+    got = cost_ledger(pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row"),
+                      pl.DataFrame([AVERAGE_ITEM], schema=ITEM_DTYPES, orient="row"),
+                      pl.DataFrame(schema=PERIOD_DTYPES), settings)
+    assert got.unsettled_items.get_column("item_no").to_list() == ["ITEM1"]
+    costs = got.item_ledger_entries.sort("entry_no").get_column("cost_amount_actual").to_list()
+    assert costs[1:] == [-cost, cost, -cost]  # round(0.08 / 1.5), round(522.45 * 10000 / 10001)
+    assert got.value_entries.filter(pl.col("adjustment")).height == 0
+    assert_same_ledger(got, reference_ledger(rows, [AVERAGE_ITEM], settings, []))
+
+
 def test_a_settling_history_names_no_item() -> None:
     rows = _cycling(1, "ITEM1")[:3]  # one cycle, no charge: every cost 20.00 at once
     got = cost_ledger(pl.DataFrame(rows, schema=TRANSACTION_DTYPES, orient="row"),

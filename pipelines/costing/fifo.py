@@ -50,13 +50,15 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
                 source_values: pl.DataFrame) -> pl.DataFrame:
     """R50: adds `known`, the inbound's value from entries created before the asking transaction.
 
-    `asks` has columns inbound, ask_tx. known = final base - the received target not yet known
-    (its cost at posting is) - the entries posted after the asking transaction.
+    `asks` has columns inbound, ask_tx. known = the source entries' value plus the received
+    cost at posting (not the target: it is not known yet) - the entries posted after the asking
+    transaction. Not `base - (target - at_posting)`: a target that grows round after round (a
+    pool feeding itself, R60) would cancel the cost at posting away in floating point.
     """
     asks = asks.hstack(aligned(
         inbound.select("inbound", "q_in", "vdate", "late",
                        base=pl.col("source_base") + pl.col("target"),
-                       shift=pl.col("target") - pl.col("at_posting")),
+                       posted=pl.col("source_base") + pl.col("at_posting")),
         "inbound", asks.get_column("inbound"),
     ))
     # the few asks of an inbound with late entries get `not_yet` by position: a split and a
@@ -81,7 +83,7 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
         )
         not_yet = not_yet.scatter(late.get_column("row"),
                                   late.get_column("not_yet").fill_null(0.0))
-    return asks.with_columns(known=pl.col("base") - pl.col("shift") - not_yet)
+    return asks.with_columns(known=pl.col("posted") - not_yet).drop("posted")
 
 
 def outbound_table(entries: pl.DataFrame) -> pl.DataFrame:
