@@ -52,7 +52,4 @@ def known_average_disagreement(h: History, book: Book) -> str | None:
     known = known_disagreement(h, book)
     if known is not None:
         return known
-    if feeds_itself(book) and book.unsettled:
-        return ("R60 a self-feeding average pool that does not settle in the reference "
-                "(test_r60_stage_does_not_crash_on_a_self_feeding_pool)")
     return None

@@ -40,8 +40,7 @@ AVERAGE_ITEM = ITEM | {"costing_method": "AVERAGE"}
 
 
 def _compare(h: History, *, refusals: tuple[str, ...]) -> None:
-    """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal,
-    or when the reference too finds an item that does not settle (R60)."""
+    """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal."""
     book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
                           h.accounting_period_rows)
     known = known_average_disagreement(h, book)
@@ -53,9 +52,6 @@ def _compare(h: History, *, refusals: tuple[str, ...]) -> None:
                           h.accounting_periods)
     except NotSupportedYet as exc:
         accepted = [r for r in refusals_for(book, refusals) if r in str(exc)]
-        if "did not settle" in str(exc) and (book.unsettled or feeds_itself(book)):
-            accepted.append("R60 a self-feeding pool, test_r60_stage_settles_a_transfer_out_"
-                            "and_back_under_calc_type_item")
         if not accepted:
             raise
         event(f"cost_ledger: NotSupportedYet ({accepted[0]})")

@@ -138,8 +138,6 @@ def _compare(h: History, *, refusals: tuple[str, ...] = ()) -> None:
                           h.accounting_periods)
     except NotSupportedYet as exc:
         accepted = [r for r in refusals_for(book, refusals) if r in str(exc)]
-        if book.unsettled and "did not settle" in str(exc):
-            accepted.append("R60 did not settle")
         if not accepted:
             raise
         event(f"cost_ledger: NotSupportedYet ({accepted[0]})")

@@ -87,7 +87,8 @@ def test_a_diverging_pool_keeps_the_costs_at_posting_of_its_fixed_returns(
     """R60, R97, R99 (found by hypothesis): under calc type item a purchase return fixed-applied
     to a transfer's to-leg is an ordinary member of the pool that values the from-leg, so the
     from-leg's cost reads its own negation with a gain of moved/(bought - moved): the rounds grow
-    without end (to 1e25 in 100 rounds at a gain of 2, past the largest float at 10,000). The
+    without end (to 1e25 in 100 rounds at a gain of 2; at 10,000 past the largest float: nan
+    counts as moving, so the pool's own passes give up and `average_costs` names it stuck). The
     item does not settle, and the return keeps its cost at posting, minus the to-leg's: before
     the fix the cost at posting was read back as (base + target) - (target - at posting), which
     cancelled to 0.00 once the targets were large."""

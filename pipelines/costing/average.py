@@ -20,7 +20,6 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.by_entry import aligned
-from pipelines.errors import NotSupportedYet, Problem
 from pipelines.rounding import round_array as _round
 from pipelines.settings import Settings
 
@@ -342,10 +341,11 @@ def _compose(maps: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def average_costs(events: pl.DataFrame, settings: Settings,
                   previous: pl.DataFrame | None = None,
-                  pool_items: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
-    """R96, R102: the cost of every decrease. Returns (entry_no, target, valued) and the passes;
-    a decrease is valued when its pool holds something before it, otherwise it keeps its cost
-    at posting (R102).
+                  ) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """R96, R102: the cost of every decrease. Returns (entry_no, target, valued), the passes,
+    and the pools still moving after MAX_PASSES (pool: a pool feeding its own cost back, R60;
+    their costs are the last pass's); a decrease is valued when its pool holds something
+    before it, otherwise it keeps its cost at posting (R102).
 
     Whole-array passes from the first guess (or from `previous`, the costs of the last round of
     the fixed point, where they exist) settle almost every pool at once; the segments still
@@ -354,34 +354,27 @@ def average_costs(events: pl.DataFrame, settings: Settings,
     changes. The result does not depend on the path: the costs where a pass changes nothing
     are the ones R96 gives decrease by decrease.
     """
-    pools = _Pools(events, settings.amount_rounding_precision)
-    t = _first_guess(events, pools)
-    if previous is not None and previous.height:
-        known = events.select(entry_no=pl.when(pl.col("decrease")).then(pl.col("ord1"))).join(
-            previous, on="entry_no", how="left", maintain_order="left").get_column("target")
-        t = np.where(known.is_not_null().to_numpy(), known.fill_null(0.0).to_numpy(), t)
-    passes = 0
-    for passes in range(1, MAX_PASSES + 1):  # noqa: B007 - the count is reported
-        new = pools.costs(t)
-        moving = np.abs(new - t) >= _EPS
-        moving &= pools.is_dec
-        if not moving.any():
-            break
-        t = new
-        if passes >= _WHOLE_ARRAY_PASSES:
-            t = pools.exact_in(t, np.flatnonzero(moving))
-    else:  # a pool feeding its own cost back (R60): named, not costed
-        pools_moving = events.filter(pl.Series(moving)).select("pool").unique().sort("pool")
-        if pool_items is not None:  # named by item (`pool_items`: pool, item_no)
-            pools_moving = pools_moving.join(pool_items.unique("pool"), on="pool", how="left")
-        raise NotSupportedYet([
-            Problem("items", f"item_no={row.get('item_no')}", None, None,
-                    f"not supported yet: its average pool {row['pool']} did not settle in "
-                    f"{MAX_PASSES} passes (the pool feeds its own cost back, R60)")
-            for row in pools_moving.head(20).iter_rows(named=True)])
+    with np.errstate(over="ignore", invalid="ignore"):  # R60: costs may grow past floats
+        pools = _Pools(events, settings.amount_rounding_precision)
+        t = _first_guess(events, pools)
+        if previous is not None and previous.height:
+            known = events.select(entry_no=pl.when(pl.col("decrease")).then(pl.col("ord1"))).join(
+                previous, on="entry_no", how="left", maintain_order="left").get_column("target")
+            t = np.where(known.is_not_null().to_numpy(), known.fill_null(0.0).to_numpy(), t)
+        passes, moving = 0, np.zeros(len(t), dtype=bool)
+        for passes in range(1, MAX_PASSES + 1):  # noqa: B007 - the count is reported
+            new = pools.costs(t)
+            moving = ~(np.abs(new - t) < _EPS)  # a cost grown past the floats (nan) still moves
+            moving &= pools.is_dec
+            if not moving.any():
+                break
+            t = new
+            if passes >= _WHOLE_ARRAY_PASSES:
+                t = pools.exact_in(t, np.flatnonzero(moving))
+    stuck = events.filter(pl.Series(moving)).select("pool").unique().sort("pool")
     out = events.filter(pl.col("decrease")).select(pl.col("ord1").alias("entry_no"))
     return out.with_columns(target=pl.Series(t[pools.is_dec]),
-                            valued=pl.Series(pools.valued[pools.is_dec])), passes
+                            valued=pl.Series(pools.valued[pools.is_dec])), passes, stuck
 
 
 def _first_guess(ev: pl.DataFrame, pools: _Pools) -> np.ndarray:

@@ -65,10 +65,7 @@ def settle_costs(
     rounds.run(rounds.outbounds_table)
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
     rounds.amounts_moved = None
-    if rounds.run(rounds.outbounds_table.clear()):
-        return Settled(rounds.results.frame, rounds.inbound.frame, rounds.amounts,
-                       entries.select("item_no").clear())
-    return rounds.unsettled()
+    return rounds.settled(rounds.run(rounds.outbounds_table.clear()))
 
 
 class _Rounds:
@@ -118,6 +115,9 @@ class _Rounds:
                how="semi").select(pl.col("entry_no").alias("inbound"))
         self.item_of = ByEntry(entries.select("entry_no", "item_no"), entries.height + 1)
         self.at_posting = False  # True: the pools wait, their decreases at their posting cost
+        # items with a pool that feeds its own cost back inside one valuation (R60): given up,
+        # their pools are not valued again
+        self.stuck = entries.select("item_no").clear()
         self.in_key_order = entries.select("item_no").clear()  # items whose pools oscillated
         self.last_moved = pl.DataFrame(schema={"entry_no": pl.Int64, "old": pl.Float64,
                                                "backs": pl.Int32})
@@ -271,8 +271,16 @@ class _Rounds:
             now, inbound, results, self.settings, self.accounting_periods,
             None if self.avg_revalued is None
             else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
-        return average.average_costs(events, self.settings, self.targets,
-                                     pool_items=now.select("pool", "item_no"))[0]
+        found, _, stuck = average.average_costs(events, self.settings, self.targets)
+        if stuck.height == 0:
+            return found
+        # R60: such an item does not settle; its decreases keep the costs they had
+        items = stuck.join(now.select("pool", "item_no").unique("pool"), on="pool").select(
+            "item_no").unique()
+        self.stuck = pl.concat([self.stuck, items]).unique().sort("item_no")
+        self.averaged = self.averaged.join(items, on="item_no", how="anti")
+        return found.join(now.join(items, on="item_no", how="semi").select("entry_no"),
+                          on="entry_no", how="anti")
 
     def _watch_oscillation(self, moved: pl.DataFrame) -> None:
         """Two pools feeding each other in one period (calc type item_location_variant) can
@@ -371,12 +379,14 @@ class _Rounds:
             self.valued_at.take(hit.get_column("inbound")),  # u0_entry is a hit inbound, not 0
         ]).unique("entry_no", maintain_order=True)
 
-    def unsettled(self) -> Settled:
-        """R60: what still moved in the last round did not settle; its revaluations are computed
-        from the posting amounts, and cost adjustment leaves its items alone (cost_ledger)."""
-        unsettled = self.items(self.hit.get_column("inbound"))  # still moving: unsettled
+    def settled(self, converged: bool) -> Settled:
+        """R60: the items given up (`stuck`) and, unless the rounds `converged`, what still
+        moved in the last one did not settle; their revaluations are computed from the posting
+        amounts, and cost adjustment leaves their items alone (cost_ledger)."""
+        unsettled = self.stuck if converged else pl.concat(
+            [self.stuck, self.items(self.hit.get_column("inbound"))]).unique().sort("item_no")
         amounts = self.amounts
-        if amounts is not None:
+        if amounts is not None and unsettled.height:
             at_posting = posting_amounts(self.revalued, self.per_pool, self.avg_revalued,
                                          self.contributions, self.inbound.frame,
                                          self.results.frame, self.p)
