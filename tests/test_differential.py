@@ -179,8 +179,8 @@ def test_wide_back_dated_histories_match_the_reference(h: History) -> None:
 @given(histories(wide=True, monotone_dates=True, returns_into_open_keys=True))
 def test_returns_into_keys_with_open_outbounds_match(h: History) -> None:
     """R45's known issue: a return with applies_to on a key with open outbounds closes nothing
-    and is on hand for later outbounds; every history must match, except the one refusal: a
-    fixed application to such a return with automatic outbounds posted in between (R45)."""
+    and is on hand for later outbounds; every history must match (a fixed application to such a
+    return with automatic outbounds posted in between included), refused only by name (R45)."""
     _compare_wide(h, refusals=("(R45)",))
 
 

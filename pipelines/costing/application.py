@@ -71,12 +71,12 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     FIFO order: the first outbound unit beyond an inbound's unreserved part is decided when that
     outbound or the inbound is posted, whichever is later; that must come after the inbound's last
     fixed application, otherwise the automatic application would have taken the reserved units.
-    A return with applies_to posted while its key has open outbounds closes nothing (R45): it is
-    on hand, the oldest open inbound, so no automatic outbound may come before its last fixed
-    application. LIFO order: `lifo.lifo_capacity_violations`. `depends` (inbound, outbound pairs
-    -> those where the inbound's cost depends on the outbound, R44a) tells a reserved to-leg
-    that would pass over the outbound its cost depends on. The `reordered` keys (R41 by posting
-    date): `priority.dated_fixed_violations`, `lifo_dates.dated_capacity_violations`.
+    LIFO order: `lifo.lifo_capacity_violations`. `depends` (inbound, outbound pairs -> those
+    where the inbound's cost depends on the outbound, R44a) tells a reserved to-leg that would
+    pass over the outbound its cost depends on. The `reordered` keys (R41 by posting date), and
+    the keys with a reserved return or passing to-leg on hand while outbounds are open (R45,
+    R44a: they close nothing, so both sides are open at once): by priority,
+    `priority.dated_fixed_violations`, `lifo_dates.dated_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
@@ -96,14 +96,18 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
         open_r45=_ON_HAND_INTO_OPEN)
     reserved = reserved.join(
         ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
-                    "transaction_no", "open_r45", "passes"), on="inbound")
-    by_date = pl.col("key_id").is_in(reordered.get_column("key_id").implode())
+                    "transaction_no", "open_r45"), on="inbound")
+    # a key with a return on hand or a passing to-leg reserved (R45, R44a): both sides are open
+    # at once there, which the posting-date check models (the same order without back-dating)
+    on_hand = reserved.filter("open_r45").get_column("key_id")
+    by_date = pl.col("key_id").is_in(pl.concat([reordered.get_column("key_id"), on_hand])
+                                     .implode())
     dated = reserved.filter(by_date)
     dated_bad = dated_fixed_violations(
         flow.filter(pl.col("key_id").is_in(dated.get_column("key_id").implode())), applications,
         dated.select("inbound", "last_fixed_tx"))
     reserved = reserved.filter(~by_date)  # the rest in entry order
-    next_out = reserved.filter(~pl.col("open_r45")).sort("key_id", "end").join_asof(
+    next_out = reserved.sort("key_id", "end").join_asof(
         stream_out.select("key_id", pl.col("units").cum_sum().over("key_id").alias("out_end"),
                           pl.col("transaction_no").alias("next_tx"),
                           pl.col("entry_no").alias("next_out")),
@@ -140,27 +144,6 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
             for row in pl.concat(bad).join(passing, on="inbound", how="semi").unique()
             .sort("last_fixed_tx")
             .head(20).iter_rows(named=True)
-        ])
-    after_r45 = reserved.filter(pl.col("open_r45")).sort("transaction_no").join_asof(
-        stream_out.select("key_id", pl.col("transaction_no").alias("next_tx")).sort("next_tx"),
-        left_on="transaction_no", right_on="next_tx", by="key_id", strategy="forward",
-        allow_exact_matches=False, check_sortedness=False,
-    )
-    between = pl.col("next_tx") < pl.col("last_fixed_tx")
-    # fully reserved: an automatic outbound in between takes a reserved unit (it is on hand)
-    bad.append(after_r45.filter((pl.col("cap") < 0) | ((pl.col("cap") == 0) & between))
-               .select("inbound", "last_fixed_tx"))
-    # partly reserved: BC's automatic application takes the oldest on-hand units, reserved or
-    # not; whether enough remain for the fixed application then is not modelled yet
-    unmodelled = after_r45.filter((pl.col("cap") > 0) & between)
-    if unmodelled.height:
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
-                    "not supported yet: a fixed application to "
-                    + ("a to-leg passing over open outbounds (R44a)" if row["passes"] else
-                       "a sales return posted into negative inventory (R45)")
-                    + " with automatic outbounds posted in between")
-            for row in unmodelled.sort("last_fixed_tx").head(20).iter_rows(named=True)
         ])
     bad = pl.concat(bad)
     if bad.height == 0:
