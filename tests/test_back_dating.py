@@ -508,12 +508,21 @@ def test_fixed_returns_beyond_what_bc_leaves_are_input_errors(h: History) -> Non
 
 
 def _went_short(h: History) -> bool:
-    """Some key's quantity went below zero (the rows in posting order, to-legs included)."""
+    """Some key's quantity went below zero (the rows in posting order, to-legs included), the
+    units a later fixed return takes counted out from its receipt on (reserved: an invalid
+    fixed return can leave the key short of what is not reserved)."""
     stock: dict[tuple, float] = {}
+    reserved: dict[int, float] = {}
+    for row in h.transaction_rows:
+        if row["type"] == "purchase_return" and row["applies_to"] is not None:
+            reserved[row["applies_to"]] = reserved.get(row["applies_to"], 0) + row["quantity"]
     for row in h.transaction_rows:
         sign = 1 if row["type"] in ("purchase", "purchase_receipt", "positive_adjustment") else -1
         key = (row["item_no"], row["location_code"])
-        stock[key] = stock.get(key, 0) + sign * row["quantity"]
+        if row["type"] == "purchase_return" and row["applies_to"] is not None:
+            sign = 0  # taken from stock when its receipt was posted
+        quantity = row["quantity"] - (reserved.get(row["transaction_no"], 0) if sign > 0 else 0)
+        stock[key] = stock.get(key, 0) + sign * quantity
         if row["type"] == "transfer":
             to = (row["item_no"], row["to_location_code"])
             stock[to] = stock.get(to, 0) + row["quantity"]
