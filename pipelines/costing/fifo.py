@@ -46,8 +46,44 @@ def inbound_table(entries: pl.DataFrame, source_values: pl.DataFrame) -> pl.Data
     )
 
 
-def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
-                source_values: pl.DataFrame) -> pl.DataFrame:
+class NotYet:
+    """R50: per inbound with late entries (invoices, charges posted after it), the value of its
+    entries posted after a given transaction. Built once: the entries sorted by (inbound,
+    transaction) under one integer key, each row holding the value of its own and the later
+    transactions; an ask is a binary search for the first transaction after it."""
+
+    def __init__(self, source_values: pl.DataFrame, inbound: pl.DataFrame) -> None:
+        later = (
+            source_values.lazy()
+            .join(inbound.lazy().filter("late").select(item_ledger_entry_no="inbound"),
+                  on="item_ledger_entry_no", how="semi")
+            .group_by(inbound="item_ledger_entry_no", tx="transaction_no")
+            .agg(value=(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum())
+            .sort("inbound", "tx")
+            .select(key=_key("inbound", "tx"), entry="inbound",
+                    value=pl.col("value").cum_sum(reverse=True).over("inbound"))
+            .collect()
+        )
+        self._keys = later.get_column("key").to_numpy()
+        self._entry = later.get_column("entry").to_numpy()
+        self._value = np.append(later.get_column("value").to_numpy(), 0.0)
+
+    def after(self, inbound: np.ndarray, tx: np.ndarray) -> np.ndarray:
+        """Per (inbound, tx): the value of the inbound's entries posted after transaction tx."""
+        n = len(self._entry)
+        if n == 0:
+            return np.zeros(len(inbound))
+        inbound = inbound.astype(np.int64)
+        at = np.searchsorted(self._keys, (inbound << 32) | tx.astype(np.int64), side="right")
+        mine = self._entry[np.minimum(at, n - 1)] == inbound
+        return self._value[np.where(mine, at, n)]  # past the inbound's last: nothing later
+
+
+def _key(inbound: str, tx: str) -> pl.Expr:
+    return (pl.col(inbound).cast(pl.Int64) * (1 << 32)) | pl.col(tx).cast(pl.Int64)
+
+
+def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame, not_yet: NotYet) -> pl.DataFrame:
     """R50: adds `known`, the inbound's value from entries created before the asking transaction.
 
     `asks` has columns inbound, ask_tx. known = the source entries' value plus the received
@@ -61,29 +97,13 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame,
                        posted=pl.col("source_base") + pl.col("at_posting")),
         "inbound", asks.get_column("inbound"),
     ))
-    # the few asks of an inbound with late entries get `not_yet` by position: a split and a
-    # concat would copy every ask
-    late = asks.select("inbound", "ask_tx", row=pl.int_range(pl.len(), dtype=pl.UInt32)).filter(
-        asks.get_column("late").fill_null(False))
-    not_yet = pl.zeros(asks.height, dtype=pl.Float64, eager=True)
-    if late.height:
-        later = (
-            source_values.join(late.select(pl.col("inbound").unique()),
-                               left_on="item_ledger_entry_no", right_on="inbound", how="semi")
-            .group_by(pl.col("item_ledger_entry_no").alias("inbound"), "transaction_no")
-            .agg(value=(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum())
-            .sort("inbound", "transaction_no", descending=[False, True])
-            .with_columns(not_yet=pl.col("value").cum_sum().over("inbound"))
-            .sort("inbound", "transaction_no")
-            .select("inbound", "transaction_no", "not_yet")
-        )
-        late = late.sort("inbound", "ask_tx").join_asof(
-            later, left_on="ask_tx", right_on="transaction_no", by="inbound",
-            strategy="forward", allow_exact_matches=False, check_sortedness=False,
-        )
-        not_yet = not_yet.scatter(late.get_column("row"),
-                                  late.get_column("not_yet").fill_null(0.0))
-    return asks.with_columns(known=pl.col("posted") - not_yet).drop("posted")
+    # the few asks of an inbound with late entries get `not_yet` by position
+    late = np.flatnonzero(asks.get_column("late").fill_null(False).to_numpy())
+    values = np.zeros(asks.height)
+    if len(late):
+        values[late] = not_yet.after(asks.get_column("inbound").fill_null(0).to_numpy()[late],
+                                     asks.get_column("ask_tx").fill_null(0).to_numpy()[late])
+    return asks.with_columns(known=pl.col("posted") - pl.Series(values)).drop("posted")
 
 
 def outbound_table(entries: pl.DataFrame) -> pl.DataFrame:
@@ -101,7 +121,7 @@ def outbound_costs(
     outbounds: pl.DataFrame,
     inbound: pl.DataFrame,
     applications: pl.DataFrame,
-    source_values: pl.DataFrame,
+    not_yet: NotYet,
     settings: Settings,
     revalued: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
@@ -114,9 +134,9 @@ def outbound_costs(
     apps = _with_known(
         applications.hstack(aligned(outbounds.select("entry_no", "ask_tx"), "entry_no",
                                     applications.get_column("outbound"))),
-        inbound, source_values,
+        inbound, not_yet,
     )
-    out = _with_known(outbounds.rename({"u0_entry": "inbound"}), inbound, source_values)
+    out = _with_known(outbounds.rename({"u0_entry": "inbound"}), inbound, not_yet)
     out = out.hstack(_applied(apps, out.get_column("entry_no"), p))
     if revalued is not None and revalued.height:
         out = out.hstack(aligned(revalued, "entry_no", out.get_column("entry_no"))).with_columns(

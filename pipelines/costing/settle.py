@@ -21,6 +21,7 @@ from pipelines.costing import average_revaluation as pooled_revaluation
 from pipelines.costing.by_entry import ByEntry, Grouped, marks
 from pipelines.costing.fifo import (
     RESULT_SCHEMA,
+    NotYet,
     inbound_table,
     outbound_costs,
     outbound_table,
@@ -74,7 +75,6 @@ class _Rounds:
     def __init__(self, entries, source_values, applications, settings, accounting_periods,
                  revalued, reval_links) -> None:
         self.entries, self.source_values = entries, source_values
-        self.sources_of = Grouped(source_values, "item_ledger_entry_no", entries.height + 1)
         # the applications of given outbounds, of given inbounds: taken without a join
         self.applied_from = Grouped(applications, "outbound", entries.height + 1)
         self.applied_to = Grouped(applications, "inbound", entries.height + 1)
@@ -82,6 +82,7 @@ class _Rounds:
         self.p = settings.amount_rounding_precision
         self.inbound = ByEntry(inbound_table(entries, source_values), entries.height + 1,
                                key="inbound")
+        self.not_yet = NotYet(source_values, self.inbound.frame)
         self.outbounds_table = outbound_table(entries)
         # the outbounds by entry, and by the entry that is their u0 (R51), taken without a join
         self.outbound_of = ByEntry(self.outbounds_table, entries.height + 1)
@@ -185,9 +186,7 @@ class _Rounds:
         applied = self.applied_from.take(todo.get_column("entry_no"))
         asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
                                              todo.get_column("u0_entry")]))
-        fresh = outbound_costs(todo, asked, applied,
-                               self.sources_of.take(asked.get_column("inbound")), self.settings,
-                               reval)
+        fresh = outbound_costs(todo, asked, applied, self.not_yet, self.settings, reval)
         by_pool = self.valued_by_pool(fresh)
         pooled, own = fresh.filter(by_pool), fresh.filter(~by_pool)
         if self.at_posting:  # before the pools: a decrease valued by its pool at its posting cost
