@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
@@ -12,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from pipelines.costing import by_entry
 from pipelines.costing.by_entry import ByEntry, Grouped
-from pipelines.costing.fifo import RESULT_SCHEMA
+from pipelines.costing.fifo import RESULT_SCHEMA, NotYet
 
 
 def results(*rows: tuple) -> pl.DataFrame:
@@ -100,3 +101,23 @@ def test_aligned_is_a_left_join_on_the_entry_number(right: dict, at: list, sprea
     expected = pl.DataFrame({"i": pl.Series(at, dtype=pl.Int64)}).with_row_index().join(
         frame, left_on="i", right_on="entry_no", how="left").sort("index").drop("index", "i")
     assert_frame_equal(found, expected)
+
+
+@given(st.lists(st.tuples(st.integers(1, 6), st.integers(1, 12), st.integers(-500, 500)),
+                max_size=30),
+       st.lists(st.tuples(st.integers(0, 7), st.integers(0, 13)), min_size=1, max_size=20))
+def test_not_yet_sums_the_entries_after_each_ask(values, asks) -> None:
+    """R50, `fifo.NotYet`: per (inbound, transaction) asked, the value of that inbound's source
+    entries posted in later transactions, as a plain sum gives it; 0 for an inbound without
+    late entries (entries 6 and 7 are not late, 0 and 7 have no entries)."""
+    source = pl.DataFrame(
+        [(e, tx, v / 100, 0.0) for e, tx, v in values],
+        schema={"item_ledger_entry_no": pl.Int64, "transaction_no": pl.Int64,
+                "cost_amount_actual": pl.Float64, "cost_amount_expected": pl.Float64},
+        orient="row")
+    inbound = pl.DataFrame({"inbound": range(8), "late": [e < 6 for e in range(8)]})
+    got = NotYet(source, inbound).after(np.array([e for e, _ in asks]),
+                                        np.array([tx for _, tx in asks]))
+    want = [sum(v / 100 for e2, tx2, v in values if e2 == e and tx2 > tx) if e < 6 else 0.0
+            for e, tx in asks]
+    assert got.tolist() == pytest.approx(want)
