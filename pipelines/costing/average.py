@@ -339,8 +339,7 @@ def _compose(maps: np.ndarray, group: np.ndarray) -> np.ndarray:
     return table[:, _DRIFT]
 
 
-def average_costs(events: pl.DataFrame, settings: Settings,
-                  previous: pl.DataFrame | None = None,
+def average_costs(events: pl.DataFrame, settings: Settings, previous: pl.DataFrame | None = None
                   ) -> tuple[pl.DataFrame, int, pl.DataFrame]:
     """R96, R102: the cost of every decrease. Returns (entry_no, target, valued), the passes,
     and the pools still moving after MAX_PASSES (pool: a pool feeding its own cost back, R60;
