@@ -65,12 +65,11 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
     """
     if passing.height == 0 and stuck.height == 0:
         return
-    info = entries.select("entry_no", "key_id", "transaction_no", "costing_method",
-                          "posting_date")
+    info = entries.select("entry_no", "key_id", "transaction_no")
     to_legs = passing.join(info.rename({"entry_no": "inbound"}), on="inbound")
     outbounds = where(
         entries, ~pl.col("inbound") & pl.col("applies_to_entry").is_null(), outbound="entry_no",
-        key_id="key_id", units="units", out_tx="transaction_no", out_date="posting_date")
+        key_id="key_id", units="units")
     candidates = to_legs.join(outbounds, on="key_id").filter(
         pl.col("outbound") < pl.col("inbound"))
     applied = candidates.select(_PAIR).join(
