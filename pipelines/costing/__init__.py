@@ -12,6 +12,7 @@ from pipelines.costing.application import apply_quantities
 from pipelines.costing.dates import first_allowed_date
 from pipelines.costing.fifo import rounding_amounts
 from pipelines.costing.ledger import (
+    SUPPORTED_TYPES,
     check_supported,
     item_ledger_entries,
     source_value_entries,
@@ -41,6 +42,8 @@ def cost_ledger(
     """
     transactions = transactions.sort("transaction_no")
     check_supported(transactions, items)
+    # an Enum: the steps compare `type` with literals dozens of times over millions of rows
+    transactions = transactions.with_columns(pl.col("type").cast(pl.Enum(SUPPORTED_TYPES)))
     entries = revaluation.standard_cost_in_force(
         item_ledger_entries(transactions, items), transactions)
     source = source_value_entries(transactions, entries, settings)
