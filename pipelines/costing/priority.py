@@ -358,9 +358,24 @@ def priority_stamp(date: str, entry_no: str) -> pl.Expr:
 
 def taken_stamps(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
     """(key_id, transaction_no, value): per automatic application of an outbound of `entries`
-    to stock on hand, the outbound's transaction and the `priority_stamp` of what it took."""
-    return applications.filter(pl.col("inbound") < pl.col("outbound")).join(
-        entries.filter(~pl.col("inbound")).select("key_id", "transaction_no",
-                                                  outbound="entry_no"), on="outbound").join(
-        entries.select(inbound="entry_no", value=priority_stamp("posting_date", "entry_no")),
-        on="inbound").select("key_id", "transaction_no", "value")
+    to stock on hand, the outbound's transaction and the `priority_stamp` of what it took.
+    Entries are found by position (arrays indexed by entry number), not by two joins over
+    millions of applications for the few keys taken by posting date."""
+    on_hand = applications.filter(pl.col("inbound") < pl.col("outbound"))
+    inbound, outbound = (on_hand.get_column(c).to_numpy() for c in ("inbound", "outbound"))
+    entry_no = entries.get_column("entry_no").to_numpy()
+    size = int(max(entry_no.max(initial=0), outbound.max(initial=0))) + 1
+    row = np.full(size, -1, dtype=np.int64)  # entry number -> its row in `entries`, -1: none
+    row[entry_no] = np.arange(len(entry_no))
+    is_out = ~entries.get_column("inbound").to_numpy()
+    out_row, in_row = row[outbound], row[inbound]
+    keep = (out_row >= 0) & (in_row >= 0)
+    out_row, in_row = out_row[keep], in_row[keep]
+    keep_out = pl.Series(out_row[is_out[out_row]])  # the outbound's row is an outbound's
+    keep_in = pl.Series(in_row[is_out[out_row]])
+    return pl.DataFrame({
+        "key_id": entries.get_column("key_id").gather(keep_out),
+        "transaction_no": entries.get_column("transaction_no").gather(keep_out),
+        "value": entries.select(priority_stamp("posting_date", "entry_no")).to_series()
+        .gather(keep_in),
+    })

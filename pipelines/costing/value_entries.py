@@ -241,17 +241,17 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     amounts = ["cost_amount_expected", "cost_amount_actual", "sales_amount_actual"]
     sums = sums_per_entry(value_entries.get_column("item_ledger_entry_no"),
                           value_entries.select("invoiced_quantity", *amounts), n)
-    applied = pl.concat([applications.select(entry_no="inbound", units="units"),
-                         applications.select(entry_no="outbound", units=-pl.col("units"))])
-    # units stay integers: the group-by, not a float bincount
-    applied = applied.lazy().group_by("entry_no").agg(pl.col("units").sum().alias("applied"))
-    applied = applied.collect()
+    # units applied per entry (inbound +, outbound -): integers far below 2^53, so the float
+    # bincounts add them exactly
+    units = applications.select(pl.col("units").cast(pl.Float64))
+    applied = (sums_per_entry(applications.get_column("inbound"), units, n)
+               - sums_per_entry(applications.get_column("outbound"), units, n))
     frame = entries.select("inbound", "units", *(
         c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
-    )).sort("entry_no").with_columns(  # entry numbers 1..n in order: a scatter, not a join
-        at_entry_no(applied.get_column("entry_no"), applied.get_column("applied"), n))
+    )).sort("entry_no").with_columns(  # entry numbers 1..n in order: row i is entry i + 1
+        applied.get_column("units").cast(pl.Int64).alias("applied"))
     remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
-        "applied").fill_null(0)
+        "applied")
     return conform(
         frame.with_columns(sums.with_columns(round_to(pl.col(amounts), p)))
         .with_columns(remaining_quantity=remaining_units / QTY_SCALE)
