@@ -183,9 +183,12 @@ class _Rounds:
         entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
         reval = None if self.links_of is None else revaluation.shares_per_outbound(
             self.links_of.take(todo.get_column("entry_no")), self.amounts, self.p)
-        applied = self.applied_from.take(todo.get_column("entry_no"))
-        asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
-                                             todo.get_column("u0_entry")]))
+        if todo is self.outbounds_table:  # the first round: all of them, no lookups
+            applied, asked = self.applied_from.frame, self.inbound.frame
+        else:
+            applied = self.applied_from.take(todo.get_column("entry_no"))
+            asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
+                                                 todo.get_column("u0_entry")]))
         fresh = outbound_costs(todo, asked, applied, self.not_yet, self.settings, reval)
         by_pool = self.valued_by_pool(fresh)
         pooled, own = fresh.filter(by_pool), fresh.filter(~by_pool)
