@@ -187,10 +187,10 @@ def received_values(
     sale: round(C_s·q_r/|q_s|) at posting, the cumulative split of -T(s) as targets.
     """
     p = settings.amount_rounding_precision
-    src = receiving.join(
-        results.rename({"entry_no": "source_entry", "valuation_date": "source_vdate"}),
-        on="source_entry", how="left",
-    ).sort("source_entry", "inbound")
+    src = receiving.hstack(aligned(  # by position: `results` may be millions of outbounds
+        results.select("entry_no", "cost_at_posting", "target", source_vdate="valuation_date"),
+        "entry_no", receiving.get_column("source_entry"),
+    )).sort("source_entry", "inbound")
     transfer = pl.col("type") == "transfer"
     share = pl.col("q_in") / pl.col("source_q")
     return src.select(
