@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -67,6 +68,20 @@ def test_examples(case: str) -> None:
     except NotImplementedError as exc:
         pytest.skip(f"not in the reference's slice yet: {exc}")
     expected = json.loads((EXAMPLES / case / "expected.json").read_text())
+    assert check_expected(result, expected) == []
+
+
+OWN_CASES = Path(__file__).parent / "cases"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in OWN_CASES.iterdir()
+                                        if (p / "expected.json").is_file()))
+def test_own_cases(case: str) -> None:
+    """invrec's own cases (tests/cases, figures worked out by hand) hold for the reference too."""
+    transactions, items, periods, settings = read_case(OWN_CASES / case)
+    result = reference_ledger(transactions.to_dicts(), items.to_dicts(), settings,
+                              periods.to_dicts())
+    expected = json.loads((OWN_CASES / case / "expected.json").read_text())
     assert check_expected(result, expected) == []
 
 
