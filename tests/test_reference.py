@@ -80,14 +80,19 @@ def test_own_cases(case: str) -> None:
     """invrec's own cases (tests/cases, figures worked out by hand) hold for the reference too."""
     transactions, items, periods, settings = read_case(OWN_CASES / case)
     expected = json.loads((OWN_CASES / case / "expected.json").read_text())
+    accounting = OWN_CASES / case / "accounting_periods.csv"
+    accounting = (pl.read_csv(accounting, schema={"starting_date": pl.Date}).to_dicts()
+                  if accounting.is_file() else [])
+
+    def run() -> dict[str, pl.DataFrame]:
+        return reference_ledger(transactions.to_dicts(), items.to_dicts(), settings,
+                                periods.to_dicts(), accounting)
+
     if expected.get("exit_code", 0):  # invalid input: the reference refuses it too
         with pytest.raises(InputError):
-            reference_ledger(transactions.to_dicts(), items.to_dicts(), settings,
-                             periods.to_dicts())
+            run()
         return
-    result = reference_ledger(transactions.to_dicts(), items.to_dicts(), settings,
-                              periods.to_dicts())
-    assert check_expected(result, expected) == []
+    assert check_expected(run(), expected) == []
 
 
 @needs_shared
