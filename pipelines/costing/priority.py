@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.costing.by_entry import sums_per_entry
+from pipelines.costing.by_entry import row_positions, sums_per_entry
 from pipelines.costing.overlap import overlap
 from pipelines.costing.windows import NONE, window_max
 from pipelines.rounding import segment_cum_sum
@@ -362,17 +362,12 @@ def taken_stamps(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFr
     Entries are found by position (arrays indexed by entry number), not by two joins over
     millions of applications for the few keys taken by posting date."""
     on_hand = applications.filter(pl.col("inbound") < pl.col("outbound"))
-    inbound, outbound = (on_hand.get_column(c).to_numpy() for c in ("inbound", "outbound"))
     entry_no = entries.get_column("entry_no").to_numpy()
-    size = int(max(entry_no.max(initial=0), outbound.max(initial=0))) + 1
-    row = np.full(size, -1, dtype=np.int64)  # entry number -> its row in `entries`, -1: none
-    row[entry_no] = np.arange(len(entry_no))
-    is_out = ~entries.get_column("inbound").to_numpy()
-    out_row, in_row = row[outbound], row[inbound]
+    out_row, in_row = (row_positions(entry_no, on_hand.get_column(c).to_numpy())
+                       for c in ("outbound", "inbound"))
     keep = (out_row >= 0) & (in_row >= 0)
-    out_row, in_row = out_row[keep], in_row[keep]
-    keep_out = pl.Series(out_row[is_out[out_row]])  # the outbound's row is an outbound's
-    keep_in = pl.Series(in_row[is_out[out_row]])
+    keep[keep] = ~entries.get_column("inbound").to_numpy()[out_row[keep]]  # an outbound's row
+    keep_out, keep_in = pl.Series(out_row[keep]), pl.Series(in_row[keep])
     return pl.DataFrame({
         "key_id": entries.get_column("key_id").gather(keep_out),
         "transaction_no": entries.get_column("transaction_no").gather(keep_out),
