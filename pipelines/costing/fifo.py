@@ -60,12 +60,11 @@ class NotYet:
             .group_by(inbound="item_ledger_entry_no", tx="transaction_no")
             .agg(value=(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")).sum())
             .sort("inbound", "tx")
-            .select(key=_key("inbound", "tx"), entry="inbound",
-                    value=pl.col("value").cum_sum(reverse=True).over("inbound"))
+            .with_columns(pl.col("value").cum_sum(reverse=True).over("inbound"))
             .collect()
         )
-        self._keys = later.get_column("key").to_numpy()
-        self._entry = later.get_column("entry").to_numpy()
+        self._entry = later.get_column("inbound").to_numpy()
+        self._keys = _key(self._entry, later.get_column("tx").to_numpy())
         self._value = np.append(later.get_column("value").to_numpy(), 0.0)
 
     def after(self, inbound: np.ndarray, tx: np.ndarray) -> np.ndarray:
@@ -74,13 +73,14 @@ class NotYet:
         if n == 0:
             return np.zeros(len(inbound))
         inbound = inbound.astype(np.int64)
-        at = np.searchsorted(self._keys, (inbound << 32) | tx.astype(np.int64), side="right")
+        at = np.searchsorted(self._keys, _key(inbound, tx), side="right")
         mine = self._entry[np.minimum(at, n - 1)] == inbound
         return self._value[np.where(mine, at, n)]  # past the inbound's last: nothing later
 
 
-def _key(inbound: str, tx: str) -> pl.Expr:
-    return (pl.col(inbound).cast(pl.Int64) * (1 << 32)) | pl.col(tx).cast(pl.Int64)
+def _key(inbound: np.ndarray, tx: np.ndarray) -> np.ndarray:
+    """(inbound, transaction) as one integer that sorts the same way."""
+    return (inbound.astype(np.int64) << 32) | tx.astype(np.int64)
 
 
 def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame, not_yet: NotYet) -> pl.DataFrame:
