@@ -26,7 +26,11 @@ from pipelines.costing.lifo import (
 from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
 from pipelines.costing.loops import check_pass_overs, cost_loops
 from pipelines.costing.overlap import overlap
-from pipelines.costing.priority import by_posting_date, dated_fixed_violations
+from pipelines.costing.priority import (
+    by_posting_date,
+    dated_fixed_violations,
+    reorderable_keys,
+)
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
 from pipelines.rounding import segment_cum_sum
@@ -194,19 +198,20 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         "location_code")
     fixed = _fixed_applications(entries)
     flow = _automatic_stream(entries, fixed)
-    passing = pl.Series("inbound", [], dtype=pl.Int64)
+    skips = pl.DataFrame(schema={"inbound": pl.Int64, "outbound": pl.Int64})
     for _ in range(MAX_PASS_OVER_LEVELS):
-        flow = flow.with_columns(passes=pl.col("entry_no").is_in(passing.implode()))
-        applications, reordered = _apply(flow, fixed)
+        flow = flow.with_columns(passes=pl.col("entry_no").is_in(skips["inbound"].implode()))
+        applications, reordered = _apply(flow, fixed, skips)
         loops = cost_loops(entries, applications)
-        stuck = loops.filter(pl.col("inbound").is_in(passing.implode()))
+        stuck = loops.join(skips, on=["inbound", "outbound"], how="semi")
         if loops.height == 0 or stuck.height:
             break
-        passing = pl.concat([passing, loops.get_column("inbound")]).unique().sort()
+        skips = pl.concat([skips, loops]).unique().sort("inbound", "outbound")
     else:
         stuck = loops
+    passing = skips.select("inbound").unique()
     # a pass-over this model cannot apply (the input would look short of stock)
-    check_pass_overs(entries, applications, passing.to_frame(), stuck)
+    check_pass_overs(entries, applications, passing, stuck)
     if fixed.height:
         _check_fixed_capacity(flow, fixed, applications,
                               lambda pairs: cost_loops(entries, applications, pairs), reordered)
@@ -239,16 +244,22 @@ def _lifo_flow(flow: pl.DataFrame) -> pl.DataFrame:
         "posting_date", "cap", "delta", "before", "passes").collect()
 
 
-def _apply(flow: pl.DataFrame, fixed: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
+           skips: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The applications of the automatic stream and the fixed ones, and the keys whose
-    back-dated entries are applied by posting date (`priority.py`); the to-legs that pass over
-    (`passes`, R44a) close nothing, like the returns of R45."""
+    back-dated entries are applied by posting date (`priority.py`). The to-legs that pass over
+    (`passes`, R44a) close the open outbounds they do not depend on (`skips`: the ones they do)
+    on FIFO keys in entry order; elsewhere they close nothing, like the returns of R45."""
     # the FIFO streams on the columns they read: filters of the wide flow would copy all of it
     fifo = flow.lazy().filter(~pl.col("lifo"))
+    stream_in = fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)).select(
+        "key_id", "entry_no", "cap", "type", "receiving", "passes").collect()
+    if skips.height:  # keys applied by posting date keep whole pass-overs
+        skips = skips.join(stream_in.select(inbound="entry_no", key_id="key_id"), on="inbound")
+        skips = skips.join(reorderable_keys(flow), on="key_id", how="anti").drop("key_id")
     on_hand, regular, demand = split_on_hand_returns(
-        fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)).select(
-            "key_id", "entry_no", "cap", "type", "receiving", "passes").collect(),
-        fifo.filter(~pl.col("inbound")).select("key_id", "entry_no", "units").collect())
+        stream_in, fifo.filter(~pl.col("inbound")).select("key_id", "entry_no", "units").collect(),
+        skips)
     automatic = pl.concat([
         overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
         overlap(regular, demand.filter(pl.col("units") > 0)),

@@ -55,18 +55,24 @@ def cost_loops(entries: pl.DataFrame, applications: pl.DataFrame,
 
 def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
                      passing: pl.DataFrame, stuck: pl.DataFrame) -> None:
-    """R44a as applied: every outbound open when a passing to-leg is posted depends on it.
+    """R44a as applied: a passing to-leg keeps units only when every outbound still open after it
+    depends on it.
 
-    A to-leg that passes over one open outbound and closes another is refused as not supported
-    yet; so is any loop still there after the pass-overs (`stuck`). Which outbounds are open at
-    its posting is read off the applications as given, by posting date on keys with back-dated
-    entries (`priority.py`). On LIFO keys the passing to-leg goes onto the on-hand stack beside the
-    open outbounds, like an R45 return (`lifo.py`).
+    A to-leg that keeps units on hand while an open outbound it does not depend on waits (keys
+    applied by posting date or LIFO, where a passing to-leg closes nothing) is refused as not
+    supported yet; so is any loop still there after the pass-overs (`stuck`: a to-leg with fewer
+    units than the open outbounds it could close, passing over one before the last it closes).
+    Which outbounds are open after it is read off the applications as given.
     """
     if passing.height == 0 and stuck.height == 0:
         return
-    info = entries.select("entry_no", "key_id", "transaction_no")
-    to_legs = passing.join(info.rename({"entry_no": "inbound"}), on="inbound")
+    info = entries.select("entry_no", "key_id", "transaction_no", "units")
+    closing = (applications.join(passing, on="inbound", how="semi")
+               .filter(pl.col("outbound") < pl.col("inbound"))
+               .group_by("inbound").agg(closed=pl.col("units").sum()))
+    to_legs = passing.join(info.rename({"entry_no": "inbound"}), on="inbound").join(
+        closing, on="inbound", how="left").filter(
+        pl.col("units") > pl.col("closed").fill_null(0)).drop("units", "closed")
     outbounds = where(
         entries, ~pl.col("inbound") & pl.col("applies_to_entry").is_null(), outbound="entry_no",
         key_id="key_id", units="units")
@@ -74,7 +80,8 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
         pl.col("outbound") < pl.col("inbound"))
     applied = candidates.select(_PAIR).join(
         applications.select(pl.col("inbound").alias("from"), "outbound", "units"), on="outbound"
-    ).filter(pl.col("from") < pl.col("inbound")).group_by(_PAIR).agg(applied=pl.col("units").sum())
+    ).filter(pl.col("from") <= pl.col("inbound")).group_by(_PAIR).agg(
+        applied=pl.col("units").sum())
     open_then = candidates.join(applied, on=_PAIR, how="left").filter(
         pl.col("applied").fill_null(0) < pl.col("units"))
     depends = cost_loops(entries, applications, open_then.select(_PAIR))
