@@ -23,5 +23,17 @@ def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - 
 
 
 def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:
-    """`refusals`, plus R44a's where the reference passes over an outbound (`book.passed_over`)."""
-    return refusals + ((R44A_REFUSAL,) if book.passed_over else ())
+    """`refusals`, plus R44a's where the reference passes over an outbound (`book.passed_over`)
+    on a key the stage does not re-order for it: a LIFO key or one with back-dated entries
+    (there a passing to-leg closes nothing, so one that closes another outbound is refused)."""
+    refusable = any(_closes_nothing_when_passing(book, inbound)
+                    for inbound, _ in book.passed_over)
+    return refusals + ((R44A_REFUSAL,) if refusable else ())
+
+
+def _closes_nothing_when_passing(book: Book, inbound: int) -> bool:
+    entry = book.entry(inbound)
+    if book.method(entry.item_no) == "LIFO":
+        return True
+    dates = [e.posting_date for e in book.entries if e.key == entry.key]
+    return any(later < earlier for earlier, later in zip(dates, dates[1:], strict=False))

@@ -140,18 +140,39 @@ def test_a_to_leg_short_of_the_outbounds_it_may_close_closes_the_oldest() -> Non
     assert_same_ledger(got, want)
 
 
-def test_a_to_leg_short_of_the_outbounds_it_may_close_passing_an_older_one_is_refused() -> None:
-    """The to-leg of 1 would close sale 3 and pass over the older sale 2 it depends on; the
-    purchase would then close sale 2 before sale 3's rest. The stage does not split an outbound's
-    open units yet and refuses by name."""
-    rows = (tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
-            tx(2, D(2020, 1, 2), "sale", 2, loc="RED"),
-            tx(3, D(2020, 1, 3), "sale", 2, loc="RED"),
-            tx(4, D(2020, 1, 4), "sales_return", 1, loc="BLUE", applies=2),
-            _transfer(5, D(2020, 1, 5), 1, "BLUE", "RED"),
-            tx(6, D(2020, 1, 6), "purchase", 5, 14, loc="RED"))
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=5.*R44a.*still closes it"):
-        _both(*rows)
+def test_a_to_leg_short_of_the_outbounds_it_may_close_passes_over_an_older_one() -> None:
+    """The to-leg of 1 closes 1 of sale 3's 2 open units and passes over the older sale 2 it
+    depends on; the purchase then closes sale 2's open unit before sale 3's other one (R44):
+    sale 2 gets 10 + 14, sale 3 the to-leg's 12 (the return's cost: sale 2's first unit) + 14."""
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
+                      tx(2, D(2020, 1, 2), "sale", 2, loc="RED"),
+                      tx(3, D(2020, 1, 3), "sale", 2, loc="RED"),
+                      tx(4, D(2020, 1, 4), "sales_return", 1, loc="BLUE", applies=2),
+                      _transfer(5, D(2020, 1, 5), 1, "BLUE", "RED"),
+                      tx(6, D(2020, 1, 6), "purchase", 5, 14, loc="RED"))
+    assert [c for _, c in _remaining_and_cost(got)] == [10.0, -24.0, -26.0, 12.0, -12.0, 12.0,
+                                                       70.0]
+    assert_same_ledger(got, want)
+
+
+def test_two_to_legs_passing_over_on_one_key() -> None:
+    """Two returns of the open sale 2 come back by two transfers: each to-leg closes the oldest
+    open unit it does not depend on (one of sale 3's each, the second before the younger sale
+    6's), the purchase closes what they passed over first (R44a, one to-leg per level of
+    `returns._partition`): sale 2's 2 units, then sale 3's last and sale 6's."""
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
+                      tx(2, D(2020, 1, 2), "sale", 3, loc="RED"),
+                      tx(3, D(2020, 1, 3), "sale", 3, loc="RED"),
+                      tx(4, D(2020, 1, 4), "sales_return", 1, loc="BLUE", applies=2),
+                      _transfer(5, D(2020, 1, 5), 1, "BLUE", "RED"),
+                      tx(6, D(2020, 1, 6), "sale", 1, loc="RED"),
+                      tx(7, D(2020, 1, 7), "sales_return", 1, loc="BLUE", applies=2),
+                      _transfer(8, D(2020, 1, 8), 1, "BLUE", "RED"),
+                      tx(9, D(2020, 1, 9), "purchase", 6, 14, loc="RED"))
+    assert _remaining_and_cost(got) == [
+        (0, 10.0), (0, -38.0), (0, -39.33), (0, 12.67), (0, -12.67), (0, 12.67), (0, -14.0),
+        (0, 12.66), (0, -12.66), (0, 12.66), (2, 84.0)]
+    assert_same_ledger(got, want)
 
 
 def test_a_fixed_application_to_the_passing_to_leg() -> None:

@@ -261,7 +261,8 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
         stream_in, fifo.filter(~pl.col("inbound")).select("key_id", "entry_no", "units").collect(),
         skips)
     automatic = pl.concat([
-        overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")),
+        overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")
+                .sort("key_id", "entry_no")),  # pieces of a pass-over's key are reordered
         overlap(regular, demand.filter(pl.col("units") > 0)),
     ])
     automatic, reordered = by_posting_date(flow, automatic)

@@ -1,4 +1,5 @@
-"""Sales returns with applies_to posted into negative inventory (R45), FIFO order.
+"""Sales returns with applies_to posted into negative inventory (R45) and to-legs passing over
+open outbounds (R44a), FIFO order.
 
 Such a return closes nothing: its units go on hand while the key still has open outbounds. The
 outbounds posted after it take on-hand units first, and on-hand units are the oldest of what
@@ -10,8 +11,13 @@ arrives, so these returns form their own FIFO queue served before the regular st
   that loses arrivals it cannot serve); the rest is matched, unit j of it to return unit j.
 - phase 2: the regular inbounds against the passed demand, the usual interval overlap (R44).
 
-Which returns are on-hand returns depends on phase 2's balance when they are posted, which depends
-on phase 1: a few whole-table rounds until the set no longer changes.
+A to-leg passing over open outbounds its cost depends on (R44a) is on hand with what it has
+beyond the open outbounds it may close; those it closes first, in FIFO order, so in phase 2 its
+key's open demand is re-ordered at it (`_partition`): the passed-over outbounds wait, first in
+line for the next inbound.
+
+Which units are on hand depends on phase 2's balance when they are posted, which depends on
+phase 1: a few whole-table rounds until the on-hand units no longer change.
 """
 
 from __future__ import annotations
@@ -65,64 +71,77 @@ def _balance(stream_in: pl.DataFrame, stream_out: pl.DataFrame) -> pl.DataFrame:
         .filter("candidate").select("entry_no", "before", "regular_before"))
 
 
-def _pieces(stream_out: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
-    """Phase 2's demand as pieces in the order the regular inbounds close them: each outbound's
-    passed units at its own place, less what pass-overs moved (`moves`: outbound, anchor, m = its
-    open units when the to-leg `anchor` was posted), and each moved part at its anchor, behind
-    every outbound posted before the anchor (R44a). Sorted by (key_id, anchor, outbound)."""
-    own = stream_out.select("key_id", "entry_no", "matched", anchor="entry_no", m="passed")
-    moved = moves.join(stream_out.select("key_id", outbound="entry_no"), on="outbound").select(
-        "key_id", entry_no="outbound", matched=pl.lit(0, dtype=pl.Int64), anchor="anchor",
-        m="m")
-    return (
-        pl.concat([own, moved]).sort("entry_no", "anchor")
-        # a piece keeps what is still open at its anchor less what the next anchor moves on
-        .with_columns(units=pl.col("m") - pl.col("m").shift(-1).over("entry_no").fill_null(0))
-        .with_columns(pl.col("units").clip(lower_bound=0))
-        .sort("key_id", "anchor", "entry_no")
-        .drop("m")
-    )
+def _cut(pieces: pl.DataFrame, start: pl.Expr, at: pl.Expr) -> pl.DataFrame:
+    """Pieces (sorted by key_id, ord) cut in two where `at` falls inside (start, start + units);
+    the second part keeps no `matched` units (phase 1 counts them once per outbound)."""
+    inside = ((start < at) & (start + pl.col("units") > at)).fill_null(False)
+    if not pieces.select(inside.any()).item():
+        return pieces
+    cut = pieces.with_columns(inside=inside, first=pl.when(inside).then(at - start))
+    return pl.concat([
+        cut.with_columns(units=pl.coalesce("first", "units"), sub=pl.lit(0)),
+        cut.filter("inside").with_columns(units=pl.col("units") - pl.col("first"),
+                                          matched=pl.lit(0, dtype=pl.Int64), sub=pl.lit(1)),
+    ]).sort("ord", "sub").with_columns(ord=pl.int_range(pl.len())).drop("inside", "first", "sub")
+
+
+def _partition(pieces: pl.DataFrame, legs: pl.DataFrame,
+               skips: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One to-leg per key (`legs`: key_id, inbound, cap, lo, hi) closes open demand (R44a, R44):
+    of the units (lo, hi] of its key's closing order, the first `cap` units of outbounds it
+    does not depend on (`skips`) go first, the rest keep their order behind them. Returns the
+    pieces in the new order and per to-leg the units it closes (`closes`)."""
+    columns = pieces.columns
+    p = pieces.join(legs, on="key_id", how="left", maintain_order="left")
+    p = _cut(p, segment_cum_sum(pl.col("units"), "key_id") - pl.col("units"), pl.col("lo"))
+    p = p.join(skips.select("inbound", entry_no="outbound", skip=pl.lit(True)),
+               on=["inbound", "entry_no"], how="left", maintain_order="left")
+    start = segment_cum_sum(pl.col("units"), "key_id") - pl.col("units")
+    open_n = (start >= pl.col("lo")) & (start < pl.col("hi")) & pl.col("skip").is_null()
+    n = pl.when(open_n).then("units").otherwise(0)
+    n_start = segment_cum_sum(n, "key_id") - n  # the units it may close before the piece
+    closes = pl.min_horizontal("cap", n.sum().over("key_id"))
+    p = p.with_columns(closes=closes)
+    p = _cut(p, pl.when(open_n).then(n_start), pl.col("closes"))
+    group = (pl.when(pl.col("lo").is_null() | (start < pl.col("lo"))).then(0)
+             .when(open_n & (n_start < pl.col("closes"))).then(1).otherwise(2))
+    p = p.with_columns(group=group).sort("key_id", "group", "ord")
+    return (p.select(columns).with_columns(ord=pl.int_range(pl.len())),
+            p.filter(pl.col("inbound").is_not_null()).select("inbound", "closes").unique())
 
 
 def _pass_overs(stream_in: pl.DataFrame, stream_out: pl.DataFrame, balance: pl.DataFrame,
-                moves: pl.DataFrame, skips: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
-    """R44a: the on-hand units of the to-legs in `skips` and the moves they make.
+                skips: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """R44a: the on-hand units of the to-legs in `skips` and the demand of their keys in the
+    order the regular stream closes it.
 
-    A to-leg posted while its key is short closes the open outbounds it does not depend on in
-    FIFO order (N units open); whatever it has beyond them goes on hand (`hand`) and the open
-    units of those it depends on (`skips`) move behind the ones it closed. When it has fewer
-    units than N, nothing moves: the outbounds it passes over are then only right when none of
-    them lies before the last unit it closes, which `application.py` checks (R44a, stuck)."""
-    keys = skips.join(stream_in.select(inbound="entry_no", key_id="key_id"), on="inbound")
-    out = stream_out.join(keys.select("key_id").unique(), on="key_id", how="semi")
-    pieces = _pieces(out, moves).with_columns(
-        s=segment_cum_sum(pl.col("units"), "key_id") - pl.col("units"))
-    to_legs = keys.select("inbound").unique().join(
-        balance.rename({"entry_no": "inbound"}), on="inbound").join(
-        stream_in.select(inbound="entry_no", cap="cap"), on="inbound")
-    covered = (
-        skips.join(to_legs.select("inbound", "regular_before"), on="inbound")
-        .join(pieces.select(outbound="entry_no", s="s", u="units"), on="outbound")
-        .group_by("inbound", "outbound")
-        .agg(covered=(pl.col("regular_before") - pl.col("s")).clip(0, pl.col("u")).sum())
+    A to-leg posted while its key is short closes the open outbounds it does not depend on, in
+    FIFO order, up to its units; what it has beyond them goes on hand (`hand`). The outbounds it
+    passes over stay open, first in line for the next inbound. The to-legs of a key are taken
+    one per level, in entry order (`_partition`), all keys at once."""
+    legs = (
+        skips.select("inbound").unique()
+        .join(stream_in.select(inbound="entry_no", key_id="key_id", cap="cap"), on="inbound")
+        .join(balance.rename({"entry_no": "inbound"}), on="inbound")
+        .filter(pl.col("before") < 0)
+        .sort("key_id", "inbound")
+        .select("key_id", "inbound", "cap", lo="regular_before",
+                hi=pl.col("regular_before") - pl.col("before"),
+                rank=pl.int_range(pl.len()).over("key_id"))
     )
-    open_then = (
-        covered.join(out.select(outbound="entry_no", passed="passed"), on="outbound")
-        .select("inbound", "outbound", m=pl.col("passed") - pl.col("covered"))
-    )
-    per_leg = to_legs.join(
-        open_then.group_by("inbound").agg(d_open=pl.col("m").sum()), on="inbound", how="left"
-    ).with_columns(n_open=-pl.col("before") - pl.col("d_open").fill_null(0))
-    full = (pl.col("before") < 0) & (pl.col("cap") >= pl.col("n_open"))
-    per_leg = per_leg.with_columns(full=full, hand=pl.when(full).then(
-        pl.col("cap") - pl.col("n_open")).otherwise(0))
+    pieces = stream_out.join(legs.select("key_id").unique(), on="key_id", how="semi").select(
+        "key_id", "entry_no", "matched", units="passed", ord=pl.int_range(pl.len()))
+    closes = [legs.select("inbound", closes=pl.lit(0, dtype=pl.Int64)).clear()]
+    for rank in range(legs.get_column("rank").max() + 1 if legs.height else 0):
+        pieces, closed = _partition(pieces, legs.filter(pl.col("rank") == rank).drop("rank"),
+                                    skips)
+        closes.append(closed)
+    # null for the rest: a to-leg posted while its key is not short is an ordinary inbound
     hand = stream_in.select("entry_no").join(
-        per_leg.select(entry_no="inbound", hand="hand"), on="entry_no", how="left",
-        maintain_order="left").get_column("hand")
-    new_moves = open_then.join(per_leg.filter("full").select("inbound"), on="inbound",
-                               how="semi").filter(pl.col("m") > 0).select(
-        "outbound", anchor="inbound", m="m").sort("outbound", "anchor")
-    return hand, new_moves
+        legs.join(pl.concat(closes), on="inbound").select(
+            entry_no="inbound", hand=pl.col("cap") - pl.col("closes")),
+        on="entry_no", how="left", maintain_order="left").get_column("hand")
+    return hand, pieces.drop("ord")
 
 
 def split_on_hand_returns(
@@ -133,13 +152,14 @@ def split_on_hand_returns(
     To-legs passing over the open outbounds (`passes`, R44a) close nothing either: on-hand too.
     A to-leg in `skips` (inbound, outbound: the open outbounds its cost depends on, R44a) closes
     the other open outbounds first and is on hand only with what it has beyond them
-    (`_pass_overs`): it can be in both streams, and the demand then has pieces.
+    (`_pass_overs`): it can be in both streams, and its key's demand comes in pieces.
 
     `stream_in` (key_id, entry_no, cap, type, receiving, passes) and `stream_out` (key_id, entry_no,
     units) are the automatic streams, sorted by (key_id, entry_no). The on-hand returns come back
     with `cap` = their on-hand units, the regular stream with `cap` = the rest, the outbounds
-    (pieces, in the order phase 2 closes them) with `units` = their passed demand and `matched`
-    = the units the on-hand returns serve (overlap the two for the phase-1 applications).
+    (in pieces, in the order phase 2 closes them) with `units` = their passed demand and
+    `matched` = the units the on-hand returns serve (overlap those, in entry order, for the
+    phase-1 applications).
     """
     skips = skips if skips is not None else pl.DataFrame(
         schema={"inbound": pl.Int64, "outbound": pl.Int64})
@@ -149,23 +169,19 @@ def split_on_hand_returns(
         & pl.col("receiving")
         & (pl.col("cap") > 0),
         hand=pl.lit(0, dtype=pl.Int64))
-    moves = pl.DataFrame(schema={"outbound": pl.Int64, "anchor": pl.Int64, "m": pl.Int64})
     out = stream_out.with_columns(passed=pl.col("units"), matched=pl.lit(0, dtype=pl.Int64))
+    pieces = None
     for _ in range(MAX_ROUNDS):
         balance = _balance(stream_in, out)
-        hand = stream_in.select("entry_no").join(
-            balance.select("entry_no", hand=pl.when(pl.col("before") < 0).then(0).otherwise(None)),
-            on="entry_no", how="left", maintain_order="left").select(
-            pl.when(pl.col("hand").is_not_null()).then(stream_in.get_column("cap"))
-            .otherwise(0)).to_series()
-        new_moves = moves
+        short = balance.filter(pl.col("before") < 0).get_column("entry_no")
+        hand = stream_in.select(pl.when(pl.col("entry_no").is_in(short.implode()))
+                                .then("cap").otherwise(0).alias("hand")).to_series()
         if skips.height:
-            mixed, new_moves = _pass_overs(stream_in, out, balance, moves, skips)
-            hand = mixed.fill_null(hand).alias("hand")
-        if hand.equals(stream_in.get_column("hand"), check_names=False) and new_moves.equals(
-                moves):
+            mixed, pieces = _pass_overs(stream_in, out, balance, skips)
+            hand = mixed.fill_null(hand)
+        if hand.equals(stream_in.get_column("hand"), check_names=False):
             break
-        stream_in, moves = stream_in.with_columns(hand=hand), new_moves
+        stream_in = stream_in.with_columns(hand=hand)
         out = stream_out.join(_phase_one(stream_in, stream_out), on="entry_no", how="left",
                               maintain_order="left")
     else:
@@ -175,6 +191,8 @@ def split_on_hand_returns(
             f"{MAX_ROUNDS} rounds")])
     returns = stream_in.filter(pl.col("hand") > 0).with_columns(cap="hand")
     regular = stream_in.with_columns(cap=pl.col("cap") - pl.col("hand")).filter(pl.col("cap") > 0)
-    demand = _pieces(out, moves) if moves.height else out.with_columns(units=pl.col("passed"))
-    return (returns.drop("candidate", "hand"), regular.drop("candidate", "hand"),
-            demand.drop("passed", "anchor", strict=False))
+    demand = out.with_columns(units=pl.col("passed")).drop("passed")
+    if pieces is not None and pieces.height:
+        demand = pl.concat([demand.join(pieces, on="key_id", how="anti"),
+                            pieces.select(demand.columns)]).sort("key_id", maintain_order=True)
+    return returns.drop("candidate", "hand"), regular.drop("candidate", "hand"), demand
