@@ -15,6 +15,8 @@ from tests.reference.book import Book
 from tests.strategies import History
 
 R44A_REFUSAL = "(R44a)"  # a to-leg passing over one open outbound and closing another
+# a fixed application to a passing to-leg: whether its units stay for it is not modelled
+R44A_FIXED_REFUSAL = "a fixed application to a to-leg that passes over"
 
 
 def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - the registry
@@ -23,12 +25,14 @@ def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - 
 
 
 def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:
-    """`refusals`, plus R44a's where the reference passes over an outbound (`book.passed_over`)
-    on a key the stage does not re-order for it: a LIFO key or one with back-dated entries
-    (there a passing to-leg closes nothing, so one that closes another outbound is refused)."""
+    """`refusals`, plus R44a's where the reference passes over an outbound (`book.passed_over`):
+    a fixed application to the passing to-leg, or any R44a refusal on a key the stage does not
+    re-order for it, a LIFO key or one with back-dated entries (there a passing to-leg closes
+    nothing, so one that closes another outbound is refused)."""
     refusable = any(_closes_nothing_when_passing(book, inbound)
                     for inbound, _ in book.passed_over)
-    return refusals + ((R44A_REFUSAL,) if refusable else ())
+    return (refusals + ((R44A_FIXED_REFUSAL,) if book.passed_over else ())
+            + ((R44A_REFUSAL,) if refusable else ()))
 
 
 def _closes_nothing_when_passing(book: Book, inbound: int) -> bool:

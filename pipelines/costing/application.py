@@ -204,11 +204,17 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
         applications, reordered = _apply(flow, fixed, skips)
         loops = cost_loops(entries, applications)
         stuck = loops.join(skips, on=["inbound", "outbound"], how="semi")
-        if loops.height == 0 or stuck.height:
+        if stuck.height:
             break
-        skips = pl.concat([skips, loops]).unique().sort("inbound", "outbound")
+        # a pass-over stays only while the to-leg's cost still depends on the outbound: the
+        # applications it changed can take the dependency away
+        kept = cost_loops(entries, applications, skips) if skips.height else skips
+        settled = pl.concat([kept, loops]).unique().sort("inbound", "outbound")
+        if settled.equals(skips):
+            break
+        skips = settled
     else:
-        stuck = loops
+        stuck = loops if loops.height else skips
     passing = skips.select("inbound").unique()
     # a pass-over this model cannot apply (the input would look short of stock)
     check_pass_overs(entries, applications, passing, stuck)
