@@ -175,6 +175,23 @@ def test_two_to_legs_passing_over_on_one_key() -> None:
     assert_same_ledger(got, want)
 
 
+def test_a_pass_over_ends_when_the_dependency_does() -> None:
+    """The RED to-leg (5) carries the returns of sales 1 and 3 and passes over the open sale 3.
+    Had it closed sale 3, the "" to-leg (8), which carries sale 3's second return, would depend
+    on sale 1 through it; with sale 3 left open it does not, so it closes sale 1 (R44a as BC
+    decides it at each posting; found by random histories, shrunk from 36 rows)."""
+    got, want = _both(tx(1, D(2020, 1, 7), "sale", 1),
+                      tx(2, D(2020, 1, 25), "sales_return", 1, loc="BLUE", applies=1),
+                      tx(3, D(2020, 2, 12), "sale", 3, loc="RED"),
+                      tx(4, D(2020, 4, 24), "sales_return", 1, loc="BLUE", applies=3),
+                      _transfer(5, D(2020, 5, 11), 2, "BLUE", "RED"),
+                      tx(6, D(2020, 6, 13), "sales_return", 2, loc="BLUE", applies=3),
+                      tx(7, D(2020, 6, 22), "purchase", 6, 0.5, loc="BLUE"),
+                      _transfer(8, D(2020, 7, 1), 3.75, "BLUE", ""))
+    assert [r for r, _ in _remaining_and_cost(got)] == [0, 0, -3, 0, 0, 2, 0, 4.25, 0, 2.75]
+    assert_same_ledger(got, want)
+
+
 def test_a_fixed_application_to_the_passing_to_leg() -> None:
     """The rule book's example, then a sale fixed-applied to the to-leg that passed over the open
     sale (R43): the to-leg is on hand, so the fixed application is valid and takes its cost."""
