@@ -149,10 +149,11 @@ def split_on_hand_returns(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """R45: (on-hand returns, regular inbound stream, outbound stream of passed demand).
 
-    To-legs passing over the open outbounds (`passes`, R44a) close nothing either: on-hand too.
-    A to-leg in `skips` (inbound, outbound: the open outbounds its cost depends on, R44a) closes
-    the other open outbounds first and is on hand only with what it has beyond them
-    (`_pass_overs`): it can be in both streams, and its key's demand comes in pieces.
+    To-legs passing over the open outbounds (`passes`, R44a) without `skips` (keys taken by
+    posting date) close nothing either: on-hand too. A to-leg in `skips` (inbound, outbound: the
+    open outbounds its cost depends on, R44a) closes the other open outbounds first and is on
+    hand only with what it has beyond them (`_pass_overs`): it can be in both streams, and its
+    key's demand comes in pieces.
 
     `stream_in` (key_id, entry_no, cap, type, receiving, passes) and `stream_out` (key_id, entry_no,
     units) are the automatic streams, sorted by (key_id, entry_no). The on-hand returns come back
