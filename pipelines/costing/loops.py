@@ -60,9 +60,9 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
 
     A to-leg that keeps units on hand while an open outbound it does not depend on waits (keys
     applied by posting date or LIFO, where a passing to-leg closes nothing) is refused as not
-    supported yet; so is any loop still there after the pass-overs (`stuck`: a to-leg with fewer
-    units than the open outbounds it could close, passing over one before the last it closes).
-    Which outbounds are open after it is read off the applications as given.
+    supported yet; so is any loop still there after the pass-overs (`stuck`: a to-leg still
+    closing an outbound it passes over, or levels that did not settle). Which outbounds are open
+    after it is read off the applications as given.
     """
     if passing.height == 0 and stuck.height == 0:
         return
