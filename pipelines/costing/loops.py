@@ -6,10 +6,11 @@ applies_to on its sale, and an outbound on the inbounds applied to it. So a loop
 their cost sources are followed backwards one level per step (the transfer and return depth), all
 candidates at once.
 
-BC passes over such an outbound: it stays open for a later inbound. When every outbound open at
-the to-leg's posting is passed over, the to-leg closes nothing, exactly like a return posted into
-negative inventory (R45): its units go on hand, served to later outbounds first, while the open
-outbounds wait for the next inbound. That is how `application.apply_quantities` applies it.
+BC passes over such an outbound: it stays open for a later inbound, and the to-leg closes the
+next candidates. What it has beyond them goes on hand, like a return posted into negative
+inventory (R45), served to later outbounds first, while the passed-over outbounds wait for the
+next inbound (`returns._pass_overs`; on LIFO keys and keys taken by posting date a passing to-leg
+closes nothing, and `check_pass_overs` refuses it where it should close another).
 """
 
 from __future__ import annotations
