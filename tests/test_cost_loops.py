@@ -192,6 +192,25 @@ def test_a_pass_over_ends_when_the_dependency_does() -> None:
     assert_same_ledger(got, want)
 
 
+def test_the_earlier_to_leg_decides_first() -> None:
+    """Two to-legs, each of which would depend on the outbound the other closes: BC decides at
+    each posting, on the applications made before it. The "" to-leg of transfer 7 carries the
+    return of RED's open sale 2 and closes sale 4; nothing links it to sale 4 yet. The RED to-leg
+    of transfer 8, posted after, carries sale 4's return, which through that closing now depends
+    on sale 2: it passes over sale 2 (found by random back-dated AVERAGE histories, shrunk
+    from 27 rows)."""
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
+                      tx(2, D(2020, 1, 2), "sale", 2, loc="RED"),
+                      tx(3, D(2020, 1, 3), "purchase", 1, 20), tx(4, D(2020, 1, 4), "sale", 2),
+                      tx(5, D(2020, 1, 5), "sales_return", 1, loc="BLUE", applies=2),
+                      tx(6, D(2020, 1, 6), "sales_return", 1, loc="BLUE", applies=4),
+                      _transfer(7, D(2020, 1, 7), 1, "BLUE", ""),
+                      _transfer(8, D(2020, 1, 8), 1, "BLUE", "RED"))
+    assert _remaining_and_cost(got) == [(0, 10.0), (-1, -20.0), (0, 20.0), (0, -30.0), (0, 10.0),
+                                        (0, 15.0), (0, -10.0), (0, 10.0), (0, -15.0), (1, 15.0)]
+    assert_same_ledger(got, want)
+
+
 def test_a_fixed_application_to_the_passing_to_leg() -> None:
     """The rule book's example, then a sale fixed-applied to the to-leg that passed over the open
     sale (R43): the to-leg is on hand, so the fixed application is valid and takes its cost."""

@@ -27,7 +27,9 @@ _PAIR = ["inbound", "outbound"]
 
 def cost_loops(entries: pl.DataFrame, applications: pl.DataFrame,
                pairs: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The (inbound, outbound) pairs where the inbound's cost depends on the outbound.
+    """The (inbound, outbound) pairs where the inbound's cost depends on the outbound when the
+    inbound is posted: only applications made before it (by the later of their two entries)
+    carry cost to it, as in BC, where a later closing cannot change a decision already posted.
 
     `pairs` defaults to the applications a cost-receiving inbound made when it was posted (it
     closed an open outbound): the cost loops of R44a.
@@ -37,7 +39,8 @@ def cost_loops(entries: pl.DataFrame, applications: pl.DataFrame,
         pairs = applications.filter(~pl.col("at_posting")).select(_PAIR)
     frontier = pairs.join(receiving.rename({"node": "inbound"}), on="inbound").select(
         *_PAIR, node="source")
-    pieces = applications.select(node="outbound", next="inbound")
+    pieces = applications.select(node="outbound", next="inbound",
+                                 made=pl.max_horizontal("inbound", "outbound"))
     found, seen = [], frontier
     for _ in range(MAX_DEPTH):
         if frontier.height == 0:
@@ -45,7 +48,8 @@ def cost_loops(entries: pl.DataFrame, applications: pl.DataFrame,
         found.append(frontier.filter(pl.col("node") == pl.col("outbound")).select(_PAIR))
         # outbound -> the inbounds applied to it -> the sources of the cost-receiving ones
         frontier = (
-            frontier.join(pieces, on="node").select(*_PAIR, node="next")
+            frontier.join(pieces, on="node").filter(pl.col("made") < pl.col("inbound"))
+            .select(*_PAIR, node="next")
             .join(receiving, on="node").select(*_PAIR, node="source")
             .join(seen, on=[*_PAIR, "node"], how="anti").unique()
         )
