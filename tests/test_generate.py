@@ -276,43 +276,21 @@ def test_ingest_accepts_the_folder(full):
 
 @pytest.fixture(scope="module")
 def default_mix(tmp_path_factory):
-    """20k rows of the default mix; seed 6 posted a return with applies_to into negative
-    inventory before the generator checked R45."""
+    """20k rows of the default mix; seed 8 posts a return with applies_to into negative
+    inventory (R45)."""
     out = tmp_path_factory.mktemp("default")
-    result = generate(out, 20_000, seed=6, gl=False)
+    result = generate(out, 20_000, seed=8, gl=False)
     return result, read(out, "transactions", Transaction), out
 
 
-def test_no_sales_return_with_applies_to_into_negative_inventory(default_mix):
-    """R45: no return reversing a sale is posted while its key's net stock (transfer to-legs
-    included) is negative; the pipeline cannot leave the open outbounds open yet."""
+def test_sales_returns_with_applies_to_also_land_on_keys_short_of_stock(default_mix):
+    """R45: a customer returns goods whatever the key's stock; the return goes on hand beside
+    the open outbounds (`test_pipeline_costs_the_default_mix` costs them)."""
     _, tx, _ = default_mix
     receiving = _legs(tx).join(tx.filter(pl.col("applies_to").is_not_null()).select(
         "transaction_no"), on="transaction_no").filter(pl.col("type") == "sales_return")
     assert receiving.height > 100
-    assert receiving.filter(pl.col("before") < 0).is_empty()
-
-
-def test_return_check_drops_returns_into_negative_stock():
-    """R45: the check itself, on stock counted low (transfers in full, such returns as 0)."""
-    from pipelines.generate.pieces import CODE, events
-    from pipelines.generate.stream import _check_returns
-
-    stock = np.zeros(9)
-    stock[0] = 2.0
-    types = ["sale", "sales_return", "purchase", "sales_return", "sales_return", "transfer"]
-    raw = events(type=np.array([CODE[t] for t in types]), item=np.zeros(6, int),
-                 loc=np.zeros(6, int), var=np.zeros(6, int), to_loc=np.array([-1] * 5 + [1]),
-                 qty=np.array([3.0, 1, 5, 2, 1, 4]), day=np.zeros(6, int), u=np.arange(6) / 10,
-                 target=np.array([-1, 0, -1, 0, -1, -1]))
-    raw = raw.with_columns(pl.col("target").replace(-1, None))
-    out = _check_returns(raw, stock)
-    # stock 2 - 3 = -1: the first return is not posted; after the purchase (4) the second is,
-    # the return without applies_to is kept whatever the stock
-    assert out.select("type", "qty").rows() == [
-        (CODE["sale"], 3.0), (CODE["purchase"], 5.0), (CODE["sales_return"], 2.0),
-        (CODE["sales_return"], 1.0), (CODE["transfer"], 4.0)]
-    assert stock[0] == 2.0  # the transfer check moves the stock, not this one
+    assert receiving.filter(pl.col("before") < 0).height >= 1
 
 
 @pytest.mark.slow

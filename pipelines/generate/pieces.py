@@ -308,7 +308,8 @@ def item_charges(rng, co: Company, prim: pl.DataFrame, types) -> pl.DataFrame:
 
 
 def sales_returns(rng, co: Company, prim: pl.DataFrame, types) -> pl.DataFrame:
-    """Returns applied to a sale or shipment, at most its quantity, once per sale (R74, R160)."""
+    """Returns applied to a sale or shipment, at most its quantity, once per sale (R74, R160),
+    whatever the stock: into a key with open outbounds it goes on hand beside them (R45)."""
     if "sales_return" not in types:
         return empty_events()
     code = prim["type"].to_numpy()
