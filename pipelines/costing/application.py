@@ -24,7 +24,7 @@ from pipelines.costing.lifo import (
     lifo_capacity_violations,
 )
 from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
-from pipelines.costing.loops import check_pass_overs, cost_loops
+from pipelines.costing.loops import check_pass_overs, cost_loops, wholly_passing
 from pipelines.costing.overlap import overlap
 from pipelines.costing.priority import (
     by_posting_date,
@@ -125,8 +125,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     bad = [lifo_bad, dated_bad, taken.select("inbound", "last_fixed_tx")]
     # R44a: a reserved to-leg would pass over an open outbound its cost depends on (in entry
     # order: the outbound that took its units; by posting date: any earlier one of its key,
-    # if it is posted while the key is short); whether its units then stay for the fixed
-    # application is not modelled yet
+    # if it is posted while the key is short) and close another; whether its units then stay
+    # for the fixed application is not modelled yet (one passing over all is: `passes`)
     by_date_bad = pl.concat([lifo_bad, dated_bad])
     passing = depends(pl.concat([
         taken.filter(pl.col("next_tx") < pl.col("transaction_no")).select(
@@ -219,6 +219,14 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     # a pass-over this model cannot apply (the input would look short of stock)
     check_pass_overs(entries, applications, passing, stuck)
     if fixed.height:
+        # a reserved to-leg posted while its key is short, passing over every outbound open
+        # then, closes nothing, even with no unreserved units to show it by an application
+        legs = flow.filter(pl.col("inbound") & (pl.col("type") == "transfer")
+                           & (pl.col("before") < 0)
+                           & pl.col("entry_no").is_in(fixed.get_column("inbound").implode()))
+        if legs.height:
+            flow = flow.with_columns(passes=pl.col("passes") | pl.col("entry_no").is_in(
+                wholly_passing(entries, applications, legs.get_column("entry_no")).implode()))
         _check_fixed_capacity(flow, fixed, applications,
                               lambda pairs: cost_loops(entries, applications, pairs), reordered)
     _check_transfer_stock(entries, applications)

@@ -78,17 +78,7 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
     to_legs = passing.join(info.rename({"entry_no": "inbound"}), on="inbound").join(
         closing, on="inbound", how="left").filter(
         pl.col("units") > pl.col("closed").fill_null(0)).drop("units", "closed")
-    outbounds = where(
-        entries, ~pl.col("inbound") & pl.col("applies_to_entry").is_null(), outbound="entry_no",
-        key_id="key_id", units="units")
-    candidates = to_legs.join(outbounds, on="key_id").filter(
-        pl.col("outbound") < pl.col("inbound"))
-    applied = candidates.select(_PAIR).join(
-        applications.select(pl.col("inbound").alias("from"), "outbound", "units"), on="outbound"
-    ).filter(pl.col("from") <= pl.col("inbound")).group_by(_PAIR).agg(
-        applied=pl.col("units").sum())
-    open_then = candidates.join(applied, on=_PAIR, how="left").filter(
-        pl.col("applied").fill_null(0) < pl.col("units"))
+    open_then = _open_outbounds(entries, applications, to_legs, after=True)
     depends = cost_loops(entries, applications, open_then.select(_PAIR))
     problems = open_then.join(depends, on=_PAIR, how="anti").select(
         "transaction_no", reason=pl.lit("it would pass over one open outbound and close another"))
@@ -104,3 +94,36 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
                     f"depends on (R44a) {row['reason']}")
             for row in problems.head(20).iter_rows(named=True)
         ])
+
+
+def wholly_passing(entries: pl.DataFrame, applications: pl.DataFrame,
+                   to_legs: pl.Series) -> pl.Series:
+    """R44a: the to-legs of `to_legs` (entry numbers) whose key has open outbounds when they are
+    posted, every one of which their cost depends on. They close nothing, whatever units they
+    have: a to-leg all reserved by later fixed applications makes no application to show it."""
+    legs = where(entries, pl.col("entry_no").is_in(to_legs.implode()), inbound="entry_no",
+                 key_id="key_id")
+    open_then = _open_outbounds(entries, applications, legs, after=False)
+    free = open_then.join(cost_loops(entries, applications, open_then.select(_PAIR)), on=_PAIR,
+                          how="anti")
+    return open_then.select("inbound").unique().join(free, on="inbound", how="anti").get_column(
+        "inbound")
+
+
+def _open_outbounds(entries: pl.DataFrame, applications: pl.DataFrame, to_legs: pl.DataFrame,
+                    *, after: bool) -> pl.DataFrame:
+    """`to_legs` (inbound, key_id, ...) with each outbound of the key (without applies_to)
+    posted before it and open when it is posted, or with `after` still open once it has closed
+    what it closes."""
+    outbounds = where(
+        entries, ~pl.col("inbound") & pl.col("applies_to_entry").is_null()
+        & pl.col("key_id").is_in(to_legs.get_column("key_id").implode()), outbound="entry_no",
+        key_id="key_id", units="units")
+    candidates = to_legs.join(outbounds, on="key_id").filter(
+        pl.col("outbound") < pl.col("inbound"))
+    made = pl.col("from") <= pl.col("inbound") if after else pl.col("from") < pl.col("inbound")
+    applied = candidates.select(_PAIR).join(
+        applications.select(pl.col("inbound").alias("from"), "outbound", "units"), on="outbound"
+    ).filter(made).group_by(_PAIR).agg(applied=pl.col("units").sum())
+    return candidates.join(applied, on=_PAIR, how="left").filter(
+        pl.col("applied").fill_null(0) < pl.col("units"))
