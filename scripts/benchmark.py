@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import pipelines  # noqa: F401  (before polars: the pipeline and the floor share its allocator)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
