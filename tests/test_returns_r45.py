@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from pipelines.costing.returns import split_on_hand_returns
@@ -9,12 +11,17 @@ from pipelines.costing.returns import split_on_hand_returns
 
 def streams(*rows: tuple) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows (entry_no, kind, units) of key 0: kind 'in', 'return' (with applies_to) or 'out'."""
+    deltas = [-u if k == "out" else u for _, k, u in rows]
+    before = list(itertools.accumulate(deltas, initial=0))[:-1]  # the key's balance before each
+    balance = dict(zip([n for n, _, _ in rows], before, strict=True))
     ins = [{"key_id": 0, "entry_no": n, "cap": u,
-            "type": "sales_return" if k == "return" else "purchase", "receiving": k == "return"}
+            "type": "sales_return" if k == "return" else "purchase", "receiving": k == "return",
+            "before": balance[n]}
            for n, k, u in rows if k != "out"]
     outs = [{"key_id": 0, "entry_no": n, "units": u} for n, k, u in rows if k == "out"]
     return (pl.DataFrame(ins, schema={"key_id": pl.Int64, "entry_no": pl.Int64, "cap": pl.Int64,
-                                      "type": pl.String, "receiving": pl.Boolean}),
+                                      "type": pl.String, "receiving": pl.Boolean,
+                                      "before": pl.Int64}),
             pl.DataFrame(outs, schema={"key_id": pl.Int64, "entry_no": pl.Int64,
                                        "units": pl.Int64}))
 

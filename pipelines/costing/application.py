@@ -267,7 +267,7 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
     # the FIFO streams on the columns they read: filters of the wide flow would copy all of it
     fifo = flow.lazy().filter(~pl.col("lifo"))
     stream_in = fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)).select(
-        "key_id", "entry_no", "cap", "type", "receiving", "passes").collect()
+        "key_id", "entry_no", "cap", "type", "receiving", "passes", "before").collect()
     if skips.height:  # keys applied by posting date keep whole pass-overs
         skips = skips.join(stream_in.select(inbound="entry_no", key_id="key_id"), on="inbound")
         skips = skips.join(reorderable_keys(flow), on="key_id", how="anti").drop("key_id")

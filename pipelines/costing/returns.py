@@ -155,8 +155,9 @@ def split_on_hand_returns(
     hand only with what it has beyond them (`_pass_overs`): it can be in both streams, and its
     key's demand comes in pieces.
 
-    `stream_in` (key_id, entry_no, cap, type, receiving, passes) and `stream_out` (key_id, entry_no,
-    units) are the automatic streams, sorted by (key_id, entry_no). The on-hand returns come back
+    `stream_in` (key_id, entry_no, cap, type, receiving, passes, and `before`: the key's balance
+    before it in the automatic stream) and `stream_out` (key_id, entry_no, units) are the
+    automatic streams, sorted by (key_id, entry_no). The on-hand returns come back
     with `cap` = their on-hand units, the regular stream with `cap` = the rest, the outbounds
     (in pieces, in the order phase 2 closes them) with `units` = their passed demand and
     `matched` = the units the on-hand returns serve (overlap those, in entry order, for the
@@ -164,12 +165,32 @@ def split_on_hand_returns(
     """
     skips = skips if skips is not None else pl.DataFrame(
         schema={"inbound": pl.Int64, "outbound": pl.Int64})
-    stream_in = stream_in.with_columns(
-        candidate=((pl.col("type") == "sales_return")
-                   | (pl.col("passes") if "passes" in stream_in.columns else False))
-        & pl.col("receiving")
-        & (pl.col("cap") > 0),
-        hand=pl.lit(0, dtype=pl.Int64))
+    candidate = ((pl.col("type") == "sales_return")
+                 | (pl.col("passes") if "passes" in stream_in.columns else False)
+                 ) & pl.col("receiving") & (pl.col("cap") > 0)
+    # Keys are independent, and only a key with a candidate posted short, or a to-leg of
+    # `skips`, splits anything: the rounds run on those keys alone (a few in a million).
+    active = pl.concat([
+        stream_in.filter(candidate & (pl.col("before") < 0)).select("key_id"),
+        stream_in.join(skips.select(entry_no="inbound"), on="entry_no", how="semi")
+        .select("key_id"),
+    ]).unique()
+    if active.height == 0:
+        return (stream_in.drop("before").clear(), stream_in.drop("before"),
+                stream_out.with_columns(matched=pl.lit(0, dtype=pl.Int64)))
+    at = pl.col("key_id").is_in(active.get_column("key_id").implode())
+    returns, regular, demand = _split(stream_in.filter(at).with_columns(candidate=candidate),
+                                      stream_out.filter(at), skips)
+    # the untouched keys as they are, merged back in key order (no key is in both)
+    return returns, stream_in.filter(~at).drop("before").merge_sorted(regular, "key_id"), (
+        stream_out.filter(~at).with_columns(matched=pl.lit(0, dtype=pl.Int64))
+        .merge_sorted(demand, "key_id"))
+
+
+def _split(stream_in: pl.DataFrame, stream_out: pl.DataFrame, skips: pl.DataFrame
+           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`split_on_hand_returns` on the keys where something goes on hand: rounds over them."""
+    stream_in = stream_in.drop("before").with_columns(hand=pl.lit(0, dtype=pl.Int64))
     out = stream_out.with_columns(passed=pl.col("units"), matched=pl.lit(0, dtype=pl.Int64))
     pieces = None
     for _ in range(MAX_ROUNDS):
