@@ -1,4 +1,4 @@
-"""Row selections on wide frames."""
+"""Row selections and sorts on wide frames."""
 
 from __future__ import annotations
 
@@ -13,3 +13,23 @@ def where(frame: pl.DataFrame, condition: pl.Expr, *columns, **named) -> pl.Data
     filter at ten million entries, against 0.04 s for a few columns; several seconds when the
     frame is in many chunks, as read from a Parquet file)."""
     return frame.select(*columns, **named).filter(frame.select(condition).to_series())
+
+
+def sort_ints(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """`frame.sort(*columns)` for integer columns: by one Int64 key packing them when they are
+    non-negative, without nulls and fit in 63 bits together. Polars' sort on several columns
+    compares row by row: about twice the time of one key at ten million rows."""
+    stats = frame.select(*(pl.col(c).min().alias(f"min{i}") for i, c in enumerate(columns)),
+                         *(pl.col(c).max().alias(f"max{i}") for i, c in enumerate(columns)),
+                         *(pl.col(c).null_count().alias(f"null{i}")
+                           for i, c in enumerate(columns))).row(0)
+    k = len(columns)
+    lows, highs, nulls = stats[:k], stats[k:2 * k], stats[2 * k:]
+    widths = [int(h or 0).bit_length() or 1 for h in highs]
+    if frame.height == 0 or any(n for n in nulls) or any(lo < 0 for lo in lows) \
+            or sum(widths) > 63:
+        return frame.sort(*columns)
+    key = pl.lit(0, dtype=pl.Int64)
+    for c, width in zip(columns, widths, strict=True):
+        key = key * (1 << width) + pl.col(c).cast(pl.Int64)
+    return frame.sort(key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
-from pipelines.frames import where
+from pipelines.frames import sort_ints, where
 from pipelines.rounding import round_to, segment_cum_sum
 from pipelines.settings import Settings
 
@@ -252,7 +252,7 @@ def source_value_entries(
         value_rows(charge.filter(standard), seq=2, entry_type="Variance",
                    valued_quantity=pl.col("entry_quantity"), cost_amount_actual=-amount),
     ]).filter(pl.col("cost_amount_actual") != 0)
-    return pl.concat([
+    return sort_ints(pl.concat([
         value_rows(purchase, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
                    valued_quantity=q, invoiced_quantity=q, cost_amount_actual=direct),
         value_rows(other, seq=0, entry_type="Direct Cost", item_ledger_entry_quantity=q,
@@ -269,4 +269,4 @@ def source_value_entries(
         optional,
         value_rows(charge, seq=0, entry_type="Direct Cost",
                    valued_quantity=pl.col("entry_quantity"), cost_amount_actual=amount),
-    ]).sort("transaction_no", "seq")
+    ]), "transaction_no", "seq")

@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.costing.by_entry import at_entry_no, sums_per_entry
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
-from pipelines.frames import where
+from pipelines.frames import sort_ints, where
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
 from schemas.base import columns, conform
@@ -75,7 +75,7 @@ def posted_value_entries(
         *([] if revaluation_entries is None else [revaluation_entries]),
     ], how="diagonal_relaxed")
     del out, shipped, invoiced, sales_invoice, received  # copied into rows: not beside its sort
-    rows = rows.sort("transaction_no", "seq", "item_ledger_entry_no")
+    rows = sort_ints(rows, "transaction_no", "seq", "item_ledger_entry_no")
     # each row's document is its transaction's (R20): a gather in nearly rising order
     tx = transactions.get_column("transaction_no")  # sorted (cost_ledger)
     document_no = transactions.get_column("document_no").gather(
@@ -281,6 +281,6 @@ def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame)
         "posting_date", pl.lit(False).alias("cost_application"),
     )
     return conform(
-        pl.concat([own, applied]).sort("item_ledger_entry_no", "inbound_item_entry_no"),
+        sort_ints(pl.concat([own, applied]), "item_ledger_entry_no", "inbound_item_entry_no"),
         ItemApplicationEntry,
     )
