@@ -75,7 +75,8 @@ class _Recorder:
 
     def __init__(self, progress: Path):
         self.progress = progress
-        self.result: dict = {"seconds": {}, "peak_bytes": {}, "rows": {}, "sys": {}, "faults": {}}
+        self.result: dict = {"seconds": {}, "peak_bytes": {}, "rows": {}, "user": {}, "sys": {},
+                             "faults": {}}
 
     def stage(self, name: str, fn):
         """Runs `fn` as stage `name`; a stage run again (write) adds its time, keeps its peak."""
@@ -86,7 +87,8 @@ class _Recorder:
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
         # the kernel's share: on this machine first touching memory (a page fault) is costly
         after = resource.getrusage(resource.RUSAGE_SELF)
-        for key, spent in (("sys", after.ru_stime - usage.ru_stime),
+        for key, spent in (("user", after.ru_utime - usage.ru_utime),
+                           ("sys", after.ru_stime - usage.ru_stime),
                            ("faults", after.ru_minflt - usage.ru_minflt)):
             self.result[key][name] = self.result[key].get(name, 0) + spent
         self.result["peak_bytes"][name] = max(_peak_bytes(), self.result["peak_bytes"].get(name, 0))
@@ -181,6 +183,7 @@ class Measurement:
     kind: str  # pipeline | floor | cli
     seconds: dict[str, float] = field(default_factory=dict)
     peak_bytes: dict[str, int] = field(default_factory=dict)
+    user: dict[str, float] = field(default_factory=dict)  # user CPU seconds per stage (threads)
     sys: dict[str, float] = field(default_factory=dict)  # system CPU seconds per stage
     faults: dict[str, int] = field(default_factory=dict)  # minor page faults per stage
     max_rss_bytes: int = 0
@@ -275,7 +278,7 @@ def run_child(m: Measurement, args: list[str], scratch: Path, timeout: float | N
     if progress.exists():
         r = json.loads(progress.read_text())
         m.seconds, m.peak_bytes = r["seconds"], r["peak_bytes"]
-        m.sys, m.faults = r.get("sys", {}), r.get("faults", {})
+        m.user, m.sys, m.faults = r.get("user", {}), r.get("sys", {}), r.get("faults", {})
         m.max_rss_bytes, m.rows = r.get("max_rss_bytes", 0), r.get("rows", {})
         m.transactions = r.get("transactions", 0)
     if m.error:
@@ -364,12 +367,14 @@ def stage_peaks_table(pipes: list[Measurement]) -> str:
 
 
 def kernel_table(pipes: list[Measurement]) -> str:
-    """Per stage: system CPU seconds / GB first touched (minor page faults of 4 KB pages)."""
-    head = ["size", *(f"{s} sys s / faulted GB" for s in STAGES)]
+    """Per stage: user and system CPU seconds / GB first touched (minor page faults of 4 KB
+    pages)."""
+    head = ["size", *(f"{s} user s / sys s / faulted GB" for s in STAGES)]
     lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * len(head)]
     for m in pipes:
-        cells = [m.label] + [f"{m.sys[s]:.1f} / {m.faults[s] * 4096 / GB:.1f}"
-                             if s in m.sys else "-" for s in STAGES]
+        cells = [m.label] + [f"{m.user.get(s, float('nan')):.1f} / {m.sys[s]:.1f} / "
+                             f"{m.faults[s] * 4096 / GB:.1f}" if s in m.sys else "-"
+                             for s in STAGES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -397,6 +402,11 @@ def findings(pipes: list[Measurement], floors: dict[str, Measurement]) -> list[s
             notes.append(f"- growth {a.label} -> {b.label}: x{b.total / a.total:.1f} in time for "
                          f"x{b.size / a.size:.0f} in rows (linear: x{b.size / a.size:.0f}); "
                          f"peak RSS x{max(b.peak_bytes.values()) / max(a.peak_bytes.values()):.1f}")
+            if a.user and b.user:  # the work, apart from the kernel's first touches
+                x = {k: sum(getattr(b, k).values()) / max(sum(getattr(a, k).values()), 1e-9)
+                     for k in ("user", "sys", "faults")}
+                notes.append(f"  - user CPU x{x['user']:.1f}, system CPU x{x['sys']:.1f}, "
+                             f"memory first touched x{x['faults']:.1f}")
     for m in done:
         if m.size >= 10_000_000:
             fl = floors.get(m.label)
@@ -494,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         parts += ["Seconds per stage, peak RSS of the whole run (per size, own process):", "",
                   pipeline_table(pipes, floors), "", "Peak RSS during each stage:", "",
                   stage_peaks_table(pipes), "",
-                  "System CPU and memory first touched (page faults) during each stage:", "",
+                  "CPU time (all threads) and memory first touched (page faults) during each "
+                  "stage:", "",
                   kernel_table(pipes), "", *findings(pipes, floors), ""]
     if clis:
         parts += ["`invrec run` end to end (`/usr/bin/time -v`):", "", cli_table(clis), ""]
