@@ -42,8 +42,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import pipelines  # noqa: F401  (before polars: the pipeline and the floor share its allocator)
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -429,6 +427,10 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # before polars and after ROOT is on the path: the pipeline and the floor (children running
+    # this) share the allocator setting of `pipelines/__init__.py`
+    import pipelines  # noqa: F401
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--out", type=Path, default=Path("/tmp/invrec-bench"),
