@@ -160,15 +160,15 @@ def value_rows(
 ) -> pl.DataFrame:
     """Value entries made by posting, one per row of `frame` (which has item_ledger_entry_no and
     the creating transaction's columns): the common shape every posting rule fills (R20, R33).
-    The document number is the transaction's: `posted_value_entries` adds it once they are
-    sorted (carried through the sort, ten million distinct texts cost it twice its time)."""
+    The transaction's texts (document number, posting group, item charge) are not carried:
+    `posted_value_entries` adds them once the rows are sorted (texts carried through the sort of
+    ten million rows cost it twice its time)."""
     def lit(x):
         return x if isinstance(x, pl.Expr) else pl.lit(x, dtype=pl.Float64)
 
     return frame.select(
         "item_ledger_entry_no", "transaction_no", pl.lit(seq).alias("seq"),
-        pl.lit(entry_type).alias("entry_type"), "posting_date", "gen_bus_posting_group",
-        "item_charge_no",
+        pl.lit(entry_type).alias("entry_type"), "posting_date",
         lit(item_ledger_entry_quantity).alias("item_ledger_entry_quantity"),
         lit(valued_quantity).alias("valued_quantity"),
         lit(invoiced_quantity).alias("invoiced_quantity"),

@@ -15,6 +15,8 @@ from pipelines.settings import Settings
 from schemas.base import columns, conform
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
+# Fields every value entry takes from the transaction that posted it (R20).
+_FROM_TRANSACTION = ["document_no", "gen_bus_posting_group", "item_charge_no"]
 # Fields every value entry takes from its item ledger entry and item (R20).
 _FROM_ENTRY = [
     "item_no", "location_code", "variant_code", "inventory_posting_group",
@@ -43,8 +45,7 @@ def posted_value_entries(
         pl.concat([outbound.get_column("entry_no"), inbound.get_column("inbound")]),
         pl.concat([outbound.get_column("cost_at_posting"), inbound.get_column("at_posting")]),
         entries.height).fill_null(0.0)
-    posting = ["transaction_no", "posting_date", "gen_bus_posting_group",
-               "item_charge_no", "quantity", "type", "sales_amount"]
+    posting = ["transaction_no", "posting_date", "quantity", "type", "sales_amount"]
     out = where(entries, ~pl.col("inbound"), pl.col("entry_no").alias(ile), *posting,
                 cost_at_posting=pl.lit(cost).gather(pl.col("entry_no") - 1))
     q, cost_out = pl.col("quantity"), -pl.col("cost_at_posting")
@@ -76,13 +77,12 @@ def posted_value_entries(
     ], how="diagonal_relaxed")
     del out, shipped, invoiced, sales_invoice, received  # copied into rows: not beside its sort
     rows = sort_ints(rows, "transaction_no", "seq", "item_ledger_entry_no")
-    # each row's document is its transaction's (R20): a gather in nearly rising order
+    # each row's texts are its transaction's (R20): a gather in nearly rising order
     tx = transactions.get_column("transaction_no")  # sorted (cost_ledger)
-    document_no = transactions.get_column("document_no").gather(
-        tx.search_sorted(rows.get_column("transaction_no")))
+    of_tx = tx.search_sorted(rows.get_column("transaction_no"))
     return (
         rows.with_columns(
-            document_no=document_no,
+            *transactions.select(_FROM_TRANSACTION)[of_tx].get_columns(),
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
             adjustment=pl.lit(False),
             applies_to_entry=pl.lit(None, dtype=pl.Int64),
