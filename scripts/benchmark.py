@@ -3,6 +3,7 @@
     uv run python scripts/benchmark.py --sizes 100000 1000000 10000000 --out /tmp/invrec-bench
     uv run python scripts/benchmark.py --sizes 1000000 --months 120 --average-cost-period day month
     uv run python scripts/benchmark.py --sizes 100000 1000000 --cli --only-cli
+    uv run python scripts/benchmark.py --sizes 10000000 --repeat 3
 
 Each size is generated once into `OUT/n<size>_s<seed>_m<months>[_gl]/` (kept while its `.complete`
 marker says it was made by the same generator arguments). Every measurement then runs in a fresh
@@ -417,6 +418,27 @@ def findings(pipes: list[Measurement], floors: dict[str, Measurement]) -> list[s
     return notes
 
 
+def _median(runs: list[Measurement]) -> Measurement:
+    """The finished run with the median total (the lower of the two middle ones), else the
+    last run."""
+    done = sorted((m for m in runs if not m.error), key=lambda m: m.total)
+    return done[(len(done) - 1) // 2] if done else runs[-1]
+
+
+def spread(repeats: dict[str, tuple[list[Measurement], list[Measurement]]]) -> list[str]:
+    """Per repeated size: every run's total, the floor's, and their ratio, in the order run."""
+    notes = []
+    for label, (runs, floor_runs) in repeats.items():
+        def totals(ms: list[Measurement]) -> str:
+            return " / ".join(f"{m.total:.1f}" if not m.error else "-" for m in ms)
+        ratios = " / ".join(f"{m.total / f.total:.1f}" if not (m.error or f.error) else "-"
+                            for m, f in zip(runs, floor_runs, strict=False))
+        notes.append(f"- runs at {label} in turn (the table shows the median): pipeline "
+                     f"{totals(runs)} s, floor {totals(floor_runs) or '-'} s, ratio "
+                     f"{ratios or '-'}")
+    return notes
+
+
 def machine() -> str:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
                 .splitlines() if ln.startswith("model name")), platform.processor())
@@ -446,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
                              "pipeline once more at generation)")
     parser.add_argument("--average-cost-period", nargs="+", choices=PERIODS, default=[None],
                         help="run the pipeline once per period (default: the generator's)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure each size this many times, pipeline and floor in turn, and "
+                             "report the runs with the median total (the machine's speed varies)")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement")
     parser.add_argument("--cli", action="store_true", help="also time `invrec run` end to end")
     parser.add_argument("--only-cli", action="store_true", help="time `invrec run` only")
@@ -471,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now().isoformat(timespec="seconds")
     pipes, floors, clis = [], {}, []
+    repeats: dict[str, tuple[list[Measurement], list[Measurement]]] = {}
     reference: Measurement | None = None  # the last size whose output rows are known
     for size in args.sizes:
         folder = company(args.out, size, args.seed, args.months, args.gl, args.force,
@@ -479,20 +505,27 @@ def main(argv: list[str] | None = None) -> int:
             data = with_period(folder, period)
             label = f"{size:,}" + (f" {period}" if period else "")
             if not args.only_cli:
-                m = Measurement(label, size, "pipeline")
-                run_child(m, ["pipeline", str(data), str(scratch / "out")], scratch, args.timeout,
-                          args.max_rss_gb)
-                pipes.append(m)
-                if m.rows:
-                    reference = m
-                shapes = m.rows or _scaled_shapes(reference, size)
-                if not args.no_floor and shapes:
-                    f = Measurement(label, size, "floor")
-                    if not m.rows:
-                        f.note = "est."  # output rows scaled from a smaller size
-                    run_child(f, ["floor", str(data), str(scratch / "floor")], scratch,
-                              args.timeout, args.max_rss_gb, ["--shapes", json.dumps(shapes)])
-                    floors[label] = f
+                runs, floor_runs = [], []
+                for _ in range(args.repeat):  # pipeline and floor in turn: the same conditions
+                    m = Measurement(label, size, "pipeline")
+                    run_child(m, ["pipeline", str(data), str(scratch / "out")], scratch,
+                              args.timeout, args.max_rss_gb)
+                    runs.append(m)
+                    if m.rows:
+                        reference = m
+                    shapes = m.rows or _scaled_shapes(reference, size)
+                    if not args.no_floor and shapes:
+                        f = Measurement(label, size, "floor")
+                        if not m.rows:
+                            f.note = "est."  # output rows scaled from a smaller size
+                        run_child(f, ["floor", str(data), str(scratch / "floor")], scratch,
+                                  args.timeout, args.max_rss_gb, ["--shapes", json.dumps(shapes)])
+                        floor_runs.append(f)
+                pipes.append(_median(runs))
+                if floor_runs:
+                    floors[label] = _median(floor_runs)
+                if args.repeat > 1:
+                    repeats[label] = (runs, floor_runs)
             if args.cli or args.only_cli:
                 c = Measurement(label, size, "cli")
                 run_cli(c, data, scratch / "cli")
@@ -508,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
                   stage_peaks_table(pipes), "",
                   "CPU time (all threads) and memory first touched (page faults) during each "
                   "stage:", "",
-                  kernel_table(pipes), "", *findings(pipes, floors), ""]
+                  kernel_table(pipes), "", *findings(pipes, floors), *spread(repeats), ""]
     if clis:
         parts += ["`invrec run` end to end (`/usr/bin/time -v`):", "", cli_table(clis), ""]
     report = "\n".join(parts)

@@ -1,0 +1,34 @@
+"""`scripts/benchmark.py --repeat`: which run the table shows, and the line listing them all."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+_SPEC = importlib.util.spec_from_file_location(
+    "benchmark", Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py")
+benchmark = sys.modules.setdefault("benchmark", importlib.util.module_from_spec(_SPEC))
+_SPEC.loader.exec_module(benchmark)  # registered first: its dataclass looks its module up
+
+
+def _run(kind: str, seconds: float, error: str | None = None):
+    m = benchmark.Measurement("10,000,000", 10_000_000, kind, error=error)
+    m.seconds = {"ingest": seconds / 2, "costing": seconds / 2}
+    return m
+
+
+def test_the_median_run_is_shown_and_failed_runs_are_left_out():
+    runs = [_run("pipeline", 120.0), _run("pipeline", 100.0), _run("pipeline", 150.0)]
+    assert benchmark._median(runs) is runs[0]
+    # of two, the lower; a failed run is no candidate
+    assert benchmark._median(runs[:2] + [_run("pipeline", 1.0, "timeout")]) is runs[1]
+    failed = [_run("pipeline", 5.0, "timeout"), _run("pipeline", 6.0, "timeout")]
+    assert benchmark._median(failed) is failed[-1]
+
+
+def test_every_run_is_listed_in_the_order_run_with_its_ratio():
+    runs = [_run("pipeline", 120.0), _run("pipeline", 90.0, "stopped")]
+    floors = [_run("floor", 40.0), _run("floor", 30.0)]
+    assert benchmark.spread({"10,000,000": (runs, floors)}) == [
+        "- runs at 10,000,000 in turn (the table shows the median): pipeline 120.0 / - s, "
+        "floor 40.0 / 30.0 s, ratio 3.0 / -"
+    ]
