@@ -258,12 +258,40 @@ def check_dates(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
                  "R92 one valuation date per item ledger entry, not before its posting date")
 
 
+TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
+
+
+def check_texts(ve: pl.DataFrame, transactions: pl.DataFrame) -> None:
+    """R20: a value entry posted by a transaction carries that transaction's document number,
+    business posting group and item charge; one made by cost adjustment (R63, R76) the document
+    and posting group of the value entry it applies to, and no item charge."""
+    posted = ve.filter(pl.col("transaction_no").is_not_null()).join(
+        transactions.select("transaction_no", *(pl.col(c).alias(f"tx_{c}")
+                                                for c in TRANSACTION_TEXTS)),
+        on="transaction_no", how="left")
+    _fail_if_any(posted.filter(pl.any_horizontal(
+        pl.col(c).ne_missing(pl.col(f"tx_{c}")) for c in TRANSACTION_TEXTS)).select(
+        "entry_no", "transaction_no", *TRANSACTION_TEXTS, *(f"tx_{c}" for c in TRANSACTION_TEXTS)),
+        "R20 a posted value entry carries its transaction's texts")
+    applied = ve.select(applies_to_entry="entry_no", a_document="document_no",
+                        a_group="gen_bus_posting_group")
+    made = ve.filter(pl.col("transaction_no").is_null()).join(applied, on="applies_to_entry",
+                                                              how="left")
+    _fail_if_any(made.filter(pl.col("document_no").ne_missing(pl.col("a_document"))
+                             | pl.col("gen_bus_posting_group").ne_missing(pl.col("a_group"))
+                             | pl.col("item_charge_no").is_not_null()),
+                 "R20 an adjustment carries the texts of the entry it applies to")
+
+
 def check_all(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFrame,
               first_allowed: dt.date | None, precision: float = 0.01,
               transactions: pl.DataFrame | None = None) -> None:
-    """Every invariant of this slice; `transactions` for R84's standard cost in force."""
+    """Every invariant of this slice; `transactions` for R84's standard cost in force and R20's
+    texts."""
     check_ledger_sums(ile, app, ve)
     check_applications(ile, app, ve)
     check_cost_conservation(ile, app, ve, items, precision, transactions)
     check_closed_means_empty(ile, app, ve, items, precision)
     check_dates(ile, app, ve, first_allowed)
+    if transactions is not None:
+        check_texts(ve, transactions)

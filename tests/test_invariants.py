@@ -16,6 +16,7 @@ from tests.invariants import (
     check_cost_conservation,
     check_dates,
     check_ledger_sums,
+    check_texts,
 )
 from tests.known_disagreements import known_disagreement
 from tests.reference import reference_book, reference_ledger
@@ -66,6 +67,7 @@ def test_pipeline_satisfies_the_invariants(h: History) -> None:
         return
     check_all(got.item_ledger_entries, got.item_application_entries, got.value_entries,
               h.items, _first_allowed(h))
+    check_texts(got.value_entries, h.transactions)
 
 
 @pytest.mark.slow
@@ -92,6 +94,7 @@ def test_pipeline_satisfies_the_invariants_on_the_wide_mix(h: History) -> None:
     event("checked")
     check_all(got.item_ledger_entries, got.item_application_entries, got.value_entries,
               h.items, _first_allowed(h))
+    check_texts(got.value_entries, h.transactions)
 
 
 # --- each check can fail -------------------------------------------------------------------
@@ -99,12 +102,15 @@ def test_pipeline_satisfies_the_invariants_on_the_wide_mix(h: History) -> None:
 ITEMS = pl.DataFrame({"item_no": ["ITEM1"], "costing_method": ["FIFO"]})
 
 
+LEDGER_ROWS = [tx(1, D(2020, 1, 1), "purchase", 3, 3.33333), tx(2, D(2020, 1, 2), "sale", 4),
+               tx(3, D(2020, 1, 3), "purchase", 2, 5), tx(4, D(2020, 1, 4), "sale", 1),
+               tx(5, D(2020, 1, 5), "item_charge", applies=3, amount=1.01)]
+
+
 @pytest.fixture
 def ledger() -> dict[str, pl.DataFrame]:
     """Negative inventory closed later, an item charge after the sale, a Rounding entry."""
-    return run(tx(1, D(2020, 1, 1), "purchase", 3, 3.33333), tx(2, D(2020, 1, 2), "sale", 4),
-               tx(3, D(2020, 1, 3), "purchase", 2, 5), tx(4, D(2020, 1, 4), "sale", 1),
-               tx(5, D(2020, 1, 5), "item_charge", applies=3, amount=1.01))
+    return run(*LEDGER_ROWS)
 
 
 def _frames(r: dict) -> tuple:
@@ -125,6 +131,20 @@ def test_r150_sees_an_entry_that_is_not_the_sum_of_its_values(ledger) -> None:
     with pytest.raises(AssertionError, match="R150"):
         check_ledger_sums(ile.with_columns(cost_amount_actual=pl.col("cost_amount_actual") + 1),
                           app, ve)
+
+
+def test_r20_sees_a_value_entry_with_texts_not_its_own(ledger) -> None:
+    transactions = pl.DataFrame(LEDGER_ROWS)
+    ve = ledger["value_entries"]
+    check_texts(ve, transactions)
+    with pytest.raises(AssertionError, match="R20 a posted value entry"):  # another document
+        check_texts(ve.with_columns(document_no=pl.col("document_no").shift(1)), transactions)
+    with pytest.raises(AssertionError, match="R20 a posted value entry"):  # the charge's name
+        check_texts(ve.with_columns(item_charge_no=pl.lit(None, pl.String)), transactions)
+    with pytest.raises(AssertionError, match="R20 an adjustment"):
+        check_texts(ve.with_columns(
+            gen_bus_posting_group=pl.when("adjustment").then(pl.lit("EXPORT"))
+            .otherwise("gen_bus_posting_group")), transactions)
 
 
 def test_r151_sees_a_missing_application(ledger) -> None:
@@ -290,6 +310,7 @@ def test_pipeline_satisfies_the_invariants_on_average_histories(h: History) -> N
     event("checked")
     _check_average((got.item_ledger_entries, got.item_application_entries,
                     got.value_entries), h)
+    check_texts(got.value_entries, h.transactions)
 
 
 def test_r153_average_example_and_its_exception() -> None:
