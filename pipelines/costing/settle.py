@@ -367,7 +367,8 @@ class _Rounds:
                 self.amounts_moved = (None if self.amounts_moved is None else pl.concat(
                     [self.amounts_moved, self.items(recompute.get_column("inbound"))]).unique())
                 moved = pooled_revaluation.moved_amounts(revaluation.revaluation_amounts(
-                    recompute, self.inbound.frame.select("inbound", "target"), self.p,
+                    recompute, self.inbound.take(recompute.get_column("inbound"))
+                    .select("inbound", "target"), self.p,
                     self.amounts.join(self.per_pool, on=["reval_tx", "inbound"], how="semi")),
                     self.amounts, _CENT_EPS)
                 self.amounts = self.amounts.update(moved, on=["reval_tx", "inbound"])
