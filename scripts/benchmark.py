@@ -483,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--progress", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--shapes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
 
     if args.child:  # inside a measured child process
         kind, data, out = args.child[0], Path(args.child[1]), Path(args.child[2])

@@ -23,11 +23,12 @@ _REVALUATION = pl.col("type") == "revaluation"
 
 
 def revaluations(transactions: pl.DataFrame) -> pl.DataFrame:
-    """The revaluation rows: reval_tx, item_no, reval_date, new_cost, applies_to, posting groups."""
+    """The revaluation rows: reval_tx, item_no, reval_date, new_cost, applies_to (their texts
+    reach their value entries by transaction, `posted_value_entries`)."""
     return where(
         transactions, _REVALUATION, pl.col("transaction_no").alias("reval_tx"), "item_no",
         pl.col("posting_date").alias("reval_date"), pl.col("unit_cost").alias("new_cost"),
-        "applies_to", "gen_bus_posting_group", "item_charge_no",
+        "applies_to",
     )
 
 
