@@ -32,6 +32,9 @@ CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sale
 
 # Fixed-point scale for quantities: cumulative sums of quantities must be exact.
 QTY_SCALE = 1_000_000
+# Fields a value entry takes from the transaction that posted it (R20); the item ledger entries
+# do not carry them (at 10M, half a gigabyte held through costing): gathered by transaction
+TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
 
 ITEM_COLUMNS = [
     "item_no", "costing_method", "standard_cost", "indirect_cost_pct", "overhead_rate",
@@ -115,7 +118,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         transactions.get_column("applies_to").drop_nulls().implode()))
     to_leg = pl.col("leg") == 1
     entries = (
-        transactions[order.get_column("row")]
+        transactions.drop(TRANSACTION_TEXTS)[order.get_column("row")]
         .with_columns(
             entry_type=pl.col("type").replace_strict({k: v[0] for k, v in ENTRY_TYPE.items()}),
             sign=pl.col("type").replace_strict({k: v[1] for k, v in ENTRY_TYPE.items()},

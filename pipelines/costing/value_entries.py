@@ -8,15 +8,19 @@ import polars as pl
 
 from pipelines.costing.by_entry import at_entry_no, sums_per_entry
 from pipelines.costing.dates import move_to_allowed
-from pipelines.costing.ledger import QTY_SCALE, invoices_of, reversed_expected, value_rows
+from pipelines.costing.ledger import (
+    QTY_SCALE,
+    TRANSACTION_TEXTS,
+    invoices_of,
+    reversed_expected,
+    value_rows,
+)
 from pipelines.frames import sort_ints, where
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
 from schemas.base import columns, conform
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
-# Fields every value entry takes from the transaction that posted it (R20).
-_FROM_TRANSACTION = ["document_no", "gen_bus_posting_group", "item_charge_no"]
 # Fields every value entry takes from its item ledger entry and item (R20).
 _FROM_ENTRY = [
     "item_no", "location_code", "variant_code", "inventory_posting_group",
@@ -82,7 +86,7 @@ def posted_value_entries(
     of_tx = tx.search_sorted(rows.get_column("transaction_no"))
     return (
         rows.with_columns(
-            *transactions.select(_FROM_TRANSACTION)[of_tx].get_columns(),
+            *transactions.select(TRANSACTION_TEXTS)[of_tx].get_columns(),
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
             adjustment=pl.lit(False),
             applies_to_entry=pl.lit(None, dtype=pl.Int64),
