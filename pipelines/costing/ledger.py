@@ -107,9 +107,10 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     )
     order = keys.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("key_id"), "entry_no",
                         "row", "leg").explode("entry_no", "row", "leg")
-    # the item's fields per key, then per entry by its key: no join over all the entries
-    of_key = keys.select("item_no").join(items.select(ITEM_COLUMNS), on="item_no", how="left",
-                                         maintain_order="left").drop("item_no")
+    # the key's and its item's fields per key, then per entry by its key: no join over all the
+    # entries, and the key's texts gathered from a table of keys, not of transactions
+    of_key = keys.select("item_no", "location_code", "variant_code").join(
+        items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
     # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10); only the
     # named transactions are looked up (a join would hash them all)
     last_entry = narrow.select(
@@ -118,18 +119,16 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         transactions.get_column("applies_to").drop_nulls().implode()))
     to_leg = pl.col("leg") == 1
     entries = (
-        transactions.drop(TRANSACTION_TEXTS)[order.get_column("row")]
+        transactions.drop(of_key.columns[:3], "to_location_code", TRANSACTION_TEXTS)[
+            order.get_column("row")]
+        .with_columns(of_key[order.get_column("key_id")])
         .with_columns(
             entry_type=pl.col("type").replace_strict({k: v[0] for k, v in ENTRY_TYPE.items()}),
             sign=pl.col("type").replace_strict({k: v[1] for k, v in ENTRY_TYPE.items()},
                                                return_dtype=pl.Int64),
             leg=order.get_column("leg"),
         )
-        .with_columns(
-            location_code=pl.when(to_leg).then("to_location_code").otherwise("location_code"),
-            sign=pl.when(to_leg).then(1).otherwise("sign"),
-        )
-        .with_columns(of_key[order.get_column("key_id")])
+        .with_columns(sign=pl.when(to_leg).then(1).otherwise("sign"))
         .with_columns(entry_no=order.get_column("entry_no"))
         .join(last_entry, on="applies_to", how="left", maintain_order="left")
     )
