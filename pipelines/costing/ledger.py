@@ -225,8 +225,11 @@ def source_value_entries(
     direct = round_to(q * c, p)
     indirect = round_to(q * (c * pl.col("indirect_cost_pct") / 100 + pl.col("overhead_rate")), p)
     at_standard = round_to(q * s, p)
-    inbound = entries.filter(pl.col("inbound") & ~pl.col("receiving")).rename(
-        {"entry_no": "item_ledger_entry_no"})
+    inbound = where(  # the columns read, chosen before the filter (`frames.where`)
+        entries, pl.col("inbound") & ~pl.col("receiving"),
+        pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no", "posting_date",
+        "type", "quantity", "unit_cost", "sales_amount", "costing_method", "standard_cost",
+        "indirect_cost_pct", "overhead_rate")
     purchase = inbound.filter(pl.col("type") == "purchase")
     other = inbound.filter(pl.col("type").is_in(["positive_adjustment", "sales_return"]))
     receipt = inbound.filter(pl.col("type") == "purchase_receipt").with_columns(
