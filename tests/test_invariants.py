@@ -264,8 +264,8 @@ def check_closed_average_pools_are_empty(ile: pl.DataFrame, ve: pl.DataFrame,
         raise AssertionError(f"R153 closed average pool has a value:\n{bad}")
 
 
-def _check_average(frames: tuple, h: History, unsettled: Collection[str]) -> None:
-    ile, app, ve = frames
+def _check_average(tables: tuple, h: History, unsettled: Collection[str]) -> None:
+    ile, app, ve = tables
     check_all(ile, app, ve, h.items, _first_allowed(h))  # R150-R153 (non-AVERAGE), R158
     check_closed_average_pools_are_empty(ile, ve, h.items, h.settings.average_cost_calc_type,
                                          unsettled)

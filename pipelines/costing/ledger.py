@@ -109,7 +109,8 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
                         "row", "leg").explode("entry_no", "row", "leg")
     # the key's and its item's fields per key, then per entry by its key: no join over all the
     # entries, and the key's texts gathered from a table of keys, not of transactions
-    of_key = keys.select("item_no", "location_code", "variant_code").join(
+    key_texts = ["item_no", "location_code", "variant_code"]
+    of_key = keys.select(key_texts).join(
         items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
     # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10); only the
     # named transactions are looked up (a join would hash them all)
@@ -119,7 +120,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         transactions.get_column("applies_to").drop_nulls().implode()))
     to_leg = pl.col("leg") == 1
     entries = (
-        transactions.drop(of_key.columns[:3], "to_location_code", TRANSACTION_TEXTS)[
+        transactions.drop(key_texts, "to_location_code", TRANSACTION_TEXTS)[
             order.get_column("row")]
         .with_columns(of_key[order.get_column("key_id")])
         .with_columns(
