@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import polars as pl
@@ -17,6 +18,7 @@ from pipelines.costing.ledger import (
     item_ledger_entries,
     source_value_entries,
 )
+from pipelines.costing.parts import parts_for, settled_in_parts
 from pipelines.costing.settle import settle_costs
 from pipelines.settings import Settings
 
@@ -34,11 +36,14 @@ def cost_ledger(
     inventory_periods: pl.DataFrame,
     settings: Settings,
     accounting_periods: pl.DataFrame | None = None,
+    parts: int | None = None,
 ) -> Ledger:
     """Item ledger, item application and value entries after one cost adjustment run.
 
     `transactions` are in transaction_no order (ingest sorts them); value entries carry nothing
-    posted to the G/L yet (R124 is the posting stage's).
+    posted to the G/L yet (R124 is the posting stage's). Quantity application and the fixed
+    point run on `parts` parts of the items side by side (`parts.py`; by default one part per
+    million entries), with the same result as one run.
     """
     transactions = transactions.sort("transaction_no")
     check_supported(transactions, items)
@@ -47,13 +52,11 @@ def cost_ledger(
     entries = revaluation.standard_cost_in_force(
         item_ledger_entries(transactions, items), transactions)
     source = source_value_entries(transactions, entries, settings)
-    applications = apply_quantities(entries)
-    revalued = links = None
-    if (transactions.get_column("type") == "revaluation").any():
-        revalued = revaluation.revalued_entries(transactions, entries, applications, source)
-        links = revaluation.revaluation_links(revalued, entries, applications)
-    outbound, inbound, amounts, unsettled = settle_costs(
-        entries, source, applications, settings, accounting_periods, revalued, links)
+    settle = partial(_settled, settings=settings, accounting_periods=accounting_periods)
+    parts = parts_for(entries.height) if parts is None else parts
+    applications, revalued, links, outbound, inbound, amounts, unsettled = (
+        settle(transactions, entries, source) if parts <= 1
+        else settled_in_parts(settle, transactions, entries, source, parts))
     # Each intermediate is let go once its last reader has run: at 10M transactions they are
     # gigabytes each, and the tables below would otherwise be built on top of all of them.
     posted = ve.posted_value_entries(
@@ -91,3 +94,17 @@ def cost_ledger(
         value_entries=value_entries,
         unsettled_items=unsettled,
     )
+
+
+def _settled(transactions: pl.DataFrame, entries: pl.DataFrame, source: pl.DataFrame,
+             settings: Settings, accounting_periods: pl.DataFrame | None) -> tuple:
+    """Quantity application (R40-R47), the revaluations (R80-R85) and the fixed point of Adjust
+    Cost (R60): applications, revalued, links, outbound, inbound, amounts, unsettled items."""
+    applications = apply_quantities(entries)
+    revalued = links = None
+    if (transactions.get_column("type") == "revaluation").any():
+        revalued = revaluation.revalued_entries(transactions, entries, applications, source)
+        links = revaluation.revaluation_links(revalued, entries, applications)
+    outbound, inbound, amounts, unsettled = settle_costs(
+        entries, source, applications, settings, accounting_periods, revalued, links)
+    return applications, revalued, links, outbound, inbound, amounts, unsettled

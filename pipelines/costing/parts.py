@@ -1,0 +1,119 @@
+"""Quantity application and the fixed point of cost adjustment on parts of the items at once.
+
+Costs never cross items (transfers, returns, charges, revaluations and pools stay within an
+item, and `applies_to` names a transaction of the same item, R160), so the items can be settled
+in parts: side by side on the machine's cores, each part's working set a fraction of the whole.
+A part's entries are numbered 1..n in entry order while it is settled (the steps index arrays by
+entry number) and its results numbered back; the tables are then built once, for all items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import polars as pl
+
+from pipelines.errors import InputError
+
+ENTRIES_PER_PART = 2_000_000
+WORKERS = 2  # the machine's cores (docs/benchmarks.md); each part's polars calls use both too
+
+# the columns holding item ledger entry numbers, per frame the settling reads or returns
+ENTRY_COLUMNS = {
+    "entries": ("entry_no", "applies_to_entry", "source_entry"),
+    "source": ("item_ledger_entry_no",),
+    "applications": ("inbound", "outbound"),
+    "revalued": ("inbound",),
+    "links": ("inbound", "outbound"),
+    "outbound": ("entry_no",),
+    "inbound": ("inbound",),
+    "amounts": ("inbound",),
+}
+
+
+def parts_for(entries: int) -> int:
+    """How many parts this many item ledger entries are settled in: one below two parts' worth
+    (small histories gain nothing, and keep a single run's errors as they are)."""
+    return max(1, entries // ENTRIES_PER_PART)
+
+
+def item_parts(entries: pl.DataFrame, parts: int) -> pl.DataFrame:
+    """(item_no, part): contiguous runs of items in item order with about equal numbers of
+    entries."""
+    counts = entries.group_by("item_no").len().sort("item_no")
+    return counts.select("item_no", part=((pl.col("len").cum_sum() - pl.col("len")) * parts
+                                          // pl.col("len").sum()).cast(pl.Int64))
+
+
+class Numbering:
+    """A part's entries numbered 1..n in entry order (`local`), and back (`back`)."""
+
+    def __init__(self, entry_no: pl.Series, size: int) -> None:
+        self.entries = entry_no.sort()  # local i -> entry number self.entries[i - 1]
+        local = np.zeros(size + 1, dtype=np.int64)
+        local[self.entries.to_numpy()] = np.arange(1, len(self.entries) + 1)
+        self._local = pl.Series(local)
+
+    def local(self, frame: pl.DataFrame | None, kind: str) -> pl.DataFrame | None:
+        return None if frame is None else frame.with_columns(
+            pl.lit(self._local).gather(pl.col(c)).alias(c) for c in ENTRY_COLUMNS[kind])
+
+    def back(self, frame: pl.DataFrame | None, kind: str) -> pl.DataFrame | None:
+        return None if frame is None else frame.with_columns(
+            pl.lit(self.entries).gather(pl.col(c) - 1).alias(c) for c in ENTRY_COLUMNS[kind])
+
+
+def run_parts(settle: Callable[..., tuple], parts: list[tuple]) -> list[tuple]:
+    """`settle(*part)` of every part, on WORKERS threads. When parts fail on input, one
+    InputError carries all their problems, part by part."""
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = [pool.submit(settle, *part) for part in parts]
+        errors = [f.exception() for f in futures]
+    failed = [e for e in errors if e is not None]
+    if not failed:
+        return [f.result() for f in futures]
+    if not all(isinstance(e, InputError) for e in failed):
+        raise next(e for e in failed if not isinstance(e, InputError))
+    kind = type(failed[0]) if all(type(e) is type(failed[0]) for e in failed) else InputError
+    raise kind([p for e in failed for p in e.problems])
+
+
+# what `settle` returns, in order (the last, the unsettled items, holds no entry numbers)
+RESULTS = ("applications", "revalued", "links", "outbound", "inbound", "amounts")
+
+
+def settled_in_parts(settle: Callable[..., tuple], transactions: pl.DataFrame,
+                     entries: pl.DataFrame, source: pl.DataFrame, parts: int) -> tuple:
+    """`settle(transactions, entries, source)` for all items, computed on `parts` parts of
+    them at once; the results as one run returns them."""
+    of_item = item_parts(entries, parts)
+    if of_item.height < 2:  # nothing to share out
+        return settle(transactions, entries, source)
+
+    def part_of(frame: pl.DataFrame) -> pl.Series:
+        return frame.select("item_no").join(of_item, on="item_no", how="left",
+                                             maintain_order="left").get_column("part")
+
+    entry_part, tx_part = part_of(entries), part_of(transactions)
+    by_entry = np.zeros(entries.height + 1, dtype=np.int64)
+    by_entry[entries.get_column("entry_no").to_numpy()] = entry_part.to_numpy()
+    source_part = by_entry[source.get_column("item_ledger_entry_no").to_numpy()]
+    inputs, numberings = [], []
+    for k in range(int(of_item.get_column("part").max()) + 1):
+        part_entries = entries.filter(entry_part == k)
+        numbering = Numbering(part_entries.get_column("entry_no"), entries.height)
+        numberings.append(numbering)
+        inputs.append((transactions.filter(tx_part == k),
+                       numbering.local(part_entries, "entries"),
+                       numbering.local(source.filter(pl.Series(source_part == k)), "source")))
+    results = run_parts(settle, inputs)
+    del inputs
+    merged = []
+    for i, kind in enumerate(RESULTS):
+        frames = [n.back(r[i], kind) for n, r in zip(numberings, results, strict=True)
+                  if r[i] is not None]
+        merged.append(pl.concat(frames) if frames else None)
+    unsettled = pl.concat([r[-1] for r in results]).sort("item_no")
+    return (*merged, unsettled)
