@@ -58,18 +58,11 @@ def _frames(h: History):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("family", ["wide", "average"])
 @EXAMPLES
-@given(h=histories(wide=True, monotone_dates=False, max_transactions=60),
-       parts=st.integers(2, 4))
-def test_parts_give_one_runs_ledger_on_random_histories(h: History, parts: int) -> None:
-    assert_parts_change_nothing(_frames(h), parts)
-
-
-@pytest.mark.slow
-@EXAMPLES
-@given(h=histories(average=True, monotone_dates=False, max_transactions=60),
-       parts=st.integers(2, 4))
-def test_parts_give_one_runs_ledger_on_average_histories(h: History, parts: int) -> None:
+@given(data=st.data(), parts=st.integers(2, 4))
+def test_parts_give_one_runs_ledger_on_random_histories(family: str, data, parts: int) -> None:
+    h = data.draw(histories(monotone_dates=False, max_transactions=60, **{family: True}))
     assert_parts_change_nothing(_frames(h), parts)
 
 
