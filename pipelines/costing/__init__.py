@@ -42,8 +42,8 @@ def cost_ledger(
 
     `transactions` are in transaction_no order (ingest sorts them); value entries carry nothing
     posted to the G/L yet (R124 is the posting stage's). Quantity application and the fixed
-    point run on `parts` parts of the items side by side (`parts.py`; by default one part per
-    million entries), with the same result as one run.
+    point run on `parts` parts of the items side by side (by default `parts.parts_for`), with
+    the same result as one run.
     """
     transactions = transactions.sort("transaction_no")
     check_supported(transactions, items)

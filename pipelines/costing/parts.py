@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import polars as pl
 
+from pipelines.costing.by_entry import at_entry_no
 from pipelines.errors import InputError
 
 ENTRIES_PER_PART = 2_000_000
@@ -52,13 +52,12 @@ class Numbering:
 
     def __init__(self, entry_no: pl.Series, size: int) -> None:
         self.entries = entry_no.sort()  # local i -> entry number self.entries[i - 1]
-        local = np.zeros(size + 1, dtype=np.int64)
-        local[self.entries.to_numpy()] = np.arange(1, len(self.entries) + 1)
-        self._local = pl.Series(local)
+        self._local = at_entry_no(self.entries, pl.int_range(
+            1, self.entries.len() + 1, dtype=pl.Int64, eager=True), size)
 
     def local(self, frame: pl.DataFrame | None, kind: str) -> pl.DataFrame | None:
         return None if frame is None else frame.with_columns(
-            pl.lit(self._local).gather(pl.col(c)).alias(c) for c in ENTRY_COLUMNS[kind])
+            pl.lit(self._local).gather(pl.col(c) - 1).alias(c) for c in ENTRY_COLUMNS[kind])
 
     def back(self, frame: pl.DataFrame | None, kind: str) -> pl.DataFrame | None:
         return None if frame is None else frame.with_columns(
@@ -97,9 +96,8 @@ def settled_in_parts(settle: Callable[..., tuple], transactions: pl.DataFrame,
                                              maintain_order="left").get_column("part")
 
     entry_part, tx_part = part_of(entries), part_of(transactions)
-    by_entry = np.zeros(entries.height + 1, dtype=np.int64)
-    by_entry[entries.get_column("entry_no").to_numpy()] = entry_part.to_numpy()
-    source_part = by_entry[source.get_column("item_ledger_entry_no").to_numpy()]
+    source_part = at_entry_no(entries.get_column("entry_no"), entry_part, entries.height).gather(
+        source.get_column("item_ledger_entry_no") - 1)
     inputs, numberings = [], []
     for k in range(int(of_item.get_column("part").max()) + 1):
         part_entries = entries.filter(entry_part == k)
@@ -107,7 +105,7 @@ def settled_in_parts(settle: Callable[..., tuple], transactions: pl.DataFrame,
         numberings.append(numbering)
         inputs.append((transactions.filter(tx_part == k),
                        numbering.local(part_entries, "entries"),
-                       numbering.local(source.filter(pl.Series(source_part == k)), "source")))
+                       numbering.local(source.filter(source_part == k), "source")))
     results = run_parts(settle, inputs)
     del inputs
     merged = []
