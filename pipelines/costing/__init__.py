@@ -22,6 +22,13 @@ from pipelines.costing.parts import parts_for, settled_in_parts
 from pipelines.costing.settle import settle_costs
 from pipelines.settings import Settings
 
+# the entries' columns quantity application, the revaluations and the fixed point read
+SETTLE_COLUMNS = (
+    "entry_no", "transaction_no", "posting_date", "type", "item_no", "location_code", "key_id",
+    "costing_method", "standard_cost", "quantity", "units", "unit_cost", "amount", "leg",
+    "inbound", "receiving", "applies_to", "applies_to_entry", "source_entry",
+)
+
 
 class Ledger(NamedTuple):
     item_ledger_entries: pl.DataFrame
@@ -54,9 +61,14 @@ def cost_ledger(
     source = source_value_entries(transactions, entries, settings)
     settle = partial(_settled, settings=settings, accounting_periods=accounting_periods)
     parts = parts_for(entries.height) if parts is None else parts
+    # settling reads only the revaluations among the transactions and some of the entries'
+    # columns: only those are shared out into parts (at 1M, 1,297 of the transactions' rows
+    # and 70 % of the entries' bytes; at 10M, 2-4 s less and 0.5 GB less at the peak)
+    settling = (transactions.filter(pl.col("type") == "revaluation"),
+                entries.select(SETTLE_COLUMNS), source)
     applications, revalued, links, outbound, inbound, amounts, unsettled = (
-        settle(transactions, entries, source) if parts <= 1
-        else settled_in_parts(settle, transactions, entries, source, parts))
+        settle(*settling) if parts <= 1 else settled_in_parts(settle, *settling, parts))
+    del settling
     # Each intermediate is let go once its last reader has run: at 10M transactions they are
     # gigabytes each, and the tables below would otherwise be built on top of all of them.
     posted = ve.posted_value_entries(
