@@ -335,3 +335,21 @@ def test_what_the_stage_cannot_cost_is_named_before_anything_is_costed() -> None
         "this costing method is not costed by this version of invrec",
         "transactions row transaction_no=3, column applies_to, value '2': not supported yet: "
         "item charge on a sale entry"]
+
+
+def test_the_ledger_does_not_depend_on_the_order_the_transactions_come_in() -> None:
+    """Ingest gives the transactions in order and costing skips its sort then; in any other
+    order it sorts them itself."""
+    from pathlib import Path
+
+    from polars.testing import assert_frame_equal
+
+    from pipelines.ingest import read_input
+
+    i = read_input(Path(__file__).resolve().parents[1] / "data" / "sample")
+    rest = (i.items, i.inventory_periods, i.settings, i.accounting_periods)
+    in_order, reversed_ = cost_ledger(i.transactions, *rest), cost_ledger(
+        i.transactions.reverse(), *rest)
+    assert in_order.value_entries.height > 100
+    for want, got in zip(in_order, reversed_, strict=True):
+        assert_frame_equal(got, want)
