@@ -94,8 +94,8 @@ def cost_ledger(
     adjustments = ve.adjustment_entries(
         posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
     del targets, rounding
-    # posted, then adjustments: already in entry_no order. Not rechunked: a copy of 13M rows
-    # at 10M cost a second and the peak of costing; what reads the table runs as fast on both
+    # posted, then adjustments: already in entry_no order. Not rechunked: building the table
+    # on the two chunks costs what the copy and the table cost (1.8-2.1 s at 10M, either way)
     rows = pl.concat([posted, adjustments], how="diagonal_relaxed")
     del posted, adjustments
     value_entries = ve.value_entries_table(entries, rows, valuation_dates, settings)
