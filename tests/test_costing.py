@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipelines.costing import cost_ledger
 from pipelines.errors import InputError, NotSupportedYet
+from pipelines.ingest import read_input
 from pipelines.settings import Settings
 
 D = dt.date
@@ -340,12 +343,6 @@ def test_what_the_stage_cannot_cost_is_named_before_anything_is_costed() -> None
 def test_the_ledger_does_not_depend_on_the_order_the_transactions_come_in() -> None:
     """Ingest gives the transactions in order and costing skips its sort then; in any other
     order it sorts them itself."""
-    from pathlib import Path
-
-    from polars.testing import assert_frame_equal
-
-    from pipelines.ingest import read_input
-
     i = read_input(Path(__file__).resolve().parents[1] / "data" / "sample")
     rest = (i.items, i.inventory_periods, i.settings, i.accounting_periods)
     in_order, reversed_ = cost_ledger(i.transactions, *rest), cost_ledger(

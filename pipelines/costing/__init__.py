@@ -109,14 +109,15 @@ def cost_ledger(
     )
 
 
-def _settled(transactions: pl.DataFrame, entries: pl.DataFrame, source: pl.DataFrame,
+def _settled(revaluations: pl.DataFrame, entries: pl.DataFrame, source: pl.DataFrame,
              settings: Settings, accounting_periods: pl.DataFrame | None) -> tuple:
-    """Quantity application (R40-R47), the revaluations (R80-R85) and the fixed point of Adjust
-    Cost (R60): applications, revalued, links, outbound, inbound, amounts, unsettled items."""
+    """Quantity application (R40-R47), the revaluations (R80-R85, the transactions of type
+    revaluation) and the fixed point of Adjust Cost (R60): applications, revalued, links,
+    outbound, inbound, amounts, unsettled items."""
     applications = apply_quantities(entries)
     revalued = links = None
-    if (transactions.get_column("type") == "revaluation").any():
-        revalued = revaluation.revalued_entries(transactions, entries, applications, source)
+    if revaluations.height:
+        revalued = revaluation.revalued_entries(revaluations, entries, applications, source)
         links = revaluation.revaluation_links(revalued, entries, applications)
     outbound, inbound, amounts, unsettled = settle_costs(
         entries, source, applications, settings, accounting_periods, revalued, links)
