@@ -83,19 +83,19 @@ def run_parts(settle: Callable[..., tuple], parts: list[tuple]) -> list[tuple]:
 RESULTS = ("applications", "revalued", "links", "outbound", "inbound", "amounts")
 
 
-def settled_in_parts(settle: Callable[..., tuple], transactions: pl.DataFrame,
+def settled_in_parts(settle: Callable[..., tuple], revaluations: pl.DataFrame,
                      entries: pl.DataFrame, source: pl.DataFrame, parts: int) -> tuple:
-    """`settle(transactions, entries, source)` for all items, computed on `parts` parts of
+    """`settle(revaluations, entries, source)` for all items, computed on `parts` parts of
     them at once; the results as one run returns them."""
     of_item = item_parts(entries, parts)
     if of_item.height < 2:  # nothing to share out
-        return settle(transactions, entries, source)
+        return settle(revaluations, entries, source)
 
     def part_of(frame: pl.DataFrame) -> pl.Series:
         return frame.select("item_no").join(of_item, on="item_no", how="left",
                                              maintain_order="left").get_column("part")
 
-    entry_part, tx_part = part_of(entries), part_of(transactions)
+    entry_part, revaluation_part = part_of(entries), part_of(revaluations)
     source_part = at_entry_no(entries.get_column("entry_no"), entry_part, entries.height).gather(
         source.get_column("item_ledger_entry_no") - 1)
     inputs, numberings = [], []
@@ -103,7 +103,7 @@ def settled_in_parts(settle: Callable[..., tuple], transactions: pl.DataFrame,
         part_entries = entries.filter(entry_part == k)
         numbering = Numbering(part_entries.get_column("entry_no"), entries.height)
         numberings.append(numbering)
-        inputs.append((transactions.filter(tx_part == k),
+        inputs.append((revaluations.filter(revaluation_part == k),
                        numbering.local(part_entries, "entries"),
                        numbering.local(source.filter(source_part == k), "source")))
     results = run_parts(settle, inputs)
