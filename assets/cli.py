@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         unsettled: list[str] = []
         with _quiet(args.debug):
             try:
-                unsettled = _materialize(data, staging, args)
+                unsettled = _materialize(data, staging, tables, args)
             except Exception as exc:
                 # a blocking check at ERROR (reconciliation_severity = "error") fails the run
                 # after every table was written: the controller gets them, and the exit code
@@ -152,9 +152,12 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> list[str]:
-    """Every asset and check of the code location (`cli_job`), the IO manager rooted in staging.
-    Returns the items cost adjustment left alone (R60, the costs_settled check)."""
+def _materialize(data: Path, staging: Path, tables: list[str],
+                 args: argparse.Namespace) -> list[str]:
+    """Every asset and check of the code location (`cli_job`), the IO manager rooted in staging
+    and writing only `tables` (the rest of staging would be thrown away: the other assets are
+    handed over in memory). Returns the items cost adjustment left alone (R60, the
+    costs_settled check)."""
     import dagster as dg
 
     from assets.costing import COSTS_SETTLED
@@ -170,7 +173,8 @@ def _materialize(data: Path, staging: Path, args: argparse.Namespace) -> list[st
                     dg.reconstructable(cli_job), instance=instance, raise_on_error=True,
                     run_config={
                         "resources": {RESOURCE_KEY: {"config": config},
-                                      "io_manager": {"config": {"base_dir": str(staging)}}},
+                                      "io_manager": {"config": {"base_dir": str(staging),
+                                                                "persist": tables}}},
                         "loggers": {"console": {"config": {"log_level": level}}},
                     },
                     tags={"invrec/source": "cli"},

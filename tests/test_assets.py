@@ -75,6 +75,22 @@ def test_io_manager_hands_the_frame_over_until_its_last_load(tmp_path: Path) -> 
     assert io.load_input(dg.build_input_context(asset_key=other)) is not FRAME
 
 
+def test_io_manager_writes_only_what_it_persists(tmp_path: Path) -> None:
+    """An asset left out of `persist` is handed over to its loads and never written; a load
+    beyond them is an error, not a read of a file some earlier run left there."""
+    manager = ParquetIOManager(base_dir=str(tmp_path), hand_over={"kept": 1, "passed": 1},
+                               persist=["kept"])
+    io = manager.create_io_manager(None)
+    for name in ("kept", "passed"):
+        io.handle_output(dg.build_output_context(asset_key=dg.AssetKey(name)), FRAME)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.parquet"]
+    passed = dg.build_input_context(asset_key=dg.AssetKey("passed"))
+    assert io.load_input(passed) is FRAME
+    FRAME.write_parquet(tmp_path / "passed.parquet")  # a stale file from another run
+    with pytest.raises(RuntimeError, match="passed is not written by this run"):
+        io.load_input(passed)
+
+
 @pytest.mark.slow
 def test_graph_materializes_what_run_pipeline_computes(tmp_path: Path) -> None:
     """The Dagster graph and the pure pipeline are the same composition of stages."""
