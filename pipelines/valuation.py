@@ -26,7 +26,11 @@ def _first_value_entry(item_ledger_entries: pl.DataFrame,
     entry_no = item_ledger_entries.get_column("entry_no").to_numpy()
     first = np.full(max(int(no.max(initial=0)), int(entry_no.max(initial=0))) + 1,
                     value_entries.height, dtype=np.int64)
-    order = value_entries.get_column("entry_no").arg_sort().to_numpy()  # usually 0..n-1
+    ve_no = value_entries.get_column("entry_no")
+    if ve_no.is_sorted():  # as the costing stage writes them: no sort (0.8 s at 13M rows)
+        np.minimum.at(first, no, np.arange(len(no)))
+        return first[entry_no]
+    order = ve_no.arg_sort().to_numpy()
     np.minimum.at(first, no[order], np.arange(len(no)))
     return np.append(order, value_entries.height)[first[entry_no]]
 
@@ -136,29 +140,28 @@ def inventory_valuation_by_period(
     first = int(min(ile_moves.get_column("month").filter(q_dated).min() or last,
                     ve_moves.get_column("month").filter(v_dated).min() or last))
     n_months = last - first + 1
-    q_cell = (key_of * n_months + ile_moves.get_column("month").to_numpy() - first)[q_dated]
-    v_cell = (key_of[ve_row] * n_months + ve_moves.get_column("month").to_numpy() - first)[v_dated]
-    q_in = ile_moves.get_column("inbound").to_numpy()
-    v_in = q_in[ve_row][v_dated]
-    q_in = q_in[q_dated]
+    # a slot per move, its cell and side: 2 * cell, + 1 on the decreasing side
     cells = keys.height * n_months
-
-    def sums(cell, weights, side):  # the sums per cell of one side's moves
-        return np.bincount(cell[side], weights=weights[side], minlength=cells)
+    q_in = ile_moves.get_column("inbound").to_numpy()
+    q_slot, (quantity,) = _dated(
+        q_dated, 2 * (key_of * n_months + ile_moves.get_column("month").to_numpy() - first)
+        + ~q_in, ile_moves.get_column("quantity").to_numpy())
+    v_slot, (value, expected) = _dated(
+        v_dated, 2 * (key_of[ve_row] * n_months + ve_moves.get_column("month").to_numpy() - first)
+        + ~q_in[ve_row], *(ve_moves.get_column(c).to_numpy() for c in ("value", "expected")))
 
     figures = {}
-    for name, cell, weights, inbound in (
-        ("quantity", q_cell, ile_moves.get_column("quantity").to_numpy()[q_dated], q_in),
-        ("value", v_cell, ve_moves.get_column("value").to_numpy()[v_dated], v_in),
-        ("expected_cost", v_cell, ve_moves.get_column("expected").to_numpy()[v_dated], v_in),
-    ):
-        increases, decreases = sums(cell, weights, inbound), -sums(cell, weights, ~inbound)
+    for name, slot, weights in (("quantity", q_slot, quantity), ("value", v_slot, value),
+                                ("expected_cost", v_slot, expected)):
+        sides = np.bincount(slot, weights=weights, minlength=2 * cells).reshape(-1, 2)
+        increases, decreases = sides[:, 0], -sides[:, 1]
         net = increases - decreases
         closing = np.cumsum(net.reshape(-1, n_months), axis=1).ravel()
         figures |= {f"increases_{name}": increases, f"decreases_{name}": decreases,
                     f"closing_{name}": closing, f"opening_{name}": closing - net}
     # a key's rows run from its first month with a move (a key without one has none)
-    moved = np.bincount(np.concatenate([q_cell, v_cell]), minlength=cells).reshape(-1, n_months)
+    moved = np.bincount(np.concatenate([q_slot, v_slot]) // 2,
+                        minlength=cells).reshape(-1, n_months)
     shown = (np.cumsum(moved, axis=1) > 0).ravel()
     at = np.flatnonzero(shown)
     start = pl.Series(at % n_months + first)
@@ -180,6 +183,14 @@ def inventory_valuation_by_period(
                                   *[pl.col(c).abs() > _QTY_EPS for c in quantities]))
         .select(columns(InventoryValuationPeriod))
     )
+
+
+def _dated(dated: np.ndarray, slot: np.ndarray, *weights: np.ndarray) -> tuple:
+    """The slots and weights of the moves posted by the valuation date (as a rule all of them:
+    then no copies)."""
+    if dated.all():
+        return slot, weights
+    return slot[dated], tuple(w[dated] for w in weights)
 
 
 def _numbered_keys(ile: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
