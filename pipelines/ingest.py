@@ -112,7 +112,9 @@ def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTa
     t = loaded.tables
     return InputTables(
         items=conform(t["items"], Item),
-        transactions=conform(keep, Transaction),
+        # one chunk (the reader gives hundreds): every gather of costing's from them is faster
+        # than across chunks (all columns of 10M rows: 1.3-1.6 s, one chunk 0.3 s; the copy 0.2 s)
+        transactions=conform(keep, Transaction).rechunk(),
         inventory_posting_setup=conform(t["inventory_posting_setup"], InventoryPostingSetup),
         general_posting_setup=conform(t["general_posting_setup"], GeneralPostingSetup),
         gl_accounts=conform(t["gl_accounts"], GLAccount),
