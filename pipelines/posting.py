@@ -133,17 +133,18 @@ def posting_rows(
     for slot, amount in pairs.items():  # the account side, then the balancing side (R121)
         part = keyed.select(
             pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
-            pl.col("combo").cast(pl.Int64),
+            "combo",
             amount=round_to(amount, precision),
         ).filter(pl.col("amount") != 0)
-        parts += [part.with_columns(slot=pl.lit(slot, pl.Int64)),
-                  part.with_columns(slot=pl.lit(slot + 1, pl.Int64), amount=-pl.col("amount"))]
+        # combo UInt32, slot Int8: three rows per value entry at 10M are 30M rows (0.3 GB less)
+        parts += [part.with_columns(slot=pl.lit(slot, pl.Int8)),
+                  part.with_columns(slot=pl.lit(slot + 1, pl.Int8), amount=-pl.col("amount"))]
     rows = pl.concat(parts)
     if ordered:  # R123: value entry, then Xe before X, then account before balancing
-        rows = rows.sort(pl.col("row") * 4 + pl.col("slot"))
+        rows = rows.sort(pl.col("row") * 4 + pl.col("slot").cast(pl.Int64))
     # one row per (combination, slot), at position combo * 4 + slot
     table = _slot_table(combos)
-    rows = rows.with_columns(at=pl.col("combo") * 4 + pl.col("slot"))
+    rows = rows.with_columns(at=pl.col("combo").cast(pl.Int64) * 4 + pl.col("slot"))
     role = table["account_role"].gather(rows["at"])
     if role.null_count():  # R121: cannot arise from valid input, so a costing bug
         unmapped = keyed["entry_no"].gather(rows.filter(role.is_null())["row"])

@@ -72,8 +72,7 @@ def reconcile(
         pl.concat([keyed.select("posting_date"), entry_docs], how="horizontal")[rows["row"]]
         .with_columns(rows.select("amount", "slot", "row"),
                       account=cell.positions(account_no).gather(rows["at"]))
-        .select(cell.key(pl.col("account")), *KEY[1:], "amount", "row",
-                expected=pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0))
+        .select(cell.key(pl.col("account")), *KEY[1:], "amount", "row", "slot")
     )
     del rows
     gl = gl.with_columns(_documents("document_no")).with_columns(
@@ -149,9 +148,10 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
     with odds of 2^-64 per pair; a difference is then missed only if it is another differing
     cell's exact opposite."""
     zero = precision / 2
-    part = pl.col("amount") - pl.col("expected") if expected else pl.col("amount")
+    xe = pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0)  # slots 0, 1: the Xe pair
+    part = pl.col("amount") - xe if expected else pl.col("amount")
     mixed = pl.concat([
-        subledger.lazy().select(_mix(), d=part, **({"e": "expected"} if expected else {})),
+        subledger.lazy().select(_mix(), d=part, **({"e": xe} if expected else {})),
         gl.lazy().select(_mix(), d=-pl.col("amount"),
                          **({"e": pl.lit(0.0)} if expected else {})),
     ])
@@ -168,7 +168,7 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
         for side in (subledger, gl)
     ]).unique()
     of_docs = pl.col("doc_a").is_in(docs.get_column("doc_a").implode())
-    s_e = {"S_e": "expected"} if expected else {}
+    s_e = {"S_e": xe} if expected else {}
     zero_col = pl.lit(0.0)
     stacked = pl.concat([
         subledger.lazy().filter(of_docs).select(*KEY, S="amount", G=zero_col, **s_e),
