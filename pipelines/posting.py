@@ -136,7 +136,7 @@ def posting_rows(
             "combo",
             amount=round_to(amount, precision),
         ).filter(pl.col("amount") != 0)
-        # combo UInt32, slot Int8: three rows per value entry at 10M are 30M rows (0.3 GB less)
+        # combo as numbered (UInt32), slot Int8: 11 bytes less per row, 30M rows at 10M
         parts += [part.with_columns(slot=pl.lit(slot, pl.Int8)),
                   part.with_columns(slot=pl.lit(slot + 1, pl.Int8), amount=-pl.col("amount"))]
     rows = pl.concat(parts)
