@@ -5,9 +5,10 @@ Both sides are totalled per cell, (month, account, document) (R145): at 10M tran
 (`month_account`: month end as days since 1970 times the account count, plus the account's
 position among the reconciled accounts), the document as two 64-bit hashes of its number with
 different seeds (`doc_a`, `doc_b`: two different numbers share both with odds of about 1e-25 at
-10M documents). Cells are told apart first by one mix of the three (`_cells`), and grouped on the
-keys themselves only for the documents that differ; document numbers and items are looked up
-again only for their cells.
+10M documents). Cells are told apart first by one mix of the three (`_cells`); buckets of mixes
+whose cells all agree are ruled out by an integer fingerprint, the rest grouped by mix, and only
+the documents that differ grouped on the keys themselves; document numbers and items are looked
+up again only for their cells.
 """
 
 from __future__ import annotations
@@ -141,12 +142,14 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
     """Both sides' totals per month and account (S, G), and per cell (R145) those of the
     documents that differ: S, G and with `expected` the Xe part of S (S_e).
 
-    A group-by of some 60M rows into 30M cells on three keys is most of reconciliation's time;
-    almost every cell agrees. So the cells are first told apart by one 64-bit mix of their three
-    keys with S' - G (and S_e) summed per mix, and only the documents (on an account) that have
-    a cell whose sums are not zero are grouped on the keys themselves. Two cells share a mix
-    with odds of 2^-64 per pair; a difference is then missed only if it is another differing
-    cell's exact opposite."""
+    A group-by of some 60M rows into 30M cells on three keys would be most of reconciliation's
+    time; almost every cell agrees. So the cells are first told apart by one 64-bit mix of their
+    three keys; the buckets of mixes that may hold a differing cell are found by a fingerprint
+    summed per bucket (`_flagged_buckets`: 65,536 groups, not 30M), S' - G (and S_e) are summed
+    per mix over their rows only, and only the documents (on an account) that have a cell whose
+    sums are not zero are grouped on the keys themselves. Two cells share a mix with odds of
+    2^-64 per pair; a difference is then missed only if it is another differing cell's exact
+    opposite. At 10M against our own G/L: 7.9-8.6 s instead of 11.1-12.6 s."""
     zero = precision / 2
     xe = pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0)  # slots 0, 1: the Xe pair
     part = pl.col("amount") - xe if expected else pl.col("amount")
@@ -156,11 +159,14 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
                          **({"e": pl.lit(0.0)} if expected else {})),
     ])
     differ = (pl.col("d").abs() >= zero) | (pl.col("e").abs() >= zero if expected else False)
-    # in _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share of
+    # only the rows of the buckets that may hold a differing cell are grouped by cell, in
+    # _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share of
     # the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec run`)
+    flagged = _bucket(pl.col("mix")).is_in(
+        _flagged_buckets(mixed, precision, expected).implode())
     suspect = pl.concat([
-        mixed.filter(pl.col("mix") % _MIX_PARTS == part_no).group_by("mix").agg(pl.all().sum())
-        .filter(differ).select("mix").collect()
+        mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
+        .agg(pl.all().sum()).filter(differ).select("mix").collect()
         for part_no in range(_MIX_PARTS)]).get_column("mix")
     account = (pl.col("month_account") % cell.n).alias("account")
     docs = pl.concat([
@@ -185,6 +191,39 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
 
 
 _MIX_PARTS = 2
+_UNITS = 1000  # a bucket's fingerprint counts amounts in thousandths of the rounding precision
+_E_MIX = 0xD6E8FEB86659FD93  # another odd multiplier: the Xe part's weight per cell
+
+
+def _bucket(mix: pl.Expr) -> pl.Expr:
+    """A mix's bucket: its top 16 bits."""
+    return mix // pl.lit(1 << 48, pl.UInt64)
+
+
+def _flagged_buckets(mixed: pl.LazyFrame, precision: float, expected: bool) -> pl.Series:
+    """The buckets of mixes that may hold a cell whose S' - G (d) or S_e (e) is not zero.
+
+    Each row adds its amount in integer units times an odd number of its cell's mix (wrapping,
+    so exact): a bucket whose cells all sum to zero units sums to zero, one with a non-zero
+    cell sums to zero with odds of 2^-64. A cell is reported by the exact group-by that
+    follows, not by this: a bucket left out needs a cell of non-zero amount whose units sum to
+    zero, which amounts with up to three decimals more than the precision never have (an
+    amount too large for 64-bit units flags its bucket). At 10M almost every bucket sums to
+    zero, and 60M rows are summed into 65,536 buckets instead of 30M cells."""
+    scale = _UNITS / precision
+
+    def units(amount: pl.Expr) -> pl.Expr:
+        return (amount * scale).round().cast(pl.Int64, strict=False).reinterpret(signed=False)
+
+    mix = pl.col("mix")
+    weight = units(pl.col("d")) * (mix | 1)
+    if expected:
+        weight = weight + units(pl.col("e")) * ((mix * pl.lit(_E_MIX, pl.UInt64)) | 1)
+    return (
+        mixed.select(bucket=_bucket(mix), weight=weight.fill_null(1))
+        .group_by("bucket").agg(pl.col("weight").sum())
+        .filter(pl.col("weight") != 0).collect().get_column("bucket")
+    )
 
 
 def _mix() -> pl.Expr:
