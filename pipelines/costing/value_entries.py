@@ -250,10 +250,13 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     units = applications.select(pl.col("units").cast(pl.Float64))
     applied = (sums_per_entry(applications.get_column("inbound"), units, n)
                - sums_per_entry(applications.get_column("outbound"), units, n))
+    # in entry number order (row i is entry i + 1): the entries' numbers are 1..n, so the rows
+    # are gathered by the inverse permutation, without sorting the entry numbers
+    in_order = at_entry_no(entries.get_column("entry_no"), pl.int_range(n, eager=True), n)
     frame = entries.select("inbound", "units", *(
         c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
-    )).sort("entry_no").with_columns(  # entry numbers 1..n in order: row i is entry i + 1
-        applied.get_column("units").cast(pl.Int64).alias("applied"))
+    ))[in_order].with_columns(pl.col("entry_no").set_sorted(),
+                              applied.get_column("units").cast(pl.Int64).alias("applied"))
     remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
         "applied")
     return conform(
