@@ -21,12 +21,19 @@ from pipelines.costing.ledger import (
 from pipelines.costing.parts import parts_for, settled_in_parts
 from pipelines.costing.settle import settle_costs
 from pipelines.settings import Settings
+from schemas.base import columns
+from schemas.ledger import ItemLedgerEntry
 
 # the entries' columns quantity application, the revaluations and the fixed point read
 SETTLE_COLUMNS = (
     "entry_no", "transaction_no", "posting_date", "type", "item_no", "location_code", "key_id",
     "costing_method", "standard_cost", "quantity", "units", "unit_cost", "amount", "leg",
     "inbound", "receiving", "applies_to", "applies_to_entry", "source_entry",
+)
+# what the three tables read of the entries beyond the item ledger entries' own columns (R20, R47)
+TABLE_COLUMNS = (
+    "inbound", "units", "receiving", "source_entry", "costing_method",
+    "inventory_posting_group", "gen_prod_posting_group",
 )
 
 
@@ -76,6 +83,10 @@ def cost_ledger(
         transactions, entries, source, outbound, inbound, settings,
         None if revalued is None else revaluation.revaluation_value_entries(revalued, amounts))
     del source, revalued
+    # the rest of the entries' columns go now, not when costing returns: at 10M, 0.8 GB less
+    # under the tables, whose pages cost most (docs/benchmarks.md, run BD)
+    entries = entries.select(c for c in entries.columns
+                             if c in TABLE_COLUMNS or c in columns(ItemLedgerEntry))
     targets = pl.concat([
         outbound.select("entry_no", "target"),
         inbound.filter(pl.col("receiving")).select(pl.col("inbound").alias("entry_no"), "target"),
