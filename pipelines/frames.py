@@ -22,10 +22,11 @@ def sort_ints(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     non-negative, without nulls and fit in 63 bits together. Polars' sort on several columns
     compares row by row: about twice the time of one key at ten million rows.
 
-    The rows are gathered column by column, each column made one chunk first: a gather across
-    the chunks of a concat is slower than the copy (posted value entries at 10M: 2.8-3.3 s as
-    six chunks, 0.1 + 2.4 s as one), and a copy of one column at a time, unlike a copy of the
-    whole frame, holds no second frame beside the sorted one."""
+    On the packed key the rows are gathered column by column, each column made one chunk first
+    (`gather_rows`): a gather across the chunks of a concat is slower than the copy (posted
+    value entries at 10M: 2.8-3.3 s as six chunks, 0.1 + 2.4 s as one), and a copy of one
+    column at a time, unlike a copy of the whole frame, holds no second frame beside the
+    sorted one."""
     stats = frame.select(*(pl.col(c).min().alias(f"min{i}") for i, c in enumerate(columns)),
                          *(pl.col(c).max().alias(f"max{i}") for i, c in enumerate(columns)),
                          *(pl.col(c).null_count().alias(f"null{i}")
@@ -39,8 +40,12 @@ def sort_ints(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     key = pl.lit(0, dtype=pl.Int64)
     for c, width in zip(columns, widths, strict=True):
         key = key * (1 << width) + pl.col(c).cast(pl.Int64)
-    order = frame.select(key.arg_sort()).to_series()
+    return gather_rows(frame, frame.select(key.arg_sort()).to_series())
+
+
+def gather_rows(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """`frame[rows]`, column by column, each column made one chunk first (see `sort_ints`)."""
     # polars lets go of the GIL in a gather: one column per polars thread at a time
     with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
-        return pl.DataFrame(list(pool.map(lambda c: frame.get_column(c).rechunk().gather(order),
+        return pl.DataFrame(list(pool.map(lambda c: frame.get_column(c).rechunk().gather(rows),
                                           frame.columns)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.errors import InputError, Problem
+from pipelines.frames import gather_rows
 from pipelines.rounding import round_to
 from pipelines.settings import Settings
 from schemas.base import columns
@@ -93,7 +94,7 @@ def setup_accounts(
 
 def _gather(keyed: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
     """Value entry columns repeated for each of their G/L rows (`rows["row"]` positions)."""
-    return keyed.select(**exprs).rechunk()[rows["row"]]  # a gather across chunks is slow
+    return gather_rows(keyed.select(**exprs), rows["row"])
 
 
 def posting_rows(
