@@ -83,10 +83,6 @@ def cost_ledger(
         transactions, entries, source, outbound, inbound, settings,
         None if revalued is None else revaluation.revaluation_value_entries(revalued, amounts))
     del source, revalued
-    # the rest of the entries' columns go now, not when costing returns: at 10M, 0.8 GB less
-    # under the tables, whose pages cost most (docs/benchmarks.md, run BD)
-    entries = entries.select(c for c in entries.columns
-                             if c in TABLE_COLUMNS or c in columns(ItemLedgerEntry))
     targets = pl.concat([
         outbound.select("entry_no", "target"),
         inbound.filter(pl.col("receiving")).select(pl.col("inbound").alias("entry_no"), "target"),
@@ -102,6 +98,12 @@ def cost_ledger(
         left_alone = entries.join(unsettled, on="item_no", how="semi").select("entry_no")
         targets = targets.join(left_alone, on="entry_no", how="anti")
         rounding = rounding.join(left_alone, on="entry_no", how="anti")
+    # the rest of the entries' columns go now, not when costing returns (at 10M, 0.8 GB less
+    # under the tables, whose pages cost most: docs/benchmarks.md, run BD), and their texts
+    # are held as Categorical until the tables cast them back (0.6 GB less, run BG)
+    entries = entries.select(c for c in entries.columns
+                             if c in TABLE_COLUMNS or c in columns(ItemLedgerEntry)).with_columns(
+        pl.col(pl.String).cast(pl.Categorical))
     adjustments = ve.adjustment_entries(
         posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
     del targets, rounding
