@@ -409,12 +409,15 @@ def findings(pipes: list[Measurement], floors: dict[str, Measurement]) -> list[s
     for m in done:
         if m.size >= 10_000_000:
             fl = floors.get(m.label)
-            ratio = m.total / fl.total if fl and not fl.error else float("nan")
             peak = max(m.peak_bytes.values()) / GB
+            if fl and not fl.error:
+                ratio = m.total / fl.total
+                against = f"x{ratio:.1f} the floor (<= 3: {'met' if ratio <= 3 else 'missed'})"
+            else:
+                against = "no floor measured (--no-floor, or it failed): no ratio"
             notes.append(f"- target at {m.label}: {m.total:.1f} s (<= 60 s: "
                          f"{'met' if m.total <= 60 else 'missed'}), peak {peak:.1f} GB (<= 12 GB: "
-                         f"{'met' if peak <= 12 else 'missed'}), x{ratio:.1f} the floor (<= 3: "
-                         f"{'met' if ratio <= 3 else 'missed'})")
+                         f"{'met' if peak <= 12 else 'missed'}), {against}")
     return notes
 
 

@@ -32,3 +32,20 @@ def test_every_run_is_listed_in_the_order_run_with_its_ratio():
         "- runs at 10,000,000 in turn (the table shows the median): pipeline 120.0 / - s, "
         "floor 40.0 / 30.0 s, ratio 3.0 / -"
     ]
+
+
+def _complete(kind: str, seconds: float):
+    m = benchmark.Measurement("10,000,000", 10_000_000, kind)
+    m.seconds = dict.fromkeys(benchmark.STAGES, seconds / len(benchmark.STAGES))
+    m.peak_bytes = {"costing": 10 * benchmark.GB}
+    return m
+
+
+def test_the_target_line_gives_the_ratio_only_when_a_floor_was_measured():
+    pipe = _complete("pipeline", 90.0)
+    with_floor = benchmark.findings([pipe], {"10,000,000": _complete("floor", 20.0)})
+    assert with_floor[-1] == ("- target at 10,000,000: 90.0 s (<= 60 s: missed), peak 10.0 GB "
+                              "(<= 12 GB: met), x4.5 the floor (<= 3: missed)")
+    without = benchmark.findings([pipe], {})
+    assert without[-1].endswith("no floor measured (--no-floor, or it failed): no ratio")
+    assert "nan" not in without[-1]
