@@ -36,6 +36,9 @@ QTY_SCALE = 1_000_000
 # do not carry them (at 10M, half a gigabyte held through costing): gathered by transaction
 TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
 
+# texts of the entries only the tables read: Categorical (4 bytes a row, not 16) until the
+# tables cast them back, gathered so from the keys' table (docs/benchmarks.md, run BG)
+TABLE_TEXTS = ["variant_code", "inventory_posting_group", "gen_prod_posting_group"]
 ITEM_COLUMNS = [
     "item_no", "costing_method", "standard_cost", "indirect_cost_pct", "overhead_rate",
     "inventory_posting_group", "gen_prod_posting_group",
@@ -111,7 +114,8 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     # entries, and the key's texts gathered from a table of keys, not of transactions
     key_texts = ["item_no", "location_code", "variant_code"]
     of_key = keys.select(key_texts).join(
-        items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left")
+        items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left",
+    ).with_columns(pl.col(TABLE_TEXTS).cast(pl.Categorical))
     # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10); only the
     # named transactions are looked up (a join would hash them all)
     last_entry = narrow.select(
@@ -124,7 +128,8 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
             order.get_column("row")]
         .with_columns(of_key[order.get_column("key_id")])
         .with_columns(
-            entry_type=pl.col("type").replace_strict({k: v[0] for k, v in ENTRY_TYPE.items()}),
+            entry_type=pl.col("type").replace_strict({k: v[0] for k, v in ENTRY_TYPE.items()},
+                                                     return_dtype=pl.Categorical),
             sign=pl.col("type").replace_strict({k: v[1] for k, v in ENTRY_TYPE.items()},
                                                return_dtype=pl.Int64),
             leg=order.get_column("leg"),
