@@ -15,7 +15,7 @@ import pytest
 import assets.cli as cli
 from assets.cli import main
 from pipelines.pipeline import OUTPUT_TABLES
-from schemas.base import columns
+from schemas.base import columns, polars_schema
 from schemas.gl import (
     GLEntry,
     InventoryValuation,
@@ -69,7 +69,11 @@ def test_run_writes_every_contract_table(ran) -> None:
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.parquet" for t in OUTPUT_TABLES)
     for table, model in CONTRACT_MODELS.items():
-        assert pl.read_parquet(out / f"{table}.parquet").columns == columns(model), table
+        # names and types (contract §4): texts as text, even where costing holds them as
+        # Categorical on the way
+        written = pl.read_parquet(out / f"{table}.parquet")
+        assert written.columns == columns(model), table
+        assert written.schema == pl.Schema(polars_schema(model)), table
     assert _no_staging_left(out.parent)
 
 

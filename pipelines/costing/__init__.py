@@ -100,7 +100,7 @@ def cost_ledger(
         rounding = rounding.join(left_alone, on="entry_no", how="anti")
     # the rest of the entries' columns go now, not when costing returns (at 10M, 0.8 GB less
     # under the tables, whose pages cost most: docs/benchmarks.md, run BD), and their texts
-    # are held as Categorical until the tables cast them back (0.6 GB less, run BG)
+    # are held as Categorical until the tables cast them back (0.7-1 GB less, run BG)
     entries = entries.select(c for c in entries.columns
                              if c in TABLE_COLUMNS or c in columns(ItemLedgerEntry)).with_columns(
         pl.col(pl.String).cast(pl.Categorical))

@@ -39,6 +39,7 @@ TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
 # texts of the entries only the tables read: Categorical (4 bytes a row, not 16) until the
 # tables cast them back, gathered so from the keys' table (docs/benchmarks.md, run BG)
 TABLE_TEXTS = ["variant_code", "inventory_posting_group", "gen_prod_posting_group"]
+
 ITEM_COLUMNS = [
     "item_no", "costing_method", "standard_cost", "indirect_cost_pct", "overhead_rate",
     "inventory_posting_group", "gen_prod_posting_group",
