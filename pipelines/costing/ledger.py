@@ -36,8 +36,9 @@ QTY_SCALE = 1_000_000
 # do not carry them (at 10M, half a gigabyte held through costing): gathered by transaction
 TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
 
-# texts of the entries only the tables read: Categorical (4 bytes a row, not 16) until the
-# tables cast them back, gathered so from the keys' table (docs/benchmarks.md, run BG)
+# texts of the entries only the tables read: cast to Categorical once in the keys' table, so
+# each entry carries 4 bytes of them instead of 16 until the tables cast them back to text;
+# the other texts follow when settling is done (cost_ledger; docs/benchmarks.md, run BG)
 TABLE_TEXTS = ["variant_code", "inventory_posting_group", "gen_prod_posting_group"]
 
 ITEM_COLUMNS = [
