@@ -154,10 +154,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _materialize(data: Path, staging: Path, tables: list[str],
                  args: argparse.Namespace) -> list[str]:
-    """Every asset and check of the code location (`cli_job`), the IO manager rooted in staging
-    and writing only `tables` (the rest of staging would be thrown away: the other assets are
-    handed over in memory). Returns the items cost adjustment left alone (R60, the
-    costs_settled check)."""
+    """Every asset and check of the code location but the monthly report (`cli_job`), the IO
+    manager rooted in staging and writing only `tables` (the rest of staging would be thrown
+    away: the other assets are handed over in memory). Returns the items cost adjustment left
+    alone (R60, the costs_settled check)."""
     import dagster as dg
 
     from assets.costing import COSTS_SETTLED

@@ -14,6 +14,8 @@ import pytest
 
 import assets.cli as cli
 from assets.cli import main
+from assets.io_manager import PolarsParquetIOManager
+from assets.valuation import VALUATION_REPORT
 from pipelines.pipeline import OUTPUT_TABLES
 from schemas.base import columns, polars_schema
 from schemas.gl import (
@@ -75,6 +77,27 @@ def test_run_writes_every_contract_table(ran) -> None:
         assert written.columns == columns(model), table
         assert written.schema == pl.Schema(polars_schema(model)), table
     assert _no_staging_left(out.parent)
+
+
+@pytest.mark.slow
+def test_run_computes_only_what_it_writes_and_holds_no_frame_at_the_end(tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    """`invrec run` leaves the monthly report out (no table of the contract), and hands every
+    frame it keeps in memory over to its last reader: none is left held when the run ends."""
+    managers, outputs = [], []
+    handle_output = PolarsParquetIOManager.handle_output
+
+    def spy(self, context, obj) -> None:
+        managers.append(self)
+        outputs.append(context.asset_key.to_user_string())
+        handle_output(self, context, obj)
+
+    monkeypatch.setattr(PolarsParquetIOManager, "handle_output", spy)
+    data = small_company(tmp_path / "in")
+    assert main(["run", "--data", str(data), "--out", str(tmp_path / "out")]) == 0
+    assert set(OUTPUT_TABLES) <= set(outputs)
+    assert VALUATION_REPORT not in outputs
+    assert [m._held for m in managers] == [{}] * len(managers)
 
 
 @pytest.mark.slow
