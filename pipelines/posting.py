@@ -303,9 +303,9 @@ def post_inventory_cost_to_gl(
         unposted_only=True, require_expected_accounts=True,
         precision=settings.amount_rounding_precision, ordered=True,
     )
-    # an account row and its balancing row (next in R123 order) share one description
-    account_side = rows["slot"] % 2 == 0
-    accounts = rows.filter(account_side)
+    # an account row and its balancing row (next in R123 order) share one description: the
+    # rows come in such pairs, so the account rows are every other one
+    accounts = rows.gather_every(2)
     described = _gather(keyed, accounts, {
         "entry_type": pl.col("entry_type"), "item_no": pl.col("item_no"),
         "posting_date": pl.col("posting_date"),
@@ -325,7 +325,7 @@ def post_inventory_cost_to_gl(
     }).with_columns(
         entry_no=pl.int_range(1, rows.height + 1, dtype=pl.Int64),
         account_no=account_no.gather(rows["at"]), amount=rows["amount"],
-        description=described.gather(account_side.cum_sum() - 1),
+        description=described.gather(pl.int_range(rows.height, dtype=pl.Int64, eager=True) // 2),
     ).select(columns(GLEntry))
     posted = value_entries.with_columns(  # R124
         cost_posted_to_gl=pl.col("cost_amount_actual"),
