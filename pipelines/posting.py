@@ -108,7 +108,8 @@ def posting_rows(
     precision: float,
     ordered: bool,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
-    """R120-R122: the value entries (with `combo`), the G/L rows each maps to, and the accounts.
+    """R120-R122: the value entries (sorted with `ordered`), the G/L rows each maps to, and the
+    accounts.
 
     A row: row (position in the value entries), slot (R123: 0/1 the Xe pair, 2/3 the X pair,
     account before balancing), amount, and `at`, its position in the returned account numbers
@@ -127,8 +128,10 @@ def posting_rows(
         expected = expected - pl.col("expected_cost_posted_to_gl")
     if ordered and not value_entries["entry_no"].is_sorted():
         value_entries = value_entries.sort("entry_no")
+    # combo is not added to the value entries: a column of one chunk beside columns of several
+    # makes polars copy every column into one chunk at the next eager select (at 10M, 2 GB
+    # first touched, 5 s)
     combo, combos = _combinations(value_entries)
-    keyed = value_entries.with_columns(combo)
     amounts = [round_to(a, precision) for a in ([expected, actual] if include_expected
                                                  else [actual])]
     slots = pl.Series([[0, 1, 2, 3] if include_expected else [2, 3]],
@@ -137,18 +140,19 @@ def posting_rows(
     # before the balancing side, R121), exploded from an array per entry, streamed (at 10M,
     # 0.5 s, where four frames concatenated and sorted took 1.6 s). row, combo and `at` as
     # UInt32 (polars' row index type: gathers take them as they are), slot Int8: 19 bytes less
-    # per row than Int64 (30M rows at 10M)
-    rows = keyed.lazy().select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "combo",
+    # per row than Int64 (30M rows at 10M). One chunk, not the engine's hundreds: a frame whose
+    # columns are chunked differently is copied whole into one chunk by the next eager select
+    rows = value_entries.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.lit(combo),
         amount=pl.concat_arr(*[side for a in amounts for side in (a, -a)]),
         slot=pl.lit(slots).first(),
-    ).explode("amount", "slot").filter(pl.col("amount") != 0).collect()
+    ).explode("amount", "slot").filter(pl.col("amount") != 0).collect().rechunk()
     # one row per (combination, slot), at position combo * 4 + slot
     table = _slot_table(combos)
     rows = rows.with_columns(at=pl.col("combo") * 4 + pl.col("slot").cast(pl.UInt32))
     unmapped = table["account_role"].is_null().gather(rows["at"])
     if unmapped.any():  # R121: cannot arise from valid input, so a costing bug
-        unmapped = keyed["entry_no"].gather(rows.filter(unmapped)["row"])
+        unmapped = value_entries["entry_no"].gather(rows.filter(unmapped)["row"])
         raise ValueError(
             "R121: no account pair for value entries "
             f"{unmapped.unique().sort().to_list()[:20]}"
@@ -162,10 +166,10 @@ def posting_rows(
     if missing.any():
         where = rows.filter(missing)
         raise InputError(_missing_setup_problems(accounts[where["at"]].with_columns(
-            value_entry_no=keyed["entry_no"].gather(where["row"]),
-            transaction_no=keyed["transaction_no"].gather(where["row"]),
+            value_entry_no=value_entries["entry_no"].gather(where["row"]),
+            transaction_no=value_entries["transaction_no"].gather(where["row"]),
         )))
-    return keyed, rows, account_no
+    return value_entries, rows, account_no
 
 
 def _combinations(value_entries: pl.DataFrame,
