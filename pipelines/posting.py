@@ -92,9 +92,9 @@ def setup_accounts(
     return long.with_columns(account_no=pl.when(blank).then(None).otherwise(pl.col("account_no")))
 
 
-def _gather(keyed: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
+def _gather(entries: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
     """Value entry columns repeated for each of their G/L rows (`rows["row"]` positions)."""
-    return gather_rows(keyed.select(**exprs), rows["row"])
+    return gather_rows(entries.select(**exprs), rows["row"])
 
 
 def posting_rows(
@@ -129,8 +129,8 @@ def posting_rows(
     if ordered and not value_entries["entry_no"].is_sorted():
         value_entries = value_entries.sort("entry_no")
     # combo is not added to the value entries: a column of one chunk beside columns of several
-    # makes polars copy every column into one chunk at the next eager select (at 10M, 2 GB
-    # first touched, 5 s)
+    # makes polars copy every column into one chunk at the next eager select (value entries in
+    # two chunks at 10M: 3 GB first touched, seconds)
     combo, combos = _combinations(value_entries)
     amounts = [round_to(a, precision) for a in ([expected, actual] if include_expected
                                                  else [actual])]
@@ -303,7 +303,7 @@ def post_inventory_cost_to_gl(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Post Inventory Cost to G/L (R120-R126): G/L entries, and the value entries marked posted."""
     expected_on = settings.expected_cost_posting_to_gl
-    keyed, rows, account_no = posting_rows(
+    entries, rows, account_no = posting_rows(
         value_entries, inventory_posting_setup, general_posting_setup, expected_on,
         unposted_only=True, require_expected_accounts=True,
         precision=settings.amount_rounding_precision, ordered=True,
@@ -311,26 +311,26 @@ def post_inventory_cost_to_gl(
     # an account row and its balancing row (next in R123 order) share one description: the
     # rows come in such pairs, so the account rows are every other one
     accounts = rows.gather_every(2)
-    described = _gather(keyed, accounts, {
+    described = _gather(entries, accounts, {
         "entry_type": pl.col("entry_type"), "item_no": pl.col("item_no"),
         "posting_date": pl.col("posting_date"),
     }).select(pl.format(
         "{}{} {} on {}", "entry_type",
         pl.when(pl.lit(accounts["slot"]) == 0).then(pl.lit(" (expected)")).otherwise(pl.lit("")),
-        "item_no", _date_text(keyed.get_column("posting_date")),
+        "item_no", _date_text(entries.get_column("posting_date")),
     )).to_series()
     # what the G/L rows no longer read goes before they are built: at 10M about 0.3 GB less
     # held at posting's peak, where every gigabyte is dear (docs/benchmarks.md, run BD)
     del accounts
     rows = rows.select("row", "at", "amount")
-    gl_entries = _gather(keyed, rows, {
+    gl_entries = _gather(entries, rows, {
         "posting_date": pl.col("posting_date"), "value_entry_no": pl.col("entry_no"),
         "document_no": pl.col("document_no"), "item_no": pl.col("item_no"),
         "location_code": pl.col("location_code"),
     }).with_columns(
         entry_no=pl.int_range(1, rows.height + 1, dtype=pl.Int64),
         account_no=account_no.gather(rows["at"]), amount=rows["amount"],
-        description=described.gather(pl.int_range(rows.height, dtype=pl.Int64, eager=True) // 2),
+        description=described.gather(pl.int_range(rows.height, dtype=pl.UInt32, eager=True) // 2),
     ).select(columns(GLEntry))
     posted = value_entries.with_columns(  # R124
         cost_posted_to_gl=pl.col("cost_amount_actual"),

@@ -63,14 +63,14 @@ def reconcile(
         pl.col("amount").cast(pl.Float64),
     ).filter(pl.col("account_no").is_in(accounts["account_no"].implode()))
     cell = _Cells(accounts, pl.concat([value_entries["posting_date"], gl["posting_date"]]))
-    keyed, rows, account_no = posting_rows(
+    entries, rows, account_no = posting_rows(
         value_entries, inventory_posting_setup, general_posting_setup, include_expected=True,
         unposted_only=False, require_expected_accounts=settings.expected_cost_posting_to_gl,
         precision=precision, ordered=False,
     )
-    entry_docs = keyed.select(_documents("document_no"))
+    entry_docs = entries.select(_documents("document_no"))
     subledger = (
-        pl.concat([keyed.select("posting_date"), entry_docs], how="horizontal")[rows["row"]]
+        pl.concat([entries.select("posting_date"), entry_docs], how="horizontal")[rows["row"]]
         .with_columns(rows.select("amount", "slot", "row"),
                       account=cell.positions(account_no).gather(rows["at"]))
         .select(cell.key(pl.col("account")), *KEY[1:], "amount", "row", "slot")
@@ -81,11 +81,11 @@ def reconcile(
     expected_on = settings.expected_cost_posting_to_gl
     per_month, cells = _cells(subledger, gl, cell, precision, expected=not expected_on)
     documents = pl.concat([
-        keyed.select("document_no", *entry_docs), gl.select("document_no", *KEY[1:]),
+        entries.select("document_no", *entry_docs), gl.select("document_no", *KEY[1:]),
     ])
     return (
         _reconciliation(per_month, accounts, cell, precision),
-        _variance(cells, cell, subledger, gl, keyed["item_no"], documents, expected_on,
+        _variance(cells, cell, subledger, gl, entries["item_no"], documents, expected_on,
                   precision),
     )
 
