@@ -19,6 +19,7 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
+from pipelines import page_cache
 from pipelines.errors import InputError, Problem
 from pipelines.settings import SETTINGS_FILE, Settings, load_settings
 from pipelines.validation import (
@@ -109,6 +110,8 @@ def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTa
     keep = tx.join(rejected.select("_idx"), on="_idx", how="anti") if rejected.height else tx
     if not keep["transaction_no"].is_sorted():  # files are usually in posting order already
         keep = keep.sort("transaction_no")
+    # every table is in memory now and is not read again: its file's cached pages go back
+    page_cache.release(loaded.paths.values())
     t = loaded.tables
     return InputTables(
         items=conform(t["items"], Item),

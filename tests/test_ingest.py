@@ -67,6 +67,36 @@ def test_unknown_files_are_ignored(tmp_path):
     assert validate_input(folder) == []
 
 
+def test_read_input_releases_the_files_it_read_and_leaves_them_as_they_were(tmp_path,
+                                                                            monkeypatch):
+    """Every table's file is advised out of the page cache once read (pipelines/page_cache.py),
+    the other files of the folder are not, and no file changes."""
+    import os
+
+    from pipelines import page_cache
+
+    folder = company(tmp_path, tx(1, "purchase", cost=1), **{"other__csv": "x\n1\n"})
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    released = []
+    monkeypatch.setattr(page_cache.os, "posix_fadvise", lambda fd, offset, length, advice:
+                        released.append((os.fstat(fd).st_ino, offset, length, advice)))
+    read_input(folder)
+    inode = {p.stat().st_ino: p.name for p in folder.iterdir()}
+    assert sorted(inode[i] for i, *_ in released) == [
+        "general_posting_setup.csv", "inventory_posting_setup.csv", "items.csv",
+        "transactions.csv"]
+    assert {(o, n, a) for _, o, n, a in released} == {(0, 0, os.POSIX_FADV_DONTNEED)}
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before
+
+
+def test_read_input_without_posix_fadvise(tmp_path, monkeypatch):
+    """Where the system has no posix_fadvise (macOS, Windows) nothing is released, all is read."""
+    from pipelines import page_cache
+
+    monkeypatch.delattr(page_cache.os, "posix_fadvise")
+    assert read_input(company(tmp_path, tx(1, "purchase", cost=1))).transactions.height == 1
+
+
 def test_optional_tables_absent(tmp_path):
     t = read_input(company(tmp_path))
     assert t.gl_entries is None
