@@ -2,8 +2,9 @@
 
 On the virtual machines invrec is measured on, the host charges for every page the guest holds,
 cached file pages included: at 10M transactions the input folder's 0.8 GB kept in the cache
-through costing cost it 4-11 s of system time (docs/benchmarks.md, run BL). The files themselves
-are not touched; a later reader reads them from disk.
+through costing cost it 4-11 s of system time (docs/benchmarks.md, run BL), and each output
+table written stays cached through the stages after it. The files themselves are not changed; a
+later reader reads them from disk.
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def release(paths: Iterable[Path]) -> None:
+def release(paths: Iterable[Path | str], written: bool = False) -> None:
     """Advise the kernel that the files' cached pages are not needed again (POSIX_FADV_DONTNEED).
-    A no-op where the system has no posix_fadvise; a file that cannot be opened is skipped."""
-    if not hasattr(os, "posix_fadvise"):
-        return
+
+    `written`: files just written, first flushed to disk (fdatasync), since only pages on disk
+    leave the cache; a rename after it then also publishes a file whole. Without posix_fadvise
+    (macOS, Windows) only that flush is done; a path that cannot be opened (a remote one) is
+    skipped.
+    """
+    advise = getattr(os, "posix_fadvise", None)
     for path in paths:
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError:
             continue
         try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            if written:
+                getattr(os, "fdatasync", os.fsync)(fd)
+            if advise is not None:
+                advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)

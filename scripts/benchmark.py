@@ -102,6 +102,7 @@ class _Recorder:
 
 def child_pipeline(data: Path, out: Path, progress: Path) -> None:
     """Every stage of `pipelines.pipeline.run_pipeline`, one at a time, then the Parquet files."""
+    from pipelines import page_cache
     from pipelines.costing import cost_ledger
     from pipelines.ingest import read_input
     from pipelines.posting import post_inventory_cost_to_gl
@@ -121,8 +122,11 @@ def child_pipeline(data: Path, out: Path, progress: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     def write(name: str, frame) -> None:
-        """Written when its stage is done, as `invrec run` writes each asset; summed as write."""
-        rec.stage("write", partial(frame.write_parquet, out / f"{name}.parquet"))
+        """Written when its stage is done, as `invrec run` writes each asset (then flushed and
+        released from the page cache, as its IO manager does); summed as write."""
+        path = out / f"{name}.parquet"
+        rec.stage("write", lambda: (frame.write_parquet(path),
+                                    page_cache.release([path], written=True)))
         rec.result["rows"][name] = list(frame.shape)
 
     ile, unposted = ledger.item_ledger_entries, ledger.value_entries

@@ -55,6 +55,32 @@ def test_io_manager_round_trip(tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "doubled.parquet")["amount"].to_list() == [21.0, -21.0]
 
 
+def test_io_manager_flushes_and_releases_each_file_it_writes(tmp_path: Path, monkeypatch) -> None:
+    """Each asset's file is on disk (fdatasync) and advised out of the page cache, after it was
+    written whole (pipelines/page_cache.py)."""
+    from pipelines import page_cache
+
+    calls = []
+
+    def seen(name: str):
+        def call(fd, *args):
+            calls.append((name, Path(f"/proc/self/fd/{fd}").resolve().name, os.fstat(fd).st_size))
+        return call
+
+    monkeypatch.setattr(page_cache.os, "fdatasync", seen("fdatasync"))
+    monkeypatch.setattr(page_cache.os, "posix_fadvise", seen("posix_fadvise"))
+
+    @dg.asset
+    def entries() -> pl.DataFrame:
+        return FRAME
+
+    assert dg.materialize([entries], resources={
+        "io_manager": ParquetIOManager(base_dir=str(tmp_path))}).success
+    size = (tmp_path / "entries.parquet").stat().st_size
+    assert calls == [("fdatasync", "entries.parquet", size),
+                     ("posix_fadvise", "entries.parquet", size)]
+
+
 def test_io_manager_hands_the_frame_over_until_its_last_load(tmp_path: Path) -> None:
     """Two loads of `gl/entries` get the frame written, the third reads the file back."""
     manager = ParquetIOManager(base_dir=str(tmp_path), hand_over={"gl/entries": 2})

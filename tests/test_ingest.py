@@ -80,6 +80,7 @@ def test_read_input_releases_the_files_it_read_and_leaves_them_as_they_were(tmp_
     released = []
     monkeypatch.setattr(page_cache.os, "posix_fadvise", lambda fd, offset, length, advice:
                         released.append((os.fstat(fd).st_ino, offset, length, advice)))
+    monkeypatch.setattr(page_cache.os, "fdatasync", lambda fd: pytest.fail("inputs are read"))
     read_input(folder)
     inode = {p.stat().st_ino: p.name for p in folder.iterdir()}
     assert sorted(inode[i] for i, *_ in released) == [
