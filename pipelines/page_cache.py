@@ -10,6 +10,7 @@ later reader reads them from disk.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,12 +25,14 @@ def release(paths: Iterable[Path | str], written: bool = False) -> None:
     """
     advise = getattr(os, "posix_fadvise", None)
     for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY)
+        try:  # non-blocking: opening a named pipe with no writer left would wait for ever
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError:
             continue
         try:
-            if written:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a pipe or a device has no cached file
+                continue
+            if written:  # a failure here is lost data: it is raised
                 getattr(os, "fdatasync", os.fsync)(fd)
             if advise is not None:
                 advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)

@@ -90,6 +90,25 @@ def test_read_input_releases_the_files_it_read_and_leaves_them_as_they_were(tmp_
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before
 
 
+def test_releasing_a_named_pipe_neither_waits_nor_fails(tmp_path, monkeypatch):
+    """An input given as a named pipe (read by then, its writer gone) is skipped: opening it
+    to advise the kernel must not wait for a writer, and a pipe has no cached pages."""
+    import os
+    import threading
+
+    from pipelines import page_cache
+
+    fifo = tmp_path / "transactions.csv"
+    os.mkfifo(fifo)
+    advised = []
+    monkeypatch.setattr(page_cache.os, "posix_fadvise", lambda *a: advised.append(a))
+    done = threading.Thread(target=page_cache.release, args=([fifo],), daemon=True)
+    done.start()
+    done.join(timeout=5)
+    assert not done.is_alive()
+    assert advised == []
+
+
 def test_read_input_without_posix_fadvise(tmp_path, monkeypatch):
     """Where the system has no posix_fadvise (macOS, Windows) nothing is released, all is read."""
     from pipelines import page_cache
