@@ -25,8 +25,10 @@ def release(paths: Iterable[Path | str], written: bool = False) -> None:
     """
     advise = getattr(os, "posix_fadvise", None)
     for path in paths:
-        try:  # non-blocking: opening a named pipe with no writer left would wait for ever
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:  # non-blocking: opening a named pipe with no writer left would wait for ever;
+            # a file just written is opened for writing: Windows flushes no read-only handle
+            fd = os.open(path, (os.O_RDWR if written else os.O_RDONLY)
+                         | getattr(os, "O_NONBLOCK", 0))
         except OSError:
             continue
         try:
