@@ -44,10 +44,9 @@ class PolarsParquetIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        obj.write_parquet(str(path))
         # on disk before `invrec run` renames it into place, and out of the page cache: the
         # stages after it need the memory more (pipelines/page_cache.py)
-        page_cache.release([str(path)], written=True)
+        page_cache.write_parquet(obj, str(path))
         self._hold(context.asset_key.to_user_string(), obj)
 
     def _hold(self, key: str, frame: pl.DataFrame) -> None:

@@ -14,6 +14,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+import polars as pl
+
 
 def release(paths: Iterable[Path | str], written: bool = False) -> None:
     """Advise the kernel that the files' cached pages are not needed again (POSIX_FADV_DONTNEED).
@@ -40,3 +42,9 @@ def release(paths: Iterable[Path | str], written: bool = False) -> None:
                 advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)
+
+
+def write_parquet(frame: pl.DataFrame, path: Path | str) -> None:
+    """`frame` to Parquet at `path`, on disk and out of the page cache when this returns."""
+    frame.write_parquet(path)
+    release([path], written=True)

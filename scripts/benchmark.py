@@ -124,9 +124,7 @@ def child_pipeline(data: Path, out: Path, progress: Path) -> None:
     def write(name: str, frame) -> None:
         """Written when its stage is done, as `invrec run` writes each asset (then flushed and
         released from the page cache, as its IO manager does); summed as write."""
-        path = out / f"{name}.parquet"
-        rec.stage("write", lambda: (frame.write_parquet(path),
-                                    page_cache.release([path], written=True)))
+        rec.stage("write", partial(page_cache.write_parquet, frame, out / f"{name}.parquet"))
         rec.result["rows"][name] = list(frame.shape)
 
     ile, unposted = ledger.item_ledger_entries, ledger.value_entries
@@ -178,8 +176,7 @@ def child_floor(data: Path, out: Path, progress: Path, shapes: dict[str, list[in
         ) if tx.height else pl.DataFrame()
         _reset_peak()
         start = time.perf_counter()
-        frame.write_parquet(out / f"{name}.parquet")
-        page_cache.release([out / f"{name}.parquet"], written=True)  # as the pipeline writes
+        page_cache.write_parquet(frame, out / f"{name}.parquet")  # as the pipeline writes
         written += time.perf_counter() - start
         peak = max(peak, _peak_bytes())
         del frame

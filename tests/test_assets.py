@@ -21,6 +21,7 @@ from assets.reconciliation import differences_result
 from assets.resources import InvrecConfig
 from assets.sensors import input_folder_sensor
 from assets.valuation import inventory_valuation
+from pipelines import page_cache
 from pipelines.ingest import read_input
 from pipelines.pipeline import OUTPUT_TABLES, run_pipeline
 from schemas.gl import GLEntry
@@ -58,8 +59,6 @@ def test_io_manager_round_trip(tmp_path: Path) -> None:
 def test_io_manager_flushes_and_releases_each_file_it_writes(tmp_path: Path, monkeypatch) -> None:
     """Each asset's file is on disk (fdatasync) and advised out of the page cache, after it was
     written whole (pipelines/page_cache.py)."""
-    from pipelines import page_cache
-
     calls = []
 
     def seen(name: str):

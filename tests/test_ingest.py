@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import threading
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pipelines import page_cache
 from pipelines.errors import InputError
 from pipelines.ingest import read_input, validate_input
 from schemas.base import columns, polars_schema
@@ -71,9 +74,6 @@ def test_read_input_releases_the_files_it_read_and_leaves_them_as_they_were(tmp_
                                                                             monkeypatch):
     """Every table's file is advised out of the page cache once read (pipelines/page_cache.py),
     the other files of the folder are not, and no file changes."""
-    import os
-
-    from pipelines import page_cache
 
     folder = company(tmp_path, tx(1, "purchase", cost=1), **{"other__csv": "x\n1\n"})
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
@@ -93,10 +93,6 @@ def test_read_input_releases_the_files_it_read_and_leaves_them_as_they_were(tmp_
 def test_releasing_a_named_pipe_neither_waits_nor_fails(tmp_path, monkeypatch):
     """An input given as a named pipe (read by then, its writer gone) is skipped: opening it
     to advise the kernel must not wait for a writer, and a pipe has no cached pages."""
-    import os
-    import threading
-
-    from pipelines import page_cache
 
     fifo = tmp_path / "transactions.csv"
     os.mkfifo(fifo)
@@ -111,8 +107,6 @@ def test_releasing_a_named_pipe_neither_waits_nor_fails(tmp_path, monkeypatch):
 
 def test_read_input_without_posix_fadvise(tmp_path, monkeypatch):
     """Where the system has no posix_fadvise (macOS, Windows) nothing is released, all is read."""
-    from pipelines import page_cache
-
     monkeypatch.delattr(page_cache.os, "posix_fadvise")
     assert read_input(company(tmp_path, tx(1, "purchase", cost=1))).transactions.height == 1
 
