@@ -16,6 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.base import as_written
+
 
 def release(paths: Iterable[Path | str], written: bool = False) -> None:
     """Advise the kernel that the files' cached pages are not needed again (POSIX_FADV_DONTNEED).
@@ -45,6 +47,11 @@ def release(paths: Iterable[Path | str], written: bool = False) -> None:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path | str) -> None:
-    """`frame` to Parquet at `path`, on disk and out of the page cache when this returns."""
-    frame.write_parquet(path)
+    """`frame` to Parquet at `path` (Categorical columns as text: `schemas.base.as_written`),
+    on disk and out of the page cache when this returns."""
+    lazy, metadata = as_written(frame)
+    if metadata:  # streamed: each column cast to text a morsel at a time, never whole
+        lazy.sink_parquet(path, metadata=metadata)
+    else:
+        frame.write_parquet(path)
     release([path], written=True)

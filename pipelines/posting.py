@@ -8,7 +8,7 @@ from pipelines.errors import InputError, Problem
 from pipelines.frames import gather_rows
 from pipelines.rounding import round_to
 from pipelines.settings import Settings
-from schemas.base import columns
+from schemas.base import Code, columns
 from schemas.gl import GLEntry
 from schemas.ledger import ENTRY_TYPES
 
@@ -222,7 +222,8 @@ def _slot_table(combos: pl.DataFrame) -> pl.DataFrame:
     """R121: per combination and slot, the account role (null: no account pair), in combo * 4 +
     slot order."""
     return (
-        combos.join(_SLOTS, how="cross")
+        combos.with_columns(pl.col(pl.Categorical).cast(pl.String))  # as the setups hold them
+        .join(_SLOTS, how="cross")
         .join(ACCOUNT_PAIRS, on=["item_ledger_entry_type", "entry_type", "pair"], how="left")
         .with_columns(account_role=pl.when(pl.col("side") == "account").then("account_role")
                       .otherwise("balancing_role"))
@@ -329,7 +330,7 @@ def post_inventory_cost_to_gl(
         "location_code": pl.col("location_code"),
     }).with_columns(
         entry_no=pl.int_range(1, rows.height + 1, dtype=pl.Int64),
-        account_no=account_no.gather(rows["at"]), amount=rows["amount"],
+        account_no=account_no.cast(Code).gather(rows["at"]), amount=rows["amount"],
         description=described.gather(pl.int_range(rows.height, dtype=pl.UInt32, eager=True) // 2),
     ).select(columns(GLEntry))
     posted = value_entries.with_columns(  # R124

@@ -18,7 +18,7 @@ import polars as pl
 from pipelines.posting import ROLE_ORDER, posting_rows, setup_accounts
 from pipelines.rounding import round_to
 from pipelines.settings import Settings
-from schemas.base import columns
+from schemas.base import Code, columns
 from schemas.gl import VARIANCE_CAUSES, Reconciliation, ReconciliationVariance
 
 KEY = ["month_account", "doc_a", "doc_b"]  # a cell (R145) while grouping
@@ -58,7 +58,7 @@ def reconcile(
     accounts = reconciled_accounts(inventory_posting_setup, general_posting_setup)
     gl = gl_entries.select(
         pl.col("posting_date").cast(pl.Date),
-        pl.col("account_no").cast(pl.String),
+        pl.col("account_no").cast(Code),  # ours is already; an input G/L's is text
         pl.col("document_no").cast(pl.String),
         pl.col("amount").cast(pl.Float64),
     ).filter(pl.col("account_no").is_in(accounts["account_no"].implode()))
@@ -325,7 +325,7 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.DataFrame, gl: pl
     # the item of the document's value entries on the account, when there is exactly one
     entries = subledger.filter(found_docs)
     document_items = (
-        entries.select(account, *DOC[1:], item_no=items.gather(entries["row"]))
+        entries.select(account, *DOC[1:], item_no=items.gather(entries["row"]).cast(pl.String))
         .join(found.select(DOC).unique(), on=DOC, how="semi")
         .group_by(DOC)
         .agg(pl.col("item_no").min().alias("item_min"), pl.col("item_no").max().alias("item_max"))

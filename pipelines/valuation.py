@@ -9,7 +9,7 @@ import polars as pl
 
 from pipelines.costing.by_entry import rows_of, sums_per_entry
 from pipelines.rounding import round_to
-from schemas.base import columns, empty
+from schemas.base import conform, empty
 from schemas.gl import InventoryValuation, InventoryValuationPeriod
 
 KEYS = ["item_no", "location_code", "variant_code", "inventory_posting_group"]
@@ -36,7 +36,8 @@ def _first_value_entry(item_ledger_entries: pl.DataFrame,
 def _with_posting_group(item_ledger_entries: pl.DataFrame, value_entries: pl.DataFrame):
     """Item ledger entries with the inventory_posting_group of their first value entry (R20: the
     item's), "" for an entry without value entries."""
-    groups = value_entries.get_column("inventory_posting_group").append(pl.Series([""]))
+    groups = value_entries.get_column("inventory_posting_group")
+    groups = groups.append(pl.Series([""]).cast(groups.dtype))
     return item_ledger_entries.with_columns(
         inventory_posting_group=groups.gather(
             _first_value_entry(item_ledger_entries, value_entries)).fill_null(""))
@@ -90,8 +91,8 @@ def inventory_valuation(
             | (pl.col("cost_amount_expected").abs() >= zero)
         )
         .sort(KEYS)
-        .select(columns(InventoryValuation))
         .collect()  # lazy: the eager multi-key group-by is several times slower
+        .pipe(conform, InventoryValuation)
     )
 
 
@@ -179,7 +180,7 @@ def inventory_valuation_by_period(
         )
         .filter(pl.any_horizontal(*[pl.col(c).abs() >= zero for c in amounts],
                                   *[pl.col(c).abs() > _QTY_EPS for c in quantities]))
-        .select(columns(InventoryValuationPeriod))
+        .pipe(conform, InventoryValuationPeriod)
     )
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pandera.polars as pa
 
+from schemas.base import Code
+
 VARIANCE_CAUSES = [
     "expected_cost_setup",
     "unposted_cost",
@@ -20,12 +22,12 @@ class GLEntry(pa.DataFrameModel):
 
     entry_no: int = pa.Field(unique=True, ge=1)
     posting_date: dt.date
-    account_no: str
+    account_no: Code
     amount: float
     value_entry_no: int
     document_no: str
-    item_no: str
-    location_code: str
+    item_no: Code
+    location_code: Code
     description: str
 
     class Config:

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pandera.polars as pa
 
+from schemas.base import Code
+
 ENTRY_TYPES = ["Purchase", "Sale", "Positive Adjmt.", "Negative Adjmt.", "Transfer"]
 VALUE_ENTRY_TYPES = ["Direct Cost", "Indirect Cost", "Variance", "Revaluation", "Rounding"]
 
@@ -15,11 +17,11 @@ class ItemLedgerEntry(pa.DataFrameModel):
 
     entry_no: int = pa.Field(unique=True, ge=1)
     transaction_no: int
-    entry_type: str = pa.Field(isin=ENTRY_TYPES)
+    entry_type: Code = pa.Field(isin=ENTRY_TYPES)
     posting_date: dt.date
-    item_no: str
-    location_code: str
-    variant_code: str
+    item_no: Code
+    location_code: Code
+    variant_code: Code
     quantity: float
     invoiced_quantity: float
     remaining_quantity: float
@@ -53,16 +55,16 @@ class ValueEntry(pa.DataFrameModel):
     entry_no: int = pa.Field(unique=True, ge=1)
     item_ledger_entry_no: int
     transaction_no: int = pa.Field(nullable=True)  # null for entries made by cost adjustment
-    entry_type: str = pa.Field(isin=VALUE_ENTRY_TYPES)
-    item_ledger_entry_type: str = pa.Field(isin=ENTRY_TYPES)
+    entry_type: Code = pa.Field(isin=VALUE_ENTRY_TYPES)
+    item_ledger_entry_type: Code = pa.Field(isin=ENTRY_TYPES)
     posting_date: dt.date
     valuation_date: dt.date
-    item_no: str
-    location_code: str
-    variant_code: str
-    inventory_posting_group: str
-    gen_bus_posting_group: str
-    gen_prod_posting_group: str
+    item_no: Code
+    location_code: Code
+    variant_code: Code
+    inventory_posting_group: Code
+    gen_bus_posting_group: Code
+    gen_prod_posting_group: Code
     document_no: str
     item_ledger_entry_quantity: float
     valued_quantity: float
@@ -74,7 +76,7 @@ class ValueEntry(pa.DataFrameModel):
     expected_cost: bool
     adjustment: bool
     applies_to_entry: int = pa.Field(nullable=True)
-    item_charge_no: str = pa.Field(nullable=True)
+    item_charge_no: Code = pa.Field(nullable=True)
     valued_by_average_cost: bool
     cost_posted_to_gl: float
     expected_cost_posted_to_gl: float

@@ -26,6 +26,12 @@ RETURN_OF_SALE = ((pl.col("entry_type") == "Sale") & (pl.col("quantity") > 0)
 RECEIVING = TO_LEG | RETURN_OF_SALE
 
 
+def as_text(*frames: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+    """The ledger frames with their Code columns as text (schemas.base.Code), as the input
+    tables they are joined with hold them."""
+    return tuple(f.with_columns(pl.col(pl.Categorical).cast(pl.String)) for f in frames)
+
+
 def _fail_if_any(bad: pl.DataFrame, rule: str) -> None:
     if bad.height:
         with pl.Config(tbl_rows=30, tbl_cols=-1, tbl_width_chars=250):
@@ -40,6 +46,7 @@ def _non_average(ile: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
 
 def check_ledger_sums(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -> None:
     """R150: quantity, invoiced quantity and the three amounts are sums over the value entries."""
+    ile, app, ve = as_text(ile, app, ve)
     sums = ve.group_by("item_ledger_entry_no").agg(
         pl.col("item_ledger_entry_quantity", "invoiced_quantity", "cost_amount_expected",
                "cost_amount_actual", "sales_amount_actual").sum().name.prefix("ve_"))
@@ -56,6 +63,7 @@ def check_ledger_sums(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) ->
 
 def check_applications(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -> None:
     """R151: applied quantities match remaining quantities; open <=> remaining != 0."""
+    ile, app, ve = as_text(ile, app, ve)
     qty_apps = app.filter(~pl.col("cost_application")
                           & pl.col("outbound_item_entry_no").is_not_null())
     to_inbound = qty_apps.group_by(entry_no="inbound_item_entry_no").agg(
@@ -98,6 +106,7 @@ def check_applications(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame) -
 def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: float = 0.01):
     """R71: share = round(a*B_i/q_i) + sum of round(a*A_R/r_R) over the revaluations of i that
     reach the outbound (R83: posted after R, or dated after d), per quantity application."""
+    ile, app, ve = as_text(ile, app, ve)
     base = ve.filter(pl.col("entry_type").is_in(COST_ELEMENTS)).group_by(
         inbound_item_entry_no="item_ledger_entry_no").agg(base=VALUE.sum())
     q_in = ile.select(inbound_item_entry_no="entry_no", q_in="quantity")
@@ -131,6 +140,7 @@ def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFr
     the last earlier inbound of its key (0 if none); STANDARD items: the standard cost in force
     (R170.7), which a revaluation without applies_to posted before the outbound sets (R84;
     `transactions` needed for it)."""
+    ile, ve = as_text(ile, ve)
     open_out = ile.filter((pl.col("quantity") < 0) & (pl.col("remaining_quantity") != 0))
     inbounds = ile.filter(pl.col("quantity") > 0).select(
         *KEY, src="entry_no", src_entry_no="entry_no", q_src="quantity")
@@ -172,6 +182,7 @@ def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFra
     Rounding entry (R76) aside, is its target: a to-leg
     -value(from-leg) (R73), the returns of a sale the cumulative split of -value(sale) by their
     quantities in entry order, whole |q_sale| (R74, R3)."""
+    ile, app, ve = as_text(ile, app, ve)
     received = shares(ile, app, ve, precision).group_by(entry_no="outbound_item_entry_no").agg(
         received=pl.col("share").sum())
     ile_na = _non_average(ile, items)
@@ -210,6 +221,7 @@ def check_closed_means_empty(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFr
                              items: pl.DataFrame, precision: float = 0.01) -> None:
     """R153 (non-AVERAGE): a closed, invoiced inbound keeps nothing (its value, revaluations
     included, is what it forwarded, R71, R76); a closed key is worth 0.00."""
+    ile, app, ve = as_text(ile, app, ve)
     forwarded = shares(ile, app, ve, precision).group_by(entry_no="inbound_item_entry_no").agg(
         forwarded=pl.col("share").sum())
     ile_na = _non_average(ile, items)
@@ -233,6 +245,7 @@ def check_dates(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
     """R158/R111: entries made by cost adjustment sit on the applied entry's date, moved to the
     first allowed date when it is not allowed; never before it. R92: one valuation date per
     item ledger entry (Revaluation aside), adjustments copy it."""
+    ile, app, ve = as_text(ile, app, ve)
     made = ve.filter(pl.col("adjustment"))
     applied = ve.select(applies_to_entry="entry_no", a_ile="item_ledger_entry_no",
                         a_posting="posting_date", a_valuation="valuation_date",
@@ -265,6 +278,7 @@ def check_texts(ve: pl.DataFrame, transactions: pl.DataFrame) -> None:
     """R20: a value entry posted by a transaction carries that transaction's document number,
     business posting group and item charge; one made by cost adjustment (R63, R76) the document
     and posting group of the value entry it applies to, and no item charge."""
+    ve, = as_text(ve)
     posted = ve.filter(pl.col("transaction_no").is_not_null()).join(
         transactions.select("transaction_no", *(pl.col(c).alias(f"tx_{c}")
                                                 for c in TRANSACTION_TEXTS)),

@@ -75,7 +75,9 @@ def test_run_writes_every_contract_table(ran) -> None:
         # Categorical on the way
         written = pl.read_parquet(out / f"{table}.parquet")
         assert written.columns == columns(model), table
-        assert written.schema == pl.Schema(polars_schema(model)), table
+        assert written.schema == pl.Schema({
+            name: pl.String if dtype == pl.Categorical else dtype
+            for name, dtype in polars_schema(model).items()}), table
     assert _no_staging_left(out.parent)
 
 

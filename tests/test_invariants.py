@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 
 from pipelines.errors import NotSupportedYet
 from tests.invariants import (
+    as_text,
     check_all,
     check_applications,
     check_closed_means_empty,
@@ -250,6 +251,7 @@ def check_closed_average_pools_are_empty(ile: pl.DataFrame, ve: pl.DataFrame,
     fixed-applied outbound (R153's exception, R97) is worth exactly 0.00: the rounding residual
     travels with the running pool and the last decrease takes it (R96, R102). An unsettled item
     keeps its posting amounts (R60), so its pools are not checked."""
+    ile, ve = as_text(ile, ve)
     pool = ["item_no"] if calc_type == "item" else ["item_no", "location_code", "variant_code"]
     average_items = items.filter(pl.col("costing_method") == "AVERAGE",
                                  ~pl.col("item_no").is_in(list(unsettled))).select("item_no")
@@ -265,7 +267,7 @@ def check_closed_average_pools_are_empty(ile: pl.DataFrame, ve: pl.DataFrame,
 
 
 def _check_average(tables: tuple, h: History, unsettled: Collection[str]) -> None:
-    ile, app, ve = tables
+    ile, app, ve = as_text(*tables)
     check_all(ile, app, ve, h.items, _first_allowed(h))  # R150-R153 (non-AVERAGE), R158
     check_closed_average_pools_are_empty(ile, ve, h.items, h.settings.average_cost_calc_type,
                                          unsettled)

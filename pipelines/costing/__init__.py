@@ -14,6 +14,7 @@ from pipelines.costing.dates import first_allowed_date
 from pipelines.costing.fifo import rounding_amounts
 from pipelines.costing.ledger import (
     SUPPORTED_TYPES,
+    TRANSACTION_CODES,
     check_supported,
     item_ledger_entries,
     source_value_entries,
@@ -21,7 +22,7 @@ from pipelines.costing.ledger import (
 from pipelines.costing.parts import parts_for, settled_in_parts
 from pipelines.costing.settle import settle_costs
 from pipelines.settings import Settings
-from schemas.base import columns
+from schemas.base import Code, columns
 from schemas.ledger import ItemLedgerEntry
 
 # the entries' columns quantity application, the revaluations and the fixed point read
@@ -62,8 +63,10 @@ def cost_ledger(
     if not transactions.get_column("transaction_no").is_sorted():  # sorted by ingest, as a rule
         transactions = transactions.sort("transaction_no")  # 2 s at 10M even when in order
     check_supported(transactions, items)
-    # an Enum: the steps compare `type` with literals dozens of times over millions of rows
-    transactions = transactions.with_columns(pl.col("type").cast(pl.Enum(SUPPORTED_TYPES)))
+    # an Enum: the steps compare `type` with literals dozens of times over millions of rows;
+    # the Code texts the value entries take from their transaction as the table holds them
+    transactions = transactions.with_columns(pl.col("type").cast(pl.Enum(SUPPORTED_TYPES)),
+                                             pl.col(TRANSACTION_CODES).cast(Code))
     entries = revaluation.standard_cost_in_force(
         item_ledger_entries(transactions, items), transactions)
     source = source_value_entries(transactions, entries, settings)
@@ -100,10 +103,10 @@ def cost_ledger(
         rounding = rounding.join(left_alone, on="entry_no", how="anti")
     # the rest of the entries' columns go now, not when costing returns (at 10M, 0.8 GB less
     # under the tables, whose pages cost most: docs/benchmarks.md, run BD), and their texts
-    # are held as Categorical until the tables cast them back (0.7-1 GB less, run BG)
+    # are held as Categorical, as the tables hold them (0.7-1 GB less, run BG)
     entries = entries.select(c for c in entries.columns
                              if c in TABLE_COLUMNS or c in columns(ItemLedgerEntry)).with_columns(
-        pl.col(pl.String).cast(pl.Categorical))
+        pl.col(pl.String).cast(Code))
     adjustments = ve.adjustment_entries(
         posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
     del targets, rounding

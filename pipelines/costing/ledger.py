@@ -11,6 +11,7 @@ from pipelines.errors import NotSupportedYet, Problem
 from pipelines.frames import sort_ints, where
 from pipelines.rounding import round_to, segment_cum_sum
 from pipelines.settings import Settings
+from schemas.base import Code
 
 # R10: the item ledger entry each transaction type creates, and its sign.
 ENTRY_TYPE = {
@@ -35,10 +36,11 @@ QTY_SCALE = 1_000_000
 # Fields a value entry takes from the transaction that posted it (R20); the item ledger entries
 # do not carry them (at 10M, half a gigabyte held through costing): gathered by transaction
 TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
+TRANSACTION_CODES = ["gen_bus_posting_group", "item_charge_no"]  # held as Code from the start
 
-# texts of the entries only the tables read: cast to Categorical once in the keys' table, so
-# each entry carries 4 bytes of them instead of 16 until the tables cast them back to text;
-# the other texts follow when settling is done (cost_ledger; docs/benchmarks.md, run BG)
+# texts of the entries only the tables read: cast to Categorical (schemas.base.Code, as the
+# tables hold them) once in the keys' table, so each entry carries 4 bytes of them instead of
+# 16; the other texts follow when settling is done (cost_ledger; docs/benchmarks.md, run BG)
 TABLE_TEXTS = ["variant_code", "inventory_posting_group", "gen_prod_posting_group"]
 
 ITEM_COLUMNS = [
@@ -117,7 +119,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     key_texts = ["item_no", "location_code", "variant_code"]
     of_key = keys.select(key_texts).join(
         items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left",
-    ).with_columns(pl.col(TABLE_TEXTS).cast(pl.Categorical))
+    ).with_columns(pl.col(TABLE_TEXTS).cast(Code))
     # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10); only the
     # named transactions are looked up (a join would hash them all)
     last_entry = narrow.select(
@@ -131,7 +133,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         .with_columns(of_key[order.get_column("key_id")])
         .with_columns(
             entry_type=pl.col("type").replace_strict({k: v[0] for k, v in ENTRY_TYPE.items()},
-                                                     return_dtype=pl.Categorical),
+                                                     return_dtype=Code),
             sign=pl.col("type").replace_strict({k: v[1] for k, v in ENTRY_TYPE.items()},
                                                return_dtype=pl.Int64),
             leg=order.get_column("leg"),
@@ -178,7 +180,7 @@ def value_rows(
 
     return frame.select(
         "item_ledger_entry_no", "transaction_no", pl.lit(seq).alias("seq"),
-        pl.lit(entry_type).alias("entry_type"), "posting_date",
+        pl.lit(entry_type, dtype=Code).alias("entry_type"), "posting_date",
         lit(item_ledger_entry_quantity).alias("item_ledger_entry_quantity"),
         lit(valued_quantity).alias("valued_quantity"),
         lit(invoiced_quantity).alias("invoiced_quantity"),

@@ -18,6 +18,7 @@ import polars as pl
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.frames import where
 from pipelines.rounding import round_to
+from schemas.base import Code
 
 _REVALUATION = pl.col("type") == "revaluation"
 
@@ -290,7 +291,7 @@ def revaluation_value_entries(pairs: pl.DataFrame, amounts: pl.DataFrame) -> pl.
         .select(
             pl.col("inbound").alias("item_ledger_entry_no"),
             pl.col("reval_tx").alias("transaction_no"), pl.lit(0).alias("seq"),
-            pl.lit("Revaluation").alias("entry_type"),
+            pl.lit("Revaluation", dtype=Code).alias("entry_type"),
             pl.col("reval_date").alias("posting_date"),
             pl.lit(0.0).alias("item_ledger_entry_quantity"),
             (pl.col("r_units") / QTY_SCALE).alias("valued_quantity"),

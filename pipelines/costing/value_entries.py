@@ -18,7 +18,7 @@ from pipelines.costing.ledger import (
 from pipelines.frames import sort_ints, where
 from pipelines.rounding import cumulative_split, round_to
 from pipelines.settings import Settings
-from schemas.base import columns, conform
+from schemas.base import Code, columns, conform
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
 # Fields every value entry takes from its item ledger entry and item (R20).
@@ -175,8 +175,8 @@ def adjustment_entries(
         adjusting.with_columns(texts[adjusting.get_column("row")])
         .rename({"entry_no": "applies_to_entry"})
         .with_columns(
-            entry_type=pl.when(pl.col("kind") == 2).then(pl.lit("Rounding"))
-            .otherwise(pl.lit("Direct Cost")),
+            entry_type=pl.when(pl.col("kind") == 2).then(pl.lit("Rounding", dtype=Code))
+            .otherwise(pl.lit("Direct Cost", dtype=Code)),
             expected_cost=pl.col("kind") == 0,
             entry_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64) + posted.height,
             transaction_no=pl.lit(None, dtype=pl.Int64),
@@ -185,7 +185,7 @@ def adjustment_entries(
             item_ledger_entry_quantity=pl.lit(0.0),
             invoiced_quantity=pl.lit(0.0),
             sales_amount_actual=pl.lit(0.0),
-            item_charge_no=pl.lit(None, dtype=pl.String),
+            item_charge_no=pl.lit(None, dtype=Code),
         )
         .drop("kind", "row")
     )
