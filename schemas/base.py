@@ -11,8 +11,8 @@ from pandera.config import ValidationDepth, config_context
 
 # BC's Code fields of few distinct values (items, locations, variants, posting groups, entry
 # types, G/L accounts) are held as Categorical in the ledger tables: 4 bytes a row where a text
-# is a 16-byte view, at 10M transactions about 3 GB less held from costing to the last table
-# written. Files hold them as text, the contract's type (`as_written`, `as_held`).
+# is a 16-byte view (at 10M transactions the peak 7.8 GB instead of 10.1 GB: docs/benchmarks.md,
+# run BN). Files hold them as text, the contract's type (`as_written`, `as_held`).
 Code = pl.Categorical
 CODES_KEY = "invrec:categorical"  # the file metadata naming the columns held as Categorical
 
