@@ -50,8 +50,5 @@ def write_parquet(frame: pl.DataFrame, path: Path | str) -> None:
     """`frame` to Parquet at `path` (Categorical columns as text: `schemas.base.as_written`),
     on disk and out of the page cache when this returns."""
     lazy, metadata = as_written(frame)
-    if metadata:  # streamed: each column cast to text a morsel at a time, never whole
-        lazy.sink_parquet(path, metadata=metadata)
-    else:
-        frame.write_parquet(path)
+    lazy.sink_parquet(path, metadata=metadata or None)  # streamed: cast a morsel at a time
     release([path], written=True)

@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.rounding import round_to
+from schemas.base import as_written
 
 TOL = 1e-6  # amounts are exact cents: anything above float noise is a real difference
 COST_ELEMENTS = ["Direct Cost", "Indirect Cost", "Variance"]
@@ -29,7 +30,7 @@ RECEIVING = TO_LEG | RETURN_OF_SALE
 def as_text(*frames: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     """The ledger frames with their Code columns as text (schemas.base.Code), as the input
     tables they are joined with hold them."""
-    return tuple(f.with_columns(pl.col(pl.Categorical).cast(pl.String)) for f in frames)
+    return tuple(as_written(f)[0].collect() for f in frames)
 
 
 def _fail_if_any(bad: pl.DataFrame, rule: str) -> None:
