@@ -14,6 +14,7 @@ from assets.resources import RESOURCE_KEY, SAMPLE_DIR, InvrecConfig
 from assets.schedules import nightly_schedule
 from assets.sensors import input_folder_sensor
 from assets.valuation import VALUATION_REPORT
+from schemas.base import code_columns
 
 DOMAINS = [ingest, costing, gl, valuation, reconciliation]
 ALL_ASSETS = [a for d in DOMAINS for a in d.ASSETS]
@@ -28,6 +29,9 @@ def loads(definitions: list) -> dict[str, int]:
 
 
 LOADS = loads([*ALL_ASSETS, *ALL_CHECKS])
+# the ledger tables' Code columns (held as Categorical), for files that do not name them
+CODES = {key: code_columns(model) for schemas in (costing.SCHEMAS, gl.SCHEMAS)
+         for key, model in schemas.items() if code_columns(model)}
 # `invrec run` writes the contract's tables only, so it leaves out what is none of them and
 # nothing of them reads: the monthly report and its check (at 10M transactions, 6.6 s)
 _REPORT = dg.AssetKey(VALUATION_REPORT)
@@ -48,7 +52,7 @@ def resources(
         ),
         "io_manager": ParquetIOManager(
             base_dir=out_dir or os.environ.get("INVREC_OUT_DIR", DEFAULT_BASE_DIR),
-            hand_over=LOADS,
+            hand_over=LOADS, codes=CODES,
         ),
     }
 
@@ -75,6 +79,6 @@ def cli_job() -> dg.JobDefinition:
         assets=CLI_ASSETS, asset_checks=CLI_CHECKS, jobs=[invrec_job],
         resources={RESOURCE_KEY: InvrecConfig.configure_at_launch(),
                    "io_manager": ParquetIOManager.configure_at_launch(
-                       hand_over=loads([*CLI_ASSETS, *CLI_CHECKS]))},
+                       hand_over=loads([*CLI_ASSETS, *CLI_CHECKS]), codes=CODES)},
         executor=dg.in_process_executor,
     ).resolve_job_def(JOB_NAME)

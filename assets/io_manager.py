@@ -28,10 +28,12 @@ class PolarsParquetIOManager(dg.UPathIOManager):
     extension = ".parquet"
 
     def __init__(self, base_path: UPath, loads: dict[str, int] | None = None,
-                 persist: list[str] | None = None) -> None:
+                 persist: list[str] | None = None,
+                 codes: dict[str, list[str]] | None = None) -> None:
         super().__init__(base_path=base_path)
         self._loads = dict(loads or {})
         self._persist = None if persist is None else set(persist)
+        self._codes = dict(codes or {})
         self._held: dict[str, tuple[pl.DataFrame, int]] = {}  # asset key: (frame, loads left)
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
@@ -67,18 +69,22 @@ class PolarsParquetIOManager(dg.UPathIOManager):
         # one chunk per column: gathers across a file's many row-group chunks are several
         # times slower (measured 9.2 s against 1.1 s for 27M rows of three columns)
         frame = pl.read_parquet(str(path)).rechunk()
-        return as_held(frame, pl.read_parquet_metadata(str(path)))  # as the asset returned it
+        # as the asset returned it, also from a file an earlier invrec wrote
+        return as_held(frame, pl.read_parquet_metadata(str(path)), self._codes.get(key, ()))
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     """Configurable factory: `base_dir` is the folder holding one Parquet file per asset;
     `hand_over` how many ops of the job load each asset (the frame stays in memory until then);
-    `persist` the asset keys written (None: every asset; the others are only handed over)."""
+    `persist` the asset keys written (None: every asset; the others are only handed over);
+    `codes` each asset's columns held as Categorical, for files whose metadata does not name
+    them (`schemas.base.as_held`)."""
 
     base_dir: str = DEFAULT_BASE_DIR
     hand_over: dict[str, int] = {}
     persist: list[str] | None = None
+    codes: dict[str, list[str]] = {}
 
     def create_io_manager(self, context) -> PolarsParquetIOManager:
         return PolarsParquetIOManager(base_path=UPath(self.base_dir), loads=self.hand_over,
-                                      persist=self.persist)
+                                      persist=self.persist, codes=self.codes)

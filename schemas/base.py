@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 
 import pandera.polars as pa
 import polars as pl
@@ -27,10 +28,21 @@ def as_written(frame: pl.DataFrame) -> tuple[pl.LazyFrame, dict[str, str]]:
             {CODES_KEY: json.dumps(codes)})
 
 
-def as_held(frame: pl.DataFrame, metadata: dict[str, str]) -> pl.DataFrame:
-    """A frame read from a file written from `as_written`: its Categorical columns back."""
-    codes = json.loads(metadata.get(CODES_KEY, "[]"))
+def as_held(frame: pl.DataFrame, metadata: dict[str, str],
+            codes: Sequence[str] = ()) -> pl.DataFrame:
+    """A frame read from a file written from `as_written`: its Categorical columns back. A file
+    whose metadata does not name them (written before invrec held them so) gets its text
+    columns among `codes` (the table's `code_columns`) cast instead."""
+    if CODES_KEY in metadata:
+        codes = json.loads(metadata[CODES_KEY])
+    else:
+        codes = [name for name in codes if frame.schema.get(name) == pl.String]
     return frame.with_columns(pl.col(codes).cast(pl.Categorical)) if codes else frame
+
+
+def code_columns(model: type[pa.DataFrameModel]) -> list[str]:
+    """The table's columns held as Categorical (`Code`)."""
+    return [name for name, dtype in polars_schema(model).items() if dtype == Code]
 
 
 def columns(model: type[pa.DataFrameModel]) -> list[str]:

@@ -13,8 +13,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from assets.checks import schema_result
+from assets.costing import ADJUSTED_VALUE_ENTRIES
 from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
-from assets.gl import balance_result
+from assets.gl import GL_ENTRIES, VALUE_ENTRIES, balance_result
 from assets.ingest import EXTERNAL_GL, input_tables
 from assets.io_manager import ParquetIOManager
 from assets.reconciliation import differences_result
@@ -24,7 +25,7 @@ from assets.valuation import inventory_valuation
 from pipelines import page_cache
 from pipelines.ingest import read_input
 from pipelines.pipeline import OUTPUT_TABLES, run_pipeline
-from schemas.base import as_written, conform
+from schemas.base import CODES_KEY, as_written, conform
 from schemas.gl import GLEntry
 from tests._run_company import (
     EXTERNAL_GL as EXTERNAL_GL_CSV,
@@ -157,6 +158,27 @@ def test_graph_materializes_what_run_pipeline_computes(tmp_path: Path) -> None:
     assert evaluations["gl_entries_balance_per_value_entry"].passed
     valuation = result.asset_materializations_for_node("inventory_valuation")[0]
     assert valuation.metadata["inventory_value"].value == INVENTORY_VALUE
+
+
+def test_a_later_run_loads_the_files_an_earlier_invrec_wrote(tmp_path: Path) -> None:
+    """Files written before invrec named its Categorical columns in their metadata (text, no
+    metadata): materializing only the G/L posting on them loads the Code columns as
+    Categorical, so its schema checks pass and the G/L is the one a whole run posts."""
+    data = small_company(tmp_path / "in")
+    out = tmp_path / "store"
+    assert dg.materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources(str(data), str(out))
+                          ).success
+    posted = pl.read_parquet(out / f"{GL_ENTRIES}.parquet")
+    earlier = out / f"{ADJUSTED_VALUE_ENTRIES}.parquet"
+    pl.read_parquet(earlier).write_parquet(earlier)  # as an earlier invrec wrote it
+    assert CODES_KEY not in pl.read_parquet_metadata(earlier)
+    result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], resources=resources(str(data), str(out)),
+                            selection=[GL_ENTRIES, VALUE_ENTRIES])
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"gl_entries_balance_per_value_entry": True, "gl_entries_schema": True,
+                      "value_entries_schema": True}
+    assert_frame_equal(pl.read_parquet(out / f"{GL_ENTRIES}.parquet"), posted)
 
 
 def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
