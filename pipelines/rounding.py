@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 import polars as pl
 
@@ -15,6 +16,30 @@ def round_to(x: pl.Expr, precision: float) -> pl.Expr:
     scaled = x.abs() / precision
     nudged = scaled * (1 + _NUDGE)
     return (x.sign() * (nudged + 0.5).floor() * precision).round(_decimals(precision))
+
+
+def round_quotient(a: pl.Expr, b: pl.Expr, a_unit: float, b_unit: float,
+                   precision: float) -> pl.Expr:
+    """R2 of a / b, where a is a multiple of `a_unit` and b of `b_unit` (b not 0), on integers.
+
+    A quotient of decimals can fall a hair's breadth from a tie, closer than `round_to`'s
+    nudge (91.66 / 7.47 = 12.2704149933 is 12.27041 to 0.00001: nudged, 12.27042). With the
+    units as powers of ten the quotient in steps of `precision` is A·S / B for integers A, B
+    and S, rounded half away from zero exactly; other units keep `round_to`.
+    """
+    scale = a_unit / (b_unit * precision)
+    if min(a_unit, b_unit, precision) <= 0 or abs(scale - round(scale)) > 1e-9 * scale:
+        return round_to(a / b, precision)
+    ints = [(x / unit).round().cast(pl.Int128).abs() for x, unit in ((a, a_unit), (b, b_unit))]
+    steps = (2 * ints[0] * round(scale) + ints[1]) // (2 * ints[1])  # |a/b| / precision, rounded
+    return a.sign() * b.sign() * times_unit(steps, precision)
+
+
+def times_unit(n: pl.Expr, unit: float) -> pl.Expr:
+    """The float nearest n · unit for integers n and a decimal unit, at any size: a float
+    product is not (3 · 0.1 is 0.30000000000000004), nor a division by a constant in polars
+    (a multiplication by its inverse: 3,100,000 / 10^6 is 3.0999999999999996)."""
+    return (n.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(repr(unit)))).cast(pl.Float64)
 
 
 def round_array(x, precision: float):

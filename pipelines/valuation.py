@@ -11,6 +11,7 @@ from pipelines.costing.by_entry import rows_of, sums_per_entry
 from pipelines.rounding import round_to
 from schemas.base import conform, empty
 from schemas.gl import InventoryValuation, InventoryValuationPeriod
+from schemas.inputs import QUANTITY_DECIMALS
 
 KEYS = ["item_no", "location_code", "variant_code", "inventory_posting_group"]
 _QTY_EPS = 1e-9
@@ -84,7 +85,8 @@ def inventory_valuation(
         _valued_entries(item_ledger_entries, value_entries, as_of).lazy()
         .group_by(KEYS)
         .agg(pl.col("quantity", *_AMOUNTS).sum())
-        .with_columns(round_to(pl.col(c), precision) for c in _AMOUNTS)
+        .with_columns(pl.col("quantity").round(QUANTITY_DECIMALS),
+                      *(round_to(pl.col(c), precision) for c in _AMOUNTS))
         .filter(
             (pl.col("quantity").abs() > _QTY_EPS)
             | (pl.col("cost_amount_actual").abs() >= zero)
@@ -176,7 +178,8 @@ def inventory_valuation_by_period(
     return (
         grid.with_columns(
             *[_signed_zero_free(round_to(pl.col(c), precision)).alias(c) for c in amounts],
-            *[_signed_zero_free(pl.col(c).round(9)).alias(c) for c in quantities],
+            *[_signed_zero_free(pl.col(c).round(QUANTITY_DECIMALS)).alias(c)
+              for c in quantities],
         )
         .filter(pl.any_horizontal(*[pl.col(c).abs() >= zero for c in amounts],
                                   *[pl.col(c).abs() > _QTY_EPS for c in quantities]))

@@ -31,11 +31,17 @@ TRANSACTION_TYPES = [
 ]
 # R170.13: item_charge and revaluation rows do not use `quantity`.
 QUANTITY_FREE_TYPES = ["item_charge", "revaluation"]
+# Quantities are counted in exact millionths (BC posts them to 5 decimals): a quantity with more
+# decimals than this would be rounded, so it is an input error (within float noise of a
+# millionth it is that millionth: 3.0999999999999996 is 3.1).
+QUANTITY_DECIMALS = 6
 
 # dataframe_check name -> (column reported, rule text)
 ROW_RULES: dict[str, tuple[str, str]] = {
     "standard_cost_for_standard": ("standard_cost", "required for STANDARD items (R160)"),
     "quantity_positive": ("quantity", "must be > 0 (R170.13: except item_charge, revaluation)"),
+    "quantity_precision": ("quantity", f"more than {QUANTITY_DECIMALS} decimal places "
+                                       "(quantities are counted in millionths)"),
     "amount_for_item_charge": ("amount", "required for item_charge (R30)"),
 }
 
@@ -83,6 +89,14 @@ class Transaction(pa.DataFrameModel):
     def quantity_positive(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(
             (pl.col("quantity") > 0).fill_null(False)
+            | pl.col("type").is_in(QUANTITY_FREE_TYPES).fill_null(True)
+        )
+
+    @pa.dataframe_check
+    def quantity_precision(cls, data) -> pl.LazyFrame:
+        units = pl.col("quantity") * 10**QUANTITY_DECIMALS
+        return data.lazyframe.select(
+            ((units - units.round()).abs() <= 1e-3 + units.abs() * 1e-15).fill_null(True)
             | pl.col("type").is_in(QUANTITY_FREE_TYPES).fill_null(True)
         )
 

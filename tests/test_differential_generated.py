@@ -67,3 +67,33 @@ def test_generated_companies_match_the_reference(seed, period, calc_type, allow_
     note(f"seed={seed}, {period}, {calc_type}, allow_posting_from={allow_from}, "
          f"{inputs.transactions.height} transactions, unsettled: {book.unsettled}")
     assert_same_ledger(got, frames(book))
+
+
+@pytest.mark.slow
+@COMPANIES
+@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from(["0.37", "1.25", "0.013", "2.49"]))
+def test_generated_companies_with_decimal_quantities_match_the_reference(seed, scale) -> None:
+    """Quantities of two and three decimals (every quantity of a generated company times
+    `scale`, so what invoices and returns may take scales with it): the same ledger as the
+    reference's exact arithmetic, and every quantity and amount of it the float of its decimal
+    (quantities are counted in millionths, `pipelines.costing.ledger.quantity_of`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        generate(folder, 1500, items=8, seed=seed, gl=False, months=9)
+        tx = pl.read_csv(folder / "transactions.csv", infer_schema=False)
+        decimals = len(scale.split(".")[1])
+        tx.with_columns(quantity=(pl.col("quantity").cast(pl.Float64) * float(scale))
+                        .round(decimals)).write_csv(folder / "transactions.csv")
+        inputs = read_input(folder)
+    got = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods,
+                      inputs.settings, inputs.accounting_periods)
+    book = reference_book(inputs.transactions.to_dicts(), inputs.items.to_dicts(),
+                          inputs.settings, inputs.inventory_periods.to_dicts(), [])
+    note(f"seed={seed}, scale={scale}, unsettled: {book.unsettled}")
+    assert_same_ledger(got, frames(book))
+    for table in got[:3]:
+        for name, dtype in table.schema.items():
+            if dtype == pl.Float64:
+                places = 6 if "quantity" in name else 5 if name == "cost_per_unit" else 2
+                values = table.get_column(name).drop_nulls()
+                assert values.equals(values.round(places)), f"{name}: not a decimal of {places}"

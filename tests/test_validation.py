@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.errors import InputError
 from pipelines.ingest import read_input, validate_input
+from pipelines.pipeline import run_pipeline
 from tests._ingest_company import ITEMS, company, problems_of, tx
 
 T = "transactions"
@@ -71,6 +72,21 @@ def test_schema_value_rules(tmp_path):
              "negative_adjustment", "transfer", "item_charge", "revaluation"])),
         (T, "4", "amount", None, "required for item_charge (R30)"),
     ]
+
+
+def test_quantities_are_counted_in_millionths(tmp_path):
+    """A quantity with more decimals than costing counts would be rounded: an input error. One
+    within float noise of a millionth is that millionth, and is costed as it."""
+    rows = [tx(1, "purchase", qty="10.0000001", cost=5), tx(2, "sale", qty="0.0000004"),
+            tx(3, "sale", qty="3.0999999999999996"), tx(4, "sale", qty="1.234567"),
+            tx(5, "revaluation", qty="0.12345678", cost=6)]  # R170.13: its quantity unused
+    rule = "more than 6 decimal places (quantities are counted in millionths)"
+    assert check(tmp_path, *rows) == [(T, "2", "quantity", "10.0000001", rule),
+                                      (T, "3", "quantity", "0.0000004", rule)]
+    ledger = run_pipeline(read_input(company(tmp_path / "good", tx(1, "purchase", qty=10, cost=5),
+                                             *rows[2:4])))["item_ledger_entries"]
+    assert ledger["quantity"].to_list() == [10.0, -3.1, -1.234567]
+    assert ledger["cost_amount_actual"].to_list() == [50.0, -15.5, -6.17]
 
 
 def test_quantity_free_types_r170_13(tmp_path):

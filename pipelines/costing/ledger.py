@@ -9,9 +9,10 @@ import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.frames import sort_ints, where
-from pipelines.rounding import round_to, segment_cum_sum
+from pipelines.rounding import round_to, segment_cum_sum, times_unit
 from pipelines.settings import Settings
 from schemas.base import Code
+from schemas.inputs import QUANTITY_DECIMALS
 
 # R10: the item ledger entry each transaction type creates, and its sign.
 ENTRY_TYPE = {
@@ -31,8 +32,15 @@ SUPPORTED_METHODS = ("FIFO", "LIFO", "SPECIFIC", "STANDARD", "AVERAGE")
 CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
                     "transfer")
 
-# Fixed-point scale for quantities: cumulative sums of quantities must be exact.
-QTY_SCALE = 1_000_000
+# Fixed-point scale for quantities: cumulative sums of quantities must be exact (input
+# quantities have at most QUANTITY_DECIMALS decimals, a rule of the transactions' model)
+QTY_SCALE = 10**QUANTITY_DECIMALS
+
+
+def quantity_of(units: pl.Expr) -> pl.Expr:
+    """Quantity units as the quantity they count, the float nearest the decimal (`units /
+    QTY_SCALE` is 1 ulp off for three in ten quantities of two decimals)."""
+    return times_unit(units, 1 / QTY_SCALE)
 # Fields a value entry takes from the transaction that posted it (R20); the item ledger entries
 # do not carry them (at 10M, half a gigabyte held through costing): gathered by transaction
 TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.costing.ledger import QTY_SCALE
+from pipelines.costing.ledger import QTY_SCALE, quantity_of
 from pipelines.frames import where
 from pipelines.rounding import round_to
 from schemas.base import Code
@@ -294,7 +294,7 @@ def revaluation_value_entries(pairs: pl.DataFrame, amounts: pl.DataFrame) -> pl.
             pl.lit("Revaluation", dtype=Code).alias("entry_type"),
             pl.col("reval_date").alias("posting_date"),
             pl.lit(0.0).alias("item_ledger_entry_quantity"),
-            (pl.col("r_units") / QTY_SCALE).alias("valued_quantity"),
+            quantity_of(pl.col("r_units")).alias("valued_quantity"),
             pl.lit(0.0).alias("invoiced_quantity"),
             pl.col("amount").alias("cost_amount_actual"),
             pl.lit(0.0).alias("cost_amount_expected"), pl.lit(False).alias("expected_cost"),

@@ -12,13 +12,15 @@ from pipelines.costing.ledger import (
     QTY_SCALE,
     TRANSACTION_TEXTS,
     invoices_of,
+    quantity_of,
     reversed_expected,
     value_rows,
 )
 from pipelines.frames import sort_ints, where
-from pipelines.rounding import cumulative_split, round_to
+from pipelines.rounding import cumulative_split, round_quotient, round_to
 from pipelines.settings import Settings
 from schemas.base import Code, columns, conform
+from schemas.inputs import QUANTITY_DECIMALS
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
 # Fields every value entry takes from its item ledger entry and item (R20).
@@ -199,13 +201,15 @@ def value_entries_table(
 ) -> pl.DataFrame:
     """Every value entry with the fields of R20 and R33, in entry number order: `rows` are the
     posted value entries, then the adjustments (both numbered already)."""
-    value = pl.col("cost_amount_actual") + pl.col("cost_amount_expected")
-    cost_per_unit = (
-        pl.when(pl.col("invoiced_quantity") != 0)
-        .then(pl.col("cost_amount_actual") / pl.col("invoiced_quantity"))
-        .when(pl.col("valued_quantity") != 0).then(value / pl.col("valued_quantity"))
-        .otherwise(0.0)
-    )
+    # R33: actual cost per invoiced unit, else value per valued unit; amounts are whole
+    # multiples of the rounding precision and quantities of a millionth, so it is exact
+    invoiced = pl.col("invoiced_quantity") != 0
+    per = pl.when(invoiced).then("invoiced_quantity").otherwise("valued_quantity")
+    cost_per_unit = pl.when(per != 0).then(round_quotient(
+        pl.when(invoiced).then("cost_amount_actual")
+        .otherwise(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")),
+        per, settings.amount_rounding_precision, 1 / QTY_SCALE,
+        settings.unit_amount_rounding_precision)).otherwise(0.0)
     # each value entry's item ledger entry fields: a gather by entry number, not a join
     n = entries.height
     of_entry = rows.get_column("item_ledger_entry_no") - 1
@@ -228,7 +232,7 @@ def value_entries_table(
             round_to(pl.col("cost_amount_expected", "cost_amount_actual", "sales_amount_actual"),
                      settings.amount_rounding_precision))
         .with_columns(
-            cost_per_unit=round_to(cost_per_unit, settings.unit_amount_rounding_precision),
+            cost_per_unit=cost_per_unit,
             cost_posted_to_gl=pl.lit(0.0),
             expected_cost_posted_to_gl=pl.lit(0.0),
         ),
@@ -260,8 +264,9 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
         "applied")
     return conform(
-        frame.with_columns(sums.with_columns(round_to(pl.col(amounts), p)))
-        .with_columns(remaining_quantity=remaining_units / QTY_SCALE)
+        frame.with_columns(sums.with_columns(round_to(pl.col(amounts), p),
+                                             pl.col("invoiced_quantity").round(QUANTITY_DECIMALS)))
+        .with_columns(remaining_quantity=quantity_of(remaining_units))
         .with_columns(open=pl.col("remaining_quantity") != 0),
         ItemLedgerEntry,
     )
@@ -284,7 +289,7 @@ def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame)
         pl.col("outbound").alias("item_ledger_entry_no"),
         pl.col("inbound").alias("inbound_item_entry_no"),
         pl.col("outbound").alias("outbound_item_entry_no"),
-        (-pl.col("units") / QTY_SCALE).alias("quantity"),
+        quantity_of(-pl.col("units")).alias("quantity"),
         "posting_date", pl.lit(False).alias("cost_application"),
     )
     return conform(
