@@ -35,6 +35,21 @@ def round_quotient(a: pl.Expr, b: pl.Expr, a_unit: float, b_unit: float,
     return a.sign() * b.sign() * times_unit(steps, precision)
 
 
+def exact_near_ties(frame: pl.DataFrame, column: str, a: pl.Expr, b: pl.Expr, a_unit: float,
+                    b_unit: float, precision: float) -> pl.DataFrame:
+    """`frame` with its `column`, `round_to(a / b, precision)` where b is not 0, made exact
+    (`round_quotient`) in the rows where the quotient is within the nudge's reach of a tie,
+    either way: a few in a thousand (on integers, all 13M value entries of a 10M history
+    would take a second more)."""
+    steps = (a / b).abs() / precision
+    near = (b != 0) & ((steps * (1 - _NUDGE) + 0.5).floor() != (steps * (1 + _NUDGE) + 0.5).floor())
+    rows = frame.select(pl.arg_where(near)).to_series()
+    if rows.len() == 0:
+        return frame
+    exact = frame[rows].select(round_quotient(a, b, a_unit, b_unit, precision)).to_series()
+    return frame.with_columns(frame.get_column(column).scatter(rows, exact))
+
+
 def times_unit(n: pl.Expr, unit: float) -> pl.Expr:
     """The float nearest n · unit for integers n and a decimal unit, at any size: a float
     product is not (3 · 0.1 is 0.30000000000000004), nor a division by a constant in polars

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.costing.ledger import QTY_SCALE, quantity_of
-from pipelines.rounding import round_quotient, round_to
+from pipelines.rounding import exact_near_ties, round_quotient, round_to
 from tests.reference.arith import round_to as exact_round
 
 CENT, MILLIONTH, UNIT = Fraction(1, 100), Fraction(1, QTY_SCALE), Fraction(1, 100_000)
@@ -39,6 +39,22 @@ def test_quotients_of_cents_by_millionths_round_exactly(cents, millionths) -> No
     want = [float(exact_round(c * CENT / (m * MILLIONTH), UNIT)) for c, m in zip(
         cents, millionths, strict=True)]
     assert _quotients(cents, millionths) == want
+
+
+@given(cents=st.lists(st.integers(-10**9, 10**9), min_size=60, max_size=60),
+       millionths=st.lists(st.integers(-10**9, 10**9), min_size=60, max_size=60))
+def test_exact_near_ties_gives_the_exact_rounding_in_every_row(cents, millionths) -> None:
+    """round_to in a frame, then the rows near a tie made exact: every row as the decimals
+    round (0 where the divisor is 0, as cost_per_unit has it)."""
+    cents += [9166, -10115, 667]
+    millionths += [7_470_000, 4_980_000, 2_000_000]
+    a, b = pl.col("a"), pl.col("b")
+    frame = pl.DataFrame({"a": [c / 100 for c in cents],
+                          "b": [m / QTY_SCALE for m in millionths]})
+    frame = frame.with_columns(q=pl.when(b != 0).then(round_to(a / b, 1e-5)).otherwise(0.0))
+    got = exact_near_ties(frame, "q", a, b, 0.01, 1 / QTY_SCALE, 1e-5)["q"].to_list()
+    assert got == [float(exact_round(c * CENT / (m * MILLIONTH), UNIT)) if m else 0.0
+                   for c, m in zip(cents, millionths, strict=True)]
 
 
 def test_other_units_fall_back_to_round_to() -> None:

@@ -17,7 +17,7 @@ from pipelines.costing.ledger import (
     value_rows,
 )
 from pipelines.frames import sort_ints, where
-from pipelines.rounding import cumulative_split, round_quotient, round_to
+from pipelines.rounding import cumulative_split, exact_near_ties, round_to
 from pipelines.settings import Settings
 from schemas.base import Code, columns, conform
 from schemas.inputs import QUANTITY_DECIMALS
@@ -201,15 +201,11 @@ def value_entries_table(
 ) -> pl.DataFrame:
     """Every value entry with the fields of R20 and R33, in entry number order: `rows` are the
     posted value entries, then the adjustments (both numbered already)."""
-    # R33: actual cost per invoiced unit, else value per valued unit; amounts are whole
-    # multiples of the rounding precision and quantities of a millionth, so it is exact
+    # R33: actual cost per invoiced unit, else value per valued unit
     invoiced = pl.col("invoiced_quantity") != 0
+    cost = pl.when(invoiced).then("cost_amount_actual").otherwise(
+        pl.col("cost_amount_actual") + pl.col("cost_amount_expected"))
     per = pl.when(invoiced).then("invoiced_quantity").otherwise("valued_quantity")
-    cost_per_unit = pl.when(per != 0).then(round_quotient(
-        pl.when(invoiced).then("cost_amount_actual")
-        .otherwise(pl.col("cost_amount_actual") + pl.col("cost_amount_expected")),
-        per, settings.amount_rounding_precision, 1 / QTY_SCALE,
-        settings.unit_amount_rounding_precision)).otherwise(0.0)
     # each value entry's item ledger entry fields: a gather by entry number, not a join
     n = entries.height
     of_entry = rows.get_column("item_ledger_entry_no") - 1
@@ -222,7 +218,7 @@ def value_entries_table(
     )[row_of.gather(of_entry)]
     entry_valuation_date = at_entry_no(valuation_dates.get_column("item_ledger_entry_no"),
                                        valuation_dates.get_column("valuation_date"), n)
-    return conform(
+    table = conform(
         rows.with_columns(*from_entry.get_columns(),
                           entry_valuation_date.gather(of_entry).alias("entry_valuation_date"))
         .with_columns(  # Revaluation entries keep their own date (R92)
@@ -232,12 +228,17 @@ def value_entries_table(
             round_to(pl.col("cost_amount_expected", "cost_amount_actual", "sales_amount_actual"),
                      settings.amount_rounding_precision))
         .with_columns(
-            cost_per_unit=cost_per_unit,
+            cost_per_unit=pl.when(per != 0).then(
+                round_to(cost / per, settings.unit_amount_rounding_precision)).otherwise(0.0),
             cost_posted_to_gl=pl.lit(0.0),
             expected_cost_posted_to_gl=pl.lit(0.0),
         ),
         ValueEntry,
     )
+    # amounts are whole multiples of their rounding precision and quantities of a millionth:
+    # the quotients close to a tie are rounded exactly
+    return exact_near_ties(table, "cost_per_unit", cost, per, settings.amount_rounding_precision,
+                           1 / QTY_SCALE, settings.unit_amount_rounding_precision)
 
 
 def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
