@@ -41,6 +41,8 @@ def quantity_of(units: pl.Expr) -> pl.Expr:
     """Quantity units as the quantity they count, the float nearest the decimal (`units /
     QTY_SCALE` is 1 ulp off for three in ten quantities of two decimals)."""
     return times_unit(units, 1 / QTY_SCALE)
+
+
 # Fields a value entry takes from the transaction that posted it (R20); the item ledger entries
 # do not carry them (at 10M, half a gigabyte held through costing): gathered by transaction
 TRANSACTION_TEXTS = ["document_no", "gen_bus_posting_group", "item_charge_no"]
