@@ -139,6 +139,29 @@ def test_held_back_return_adds_back_its_part_of_the_split_over_all_returns() -> 
     assert_same_ledger(got, want)
 
 
+def test_a_pool_emptied_after_a_decimal_quantity_in_another_pool_is_empty() -> None:
+    """R96: BLUE's pool takes 1 in and sells 1 before its shipment of 1, so the shipment is
+    not valued by the pool and keeps its cost at posting (-10.00 expected). The 7.47 of the
+    other pool once left the float sum over all pools at 1e-15 there, and the shipment was
+    valued from an empty pool at 0.00 (found by random histories with decimal quantities)."""
+    s = Settings(average_cost_period="year", average_cost_calc_type="item_location_variant")
+    got, want = _both(
+        tx(4, D(2020, 1, 4), "negative_adjustment", 1), tx(5, D(2020, 1, 3), "sale", 1),
+        tx(6, D(2020, 1, 1), "sales_shipment", 1), tx(7, D(2019, 12, 31), "purchase", 0.5, 10),
+        tx(8, D(2019, 12, 30), "sales_shipment", 1), tx(9, D(2019, 12, 29), "purchase", 0.5, 10),
+        tx(10, D(2019, 12, 28), "purchase", 1, 10),
+        tx(11, D(2019, 12, 27), "negative_adjustment", 7.47),
+        tx(12, D(2019, 12, 26), "purchase", 1, 10),
+        tx(13, D(2019, 12, 31), "purchase", 1, 10, loc="BLUE"),
+        tx(14, D(2019, 12, 26), "sale", 1, loc="BLUE"),
+        tx(15, D(2019, 12, 20), "sales_invoice", 1, applies=6),
+        tx(17, D(2019, 12, 25), "sales_shipment", 1, loc="BLUE"),
+        tx(18, D(2019, 12, 24), "purchase", 1, 10), settings=s)
+    shipment = want["value_entries"].filter(pl.col("item_ledger_entry_no") == 12)
+    assert shipment["cost_amount_expected"].to_list() == [-10.0]
+    assert_same_ledger(got, want)
+
+
 def test_r60_self_feeding_pool_starts_from_the_costs_at_posting() -> None:
     """A pool that feeds itself: the unit leaves "" for BLUE and comes back (fixed-applied) the
     same day, so the from-leg's average includes its own cost: x = round((10.00 + x)/2) holds for

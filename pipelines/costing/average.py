@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.by_entry import aligned
+from pipelines.costing.ledger import QTY_SCALE
 from pipelines.rounding import round_array as _round
 from pipelines.settings import Settings
 
@@ -190,7 +191,11 @@ class _Pools:
     def __init__(self, ev: pl.DataFrame, p: float) -> None:
         self.p = p
         self.pool_id = ev.select(pl.col("pool").rank("dense")).to_series().to_numpy()
-        self.dq = ev.get_column("dq").fill_null(0.0).to_numpy()
+        # quantities in units (millionths): their sums are exact, so a pool emptied is empty
+        # (float sums over all pools once left 1e-15 where the pool was empty, and valued a
+        # decrease from it)
+        self.dq = np.rint(ev.get_column("dq").fill_null(0.0).to_numpy() * QTY_SCALE).astype(
+            np.int64)
         self.dc = ev.get_column("dc").fill_null(0.0).to_numpy().copy()
         self.is_dec = ev.get_column("decrease").to_numpy()
         self.deducted = self.is_dec & ev.get_column("deducted").fill_null(False).to_numpy()
@@ -213,8 +218,9 @@ class _Pools:
         self.seg_id = np.cumsum(boundary) - 1
         self.seg_start = np.flatnonzero(boundary)
         self.seg_len = np.diff(np.append(self.seg_start, n))
-        self.q_before = self.exclusive(self.dq)
-        self.valued = self.is_dec & (self.q_before > 0)
+        q_before = self.exclusive(self.dq)
+        self.valued = self.is_dec & (q_before > 0)
+        self.q_before = q_before / QTY_SCALE
 
     def exclusive(self, x: np.ndarray) -> np.ndarray:
         """Sum of x over the earlier events of the same pool."""
@@ -401,8 +407,8 @@ def _first_guess(ev: pl.DataFrame, pools: _Pools) -> np.ndarray:
         posted=pl.col("posted").sum(),
     ).with_columns(
         q_base=pl.col("q_all").cum_sum().over("pool_id") - pl.col("q_all") + pl.col("qin"))
-    q_base = periods.get_column("q_base").to_numpy()
-    safe = np.where(q_base > 0, q_base, 1.0)
+    q_base = periods.get_column("q_base").to_numpy()  # units
+    safe = np.where(q_base > 0, q_base / QTY_SCALE, 1.0)
     r = np.where(q_base > 0, 1 - periods.get_column("valued_q").to_numpy() / safe, 1.0)
     vin = periods.get_column("vin").to_numpy()
     x = _scan_affine(r, r * vin + periods.get_column("posted").to_numpy(),
