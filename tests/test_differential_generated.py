@@ -47,6 +47,16 @@ def _with_settings(folder: Path, period: str, calc_type: str, allow_from: str | 
                   ).write_csv(folder / "transactions.csv")
 
 
+def _both(inputs):
+    """The costing stage's ledger and the reference's book of the same input folder."""
+    got = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods,
+                      inputs.settings, inputs.accounting_periods)
+    accounting = ([] if inputs.accounting_periods is None
+                  else inputs.accounting_periods.to_dicts())
+    return got, reference_book(inputs.transactions.to_dicts(), inputs.items.to_dicts(),
+                               inputs.settings, inputs.inventory_periods.to_dicts(), accounting)
+
+
 @pytest.mark.slow
 @COMPANIES
 @given(seed=st.integers(0, 2**31 - 1), period=st.sampled_from(AVERAGE_COST_PERIODS),
@@ -58,12 +68,7 @@ def test_generated_companies_match_the_reference(seed, period, calc_type, allow_
         generate(folder, 1500, items=8, seed=seed, gl=False, months=9)
         _with_settings(folder, period, calc_type, allow_from)
         inputs = read_input(folder)
-    got = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods,
-                      inputs.settings, inputs.accounting_periods)
-    accounting = ([] if inputs.accounting_periods is None
-                  else inputs.accounting_periods.to_dicts())
-    book = reference_book(inputs.transactions.to_dicts(), inputs.items.to_dicts(),
-                          inputs.settings, inputs.inventory_periods.to_dicts(), accounting)
+    got, book = _both(inputs)
     note(f"seed={seed}, {period}, {calc_type}, allow_posting_from={allow_from}, "
          f"{inputs.transactions.height} transactions, unsettled: {book.unsettled}")
     assert_same_ledger(got, frames(book))
@@ -85,10 +90,7 @@ def test_generated_companies_with_decimal_quantities_match_the_reference(seed, s
         tx.with_columns(quantity=(pl.col("quantity").cast(pl.Float64) * float(scale))
                         .round(decimals)).write_csv(folder / "transactions.csv")
         inputs = read_input(folder)
-    got = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods,
-                      inputs.settings, inputs.accounting_periods)
-    book = reference_book(inputs.transactions.to_dicts(), inputs.items.to_dicts(),
-                          inputs.settings, inputs.inventory_periods.to_dicts(), [])
+    got, book = _both(inputs)
     note(f"seed={seed}, scale={scale}, unsettled: {book.unsettled}")
     assert_same_ledger(got, frames(book))
     for table in got[:3]:
