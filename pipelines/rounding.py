@@ -3,51 +3,97 @@
 from __future__ import annotations
 
 import functools
+import math
+from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import polars as pl
 
-# float64 stores 6.67/2 just below 3.335; a relative nudge away from zero restores the decimal tie.
+# float64 stores 6.67/2 just below 3.335; a nudge away from zero restores the decimal tie: a
+# relative 1e-9, at most a hundred-thousandth of the rounding unit. Uncapped, it carried every
+# amount from 5,000,000.00 up by a cent or more (1e-9 of 5e8 cents is half a cent).
 _NUDGE = 1e-9
+_NUDGE_CAP = 1e-5
+# relative error of a float product or quotient of decimals (three roundings of 2^-53), with room
+_FLOAT_ERROR = 1e-15
+
+
+def _nudged(steps: pl.Expr) -> pl.Expr:
+    """|x| / precision nudged away from zero."""
+    return steps + (steps * _NUDGE).clip(upper_bound=_NUDGE_CAP)
 
 
 def round_to(x: pl.Expr, precision: float) -> pl.Expr:
     """R2: round half away from zero to a multiple of `precision`."""
-    scaled = x.abs() / precision
-    nudged = scaled * (1 + _NUDGE)
-    return (x.sign() * (nudged + 0.5).floor() * precision).round(_decimals(precision))
+    return (x.sign() * (_nudged(x.abs() / precision) + 0.5).floor() * precision
+            ).round(decimals_of(precision))
 
 
-def round_quotient(a: pl.Expr, b: pl.Expr, a_unit: float, b_unit: float,
-                   precision: float) -> pl.Expr:
-    """R2 of a / b, where a is a multiple of `a_unit` and b of `b_unit` (b not 0), on integers.
+@dataclass(frozen=True)
+class Fixed:
+    """A column of decimals held exactly: an Int128 count of 10^-scale.
 
-    A quotient of decimals can fall a hair's breadth from a tie, closer than `round_to`'s
-    nudge (91.66 / 7.47 = 12.2704149933 is 12.27041 to 0.00001: nudged, 12.27042). With the
-    units as powers of ten the quotient in steps of `precision` is A·S / B for integers A, B
-    and S, rounded half away from zero exactly; other units keep `round_to`.
+    float64 cannot tell a product or quotient of decimals a hair's breadth from a tie from the
+    tie itself (3835.22 / 5.610045 = 683.634444999995..., 2.491 · 1.23457 = 3.07531387): R2 on
+    them is done on integers. Sums, products and quotients of Fixed are exact; `rounded` is R2.
     """
-    scale = a_unit / (b_unit * precision)
-    if min(a_unit, b_unit, precision) <= 0 or abs(scale - round(scale)) > 1e-9 * scale:
-        return round_to(a / b, precision)
-    ints = [(x / unit).round().cast(pl.Int128).abs() for x, unit in ((a, a_unit), (b, b_unit))]
-    steps = (2 * ints[0] * round(scale) + ints[1]) // (2 * ints[1])  # |a/b| / precision, rounded
-    return a.sign() * b.sign() * times_unit(steps, precision)
+
+    units: pl.Expr
+    scale: int
+
+    @classmethod
+    def of(cls, x: pl.Expr, scale: int) -> Fixed:
+        """The decimal a float was read from (its shortest repr), to `scale` decimals."""
+        return cls(x.cast(pl.String).cast(pl.Decimal(38, scale)).to_physical(), scale)
+
+    def __mul__(self, other: Fixed) -> Fixed:
+        return Fixed(self.units * other.units, self.scale + other.scale)
+
+    def __add__(self, other: Fixed) -> Fixed:
+        scale = max(self.scale, other.scale)
+        return Fixed(self._at(scale) + other._at(scale), scale)
+
+    def percent(self) -> Fixed:
+        """self / 100."""
+        return Fixed(self.units, self.scale + 2)
+
+    def _at(self, scale: int) -> pl.Expr:
+        return self.units * 10 ** (scale - self.scale) if scale > self.scale else self.units
+
+    def rounded(self, precision: float, over: Fixed | None = None) -> pl.Expr:
+        """R2 of self (divided by `over`, not 0) to a multiple of `precision`, as a float."""
+        decimals = decimals_of(precision)
+        step = round(precision * 10**decimals)  # precision = step · 10^-decimals
+        over = over or Fixed(pl.lit(1, dtype=pl.Int128), 0)
+        shift = over.scale + decimals - self.scale  # x / precision = num / den
+        num = self.units * 10**shift if shift > 0 else self.units
+        den = over.units * step * (10**-shift if shift < 0 else 1)
+        steps = (2 * num.abs() + den.abs()) // (2 * den.abs())
+        return times_unit(num.sign() * den.sign() * steps * step, 10.0**-decimals)
 
 
-def exact_near_ties(frame: pl.DataFrame, column: str, a: pl.Expr, b: pl.Expr, a_unit: float,
-                    b_unit: float, precision: float) -> pl.DataFrame:
-    """`frame` with its `column`, `round_to(a / b, precision)` where b is not 0, made exact
-    (`round_quotient`) in the rows where the quotient is within the nudge's reach of a tie,
-    either way: about one in a thousand (10,343 of the 13M value entries of a 10M history, 19
-    of which change; on integers, all of them would take a second more)."""
-    steps = (a / b).abs() / precision
-    near = (b != 0) & ((steps * (1 - _NUDGE) + 0.5).floor() != (steps * (1 + _NUDGE) + 0.5).floor())
-    rows = frame.select(pl.arg_where(near)).to_series()
+def round_quotient(a: pl.Expr, b: pl.Expr, a_scale: int, b_scale: int,
+                   precision: float) -> pl.Expr:
+    """R2 of a / b (b not 0) for decimals of `a_scale` and `b_scale` places, exactly."""
+    return Fixed.of(a, a_scale).rounded(precision, over=Fixed.of(b, b_scale))
+
+
+def exact_near_ties(frame: pl.DataFrame, column: str, approx: pl.Expr, exact: pl.Expr,
+                    precision: float) -> pl.DataFrame:
+    """`frame` with its `column`, `round_to(approx, precision)`, replaced by `exact` (the same
+    value on `Fixed` decimals) in the rows where approx is within the nudge's or float64's reach
+    of a tie, either way: about one in a thousand (10,343 of the 13M cost_per_unit values of a
+    10M history, 19 of which change; on integers, all of them would take a second more).
+    Rows where approx is null (an undefined quotient) keep their value."""
+    steps = approx.abs() / precision
+    reach = pl.max_horizontal(_nudged(steps) - steps, steps * _FLOAT_ERROR)
+    near = (steps - reach + 0.5).floor() != (steps + reach + 0.5).floor()
+    rows = frame.select(pl.arg_where(near.fill_null(False))).to_series()
     if rows.len() == 0:
         return frame
-    exact = frame[rows].select(round_quotient(a, b, a_unit, b_unit, precision)).to_series()
-    return frame.with_columns(frame.get_column(column).scatter(rows, exact))
+    exact_values = frame[rows].select(exact).to_series()
+    return frame.with_columns(frame.get_column(column).scatter(rows, exact_values))
 
 
 def times_unit(n: pl.Expr, unit: float) -> pl.Expr:
@@ -59,14 +105,13 @@ def times_unit(n: pl.Expr, unit: float) -> pl.Expr:
 
 def round_array(x, precision: float):
     """R2 on a numpy array, exactly as `round_to`."""
-    import numpy as np
-
-    steps = np.floor(np.abs(x) / precision * (1 + _NUDGE) + 0.5)
-    return np.round(np.sign(x) * steps * precision, _decimals(precision))
+    steps = np.abs(x) / precision
+    steps = np.floor(steps + np.minimum(steps * _NUDGE, _NUDGE_CAP) + 0.5)
+    return np.round(np.sign(x) * steps * precision, decimals_of(precision))
 
 
 @functools.cache
-def _decimals(precision: float) -> int:
+def decimals_of(precision: float) -> int:
     digits = 0
     while round(precision * 10**digits) != precision * 10**digits and digits < 12:
         digits += 1
@@ -75,11 +120,10 @@ def _decimals(precision: float) -> int:
 
 def round_value(x: float, precision: float) -> float:
     """Scalar R2, for small frames and tests."""
+    steps = abs(x) / precision
     sign = -1.0 if x < 0 else 1.0
-    import math
-
-    return round(sign * math.floor(abs(x) / precision * (1 + _NUDGE) + 0.5) * precision,
-                 _decimals(precision))
+    return round(sign * math.floor(steps + min(steps * _NUDGE, _NUDGE_CAP) + 0.5) * precision,
+                 decimals_of(precision))
 
 
 def segment_cum_sum(x: pl.Expr, by: str) -> pl.Expr:

@@ -319,6 +319,24 @@ def test_amounts_are_the_floats_of_their_cents() -> None:
             assert values.equals(values.round(2)), column
 
 
+def test_posted_amounts_a_hair_below_a_half_cent_round_down_r21() -> None:
+    """R2 on decimals: 25.498 x 78.50753 = 2001.7849999..., a hair below the tie, so 2001.78;
+    the float product nudged by round_to went over it (2001.79). The same for a purchase's
+    indirect cost (R21) and a receipt's expected cost (R22)."""
+    led = ledger(
+        (D(2024, 1, 1), "purchase", 25.498, 78.50753, None),
+        (D(2024, 1, 2), "purchase_receipt", 77.129, 12.26186, None),
+        (D(2024, 1, 3), "purchase_invoice", 77.129, 12.26186, 2),
+        (D(2024, 1, 4), "purchase", 1_000_000, 12_345.6789, None),
+    )
+    direct = led.value_entries.filter(pl.col("entry_type") == "Direct Cost")
+    assert direct.select("cost_amount_actual", "cost_amount_expected").rows() == [
+        (2001.78, 0.0), (0.0, 945.74), (945.74, -945.74), (12_345_678_900.0, 0.0)]
+    indirect = cost_ledger(txs((D(2024, 1, 1), "purchase", 61.017, 100.0, None)),
+                           items(indirect_cost_pct=35.66588), NO_PERIODS, DEFAULT)
+    assert indirect.value_entries.get_column("cost_amount_actual").to_list() == [6101.7, 2176.22]
+
+
 def test_what_the_stage_cannot_cost_is_named_before_anything_is_costed() -> None:
     """`check_supported`: an unknown costing method of an item that is used, and an item
     charge on an entry R30 does not charge (a sale), each named by table, row and column."""

@@ -5,12 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.costing.ledger import QTY_SCALE, quantity_of
-from pipelines.rounding import exact_near_ties, round_quotient, round_to
+from pipelines.rounding import (
+    Fixed,
+    exact_near_ties,
+    round_array,
+    round_quotient,
+    round_to,
+    round_value,
+)
 from tests.reference.arith import round_to as exact_round
 
 CENT, MILLIONTH, UNIT = Fraction(1, 100), Fraction(1, QTY_SCALE), Fraction(1, 100_000)
@@ -18,16 +26,19 @@ CENT, MILLIONTH, UNIT = Fraction(1, 100), Fraction(1, QTY_SCALE), Fraction(1, 10
 
 def _quotients(cents: list[int], millionths: list[int], precision: float = 1e-5) -> list[float]:
     frame = pl.DataFrame({"a": [c / 100 for c in cents], "b": [m / QTY_SCALE for m in millionths]})
-    return frame.select(round_quotient(pl.col("a"), pl.col("b"), 0.01, 1 / QTY_SCALE,
+    return frame.select(round_quotient(pl.col("a"), pl.col("b"), 2, 6,
                                        precision)).to_series().to_list()
 
 
 def test_a_quotient_a_hair_from_a_tie_rounds_as_its_decimal() -> None:
-    """91.66 / 7.47 = 12.27041499...: round_to's relative nudge carried it over the tie."""
-    nudged = pl.select(round_to(pl.lit(91.66) / pl.lit(7.47), 1e-5)).item()
-    assert nudged == 12.27042
-    assert _quotients([9166, -10115, 667, -667], [7_470_000, 4_980_000, 2_000_000, 2_000_000]
-                      ) == [12.27041, -20.31124, 3.335, -3.335]
+    """3835.22 / 5.610045 = 683.634444999995...: round_to's nudge carries it over the tie (as
+    the relative 1e-9 carried 91.66 / 7.47 = 12.27041499..., before it stopped at 1e-5 of a
+    unit)."""
+    nudged = pl.select(round_to(pl.lit(3835.22) / pl.lit(5.610045), 1e-5)).item()
+    assert nudged == 683.63445
+    assert _quotients([383522, 9166, -10115, 667, -667],
+                      [5_610_045, 7_470_000, 4_980_000, 2_000_000, 2_000_000]
+                      ) == [683.63444, 12.27041, -20.31124, 3.335, -3.335]
     assert _quotients([667], [2_000_000], precision=0.01) == [3.34]  # a true tie: away from 0
 
 
@@ -52,16 +63,18 @@ def test_exact_near_ties_gives_the_exact_rounding_in_every_row(cents, millionths
     frame = pl.DataFrame({"a": [c / 100 for c in cents],
                           "b": [m / QTY_SCALE for m in millionths]})
     frame = frame.with_columns(q=pl.when(b != 0).then(round_to(a / b, 1e-5)).otherwise(0.0))
-    got = exact_near_ties(frame, "q", a, b, 0.01, 1 / QTY_SCALE, 1e-5)["q"].to_list()
+    got = exact_near_ties(frame, "q", pl.when(b != 0).then(a / b), round_quotient(a, b, 2, 6, 1e-5),
+                          1e-5)["q"].to_list()
     assert got == [float(exact_round(c * CENT / (m * MILLIONTH), UNIT)) if m else 0.0
                    for c, m in zip(cents, millionths, strict=True)]
 
 
-def test_other_units_fall_back_to_round_to() -> None:
-    """A precision that does not scale the units to integers (0.03): the nudged quotient."""
-    frame = pl.DataFrame({"a": [1.0], "b": [3.0]})
-    assert frame.select(round_quotient(pl.col("a"), pl.col("b"), 0.01, 1e-6, 0.03)).item() \
-        == frame.select(round_to(pl.col("a") / pl.col("b"), 0.03)).item()
+def test_a_precision_other_than_a_power_of_ten_rounds_exactly() -> None:
+    """0.05 and 0.25 (R2 rounds to any multiple): ties away from zero, as the decimals do."""
+    frame = pl.DataFrame({"a": [1.0, 0.125, -0.375], "b": [3.0, 1.0, 1.0]})
+    got = [frame.select(round_quotient(pl.col("a"), pl.col("b"), 3, 6, p)).to_series().to_list()
+           for p in (0.05, 0.25)]
+    assert got == [[0.35, 0.15, -0.4], [0.25, 0.25, -0.5]]
 
 
 @given(st.lists(st.integers(-10**13, 10**13), min_size=1, max_size=100))
@@ -71,3 +84,47 @@ def test_quantity_units_give_back_the_decimal_quantity(units) -> None:
     got = pl.DataFrame({"u": units}).select(quantity_of(pl.col("u"))).to_series().to_list()
     assert got == [float(Decimal(u) / QTY_SCALE) for u in units]
     assert (pl.Series([3_100_000]) / QTY_SCALE).item() != 3.1  # why it exists
+
+
+def _rounded_three_ways(xs: list[float], precision: float = 0.01) -> list[list[float]]:
+    """round_to (polars), round_array (numpy, the average pools) and round_value (scalar)."""
+    return [pl.select(round_to(pl.Series(xs), precision)).to_series().to_list(),
+            round_array(np.array(xs), precision).tolist(),
+            [round_value(x, precision) for x in xs]]
+
+
+def test_amounts_of_millions_keep_their_cents() -> None:
+    """A relative nudge of 1e-9 is half a cent at 5,000,000.00: it gave 12345678.91 for
+    12345678.90 and 123456789.13 for 123456789.01. The nudge stops at 1e-5 of a cent."""
+    xs = [12345678.90, 123456789.01, 5000000.004, -5000000.005, 6.67 / 2, 98765432.115]
+    want = [12345678.90, 123456789.01, 5000000.00, -5000000.01, 3.34, 98765432.12]
+    assert _rounded_three_ways(xs) == [want] * 3
+
+
+@given(cents=st.lists(st.integers(-10**13, 10**13), min_size=1, max_size=50),
+       half_cents=st.lists(st.integers(-10**10, 10**10), min_size=1, max_size=50))
+def test_cents_stay_and_half_cents_round_away_from_zero_up_to_a_hundred_million(
+        cents, half_cents) -> None:
+    """Every amount of whole cents up to 10^11 keeps its cents; every half cent (the float of
+    its decimal) up to 10^8 rounds away from zero, as the decimal does."""
+    xs = [c / 100 for c in cents] + [float(Decimal(2 * h + 1) / 200) for h in half_cents]
+    want = [float(exact_round(Fraction(Decimal(repr(x))), CENT)) for x in xs]
+    assert _rounded_three_ways(xs) == [want] * 3
+
+
+@given(rows=st.lists(st.tuples(st.integers(-10**12, 10**12), st.integers(0, 10**12),
+                               st.integers(0, 10**8), st.integers(0, 10**7)),
+                     min_size=1, max_size=40))
+def test_fixed_decimals_round_their_products_and_sums_exactly(rows) -> None:
+    """R21's amounts on Fixed decimals: q (millionths) x (c x pct / 100 + overhead) for unit
+    costs of five decimals, percentages of six and rates of four, as the rationals round."""
+    q, c, pct, oh = ([r[i] for r in rows] for i in range(4))
+    frame = pl.DataFrame({"q": [x / 10**6 for x in q], "c": [x / 10**5 for x in c],
+                          "pct": [x / 10**6 for x in pct], "oh": [x / 10**4 for x in oh]})
+    fixed = {name: Fixed.of(pl.col(name), scale) for name, scale in
+             (("q", 6), ("c", 10), ("pct", 6), ("oh", 10))}
+    amount = fixed["q"] * (fixed["c"] * fixed["pct"].percent() + fixed["oh"])
+    got = frame.select(amount.rounded(0.01)).to_series().to_list()
+    assert got == [float(exact_round(Fraction(a, 10**6) * (Fraction(b, 10**5) * Fraction(p, 10**8)
+                                                            + Fraction(o, 10**4)), CENT))
+                   for a, b, p, o in rows]

@@ -9,7 +9,7 @@ import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.frames import sort_ints, where
-from pipelines.rounding import round_to, segment_cum_sum, times_unit
+from pipelines.rounding import Fixed, exact_near_ties, round_to, segment_cum_sum, times_unit
 from pipelines.settings import Settings
 from schemas.base import Code
 from schemas.inputs import QUANTITY_DECIMALS
@@ -31,6 +31,9 @@ SUPPORTED_METHODS = ("FIFO", "LIFO", "SPECIFIC", "STANDARD", "AVERAGE")
 # R30: entries an item charge may be posted on, in this slice.
 CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sales_return",
                     "transfer")
+
+# Decimal places read exactly from unit costs, rates (posted_amounts) and indirect cost %
+_COST_DECIMALS, _PERCENT_DECIMALS = 10, 6
 
 # Fixed-point scale for quantities: cumulative sums of quantities must be exact (input
 # quantities have at most QUANTITY_DECIMALS decimals, a rule of the transactions' model)
@@ -231,6 +234,31 @@ def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame,
     )
 
 
+def posted_amounts(frame: pl.DataFrame, p: float,
+                   names: tuple[str, ...] = ("direct", "indirect", "at_standard", "expected"),
+                   ) -> pl.DataFrame:
+    """`frame` with the amounts R21, R22 and R24 post for `quantity` units at `unit_cost` (those
+    `names`): direct, indirect, at_standard and expected (direct with indirect, R22), rounded as
+    their decimals round (`rounding.exact_near_ties`; unit costs, standard costs and overhead rates
+    exact to 10 decimals, indirect cost % to 6)."""
+    q, c, s = pl.col("quantity"), pl.col("unit_cost"), pl.col("standard_cost")
+    pct, overhead = pl.col("indirect_cost_pct"), pl.col("overhead_rate")
+    qx, cx, sx = (Fixed.of(q, QUANTITY_DECIMALS), Fixed.of(c, _COST_DECIMALS),
+                  Fixed.of(s, _COST_DECIMALS))
+    indirect_x = (cx * Fixed.of(pct, _PERCENT_DECIMALS).percent()
+                  + Fixed.of(overhead, _COST_DECIMALS))
+    amounts = {name: amount for name, amount in {  # name: (the float, the Fixed decimal)
+        "direct": (q * c, qx * cx),
+        "indirect": (q * (c * pct / 100 + overhead), qx * indirect_x),
+        "at_standard": (q * s, qx * sx),
+        "expected": (q * (c * (1 + pct / 100) + overhead), qx * (cx + indirect_x)),
+    }.items() if name in names}
+    frame = frame.with_columns(round_to(x, p).alias(name) for name, (x, _) in amounts.items())
+    for name, (x, exact) in amounts.items():
+        frame = exact_near_ties(frame, name, x, exact.rounded(p), p)
+    return frame
+
+
 def source_value_entries(
     transactions: pl.DataFrame, entries: pl.DataFrame, settings: Settings
 ) -> pl.DataFrame:
@@ -240,24 +268,21 @@ def source_value_entries(
     charges post the difference as Variance (R24, R30). Sorted by transaction, then R33's order.
     """
     p = settings.amount_rounding_precision
-    q, c, s = pl.col("quantity"), pl.col("unit_cost"), pl.col("standard_cost")
+    q = pl.col("quantity")
     standard = pl.col("costing_method") == "STANDARD"
-    direct = round_to(q * c, p)
-    indirect = round_to(q * (c * pl.col("indirect_cost_pct") / 100 + pl.col("overhead_rate")), p)
-    at_standard = round_to(q * s, p)
-    inbound = where(  # the columns read, chosen before the filter (`frames.where`)
+    direct, indirect, at_standard = pl.col("direct"), pl.col("indirect"), pl.col("at_standard")
+    inbound = posted_amounts(where(  # the columns read, chosen before the filter (`frames.where`)
         entries, pl.col("inbound") & ~pl.col("receiving"),
         pl.col("entry_no").alias("item_ledger_entry_no"), "transaction_no", "posting_date",
         "type", "quantity", "unit_cost", "sales_amount", "costing_method", "standard_cost",
-        "indirect_cost_pct", "overhead_rate")
+        "indirect_cost_pct", "overhead_rate"), p)
     purchase = inbound.filter(pl.col("type") == "purchase")
     other = inbound.filter(pl.col("type").is_in(["positive_adjustment", "sales_return"]))
     receipt = inbound.filter(pl.col("type") == "purchase_receipt").with_columns(
-        expected=pl.when(standard).then(at_standard)
-        .otherwise(round_to(q * (c * (1 + pl.col("indirect_cost_pct") / 100)
-                                 + pl.col("overhead_rate")), p)))
+        expected=pl.when(standard).then(at_standard).otherwise("expected"))
     invoice = (
-        invoices_of(transactions, "purchase_invoice", entries)
+        posted_amounts(invoices_of(transactions, "purchase_invoice", entries), p,
+                       names=("direct", "indirect", "at_standard"))
         .join(receipt.select("item_ledger_entry_no", "expected"), on="item_ledger_entry_no")
         .with_columns(reversed=reversed_expected(
             pl.col("expected"), pl.col("entry_quantity"), p))

@@ -9,7 +9,6 @@ import polars as pl
 from pipelines.costing.by_entry import at_entry_no, sums_per_entry
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import (
-    QTY_SCALE,
     TRANSACTION_TEXTS,
     invoices_of,
     quantity_of,
@@ -17,7 +16,13 @@ from pipelines.costing.ledger import (
     value_rows,
 )
 from pipelines.frames import sort_ints, where
-from pipelines.rounding import cumulative_split, exact_near_ties, round_to
+from pipelines.rounding import (
+    cumulative_split,
+    decimals_of,
+    exact_near_ties,
+    round_quotient,
+    round_to,
+)
 from pipelines.settings import Settings
 from schemas.base import Code, columns, conform
 from schemas.inputs import QUANTITY_DECIMALS
@@ -237,8 +242,10 @@ def value_entries_table(
     )
     # amounts are whole multiples of their rounding precision and quantities of a millionth:
     # the quotients close to a tie are rounded exactly
-    return exact_near_ties(table, "cost_per_unit", cost, per, settings.amount_rounding_precision,
-                           1 / QTY_SCALE, settings.unit_amount_rounding_precision)
+    unit, cents = settings.unit_amount_rounding_precision, settings.amount_rounding_precision
+    return exact_near_ties(table, "cost_per_unit", pl.when(per != 0).then(cost / per),
+                           round_quotient(cost, per, decimals_of(cents), QUANTITY_DECIMALS, unit),
+                           unit)
 
 
 def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
