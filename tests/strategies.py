@@ -54,12 +54,14 @@ class History:
 
 quantities = st.one_of(
     st.integers(1, 10).map(float),
-    st.sampled_from([0.5, 1.5, 2.5, 0.25, 3.75]),  # exact in binary: sums stay exact
+    st.sampled_from([0.5, 1.5, 2.5, 0.25, 3.75]),  # exact in binary
 )
-# Up to 5 decimals, to provoke rounding (R2); some round figures so shrinking finds simple ones.
+# Up to 5 decimals, to provoke rounding (R2); some round figures so shrinking finds simple ones;
+# and some of tens of thousands to tens of millions, whose amounts go into the millions.
 unit_costs = st.one_of(
     st.sampled_from([10.0, 20.0, 3.33333, 0.0]),
     st.integers(0, 5_000_000).map(lambda k: k / 100_000),
+    st.integers(10**9, 10**12).map(lambda k: k / 100_000),
 )
 
 

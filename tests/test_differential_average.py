@@ -162,6 +162,19 @@ def test_a_pool_emptied_after_a_decimal_quantity_in_another_pool_is_empty() -> N
     assert_same_ledger(got, want)
 
 
+def test_a_small_pool_after_a_pool_of_millions_keeps_its_cents() -> None:
+    """R96: BLUE's pool holds 0.01 for 2, so its sale of 1 takes round(0.005) = -0.01. Summed
+    over all pools at once, after the 10,995,200.25 of the other pool, BLUE's value came out
+    1e-9 short and the sale took 0.00 (found by random histories with unit costs of millions)."""
+    s = Settings(average_cost_period="month", average_cost_calc_type="item_location_variant")
+    got, want = _both(tx(1, D(2021, 5, 3), "purchase", 2, 5_497_600.12345),
+                      tx(2, D(2021, 5, 3), "purchase", 2, 0.005, loc="BLUE"),
+                      tx(3, D(2021, 5, 4), "sale", 1, loc="BLUE"), settings=s)
+    sale = want["item_ledger_entries"].filter(pl.col("entry_no") == 3)
+    assert sale["cost_amount_actual"].to_list() == [-0.01]
+    assert_same_ledger(got, want)
+
+
 def test_r60_self_feeding_pool_starts_from_the_costs_at_posting() -> None:
     """A pool that feeds itself: the unit leaves "" for BLUE and comes back (fixed-applied) the
     same day, so the from-leg's average includes its own cost: x = round((10.00 + x)/2) holds for

@@ -185,6 +185,18 @@ def _scan_affine(a: np.ndarray, b: np.ndarray, group: np.ndarray) -> np.ndarray:
     return b
 
 
+def _sums_before(x: np.ndarray, start: np.ndarray, p: float) -> np.ndarray:
+    """Per row the sum of the amounts x (multiples of p) from row `start` (of its run) to the
+    row before it, in whole numbers of p: a float sum over all runs carries a large pool's
+    rounding error into the small ones after it. Pools whose rounds diverge (R60: beyond any
+    amount, nan counting as moving) keep float sums."""
+    exact = bool(np.all(np.abs(x) < 2.0**52 * p))
+    whole = np.rint(x / p).astype(np.int64) if exact else x
+    before = np.cumsum(whole) - whole
+    before -= before[start]
+    return before * p if exact else before
+
+
 class _Pools:
     """The event arrays of every pool, and the two ways to evaluate R96 on them."""
 
@@ -227,6 +239,11 @@ class _Pools:
         before = np.cumsum(x) - x
         return before - before[self.start]
 
+    def value_before(self) -> np.ndarray:
+        """The pool's value before each event, in whole cents (summed as floats over all
+        pools, 1e-9 of a pool of 10^7 made a decrease of 0.025 in a later pool one of 0.02)."""
+        return _sums_before(self.dc, self.start, self.p)
+
     def _back(self, total: np.ndarray, i: np.ndarray) -> np.ndarray:
         """R96 step 4: the add-backs' (rows `i`) R3 parts of `total`, minus their decrease's
         cost."""
@@ -238,7 +255,7 @@ class _Pools:
         self.dc[self.deducted] = t[self.deducted]
         back = np.flatnonzero(self.is_back)
         self.dc[back] = self._back(-t[self.src[back]], back)
-        c_before = self.exclusive(self.dc)
+        c_before = self.value_before()
         safe = np.where(self.valued, self.q_before, 1.0)
         return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
 
@@ -259,7 +276,7 @@ class _Pools:
         self.costs(t)  # dc from t
         _, first = np.unique(self.pool_id[moving], return_index=True)
         g_first = moving[first]  # each pool's first row not known to be exact
-        c0 = self.exclusive(self.dc)[g_first]  # the pool's value before it
+        c0 = self.value_before()[g_first]  # the pool's value before it
         ends, width = self.end[g_first], np.full(len(g_first), _WINDOW)
         m = np.arange(-_DRIFT, _DRIFT + 1)
         while len(g_first):
@@ -286,8 +303,7 @@ class _Pools:
                 total = -np.where(inside, tt[at_src], t[src])
                 d = np.where(dec, np.where(deducted, tt, 0.0),
                              np.where(back, self._back(total, g), self.dc[g]))
-                before = np.cumsum(d) - d
-                guessed = c0[r] + before - before[off[r]]  # the pool before each row, guessed
+                guessed = c0[r] + _sums_before(d, off[r], self.p)  # the pool, guessed
                 if again < _REFINE:
                     tt = np.where(valued, -_round(guessed * q_dec / q, self.p), tt)
             # per valued decrease: its cost for each m, and the state (m's index) after it
