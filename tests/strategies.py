@@ -55,6 +55,7 @@ class History:
 quantities = st.one_of(
     st.integers(1, 10).map(float),
     st.sampled_from([0.5, 1.5, 2.5, 0.25, 3.75]),  # exact in binary
+    st.sampled_from([0.3, 1.7, 2.49, 7.47, 0.013]),  # not: counted in millionths (ledger.py)
 )
 # Up to 5 decimals, to provoke rounding (R2); some round figures so shrinking finds simple ones;
 # and some of tens of thousands to tens of millions, whose amounts go into the millions.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from fractions import Fraction
 
 import polars as pl
 import pytest
@@ -18,6 +19,7 @@ from pipelines.costing.priority import reorderable_keys
 from pipelines.errors import InputError, NotSupportedYet
 from pipelines.settings import Settings
 from tests.reference import new_book, post_transaction, reference_ledger
+from tests.reference.arith import ZERO, exact
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 from tests.strategies import START, History, _fixed_inbound, _history, quantities, unit_costs
 from tests.test_differential import _compare_wide, assert_same_ledger
@@ -511,21 +513,23 @@ def _went_short(h: History) -> bool:
     """Some key's quantity went below zero (the rows in posting order, to-legs included), the
     units a later fixed return takes counted out from its receipt on (reserved: an invalid
     fixed return can leave the key short of what is not reserved)."""
-    stock: dict[tuple, float] = {}
-    reserved: dict[int, float] = {}
+    stock: dict[tuple, Fraction] = {}  # exact: 0.3 + 0.3 + 0.3 - 0.9 is not 0 in floats
+    reserved: dict[int, Fraction] = {}
     for row in h.transaction_rows:
         if row["type"] == "purchase_return" and row["applies_to"] is not None:
-            reserved[row["applies_to"]] = reserved.get(row["applies_to"], 0) + row["quantity"]
+            reserved[row["applies_to"]] = (reserved.get(row["applies_to"], ZERO)
+                                           + exact(row["quantity"]))
     for row in h.transaction_rows:
         sign = 1 if row["type"] in ("purchase", "purchase_receipt", "positive_adjustment") else -1
         key = (row["item_no"], row["location_code"])
         if row["type"] == "purchase_return" and row["applies_to"] is not None:
             sign = 0  # taken from stock when its receipt was posted
-        quantity = row["quantity"] - (reserved.get(row["transaction_no"], 0) if sign > 0 else 0)
-        stock[key] = stock.get(key, 0) + sign * quantity
+        mine = reserved.get(row["transaction_no"], ZERO)  # of its inbound entry (a to-leg's)
+        quantity = exact(row["quantity"]) - (mine if sign > 0 else ZERO)
+        stock[key] = stock.get(key, ZERO) + sign * quantity
         if row["type"] == "transfer":
             to = (row["item_no"], row["to_location_code"])
-            stock[to] = stock.get(to, 0) + row["quantity"]
+            stock[to] = stock.get(to, ZERO) + exact(row["quantity"]) - mine
         if stock[key] < 0:
             return True
     return False

@@ -76,19 +76,23 @@ def test_generated_companies_match_the_reference(seed, period, calc_type, allow_
 
 @pytest.mark.slow
 @COMPANIES
-@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from(["0.37", "1.25", "0.013", "2.49"]))
+@given(seed=st.integers(0, 2**31 - 1),
+       scale=st.sampled_from(["0.37", "1.25", "0.013", "2.49", "1.237"]))
 def test_generated_companies_with_decimal_quantities_match_the_reference(seed, scale) -> None:
     """Quantities of two and three decimals (every quantity of a generated company times
-    `scale`, so what invoices and returns may take scales with it): the same ledger as the
-    reference's exact arithmetic, and every quantity and amount of it the float of its decimal
-    (quantities are counted in millionths, `pipelines.costing.ledger.quantity_of`)."""
+    `scale`, so what invoices and returns may take scales with it) and unit costs of five: the
+    same ledger as the reference's exact arithmetic, and every quantity and amount of it the
+    float of its decimal (quantities are counted in millionths, `ledger.quantity_of`; posted
+    amounts near a tie are rounded on integers, `ledger.posted_amounts`)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         generate(folder, 1500, items=8, seed=seed, gl=False, months=9)
         tx = pl.read_csv(folder / "transactions.csv", infer_schema=False)
         decimals = len(scale.split(".")[1])
         tx.with_columns(quantity=(pl.col("quantity").cast(pl.Float64) * float(scale))
-                        .round(decimals)).write_csv(folder / "transactions.csv")
+                        .round(decimals),
+                        unit_cost=(pl.col("unit_cost").cast(pl.Float64) * 1.0123457).round(5),
+                        ).write_csv(folder / "transactions.csv")
         inputs = read_input(folder)
     got, book = _both(inputs)
     note(f"seed={seed}, scale={scale}, unsettled: {book.unsettled}")
