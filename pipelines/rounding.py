@@ -35,7 +35,7 @@ class Fixed:
     """A column of decimals held exactly: an Int128 count of 10^-scale.
 
     float64 cannot tell a product or quotient of decimals a hair's breadth from a tie from the
-    tie itself (3835.22 / 5.610045 = 683.634444999995..., 2.491 · 1.23457 = 3.07531387): R2 on
+    tie itself (3835.22 / 5.610045 = 683.634444999995..., 25.498 · 78.50753 = 2001.78499994): R2 on
     them is done on integers. Sums, products and quotients of Fixed are exact; `rounded` is R2.
     """
 
@@ -83,9 +83,9 @@ def exact_near_ties(frame: pl.DataFrame, column: str, approx: pl.Expr, exact: pl
                     precision: float) -> pl.DataFrame:
     """`frame` with its `column`, `round_to(approx, precision)`, replaced by `exact` (the same
     value on `Fixed` decimals) in the rows where approx is within the nudge's or float64's reach
-    of a tie, either way: about one in a thousand (10,343 of the 13M cost_per_unit values of a
-    10M history, 19 of which change; on integers, all of them would take a second more).
-    Rows where approx is null (an undefined quotient) keep their value."""
+    of a tie, either way: a few in ten thousand (on integers, all the rows of a 10M history
+    would take a second or more per column). Rows where approx is null (an undefined quotient)
+    keep their value."""
     steps = approx.abs() / precision
     reach = pl.max_horizontal(_nudged(steps) - steps, steps * _FLOAT_ERROR)
     near = (steps - reach + 0.5).floor() != (steps + reach + 0.5).floor()
