@@ -371,3 +371,16 @@ def test_a_bucket_is_flagged_exactly_when_one_of_its_cells_may_differ():
     assert sorted(flagged.to_list()) == [2, 3, 4, 5]
     assert sorted(reconcile_module._flagged_buckets(mixed, 0.01, expected=False)
                   .to_list()) == [2, 4, 5]
+
+
+def test_balances_of_millions_keep_their_cents_r2():
+    """R2 on the sums: a relative nudge of 1e-9 is more than half a cent from 5,000,000.00 up;
+    these figures came out one to three cents high."""
+    ves = value_entries(
+        ve(1, "Purchase", 9_999_999.99, posting_date=D(2020, 1, 10), document_no="P1"),
+        ve(2, "Purchase", 12_345_678.91, posting_date=D(2020, 2, 5), document_no="P2"))
+    recon, variance = run(post_inventory_cost_to_gl(ves, IPS, GPS, ON)[0], ves=ves)
+    assert variance.height == 0
+    assert figures(recon, "2130") == [(JAN, 9_999_999.99, 9_999_999.99, 0.0),
+                                      (FEB, 12_345_678.91, 12_345_678.91, 0.0),
+                                      (None, 22_345_678.90, 22_345_678.90, 0.0)]
