@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -119,11 +118,8 @@ def decimals_of(precision: float) -> int:
 
 
 def round_value(x: float, precision: float) -> float:
-    """Scalar R2, for small frames and tests."""
-    steps = abs(x) / precision
-    sign = -1.0 if x < 0 else 1.0
-    return round(sign * math.floor(steps + min(steps * _NUDGE, _NUDGE_CAP) + 0.5) * precision,
-                 decimals_of(precision))
+    """Scalar R2, for small frames and tests: `round_array` of one value."""
+    return float(round_array(np.float64(x), precision))
 
 
 def segment_cum_sum(x: pl.Expr, by: str) -> pl.Expr:
