@@ -16,6 +16,8 @@ _NUDGE = 1e-9
 _NUDGE_CAP = 1e-5
 # relative error of a float product or quotient of decimals (three roundings of 2^-53), with room
 _FLOAT_ERROR = 1e-15
+# rounding units no amount reaches (10^16 of a cent is 10^14 in money)
+_BEYOND = 1e18
 
 
 def _nudged(steps: pl.Expr) -> pl.Expr:
@@ -78,21 +80,32 @@ def round_quotient(a: pl.Expr, b: pl.Expr, a_scale: int, b_scale: int,
     return Fixed.of(a, a_scale).rounded(precision, over=Fixed.of(b, b_scale))
 
 
+def _near(approx: pl.Expr, precision: float) -> pl.Expr:
+    """Is `approx` within the nudge's or float64's reach of a tie, either way? (Not beyond any
+    amount: a pool diverging, R60, is infinite or past what Fixed holds.)"""
+    steps = approx.abs() / precision
+    reach = pl.max_horizontal(_nudged(steps) - steps, steps * _FLOAT_ERROR)
+    return (((steps - steps.floor() - 0.5).abs() <= reach) & (steps < _BEYOND)).fill_null(False)
+
+
+def _with_exact(frame: pl.DataFrame, column: str, rows: pl.Series,
+                exact: pl.Expr) -> pl.DataFrame:
+    """`frame` with `exact` in `column` at `rows`, evaluated on those rows only."""
+    if rows.len() == 0:
+        return frame
+    read = frame.select(sorted(set(exact.meta.root_names())))[rows]
+    return frame.with_columns(frame.get_column(column).scatter(rows, read.select(exact)
+                                                               .to_series()))
+
+
 def exact_near_ties(frame: pl.DataFrame, column: str, approx: pl.Expr, exact: pl.Expr,
                     precision: float) -> pl.DataFrame:
     """`frame` with its `column`, `round_to(approx, precision)`, replaced by `exact` (the same
-    value on `Fixed` decimals) in the rows where approx is within the nudge's or float64's reach
-    of a tie, either way: a few in ten thousand (on integers, all the rows of a 10M history
-    would take a second or more per column). Rows where approx is null (an undefined quotient)
-    keep their value."""
-    steps = approx.abs() / precision
-    reach = pl.max_horizontal(_nudged(steps) - steps, steps * _FLOAT_ERROR)
-    near = (steps - reach + 0.5).floor() != (steps + reach + 0.5).floor()
-    rows = frame.select(pl.arg_where(near.fill_null(False))).to_series()
-    if rows.len() == 0:
-        return frame
-    exact_values = frame[rows].select(exact).to_series()
-    return frame.with_columns(frame.get_column(column).scatter(rows, exact_values))
+    value on `Fixed` decimals) in the rows where approx is near a tie: a few in ten thousand
+    (on integers, all the rows of a 10M history would take a second or more per column). Rows
+    where approx is null (an undefined quotient) keep their value."""
+    rows = frame.lazy().select(pl.arg_where(_near(approx, precision))).collect().to_series()
+    return _with_exact(frame, column, rows, exact)
 
 
 def times_unit(n: pl.Expr, unit: float) -> pl.Expr:
@@ -134,13 +147,65 @@ def segment_cum_sum(x: pl.Expr, by: str) -> pl.Expr:
     return total - offset
 
 
-def cumulative_split(
-    total: pl.Expr, weight: pl.Expr, whole: pl.Expr, precision: float, *, over: str
-) -> pl.Expr:
-    """R3: part j = round(T·S_j/W) − round(T·S_{j−1}/W), weights cumulated in frame order.
+def with_share(frame: pl.DataFrame, name: str, amount: pl.Expr, units: pl.Expr,
+               whole: pl.Expr, precision: float, amount_decimals: int | None = None,
+               ) -> pl.DataFrame:
+    """`frame` with column `name` = R2 of amount · units / whole: an amount's share by quantity
+    (R23, R51, R71, R74). `units` and `whole` are integers (quantities as counts of a
+    millionth; whole not 0), `amount` a decimal of `amount_decimals` places (by default the
+    precision's: an amount). On floats, and exactly (`Fixed`) in the rows near a tie: with
+    decimal quantities a share lands within the nudge's reach of a half cent (49.993 of
+    100.001 units of 266.67 is 133.3149999950, R2 133.31; nudged, 133.32)."""
+    approx = amount * units.cast(pl.Float64) / whole.cast(pl.Float64)
+    scale = decimals_of(precision) if amount_decimals is None else amount_decimals
+    exact = (Fixed.of(amount, scale) * Fixed(units.cast(pl.Int128), 0)).rounded(
+        precision, over=Fixed(whole.cast(pl.Int128), 0))
+    # one pass for the float share and the rows near a tie (approx evaluated once: lazy CSE)
+    frame = frame.lazy().with_columns(round_to(approx, precision).alias(name),
+                                      _near_tie=_near(approx, precision)).collect()
+    rows = frame.select(pl.arg_where("_near_tie")).to_series()
+    return _with_exact(frame.drop("_near_tie"), name, rows, exact)
+
+
+def round_shares(amount: np.ndarray, units: np.ndarray, whole: np.ndarray,
+                 precision: float) -> np.ndarray:
+    """`with_share` on numpy arrays (amounts that are multiples of `precision`, integer units,
+    integer wholes not 0): the rows near a tie found as `exact_near_ties` finds them, and only
+    those rounded on integers (int64 where the product fits, else `Fixed`)."""
+    approx = amount * units / whole
+    shares = round_array(approx, precision)
+    steps = np.abs(approx) / precision
+    reach = np.maximum(np.minimum(steps * _NUDGE, _NUDGE_CAP), steps * _FLOAT_ERROR)
+    near = np.flatnonzero((np.floor(steps - reach + 0.5) != np.floor(steps + reach + 0.5))
+                          & (steps < _BEYOND))
+    if len(near) == 0:
+        return shares
+    k = np.rint(amount[near] / precision)  # the amount in rounding units
+    if np.all(np.abs(k) * np.abs(units[near]) < 2.0**62):
+        num, den = k.astype(np.int64) * units[near], whole[near]
+        n = (2 * np.abs(num) + np.abs(den)) // (2 * np.abs(den)) * np.sign(num) * np.sign(den)
+        shares[near] = np.round(n * precision, decimals_of(precision))
+    else:
+        frame = pl.DataFrame({"amount": amount[near], "units": units[near], "whole": whole[near]})
+        shares[near] = with_share(frame, "share", pl.col("amount"), pl.col("units"),
+                                  pl.col("whole"), precision).get_column("share").to_numpy()
+    return shares
+
+
+def with_cumulative_split(frame: pl.DataFrame, name: str, total: pl.Expr, weight: pl.Expr,
+                          whole: pl.Expr, precision: float, *, over: str) -> pl.DataFrame:
+    """R3: part j = round(T·S_j/W) − round(T·S_{j−1}/W), integer weights (counts of a
+    millionth) cumulated in frame order; each rounding a `with_share` of the amount T.
 
     The frame must be sorted by `over` (each group contiguous), then by the stated order.
     """
     s_j = segment_cum_sum(weight, over)
-    s_prev = s_j - weight
-    return round_to(total * s_j / whole, precision) - round_to(total * s_prev / whole, precision)
+    frame = frame.with_columns(_s_j=s_j, _s_prev=s_j - weight, _total=total, _whole=whole)
+    frame = with_share(frame, "_upto", pl.col("_total"), pl.col("_s_j"), pl.col("_whole"),
+                       precision)
+    frame = with_share(frame, "_before", pl.col("_total"), pl.col("_s_prev"), pl.col("_whole"),
+                       precision)
+    # the difference of two multiples of the precision, as the float of its decimal
+    return frame.with_columns(round_to(pl.col("_upto") - pl.col("_before"), precision)
+                              .alias(name)).drop(
+        "_s_j", "_s_prev", "_total", "_whole", "_upto", "_before")

@@ -56,11 +56,13 @@ quantities = st.one_of(
     st.integers(1, 10).map(float),
     st.sampled_from([0.5, 1.5, 2.5, 0.25, 3.75]),  # exact in binary
     st.sampled_from([0.3, 1.7, 2.49, 7.47, 0.013]),  # not: counted in millionths (ledger.py)
+    # shares of 266.67 (100.001 at 2.66667) by these land a hair from a half cent (R2)
+    st.sampled_from([100.001, 49.993, 50.008]),
 )
 # Up to 5 decimals, to provoke rounding (R2); some round figures so shrinking finds simple ones;
 # and some of tens of thousands to tens of millions, whose amounts go into the millions.
 unit_costs = st.one_of(
-    st.sampled_from([10.0, 20.0, 3.33333, 0.0]),
+    st.sampled_from([10.0, 20.0, 3.33333, 0.0, 2.66667]),
     st.integers(0, 5_000_000).map(lambda k: k / 100_000),
     st.integers(10**9, 10**12).map(lambda k: k / 100_000),
 )

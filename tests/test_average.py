@@ -36,6 +36,22 @@ def test_rounding_residual_travels_to_the_next_decrease_r96():
     assert led.value_entries.filter(pl.col("entry_type") == "Rounding").height == 0
 
 
+def test_a_share_of_the_pool_a_hair_below_a_half_cent_rounds_down_r96():
+    """R2 on the pool's shares: 49.993 of a pool of 100.001 units worth 266.67 is 133.3149999950,
+    so 133.31, and the next decrease takes the rest without a Rounding entry; the same after a
+    charge brings the pool to 266.67 (its first decrease had gone 133.32, then a cent back)."""
+    sales = ((D(2024, 1, 2), "sale", 49.993, None, None),
+             (D(2024, 1, 3), "sale", 50.008, None, None))
+    led = average((D(2024, 1, 1), "purchase", 100.001, 2.66667, None), *sales)
+    assert costs(led) == [266.67, -133.31, -133.36]
+    assert led.value_entries.filter(pl.col("adjustment")).height == 0
+    charged = average((D(2024, 1, 1), "purchase", 100.001, 2.0, None), *sales,
+                      (D(2024, 1, 4), "item_charge", None, None, 1, {"amount": 66.67}))
+    assert costs(charged) == [266.67, -133.31, -133.36]
+    assert charged.value_entries.filter(pl.col("adjustment")).get_column(
+        "cost_amount_actual").to_list() == [-33.32, -33.35]
+
+
 def test_one_unit_cost_per_period_even_before_the_receipt_r96():
     """R96's example (public case e10): both February decreases at -65.00."""
     led = average(

@@ -337,6 +337,42 @@ def test_posted_amounts_a_hair_below_a_half_cent_round_down_r21() -> None:
     assert indirect.value_entries.get_column("cost_amount_actual").to_list() == [6101.7, 2176.22]
 
 
+def test_shares_by_decimal_quantities_a_hair_below_a_half_cent_round_down_r2() -> None:
+    """R2 on shares by quantity: 49.993 of 100.001 units of 266.67 is 133.3149999950, so 133.31
+    (the float nudged by round_to gave 133.32). The same fraction through every share: an
+    outbound's (R71) and its unapplied part at u0 (R51) with no Rounding entry after (R76), the
+    expected cost an invoice reverses (R25), a return's part of its sale (R74), a target split
+    over invoiced quantities (R3)."""
+    def costs(*rows):
+        ve = ledger(*rows).value_entries
+        return ve.select("item_ledger_entry_no", "adjustment", "cost_amount_actual",
+                         "cost_amount_expected").sort(pl.all()).rows()
+
+    assert costs(
+        (D(2024, 1, 1), "purchase", 100.001, 2.66667, None),  # 266.67
+        (D(2024, 1, 2), "sale", 49.993, None, None),
+        (D(2024, 1, 3), "sale", 50.008, None, None),
+        (D(2024, 1, 4), "sale", 49.993, None, None),  # nothing left: at u0
+    ) == [(1, False, 266.67, 0.0), (2, False, -133.31, 0.0), (3, False, -133.36, 0.0),
+          (4, False, -133.31, 0.0)]
+    assert costs(
+        (D(2024, 1, 1), "purchase_receipt", 100.001, 2.66667, None),
+        (D(2024, 1, 2), "purchase_invoice", 49.993, 2.66667, 1),
+    ) == [(1, False, 0.0, 266.67), (1, False, 133.31, -133.31)]
+    assert costs(
+        (D(2024, 1, 1), "purchase", 100.001, 2.66667, None),
+        (D(2024, 1, 2), "sale", 100.001, None, None),
+        (D(2024, 1, 3), "sales_return", 49.993, None, 2),
+    ) == [(1, False, 266.67, 0.0), (2, False, -266.67, 0.0), (3, False, 133.31, 0.0)]
+    assert costs(  # the charge makes the shipment's target -266.67, its invoice's part -133.31
+        (D(2024, 1, 1), "purchase", 100.001, 2.0, None),
+        (D(2024, 1, 2), "sales_shipment", 100.001, None, None),
+        (D(2024, 1, 3), "sales_invoice", 49.993, None, 2),
+        (D(2024, 1, 4), "item_charge", None, None, 1, {"amount": 66.67}),
+    ) == [(1, False, 66.67, 0.0), (1, False, 200.0, 0.0), (2, False, -99.99, 99.99),
+          (2, False, 0.0, -200.0), (2, True, -33.32, 0.0), (2, True, 0.0, -33.35)]
+
+
 def test_what_the_stage_cannot_cost_is_named_before_anything_is_costed() -> None:
     """`check_supported`: an unknown costing method of an item that is used, and an item
     charge on an entry R30 does not charge (a sale), each named by table, row and column."""

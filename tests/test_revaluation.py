@@ -166,3 +166,19 @@ def test_average_revaluation_with_applies_to_uses_the_entry_own_cost() -> None:
                    (D(2020, 2, 10), "sale", 2, None, None))
     assert revaluation_entries(led) == [(2, 3, D(2020, 1, 31), D(2020, 1, 31), 2.0, 10.0)]
     assert entry_costs(led) == [20.0, 50.0, -35.0]
+
+
+def test_revalued_quantity_a_hair_below_a_half_cent_rounds_down_r81_r85() -> None:
+    """R81 round(r·u): 49.993 left of 100.001 units worth 266.67 is 133.3149999950, so 133.31,
+    and A = round(49.993 x 3.00) - 133.31 = 149.98 - 133.31 = 16.67 (16.66 with round_to's
+    nudge, then a Rounding entry of 0.01); per entry (FIFO) and per pool (AVERAGE, R85)."""
+    for method, applies in (("FIFO", 1), ("AVERAGE", None)):
+        led = cost_ledger(txs((D(2024, 1, 1), "purchase", 100.001, 2.66667, None),
+                              (D(2024, 1, 2), "sale", 50.008, None, None),
+                              (D(2024, 1, 31), "revaluation", REVAL, 3.0, applies),
+                              (D(2024, 2, 2), "sale", 49.993, None, None)),
+                          items(method), NO_PERIODS, Settings(average_cost_period="month"))
+        assert revaluation_entries(led) == [
+            (1, 3, D(2024, 1, 31), D(2024, 1, 31), 49.993, 16.67)], method
+        assert entry_costs(led) == [283.34, -133.36, -149.98], method
+        assert led.value_entries.filter(pl.col("entry_type") == "Rounding").height == 0

@@ -16,9 +16,13 @@ from pipelines.rounding import (
     exact_near_ties,
     round_array,
     round_quotient,
+    round_shares,
     round_to,
     round_value,
+    with_cumulative_split,
+    with_share,
 )
+from tests.reference.arith import cumulative_split as exact_split
 from tests.reference.arith import round_to as exact_round
 
 CENT, MILLIONTH, UNIT = Fraction(1, 100), Fraction(1, QTY_SCALE), Fraction(1, 100_000)
@@ -67,6 +71,44 @@ def test_exact_near_ties_gives_the_exact_rounding_in_every_row(cents, millionths
                           1e-5)["q"].to_list()
     assert got == [float(exact_round(c * CENT / (m * MILLIONTH), UNIT)) if m else 0.0
                    for c, m in zip(cents, millionths, strict=True)]
+
+
+# shares of an amount by quantities of three decimals that fall a hair below a half cent:
+# 266.67 x 49.993 / 100.001 = 133.3149999950 (round_to alone: 133.32)
+_HAIR = [(26667, 49_993_000, 100_001_000), (-26667, 49_993_000, 100_001_000)]
+
+
+@given(rows=st.lists(st.tuples(st.integers(-10**11, 10**11), st.integers(0, 10**12),
+                               st.integers(1, 10**12)), max_size=40))
+def test_shares_by_quantity_round_exactly(rows) -> None:
+    """with_share: R2 of amount x units / whole as the decimals round, in every row (a part
+    of the whole, as shares are)."""
+    rows = [(c, min(a, b), max(a, b)) for c, a, b in rows] + _HAIR
+    frame = pl.DataFrame(rows, schema=["cents", "units", "whole"], orient="row")
+    got = with_share(frame.with_columns(amount=pl.col("cents") / 100), "share", pl.col("amount"),
+                     pl.col("units"), pl.col("whole"), 0.01)["share"].to_list()
+    assert got == [float(exact_round(c * CENT * u / w, CENT)) for c, u, w in rows]
+    assert got[-2:] == [133.31, -133.31]
+    arrays = frame.with_columns(amount=pl.col("cents") / 100).to_numpy().T
+    assert round_shares(arrays[3], arrays[1].astype(np.int64), arrays[2].astype(np.int64),
+                        0.01).tolist() == got  # the same on numpy arrays (the average pools)
+    hair = np.array(_HAIR, dtype=np.int64).T  # products that fit int64: rounded in numpy
+    assert round_shares(hair[0] / 100, hair[1], hair[2], 0.01).tolist() == [133.31, -133.31]
+
+
+@given(total=st.integers(-10**10, 10**10),
+       weights=st.lists(st.integers(1, 10**9), min_size=1, max_size=8))
+def test_cumulative_splits_round_exactly(total, weights) -> None:
+    """with_cumulative_split is R3 on the decimals, parts summing to the total; two groups."""
+    whole = sum(weights)
+    frame = pl.DataFrame({"g": [1] * len(weights) + [2, 2], "w": [*weights, 49_993_000, 50_008_000],
+                          "total": [total / 100] * len(weights) + [266.67, 266.67],
+                          "whole": [whole] * len(weights) + [100_001_000] * 2})
+    got = with_cumulative_split(frame, "part", pl.col("total"), pl.col("w"), pl.col("whole"),
+                                0.01, over="g")["part"].to_list()
+    want = exact_split(total * CENT, [Fraction(w) for w in weights], Fraction(whole), CENT)
+    assert got == [*(float(x) for x in want), 133.31, 133.36]
+    assert round(sum(got[:-2]) * 100) == total
 
 
 def test_a_precision_other_than_a_power_of_ten_rounds_exactly() -> None:

@@ -22,6 +22,7 @@ import polars as pl
 from pipelines.costing.by_entry import aligned
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.rounding import round_array as _round
+from pipelines.rounding import round_shares
 from pipelines.settings import Settings
 
 _NO_END = dt.date(9999, 12, 31)  # the last accounting period has no end (R91)
@@ -212,12 +213,14 @@ class _Pools:
         self.is_dec = ev.get_column("decrease").to_numpy()
         self.deducted = self.is_dec & ev.get_column("deducted").fill_null(False).to_numpy()
         self.q_dec = ev.get_column("q_dec").fill_null(0.0).to_numpy()
+        self.q_dec_units = np.rint(self.q_dec * QTY_SCALE).astype(np.int64)
         self.c_post = ev.get_column("c_post").fill_null(0.0).to_numpy()
         self.is_back = ev.get_column("source_row").is_not_null().to_numpy()
         self.src = ev.get_column("source_row").fill_null(0).to_numpy()
-        self.hi = ev.get_column("split_hi").fill_null(0.0).to_numpy()
-        self.lo = ev.get_column("split_lo").fill_null(0.0).to_numpy()
-        self.whole = ev.get_column("whole").fill_null(1.0).to_numpy()
+        # the add-backs' R3 split, in quantity units
+        self.hi, self.lo, self.whole = (
+            np.rint(ev.get_column(c).fill_null(fill).to_numpy() * QTY_SCALE).astype(np.int64)
+            for c, fill in (("split_hi", 0.0), ("split_lo", 0.0), ("whole", 1.0)))
         n = ev.height
         first = np.concatenate([[True], self.pool_id[1:] != self.pool_id[:-1]])
         self.start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
@@ -232,7 +235,7 @@ class _Pools:
         self.seg_len = np.diff(np.append(self.seg_start, n))
         q_before = self.exclusive(self.dq)
         self.valued = self.is_dec & (q_before > 0)
-        self.q_before = q_before / QTY_SCALE
+        self.q_before, self.q_before_units = q_before / QTY_SCALE, q_before
 
     def exclusive(self, x: np.ndarray) -> np.ndarray:
         """Sum of x over the earlier events of the same pool."""
@@ -247,8 +250,8 @@ class _Pools:
     def _back(self, total: np.ndarray, i: np.ndarray) -> np.ndarray:
         """R96 step 4: the add-backs' (rows `i`) R3 parts of `total`, minus their decrease's
         cost."""
-        return (_round(total * self.hi[i] / self.whole[i], self.p)
-                - _round(total * self.lo[i] / self.whole[i], self.p))
+        return (round_shares(total, self.hi[i], self.whole[i], self.p)
+                - round_shares(total, self.lo[i], self.whole[i], self.p))
 
     def costs(self, t: np.ndarray) -> np.ndarray:
         """One pass of R96 over everything: every cost from the running pools `t` implies."""
@@ -256,8 +259,10 @@ class _Pools:
         back = np.flatnonzero(self.is_back)
         self.dc[back] = self._back(-t[self.src[back]], back)
         c_before = self.value_before()
-        safe = np.where(self.valued, self.q_before, 1.0)
-        return np.where(self.valued, -_round(c_before * self.q_dec / safe, self.p), -self.c_post)
+        # R96: the decrease's share of the pool by quantity, exact near a tie
+        share = round_shares(c_before, self.q_dec_units,
+                             np.where(self.valued, self.q_before_units, 1), self.p)
+        return np.where(self.valued, -share, -self.c_post)
 
     def exact_in(self, t: np.ndarray, moving: np.ndarray) -> np.ndarray:
         """R96 exactly in the pools of the `moving` rows, from each pool's first moving row.
@@ -308,8 +313,10 @@ class _Pools:
                     tt = np.where(valued, -_round(guessed * q_dec / q, self.p), tt)
             # per valued decrease: its cost for each m, and the state (m's index) after it
             vd = np.flatnonzero(valued)
-            cand = -_round((guessed[vd, None] + m * self.p) * q_dec[vd, None] / q[vd, None],
-                           self.p)
+            cand = -round_shares(  # R96 as in `costs`
+                (guessed[vd, None] + m * self.p).ravel(),
+                np.repeat(self.q_dec_units[g[vd]], len(m)),
+                np.repeat(self.q_before_units[g[vd]], len(m)), self.p).reshape(len(vd), len(m))
             moved = np.rint((cand - tt[vd, None]) / self.p).astype(np.int64)
             moved = np.where(deducted[vd, None], moved, 0)
             # only the decreases that move some m are composed; the others keep it

@@ -17,10 +17,10 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.costing.by_entry import at_entry_no
-from pipelines.costing.ledger import QTY_SCALE
-from pipelines.costing.revaluation import first_rank
+from pipelines.costing.ledger import units_of
+from pipelines.costing.revaluation import first_rank, with_at_new_cost
 from pipelines.frames import where
-from pipelines.rounding import cumulative_split, round_to
+from pipelines.rounding import round_to, with_cumulative_split, with_share
 
 
 def pool_contributions(entries: pl.DataFrame, source_values: pl.DataFrame, pool: pl.Expr
@@ -92,22 +92,20 @@ def pool_revaluation_amounts(
         .with_columns(pl.col("q", "v").fill_null(0.0).cum_sum().over("pool"))
     )
     r_pool = pairs.group_by("reval_tx", "pool").agg(r_pool=pl.col("r_units").sum())
-    amount = (
-        grid.join(r_pool, on=["reval_tx", "pool"])
-        .with_columns(r=pl.col("r_pool") / QTY_SCALE)
-        .select("reval_tx", "pool", "r_pool", pool_amount=round_to(
-            round_to(pl.col("r") * pl.col("new_cost"), p)
-            - round_to(pl.col("r") * pl.when(pl.col("q") != 0)
-                       .then(pl.col("v") / pl.col("q")).otherwise(0.0), p), p))
-    )
-    return (
-        pairs.join(amount, on=["reval_tx", "pool"])
-        .sort("reval_tx", "pool", "inbound")
-        .with_columns(group=pl.struct("reval_tx", "pool").rank("dense"))
-        .with_columns(amount=cumulative_split(pl.col("pool_amount"), pl.col("r_units"),
-                                              pl.col("r_pool"), p, over="group"))
-        .select("reval_tx", "inbound", "r_units", "amount")
-    )
+    # round(r·c) - round(r·v/q): the pool's quantity revalued at the new cost and at its
+    # average cost, each exact near a tie
+    amount = with_at_new_cost(grid.join(r_pool, on=["reval_tx", "pool"]), "r_pool", p)
+    empty = pl.col("q_units") == 0
+    amount = with_share(amount.with_columns(q_units=units_of(pl.col("q"))), "at_average",
+                        pl.when(empty).then(0.0).otherwise("v"), pl.col("r_pool"),
+                        pl.when(empty).then(1).otherwise("q_units"), p).select(
+        "reval_tx", "pool", "r_pool",
+        pool_amount=round_to(pl.col("at_new_cost") - pl.col("at_average"), p))
+    split = (pairs.join(amount, on=["reval_tx", "pool"]).sort("reval_tx", "pool", "inbound")
+             .with_columns(group=pl.struct("reval_tx", "pool").rank("dense")))
+    return with_cumulative_split(split, "amount", pl.col("pool_amount"), pl.col("r_units"),
+                                 pl.col("r_pool"), p, over="group").select(
+        "reval_tx", "inbound", "r_units", "amount")
 
 
 def amounts_in_place(

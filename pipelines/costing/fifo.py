@@ -12,9 +12,9 @@ import numpy as np
 import polars as pl
 
 from pipelines.costing.by_entry import aligned, rows_of, sums_per_entry
-from pipelines.costing.ledger import QTY_SCALE
+from pipelines.costing.ledger import COST_DECIMALS, QTY_SCALE, units_of
 from pipelines.frames import where
-from pipelines.rounding import cumulative_split, round_to
+from pipelines.rounding import round_to, with_cumulative_split, with_share
 from pipelines.settings import Settings
 
 RESULT_SCHEMA = {"entry_no": pl.Int64, "cost_at_posting": pl.Float64, "target": pl.Float64,
@@ -92,7 +92,7 @@ def _with_known(asks: pl.DataFrame, inbound: pl.DataFrame, not_yet: NotYet) -> p
     pool feeding itself, R60) would cancel the cost at posting away in floating point.
     """
     asks = asks.hstack(aligned(
-        inbound.select("inbound", "q_in", "vdate", "late",
+        inbound.select("inbound", "q_in", "q_units", "vdate", "late",
                        base=pl.col("source_base") + pl.col("target"),
                        posted=pl.col("source_base") + pl.col("at_posting")),
         "inbound", asks.get_column("inbound"),
@@ -142,16 +142,20 @@ def outbound_costs(
         out = out.hstack(aligned(revalued, "entry_no", out.get_column("entry_no"))).with_columns(
             shares=pl.col("shares") + pl.col("reval_shares").fill_null(0.0),
             in_date=pl.max_horizontal("in_date", "reval_date"))
-    u0 = pl.coalesce(
-        "standard",
-        pl.when(pl.col("q_in") > 0).then(pl.col("known") / pl.col("q_in")).otherwise(0.0))
+    # R51: the unapplied part at u0, the standard cost or the u0 entry's known value per unit
+    standard = pl.col("standard").is_not_null()
+    u0_amount = pl.when(standard).then("standard").when(pl.col("q_in") > 0).then("known")
+    u0_whole = pl.when(standard).then(QTY_SCALE).when(pl.col("q_in") > 0).then("q_units")
+    out = with_share(out, "unapplied_at_posting", u0_amount.otherwise(0.0),
+                     pl.col("units") - pl.col("applied_at_posting"), u0_whole.otherwise(1), p,
+                     amount_decimals=COST_DECIMALS)
+    out = with_share(out, "unapplied", u0_amount.otherwise(0.0),
+                     pl.col("units") - pl.col("applied"), u0_whole.otherwise(1), p,
+                     amount_decimals=COST_DECIMALS)
     return out.select(
         "entry_no",
-        (pl.col("posted")
-         + round_to((pl.col("units") - pl.col("applied_at_posting")) / QTY_SCALE * u0, p)
-         ).alias("cost_at_posting"),
-        (-pl.col("shares")
-         - round_to((pl.col("units") - pl.col("applied")) / QTY_SCALE * u0, p)).alias("target"),
+        (pl.col("posted") + pl.col("unapplied_at_posting")).alias("cost_at_posting"),
+        (-pl.col("shares") - pl.col("unapplied")).alias("target"),
         pl.max_horizontal("posting_date", "in_date").alias("valuation_date"),
     )
 
@@ -162,13 +166,14 @@ def _applied(apps: pl.DataFrame, entry_no: pl.Series, p: float) -> pl.DataFrame:
     latest valuation date (null without applications). Sums by row (bincount), not a group-by
     over millions of outbounds that mostly have one application each."""
     at = rows_of(entry_no, apps.get_column("outbound"))
-    a, posting = pl.col("units") / QTY_SCALE, pl.col("at_posting")
+    posting = pl.col("at_posting")
+    apps = with_share(apps, "share", pl.col("base"), pl.col("units"), pl.col("q_units"), p)
+    apps = with_share(apps, "posted", pl.col("known"), pl.col("units"), pl.col("q_units"), p)
     sums = sums_per_entry(pl.Series(at + 1), apps.select(
         applied=pl.col("units").cast(pl.Float64),  # integers below 2^53: summed exactly
         applied_at_posting=pl.when(posting).then("units").otherwise(0).cast(pl.Float64),
-        shares=round_to(a * pl.col("base") / pl.col("q_in"), p),  # R71
-        posted=pl.when(posting).then(round_to(a * pl.col("known") / pl.col("q_in"), p))
-        .otherwise(0.0),
+        shares="share",  # R71
+        posted=pl.when(posting).then("posted").otherwise(0.0),
     ), len(entry_no))
     none = np.iinfo(np.int32).min
     in_date = np.full(len(entry_no), none, dtype=np.int32)
@@ -192,14 +197,15 @@ def received_values(
         "entry_no", receiving.get_column("source_entry"),
     )).sort("source_entry", "inbound")
     transfer = pl.col("type") == "transfer"
-    share = pl.col("q_in") / pl.col("source_q")
+    q_units, source_units = units_of(pl.col("q_in")), units_of(pl.col("source_q"))
+    src = with_share(src, "return_at_posting", pl.col("cost_at_posting"), q_units, source_units,
+                     p)
+    src = with_cumulative_split(src, "return_target", -pl.col("target"), q_units, source_units,
+                                p, over="source_entry")
     return src.select(
         "inbound",
-        at_posting=pl.when(transfer).then(pl.col("cost_at_posting"))
-        .otherwise(round_to(pl.col("cost_at_posting") * share, p)),
-        target=pl.when(transfer).then(-pl.col("target"))
-        .otherwise(cumulative_split(-pl.col("target"), pl.col("q_in"), pl.col("source_q"), p,
-                                    over="source_entry")),
+        at_posting=pl.when(transfer).then("cost_at_posting").otherwise("return_at_posting"),
+        target=pl.when(transfer).then(-pl.col("target")).otherwise("return_target"),
         vdate=pl.when(transfer).then(pl.col("source_vdate")).otherwise(pl.col("posting_date")),
     )
 
@@ -213,21 +219,20 @@ def rounding_amounts(
     """
     p = settings.amount_rounding_precision
     base = pl.col("source_base") + pl.col("target")
+    applied = applications.select("inbound", "units").join(
+        inbound.select("inbound", "q_units", base=base), on="inbound")
     forwarded = (
-        applications.lazy().join(inbound.lazy(), on="inbound")
+        with_share(applied, "share", pl.col("base"), pl.col("units"), pl.col("q_units"), p)
         .group_by("inbound")
-        .agg(
-            applied=pl.col("units").sum(),
-            shares=round_to(pl.col("units") / QTY_SCALE * base / pl.col("q_in"), p).sum(),
-        )
-        .collect()
+        .agg(applied=pl.col("units").sum(), shares=pl.col("share").sum())
     )
     if amounts is not None and amounts.height:
         reval = pl.concat([
             amounts.group_by("inbound").agg(reval=-pl.col("amount").sum()),
-            reval_links.filter(pl.col("affects")).join(amounts, on=["reval_tx", "inbound"])
-            .group_by("inbound").agg(reval=round_to(
-                pl.col("units") * pl.col("amount") / pl.col("r_units"), p).sum()),
+            with_share(reval_links.filter(pl.col("affects")).join(
+                amounts, on=["reval_tx", "inbound"]), "share", pl.col("amount"),
+                pl.col("units"), pl.col("r_units"), p)
+            .group_by("inbound").agg(reval=pl.col("share").sum()),
         ]).group_by("inbound").agg(pl.col("reval").sum())
         forwarded = forwarded.join(reval, on="inbound", how="left").with_columns(
             shares=pl.col("shares") + pl.col("reval").fill_null(0.0)).drop("reval")

@@ -9,7 +9,14 @@ import polars as pl
 
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.frames import sort_ints, where
-from pipelines.rounding import Fixed, exact_near_ties, round_to, segment_cum_sum, times_unit
+from pipelines.rounding import (
+    Fixed,
+    exact_near_ties,
+    round_to,
+    segment_cum_sum,
+    times_unit,
+    with_share,
+)
 from pipelines.settings import Settings
 from schemas.base import Code
 from schemas.inputs import QUANTITY_DECIMALS
@@ -33,7 +40,7 @@ CHARGEABLE_TYPES = ("purchase", "purchase_receipt", "positive_adjustment", "sale
                     "transfer")
 
 # Decimal places read exactly from unit costs, rates (posted_amounts) and indirect cost %
-_COST_DECIMALS, _PERCENT_DECIMALS = 10, 6
+COST_DECIMALS, _PERCENT_DECIMALS = 10, 6
 
 # Fixed-point scale for quantities: cumulative sums of quantities must be exact (input
 # quantities have at most QUANTITY_DECIMALS decimals, a rule of the transactions' model)
@@ -44,6 +51,11 @@ def quantity_of(units: pl.Expr) -> pl.Expr:
     """Quantity units as the quantity they count, the float nearest the decimal (`units /
     QTY_SCALE` is 1 ulp off for three in ten quantities of two decimals)."""
     return times_unit(units, 1 / QTY_SCALE)
+
+
+def units_of(quantity: pl.Expr) -> pl.Expr:
+    """A quantity as the integer count of a millionth it is (the inverse of `quantity_of`)."""
+    return (quantity * QTY_SCALE).round().cast(pl.Int64)
 
 
 # Fields a value entry takes from the transaction that posted it (R20); the item ledger entries
@@ -165,7 +177,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     ).with_columns(
         inbound=pl.col("sign") > 0,
         receiving=pl.col("source_entry").is_not_null(),  # R6 cost-receiving inbound
-        units=(pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64),
+        units=units_of(pl.col("quantity")),
         quantity=pl.col("quantity") * pl.col("sign"),
     )
 
@@ -204,15 +216,18 @@ def value_rows(
     )
 
 
-def reversed_expected(expected: pl.Expr, quantity: pl.Expr, p: float) -> pl.Expr:
-    """R23, R25: expected cost an invoice of n units reverses: round(E·n/|q|), or all that is left
-    when it completes the invoicing. `invoices` sorted by entry, then transaction."""
-    n_units = (pl.col("quantity") * QTY_SCALE).round().cast(pl.Int64)
-    part = round_to(expected * pl.col("quantity") / quantity.abs(), p)
-    before = segment_cum_sum(part, "item_ledger_entry_no") - part
-    completes = segment_cum_sum(n_units, "item_ledger_entry_no") == pl.col("entry_units")
+def with_reversed_expected(invoices: pl.DataFrame, expected: pl.Expr, p: float) -> pl.DataFrame:
+    """R23, R25: `reversed`, the expected cost an invoice of n units reverses: round(E·n/|q|),
+    or all that is left when it completes the invoicing. `invoices` (`invoices_of`) sorted by
+    entry, then transaction."""
+    ile, n_units = "item_ledger_entry_no", units_of(pl.col("quantity"))
+    invoices = with_share(invoices.with_columns(_expected=expected), "_part",
+                          pl.col("_expected"), n_units, pl.col("entry_units"), p)
+    before = segment_cum_sum(pl.col("_part"), ile) - pl.col("_part")
+    completes = segment_cum_sum(n_units, ile) == pl.col("entry_units")
     # R2: `before` comes from a global float cum_sum, so `expected - before` carries dust
-    return pl.when(completes).then(round_to(expected - before, p)).otherwise(part)
+    return invoices.with_columns(reversed=pl.when(completes).then(
+        round_to(pl.col("_expected") - before, p)).otherwise("_part")).drop("_expected", "_part")
 
 
 def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame,
@@ -243,10 +258,10 @@ def posted_amounts(frame: pl.DataFrame, p: float,
     exact to 10 decimals, indirect cost % to 6)."""
     q, c, s = pl.col("quantity"), pl.col("unit_cost"), pl.col("standard_cost")
     pct, overhead = pl.col("indirect_cost_pct"), pl.col("overhead_rate")
-    qx, cx, sx = (Fixed.of(q, QUANTITY_DECIMALS), Fixed.of(c, _COST_DECIMALS),
-                  Fixed.of(s, _COST_DECIMALS))
+    qx, cx, sx = (Fixed.of(q, QUANTITY_DECIMALS), Fixed.of(c, COST_DECIMALS),
+                  Fixed.of(s, COST_DECIMALS))
     indirect_x = (cx * Fixed.of(pct, _PERCENT_DECIMALS).percent()
-                  + Fixed.of(overhead, _COST_DECIMALS))
+                  + Fixed.of(overhead, COST_DECIMALS))
     amounts = {name: amount for name, amount in {  # name: (the float, the Fixed decimal)
         "direct": (q * c, qx * cx),
         "indirect": (q * (c * pct / 100 + overhead), qx * indirect_x),
@@ -284,8 +299,7 @@ def source_value_entries(
         posted_amounts(invoices_of(transactions, "purchase_invoice", entries), p,
                        names=("direct", "indirect", "at_standard"))
         .join(receipt.select("item_ledger_entry_no", "expected"), on="item_ledger_entry_no")
-        .with_columns(reversed=reversed_expected(
-            pl.col("expected"), pl.col("entry_quantity"), p))
+        .pipe(with_reversed_expected, pl.col("expected"), p)
     )
     # a charge on a transfer belongs to its to-leg, the inbound entry (R10, R30)
     charge = invoices_of(transactions, "item_charge", entries, among=pl.col("inbound"))

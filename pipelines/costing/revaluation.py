@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.costing.ledger import QTY_SCALE, quantity_of
+from pipelines.costing.ledger import COST_DECIMALS, QTY_SCALE, quantity_of, units_of
 from pipelines.frames import where
-from pipelines.rounding import round_to
+from pipelines.rounding import Fixed, exact_near_ties, round_to, with_share
 from schemas.base import Code
+from schemas.inputs import QUANTITY_DECIMALS
 
 _REVALUATION = pl.col("type") == "revaluation"
 
@@ -195,6 +196,16 @@ def revalued_entries(
     )
 
 
+def with_at_new_cost(frame: pl.DataFrame, units: str, p: float) -> pl.DataFrame:
+    """`at_new_cost` = round(r·c), `units` of quantity at the revaluation's new unit cost
+    `new_cost` (R81, R85); exact near a tie (a product of decimals, like R21's)."""
+    approx = pl.col(units) / QTY_SCALE * pl.col("new_cost")
+    exact = (Fixed(pl.col(units).cast(pl.Int128), QUANTITY_DECIMALS)
+             * Fixed.of(pl.col("new_cost"), COST_DECIMALS)).rounded(p)
+    return exact_near_ties(frame.with_columns(at_new_cost=round_to(approx, p)), "at_new_cost",
+                           approx, exact, p)
+
+
 def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
                         prior: pl.DataFrame | None = None) -> pl.DataFrame:
     """R81: A_R = round(r·c) − round(r·u) with u the entry's unit value as of R.
@@ -208,10 +219,10 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
     rows = (
         pairs.join(targets, on="inbound", how="left")
         .with_columns(
-            unit=(pl.col("base") + pl.col("target").fill_null(0.0)) / pl.col("quantity"),
+            own_unit=(pl.col("base") + pl.col("target").fill_null(0.0)) / pl.col("quantity"),
             r=pl.col("r_units") / QTY_SCALE,
             k=pl.int_range(pl.len()).over("inbound"),
-        )
+        ).with_columns(unit="own_unit")
     )
     if prior is not None and prior.height and rows.height:
         before = (
@@ -227,13 +238,16 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
     done = []
     earlier = pl.DataFrame(schema={"inbound": pl.Int64, "earlier": pl.Float64})
     for k in range(int(rows.get_column("k").max() or 0) + 1 if rows.height else 0):
-        step = (
-            rows.filter(pl.col("k") == k).join(earlier, on="inbound", how="left")
-            .with_columns(amount=round_to(pl.col("r") * pl.col("new_cost"), p)
-                          - round_to(pl.col("r") * (pl.col("unit")
-                                                    + pl.col("earlier").fill_null(0.0)), p))
-            .with_columns(amount=round_to(pl.col("amount"), p))
-        )
+        step = with_at_new_cost(
+            rows.filter(pl.col("k") == k).join(earlier, on="inbound", how="left"), "r_units", p)
+        # round(r·u): exact near a tie when u is the entry's value per unit alone (its first
+        # revaluation); with earlier ones it is a sum of their per-unit amounts, in floats
+        alone = pl.col("earlier").is_null() & (pl.col("unit") == pl.col("own_unit"))
+        step = with_share(step, "at_unit", pl.col("base") + pl.col("target").fill_null(0.0),
+                          pl.col("r_units"), units_of(pl.col("quantity")), p).with_columns(
+            at_unit=pl.when(alone).then("at_unit").otherwise(round_to(
+                pl.col("r") * (pl.col("unit") + pl.col("earlier").fill_null(0.0)), p)))
+        step = step.with_columns(amount=round_to(pl.col("at_new_cost") - pl.col("at_unit"), p))
         done.append(step.select("reval_tx", "inbound", "r_units", "amount"))
         earlier = pl.concat([earlier, step.select(
             "inbound", earlier=pl.col("amount") / pl.col("r"))]).group_by("inbound").agg(
@@ -273,11 +287,10 @@ def shares_per_outbound(links: pl.DataFrame, amounts: pl.DataFrame, p: float) ->
 
     Columns: entry_no, reval_shares, reval_date.
     """
+    linked = with_share(links.join(amounts, on=["reval_tx", "inbound"]), "share",
+                        pl.col("amount"), pl.col("units"), pl.col("r_units"), p)
     return (
-        links.join(amounts, on=["reval_tx", "inbound"])
-        .with_columns(share=pl.when(pl.col("affects"))
-                      .then(round_to(pl.col("units") * pl.col("amount") / pl.col("r_units"), p))
-                      .otherwise(0.0))
+        linked.with_columns(share=pl.when(pl.col("affects")).then("share").otherwise(0.0))
         .group_by(pl.col("outbound").alias("entry_no"))
         .agg(reval_shares=pl.col("share").sum(),
              reval_date=pl.col("reval_date").filter(pl.col("dates")).max())

@@ -12,16 +12,17 @@ from pipelines.costing.ledger import (
     TRANSACTION_TEXTS,
     invoices_of,
     quantity_of,
-    reversed_expected,
+    units_of,
     value_rows,
+    with_reversed_expected,
 )
 from pipelines.frames import sort_ints, where
 from pipelines.rounding import (
-    cumulative_split,
     decimals_of,
     exact_near_ties,
     round_quotient,
     round_to,
+    with_cumulative_split,
 )
 from pipelines.settings import Settings
 from schemas.base import Code, columns, conform
@@ -64,8 +65,8 @@ def posted_value_entries(
     invoiced = out.filter(pl.col("type") != "sales_shipment")
     sales_invoice = invoices_of(transactions, "sales_invoice", entries).join(
         shipped.select(ile, cost_out.alias("shipment_expected")), on=ile,
-    )
-    reversed_cost = reversed_expected(pl.col("shipment_expected"), pl.col("entry_quantity"), p)
+    ).pipe(with_reversed_expected, pl.col("shipment_expected"), p)
+    reversed_cost = pl.col("reversed")
     revenue = pl.col("sales_amount").fill_null(0.0)
     received = where(entries, pl.col("receiving"), pl.col("entry_no").alias(ile), *posting,
                      at_posting=pl.lit(cost).gather(pl.col("entry_no") - 1))
@@ -140,10 +141,10 @@ def adjustment_entries(
     invoiced = where(posted, pl.col("invoiced_quantity") != 0, *cols[1:], row,
                      "invoiced_quantity", direct=pl.col("entry_type") == "Direct Cost")
     # by entry, then entry_no: posted is in entry_no order
-    invoice = with_target(invoiced).sort(ile, maintain_order=True).with_columns(
-        target_actual=cumulative_split(
-            pl.col("target"), pl.col("invoiced_quantity").abs(), pl.col("entry_quantity"), p,
-            over=ile))
+    invoice = with_cumulative_split(
+        with_target(invoiced).sort(ile, maintain_order=True), "target_actual", pl.col("target"),
+        units_of(pl.col("invoiced_quantity").abs()), units_of(pl.col("entry_quantity")), p,
+        over=ile)
     actual = invoice.with_columns(
         cost_amount_actual=round_to(pl.col("target_actual") - pl.col("cost_amount_actual"), p),
         cost_amount_expected=pl.lit(0.0), kind=pl.lit(1),
