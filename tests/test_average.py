@@ -50,6 +50,10 @@ def test_a_share_of_the_pool_a_hair_below_a_half_cent_rounds_down_r96():
     assert costs(charged) == [266.67, -133.31, -133.36]
     assert charged.value_entries.filter(pl.col("adjustment")).get_column(
         "cost_amount_actual").to_list() == [-33.32, -33.35]
+    # whole quantities do it too once a pool holds more than 50,000 units
+    whole = average((D(2024, 1, 1), "purchase", 100_001, 0.0026667, None),
+                    (D(2024, 1, 2), "sale", 49_993, None, None))
+    assert costs(whole) == [266.67, -133.31]
 
 
 def test_one_unit_cost_per_period_even_before_the_receipt_r96():

@@ -77,7 +77,7 @@ def test_generated_companies_match_the_reference(seed, period, calc_type, allow_
 @pytest.mark.slow
 @COMPANIES
 @given(seed=st.integers(0, 2**31 - 1),
-       scale=st.sampled_from(["0.37", "1.25", "0.013", "2.49", "1.237"]))
+       scale=st.sampled_from(["0.37", "1.25", "0.013", "2.49", "1.237", "100.001", "12.347"]))
 def test_generated_companies_with_decimal_quantities_match_the_reference(seed, scale) -> None:
     """Quantities of two and three decimals (every quantity of a generated company times
     `scale`, so what invoices and returns may take scales with it) and unit costs of five: the
