@@ -373,6 +373,19 @@ def test_shares_by_decimal_quantities_a_hair_below_a_half_cent_round_down_r2() -
           (2, False, 0.0, -200.0), (2, True, -33.32, 0.0), (2, True, 0.0, -33.35)]
 
 
+def test_unapplied_part_at_u0_reads_the_known_value_as_an_amount_r51() -> None:
+    """R51: u0's known value is 4,448,435.84 + 0.01 + 5.00 - 4,448,435.84 = 5.01 for 0.5 units,
+    so a shipment of 0.25 into negative inventory posts 2.505, R2 2.51. Its float sum carries
+    dust (5.0099999998); read at ten decimals it rounded to 2.50."""
+    led = ledger((D(2020, 1, 31), "purchase_receipt", 0.5, 8_896_871.68443, None),
+                 (D(2020, 3, 31), "sales_shipment", 1.0, None, None),
+                 (D(2020, 4, 6), "item_charge", None, None, 1, {"amount": 0.01}),
+                 (D(2020, 4, 12), "purchase_invoice", 0.5, 10.0, 1),
+                 (D(2020, 5, 6), "sales_shipment", 0.25, None, None))
+    assert led.item_ledger_entries.select("cost_amount_actual", "cost_amount_expected").rows() \
+        == [(5.01, 0.0), (0.0, -4_448_440.85), (0.0, -2.51)]
+
+
 def test_what_the_stage_cannot_cost_is_named_before_anything_is_costed() -> None:
     """`check_supported`: an unknown costing method of an item that is used, and an item
     charge on an entry R30 does not charge (a sale), each named by table, row and column."""

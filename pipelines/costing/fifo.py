@@ -143,8 +143,10 @@ def outbound_costs(
             shares=pl.col("shares") + pl.col("reval_shares").fill_null(0.0),
             in_date=pl.max_horizontal("in_date", "reval_date"))
     # R51: the unapplied part at u0, the standard cost or the u0 entry's known value per unit
+    # (an amount: rounded, the float dust of its sum is not read as decimals of a unit cost)
     standard = pl.col("standard").is_not_null()
-    u0_amount = pl.when(standard).then("standard").when(pl.col("q_in") > 0).then("known")
+    u0_amount = pl.when(standard).then("standard").when(pl.col("q_in") > 0).then(
+        round_to(pl.col("known"), p))
     u0_whole = pl.when(standard).then(QTY_SCALE).when(pl.col("q_in") > 0).then("q_units")
     out = with_share(out, "unapplied_at_posting", u0_amount.otherwise(0.0),
                      pl.col("units") - pl.col("applied_at_posting"), u0_whole.otherwise(1), p,
