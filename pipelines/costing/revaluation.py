@@ -219,10 +219,11 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
     rows = (
         pairs.join(targets, on="inbound", how="left")
         .with_columns(
-            own_unit=(pl.col("base") + pl.col("target").fill_null(0.0)) / pl.col("quantity"),
+            value=pl.col("base") + pl.col("target").fill_null(0.0),
             r=pl.col("r_units") / QTY_SCALE,
             k=pl.int_range(pl.len()).over("inbound"),
-        ).with_columns(unit="own_unit")
+            prior_per_unit=pl.lit(0.0),
+        )
     )
     if prior is not None and prior.height and rows.height:
         before = (
@@ -233,20 +234,21 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
             .filter(pl.col("prior_tx") < pl.col("reval_tx"))
             .group_by("reval_tx", "inbound").agg(prior_per_unit=pl.col("per_unit").sum())
         )
-        rows = rows.join(before, on=["reval_tx", "inbound"], how="left").with_columns(
-            unit=pl.col("unit") + pl.col("prior_per_unit").fill_null(0.0))
+        rows = rows.drop("prior_per_unit").join(
+            before, on=["reval_tx", "inbound"], how="left").with_columns(
+            pl.col("prior_per_unit").fill_null(0.0))
     done = []
     earlier = pl.DataFrame(schema={"inbound": pl.Int64, "earlier": pl.Float64})
     for k in range(int(rows.get_column("k").max() or 0) + 1 if rows.height else 0):
         step = with_at_new_cost(
             rows.filter(pl.col("k") == k).join(earlier, on="inbound", how="left"), "r_units", p)
-        # round(r·u): exact near a tie when u is the entry's value per unit alone (its first
-        # revaluation); with earlier ones it is a sum of their per-unit amounts, in floats
-        alone = pl.col("earlier").is_null() & (pl.col("unit") == pl.col("own_unit"))
-        step = with_share(step, "at_unit", pl.col("base") + pl.col("target").fill_null(0.0),
-                          pl.col("r_units"), units_of(pl.col("quantity")), p).with_columns(
-            at_unit=pl.when(alone).then("at_unit").otherwise(round_to(
-                pl.col("r") * (pl.col("unit") + pl.col("earlier").fill_null(0.0)), p)))
+        # round(r·u), u the entry's value per unit plus the earlier revaluations' amounts per
+        # unit: exact near a tie when there are none (a share of the value); else in floats
+        earlier_per_unit = pl.col("prior_per_unit") + pl.col("earlier").fill_null(0.0)
+        step = with_share(step, "at_unit", pl.col("value"), pl.col("r_units"),
+                          units_of(pl.col("quantity")), p).with_columns(
+            at_unit=pl.when(earlier_per_unit == 0).then("at_unit").otherwise(round_to(
+                pl.col("r") * (pl.col("value") / pl.col("quantity") + earlier_per_unit), p)))
         step = step.with_columns(amount=round_to(pl.col("at_new_cost") - pl.col("at_unit"), p))
         done.append(step.select("reval_tx", "inbound", "r_units", "amount"))
         earlier = pl.concat([earlier, step.select(
