@@ -284,3 +284,56 @@ def test_a_reserved_to_leg_that_would_close_another_sale_is_refused(method: str)
         reference_ledger(list(rows), [item], Settings(), [])
     with pytest.raises(NotSupportedYet, match=r"transaction_no=6.*passes over.*\(R44a\)"):
         _both(*rows, item=item)
+
+
+def test_lifo_a_to_leg_passes_over_the_latest_open_sale_and_closes_an_older_one() -> None:
+    """LIFO: the to-leg's cost comes from the return of sale 3, the latest open outbound (on
+    top of N): it passes over it and closes the older sale 1's open unit instead (R44, R44a,
+    `lifo_passes.py`; refused until then). The purchase closes sale 3: 10 + 14 and 2 x 14."""
+    got, want = _both(tx(1, D(2020, 1, 1), "sale", 2, loc="RED"),
+                      tx(2, D(2020, 1, 2), "purchase", 1, 10, loc="RED"),
+                      tx(3, D(2020, 1, 3), "sale", 2, loc="RED"),
+                      tx(4, D(2020, 1, 4), "sales_return", 1, loc="BLUE", applies=3),
+                      _transfer(5, D(2020, 1, 5), 1, "BLUE", "RED"),
+                      tx(6, D(2020, 1, 6), "purchase", 5, 14, loc="RED"),
+                      item=ITEM | {"costing_method": "LIFO"})
+    assert _remaining_and_cost(got) == [(0, -24.0), (0, 10.0), (0, -28.0), (0, 14.0),
+                                        (0, -14.0), (0, 14.0), (3, 70.0)]
+    apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
+        "inbound_item_entry_no", "outbound_item_entry_no", "quantity").rows()
+    assert (6, 1, -1.0) in apps and (7, 3, -2.0) in apps
+    assert_same_ledger(got, want)
+
+
+def test_lifo_a_to_leg_beyond_the_outbounds_it_may_close_keeps_the_rest_on_hand() -> None:
+    """LIFO: the to-leg of 2 passes over sale 2 and closes sale 3 (1 open), the rest on hand
+    (refused until `lifo_passes.py`); sale 6 takes that unit and stays open for 1; the purchase
+    closes the latest open outbound first, sale 6, then sale 2's 2 units (R44)."""
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
+                      tx(2, D(2020, 1, 2), "sale", 3, loc="RED"),
+                      tx(3, D(2020, 1, 3), "sale", 1, loc="RED"),
+                      tx(4, D(2020, 1, 4), "sales_return", 2, loc="BLUE", applies=2),
+                      _transfer(5, D(2020, 1, 5), 2, "BLUE", "RED"),
+                      tx(6, D(2020, 1, 6), "sale", 2, loc="RED"),
+                      tx(7, D(2020, 1, 7), "purchase", 5, 14, loc="RED"),
+                      item=ITEM | {"costing_method": "LIFO"})
+    assert [c for _, c in _remaining_and_cost(got)] == [
+        10.0, -38.0, -12.67, 25.33, -25.33, 25.34, -26.67, 70.0]
+    apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
+        "inbound_item_entry_no", "outbound_item_entry_no", "quantity").rows()
+    assert {(6, 3, -1.0), (6, 7, -1.0), (8, 7, -1.0), (8, 2, -2.0)} <= set(apps)
+    assert_same_ledger(got, want)
+
+
+def test_lifo_a_passing_to_leg_closing_another_beside_a_fixed_application_is_refused() -> None:
+    """LIFO: the key has a fixed application (sale 2 to purchase 1, R43), whose capacity check
+    reads a passing to-leg as closing nothing; one that closes another sale (here sale 4) is
+    refused by name, while the reference costs it."""
+    rows = (tx(1, D(2020, 1, 1), "purchase", 2, 5), tx(2, D(2020, 1, 2), "sale", 1, applies=1),
+            tx(3, D(2020, 1, 3), "sale", 5), tx(4, D(2020, 1, 4), "sale", 1),
+            tx(5, D(2020, 1, 5), "sales_return", 2, loc="BLUE", applies=3),
+            _transfer(6, D(2020, 1, 6), 2, "BLUE", ""))
+    item = ITEM | {"costing_method": "LIFO"}
+    reference_ledger(list(rows), [item], Settings(), [])
+    with pytest.raises(NotSupportedYet, match=r"transaction_no=6.*closes another, on a LIFO key"):
+        _both(*rows, item=item)

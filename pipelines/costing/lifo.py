@@ -6,8 +6,9 @@ While posting dates follow entry order, R42 (an outbound takes the latest open i
 and R44 with LIFO (an inbound closes the latest open outbound first) make each a stack in entry
 order: a unit at height y is pushed by the move that last raised the stack past y and popped by
 the next move that lowers it below y. Usually one of them is empty and the pair is one balance;
-a return with applies_to (R45) goes onto P while N stays open, and so may a to-leg passing
-over (R44a). The heights of both after every move come from one max-plus scan (`lifo_stream`).
+a return with applies_to (R45) goes onto P while N stays open, and so may what a to-leg passing
+over (R44a) has beyond the outbounds it closes (`lifo_passes.py`). The heights of both after
+every move come from one max-plus scan (`lifo_stream`).
 
 So every position j with height h_j > 0 names one application: the heights (h_p, h_j] were
 pushed by the move at p + 1, where p is the previous position with a smaller height (PSV), and
@@ -118,13 +119,14 @@ def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarra
     """Positions of the automatic stream of LIFO keys and the heights of its two stacks.
 
     `flow` is sorted by (key_id, entry_no) and has `delta` (unreserved inbound units, minus the
-    outbound units), `type`, `receiving` and `passes`. The stacks are P, the units on hand, and
-    N, the open outbound units (R44). An outbound takes P first and pushes the rest onto N; an
-    inbound closes N first and pushes the rest onto P; an inbound that closes nothing (a return
-    with applies_to, R45; a to-leg passing over, R44a) pushes all of it onto P, so both can be
-    non-empty at once. With S the running balance (= P - N), P after each move is the max-plus
-    recurrence P' = max(P + a, b): a = -units, b = 0 for an outbound; a = 0, b = S' for an
-    inbound that closes; a = units, b = -inf for one that does not. Unrolled:
+    outbound units), `type`, `receiving`, `passes` and optionally `n_push`. The stacks are P,
+    the units on hand, and N, the open outbound units (R44). An outbound takes P first and
+    pushes the rest onto N; an inbound closes N first and pushes the rest onto P; an inbound
+    that closes nothing (a return with applies_to, R45; a to-leg marked `passes`, R44a) pushes
+    all of it onto P, so both can be non-empty at once. With S the running balance (= P - N),
+    P after each move is the max-plus recurrence P' = max(P + a, b): a = -units, b = 0 for an
+    outbound; a = 0, b = S' for an inbound that closes; a = units, b = -inf for one that does
+    not; a = 0, b = -inf for a move pushing onto N only (`n_push`, `lifo_passes.py`). Unrolled:
     P_t = A_t + max(0, max over k <= t of (b_k - A_k)) with A the running sum of a.
 
     Returns the stream with `pos`, `on_hand` (P) and `open` (N) after each row, and P and N by
@@ -134,14 +136,18 @@ def lifo_stream(flow: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarra
     delta = flow.get_column("delta").to_numpy().astype(np.int64)
     inbound = flow.get_column("inbound").to_numpy()
     closes_nothing = (inbound & flow.select(CLOSES_NOTHING).to_series().to_numpy())
+    # a move pushing onto N only (`lifo_passes.py`): a = 0, b = -inf
+    n_only = (flow.get_column("n_push").to_numpy() if "n_push" in flow.columns
+              else np.zeros(len(key), dtype=bool))
     new_key = np.ones(len(key), dtype=bool)
     new_key[1:] = key[1:] != key[:-1]
     pos = np.arange(1, len(key) + 1, dtype=np.int64) + np.cumsum(new_key) - 1
-    a = np.where(inbound & ~closes_nothing, 0, delta)
+    closing = inbound & ~closes_nothing
+    a = np.where(closing | n_only, 0, delta)
     total_a, total_s = cum_sum_per_segment(a, new_key), cum_sum_per_segment(delta, new_key)
-    b_minus_a = np.where(inbound & ~closes_nothing, total_s - total_a, -total_a)
+    b_minus_a = np.where(closing, total_s - total_a, -total_a)
     p_rows = total_a + cum_max_per_segment(np.maximum(np.where(
-        closes_nothing, 0, b_minus_a), 0), new_key)
+        closes_nothing | n_only, 0, b_minus_a), 0), new_key)
     n_rows = p_rows - total_s
     size = len(key) + int(new_key.sum())
     p, n = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
@@ -196,8 +202,12 @@ def lifo_applications(flow: pl.DataFrame) -> pl.DataFrame:
     entry = np.full(len(p), -1, dtype=np.int64)
     key = np.full(len(p), -1, dtype=np.int64)
     pos = stream.get_column("pos").to_numpy()
-    entry[pos] = stream.get_column("entry_no").to_numpy()
-    key[pos] = stream.get_column("key_id").to_numpy()
+    # the moves of `lifo_passes.py` push on behalf of an outbound (`owner`) or pop what they
+    # re-order (`n_pop`: no application, like the end of a key)
+    owner = "owner" if "owner" in stream.columns else "entry_no"
+    entry[pos] = stream.get_column(owner).to_numpy()
+    key[pos] = stream.select(pl.when(pl.col("n_pop")).then(-1).otherwise("key_id")
+                             if "n_pop" in stream.columns else "key_id").to_series().to_numpy()
     return pl.concat([_stack_applications(p, entry, key, pushes_in=True),
                       _stack_applications(n, entry, key, pushes_in=False)]).filter(
         pl.col("units") > 0).unique(["inbound", "outbound"], maintain_order=True)

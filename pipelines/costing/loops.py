@@ -9,8 +9,9 @@ candidates at once.
 BC passes over such an outbound: it stays open for a later inbound, and the to-leg closes the
 next candidates. What it has beyond them goes on hand, like a return posted into negative
 inventory (R45), served to later outbounds first, while the passed-over outbounds wait for the
-next inbound (`returns._pass_overs`; on LIFO keys and keys taken by posting date a passing to-leg
-closes nothing, and `check_pass_overs` refuses it where it should close another). A to-leg
+next inbound (`returns._pass_overs`; on LIFO keys latest first, `lifo_passes.py`; on keys taken
+by posting date a passing to-leg closes nothing, and `check_pass_overs` refuses it where it
+should close another). A to-leg
 all reserved by fixed applications makes no application to show a pass-over; `wholly_passing`
 names the ones that pass over every outbound open at their posting, for the capacity check.
 """
@@ -66,7 +67,7 @@ def check_pass_overs(entries: pl.DataFrame, applications: pl.DataFrame,
     depends on it.
 
     A to-leg that keeps units on hand while an open outbound it does not depend on waits (keys
-    applied by posting date or LIFO, where a passing to-leg closes nothing) is refused as not
+    applied by posting date, where a passing to-leg closes nothing) is refused as not
     supported yet; so is any loop still there after the pass-overs (`stuck`: a to-leg still
     closing an outbound it passes over, or levels that did not settle). Which outbounds are open
     after it is read off the applications as given.
