@@ -27,8 +27,8 @@ def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - 
 def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:
     """`refusals`, plus R44a's where the reference passes over an outbound (`book.passed_over`):
     a fixed application to the passing to-leg, or any R44a refusal on a key the stage does not
-    re-order for it: one with back-dated entries (there a passing to-leg closes nothing, so one
-    that closes another outbound is refused), or a LIFO key with fixed applications."""
+    re-order for it, one with back-dated entries (there a passing to-leg closes nothing, so one
+    that closes another outbound is refused)."""
     refusable = any(_closes_nothing_when_passing(book, inbound)
                     for inbound, _ in book.passed_over)
     return (refusals + ((R44A_FIXED_REFUSAL,) if book.passed_over else ())
@@ -37,9 +37,5 @@ def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:
 
 def _closes_nothing_when_passing(book: Book, inbound: int) -> bool:
     entry = book.entry(inbound)
-    of_key = [e for e in book.entries if e.key == entry.key]
-    if book.method(entry.item_no) == "LIFO" and any(
-            not e.inbound and e.applies_to_entry is not None for e in of_key):
-        return True
-    dates = [e.posting_date for e in of_key]
+    dates = [e.posting_date for e in book.entries if e.key == entry.key]
     return any(later < earlier for earlier, later in zip(dates, dates[1:], strict=False))

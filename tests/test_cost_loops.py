@@ -325,15 +325,27 @@ def test_lifo_a_to_leg_beyond_the_outbounds_it_may_close_keeps_the_rest_on_hand(
     assert_same_ledger(got, want)
 
 
-def test_lifo_a_passing_to_leg_closing_another_beside_a_fixed_application_is_refused() -> None:
-    """LIFO: the key has a fixed application (sale 2 to purchase 1, R43), whose capacity check
-    reads a passing to-leg as closing nothing; one that closes another sale (here sale 4) is
-    refused by name, while the reference costs it."""
-    rows = (tx(1, D(2020, 1, 1), "purchase", 2, 5), tx(2, D(2020, 1, 2), "sale", 1, applies=1),
-            tx(3, D(2020, 1, 3), "sale", 5), tx(4, D(2020, 1, 4), "sale", 1),
-            tx(5, D(2020, 1, 5), "sales_return", 2, loc="BLUE", applies=3),
-            _transfer(6, D(2020, 1, 6), 2, "BLUE", ""))
+@pytest.mark.parametrize(("reserved", "valid"), [(1, True), (2, False)])
+def test_lifo_a_passing_to_leg_beside_a_fixed_application(reserved: int, valid: bool) -> None:
+    """LIFO: the to-leg of 4 passes over sale 2, the latest open, and closes 1 of sale 1's 2
+    open units below it, so the purchase finds 4 open units, not 5. Holding 1 unit for sale 7's
+    fixed application (R43), its other 4 close them: valid, though it would not be had the
+    to-leg closed nothing (the capacity check reads the stream with the to-leg's moves).
+    Holding 2, the purchase closes the 4 with a reserved unit and sale 7 finds 1 of 2: BC's
+    input error."""
+    rows = (tx(1, D(2020, 1, 1), "sale", 2), tx(2, D(2020, 1, 2), "sale", 3),
+            tx(3, D(2020, 1, 3), "sales_return", 1, loc="BLUE", applies=2),
+            _transfer(4, D(2020, 1, 4), 1, "BLUE", ""), tx(5, D(2020, 1, 5), "purchase", 5, 10),
+            tx(7, D(2020, 1, 7), "sale", reserved, applies=5))
     item = ITEM | {"costing_method": "LIFO"}
-    reference_ledger(list(rows), [item], Settings(), [])
-    with pytest.raises(NotSupportedYet, match=r"transaction_no=6.*closes another, on a LIFO key"):
-        _both(*rows, item=item)
+    if valid:
+        got, want = _both(*rows, item=item)
+        assert_same_ledger(got, want)
+        apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
+            "inbound_item_entry_no", "outbound_item_entry_no", "quantity").rows()
+        assert {(5, 1, -1.0), (6, 2, -3.0), (6, 1, -1.0), (6, 7, -1.0)} <= set(apps)
+    else:
+        with pytest.raises(InputError, match=r"transaction_no=7.*R43"):
+            reference_ledger(list(rows), [item], Settings(), [])
+        with pytest.raises(InputError, match=r"transaction_no=7.*R43"):
+            _both(*rows, item=item)

@@ -21,7 +21,7 @@ import polars as pl
 from pipelines.costing.ledger import QTY_SCALE
 from pipelines.costing.lifo import lifo_capacity_violations
 from pipelines.costing.lifo_dates import dated_capacity_violations, lifo_by_posting_date
-from pipelines.costing.lifo_passes import lifo_pass_over_applications
+from pipelines.costing.lifo_passes import lifo_pass_over_applications, moved
 from pipelines.costing.loops import check_pass_overs, cost_loops, wholly_passing
 from pipelines.costing.overlap import overlap
 from pipelines.costing.priority import (
@@ -65,7 +65,8 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications: pl.DataFrame,
+def _check_fixed_capacity(flow: pl.DataFrame, lifo: pl.DataFrame, fixed: pl.DataFrame,
+                          applications: pl.DataFrame,
                           depends: Callable[[pl.DataFrame], pl.DataFrame],
                           reordered: pl.DataFrame) -> None:
     """R43, R160: a fixed application needs that much remaining quantity when it is posted.
@@ -74,16 +75,16 @@ def _check_fixed_capacity(flow: pl.DataFrame, fixed: pl.DataFrame, applications:
     FIFO order: the first outbound unit beyond an inbound's unreserved part is decided when that
     outbound or the inbound is posted, whichever is later; that must come after the inbound's last
     fixed application, otherwise the automatic application would have taken the reserved units.
-    LIFO order: `lifo.lifo_capacity_violations`. `depends` (inbound, outbound pairs -> those
-    where the inbound's cost depends on the outbound, R44a) tells a reserved to-leg that would
-    pass over the outbound its cost depends on. The `reordered` keys (R41 by posting date), and
-    the keys with a reserved return or passing to-leg on hand while outbounds are open (R45,
-    R44a: they close nothing, so both sides are open at once): by priority,
-    `priority.dated_fixed_violations`, `lifo_dates.dated_capacity_violations`.
+    LIFO order: `lifo.lifo_capacity_violations`, on the LIFO stream as applied (`lifo`: with
+    the moves of the to-legs passing over, `lifo_passes.py`). `depends` (inbound, outbound
+    pairs -> those where the inbound's cost depends on the outbound, R44a) tells a reserved
+    to-leg that would pass over the outbound its cost depends on. The `reordered` keys (R41 by
+    posting date), and the keys with a reserved return or passing to-leg on hand while
+    outbounds are open (R45, R44a: they close nothing, so both sides are open at once): by
+    priority, `priority.dated_fixed_violations`, `lifo_dates.dated_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
     whole_flow = flow
-    lifo = _lifo_flow(flow)
     lifo_bad = pl.concat([
         lifo_capacity_violations(lifo.join(reordered, on="key_id", how="anti"), reserved)
         .select("inbound", "last_fixed_tx"),
@@ -200,7 +201,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     skips = pl.DataFrame(schema={"inbound": pl.Int64, "outbound": pl.Int64})
     for _ in range(MAX_PASS_OVER_LEVELS):
         flow = flow.with_columns(passes=pl.col("entry_no").is_in(skips["inbound"].implode()))
-        applications, reordered = _apply(flow, fixed, skips)
+        applications, reordered, lifo = _apply(flow, fixed, skips)
         loops = cost_loops(entries, applications)
         stuck = loops.join(skips, on=["inbound", "outbound"], how="semi")
         if stuck.height:
@@ -218,41 +219,20 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     # a pass-over this model cannot apply (the input would look short of stock)
     check_pass_overs(entries, applications, passing, stuck)
     if fixed.height:
-        _check_lifo_pass_overs_beside_fixed(flow, fixed, applications, passing)
         # a reserved to-leg posted while its key is short, passing over every outbound open
         # then, closes nothing, even with no unreserved units to show it by an application
         legs = flow.filter(pl.col("inbound") & (pl.col("type") == "transfer")
                            & (pl.col("before") < 0)
                            & pl.col("entry_no").is_in(fixed.get_column("inbound").implode()))
         if legs.height:
-            flow = flow.with_columns(passes=pl.col("passes") | pl.col("entry_no").is_in(
-                wholly_passing(entries, applications, legs.get_column("entry_no")).implode()))
-        _check_fixed_capacity(flow, fixed, applications,
+            wholly = pl.col("entry_no").is_in(
+                wholly_passing(entries, applications, legs.get_column("entry_no")).implode())
+            flow = flow.with_columns(passes=pl.col("passes") | wholly)
+            lifo = lifo.with_columns(passes=pl.col("passes") | (wholly & ~moved(lifo)))
+        _check_fixed_capacity(flow, lifo, fixed, applications,
                               lambda pairs: cost_loops(entries, applications, pairs), reordered)
     _check_transfer_stock(entries, applications)
     return applications
-
-
-def _check_lifo_pass_overs_beside_fixed(flow: pl.DataFrame, fixed: pl.DataFrame,
-                                        applications: pl.DataFrame,
-                                        passing: pl.DataFrame) -> None:
-    """R44a, R43: a to-leg passing over on a LIFO key closes the other open outbounds
-    (`lifo_passes.py`), but the capacity check of the key's fixed applications reads it as
-    closing nothing (`lifo.lifo_capacity_violations`): such a key is refused by name."""
-    legs = flow.filter(pl.col("lifo") & pl.col("inbound")).select(
-        "key_id", "transaction_no", inbound="entry_no").join(passing, on="inbound", how="semi")
-    reserved = flow.join(fixed.select(entry_no="inbound").unique(), on="entry_no",
-                         how="semi").select("key_id").unique()
-    closing = applications.join(legs, on="inbound").filter(
-        pl.col("outbound") < pl.col("inbound")).join(reserved, on="key_id", how="semi")
-    if closing.height:
-        raise NotSupportedYet([
-            Problem("transactions", f"transaction_no={no}", None, None,
-                    "not supported yet: its inbound entry passes over an open outbound its cost "
-                    "depends on (R44a) and closes another, on a LIFO key with fixed "
-                    "applications (R43)")
-            for no in closing.get_column("transaction_no").unique().sort().head(20)
-        ])
 
 
 def _automatic_stream(entries: pl.DataFrame, fixed: pl.DataFrame) -> pl.DataFrame:
@@ -281,9 +261,10 @@ def _lifo_flow(flow: pl.DataFrame) -> pl.DataFrame:
 
 
 def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
-           skips: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The applications of the automatic stream and the fixed ones, and the keys whose
-    back-dated entries are applied by posting date (`priority.py`). The to-legs that pass over
+           skips: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The applications of the automatic stream and the fixed ones, the keys whose
+    back-dated entries are applied by posting date (`priority.py`), and the LIFO keys' stream
+    as applied (with the moves of `lifo_passes.py`). The to-legs that pass over
     (`passes`, R44a) close the open outbounds they do not depend on (`skips`: the ones they do)
     on keys in entry order (LIFO: `lifo_passes.py`); on keys taken by posting date they close
     nothing, like the returns of R45."""
@@ -310,11 +291,12 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
     if lifo_skips.height:  # keys taken by posting date keep whole pass-overs
         lifo_skips = lifo_skips.join(back_dated(lifo).select("key_id").unique(), on="key_id",
                                      how="anti").drop("key_id")
-    lifo_automatic, lifo_reordered = lifo_by_posting_date(
-        lifo, lifo_pass_over_applications(lifo, lifo_skips.drop("key_id", strict=False)))
+    lifo_automatic, lifo_stream = lifo_pass_over_applications(
+        lifo, lifo_skips.drop("key_id", strict=False))
+    lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_automatic)
     return pl.concat([
         automatic,
         lifo_automatic,
         fixed.select("inbound", "outbound", "units"),
     ]).with_columns(at_posting=pl.col("inbound") < pl.col("outbound")), pl.concat(
-        [reordered, lifo_reordered])
+        [reordered, lifo_reordered]), lifo_stream

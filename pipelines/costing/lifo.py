@@ -226,6 +226,9 @@ def lifo_capacity_violations(flow: pl.DataFrame, reserved: pl.DataFrame) -> pl.D
     """
     stream, p, _ = lifo_stream(flow)
     size = len(p)
+    # the moves of `lifo_passes.py` change N only: P is read at the entries' positions
+    if "n_pop" in stream.columns:
+        stream = stream.filter(~pl.col("n_push") & ~pl.col("n_pop"))
     at = stream.get_column("pos").to_numpy()
     outbound_pos = stream.filter(~pl.col("inbound")).get_column("pos").to_numpy()
     # what P would fall to if an outbound took it all (only outbounds take reserved units)

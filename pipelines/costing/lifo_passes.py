@@ -26,24 +26,32 @@ _MOVE = {"key_id": pl.Int64, "entry_no": pl.Int64, "sub": pl.Int32, "owner": pl.
          "delta": pl.Int64, "n_push": pl.Boolean, "n_pop": pl.Boolean}
 
 
-def lifo_pass_over_applications(flow: pl.DataFrame, skips: pl.DataFrame) -> pl.DataFrame:
+def lifo_pass_over_applications(flow: pl.DataFrame,
+                                skips: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The automatic applications of the LIFO keys of `flow` (`lifo.lifo_applications`) with
     the to-legs of `skips` (inbound, outbound: the open outbounds each passes over, keys in
-    entry order only) closing the other open outbounds."""
+    entry order only) closing the other open outbounds; and the stream that gives them (the
+    flow with the moves)."""
     if skips.height == 0:
-        return lifo_applications(flow)
+        return lifo_applications(flow), flow
     flow = flow.with_columns(passes=pl.col("passes") & ~pl.col("entry_no").is_in(
         skips.get_column("inbound").unique().implode()))
     moves = pl.DataFrame(schema=_MOVE)
     for _ in range(MAX_ROUNDS):
-        applications = lifo_applications(_with_moves(flow, moves))
+        stream = _with_moves(flow, moves)
+        applications = lifo_applications(stream)
         found = _moves(flow, applications, skips)
         if found.equals(moves):
-            return applications
+            return applications, stream
         moves = found
     raise NotSupportedYet([Problem(
         "transactions", None, None, None,
         f"not supported yet: LIFO pass-overs (R44a) that do not settle in {MAX_ROUNDS} rounds")])
+
+
+def moved(stream: pl.DataFrame) -> pl.Expr:
+    """Is a row of the stream one of the moves (not an entry)?"""
+    return (pl.col("n_push") | pl.col("n_pop")) if "n_pop" in stream.columns else pl.lit(False)
 
 
 def _with_moves(flow: pl.DataFrame, moves: pl.DataFrame) -> pl.DataFrame:
