@@ -26,9 +26,9 @@ def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - 
 
 def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:
     """`refusals`, plus R44a's where the reference passes over an outbound (`book.passed_over`):
-    a fixed application to the passing to-leg, or any R44a refusal on a key the stage does not
-    re-order for it, one with back-dated entries (there a passing to-leg closes nothing, so one
-    that closes another outbound is refused)."""
+    a fixed application to the passing to-leg, or any R44a refusal on a key the stage closes
+    by posting date: a LIFO key with a back-dated entry, another with a back-dated outbound
+    (there a passing to-leg closes nothing, so one that closes another outbound is refused)."""
     refusable = any(_closes_nothing_when_passing(book, inbound)
                     for inbound, _ in book.passed_over)
     return (refusals + ((R44A_FIXED_REFUSAL,) if book.passed_over else ())
@@ -37,5 +37,12 @@ def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:
 
 def _closes_nothing_when_passing(book: Book, inbound: int) -> bool:
     entry = book.entry(inbound)
-    dates = [e.posting_date for e in book.entries if e.key == entry.key]
-    return any(later < earlier for earlier, later in zip(dates, dates[1:], strict=False))
+    of_key = [e for e in book.entries if e.key == entry.key]
+    sides = [False, True] if book.method(entry.item_no) == "LIFO" else [False]
+    return any(_back_dated([e.posting_date for e in of_key if e.inbound == side])
+               for side in sides)
+
+
+def _back_dated(dates: list) -> bool:
+    """R41: an entry dated before an earlier-posted one of its side."""
+    return any(date < max(dates[:k]) for k, date in enumerate(dates) if k)

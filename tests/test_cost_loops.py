@@ -349,3 +349,19 @@ def test_lifo_a_passing_to_leg_beside_a_fixed_application(reserved: int, valid: 
             reference_ledger(list(rows), [item], Settings(), [])
         with pytest.raises(InputError, match=r"transaction_no=7.*R43"):
             _both(*rows, item=item)
+
+
+def test_a_pass_over_on_a_key_with_a_back_dated_receipt() -> None:
+    """FIFO: the to-leg passes over sale 2, whose return it carries, and closes sale 3; the
+    purchase dated before everything on the key (R41 by posting date for what is on hand)
+    closes sale 2 (R44). Only the key's inbounds are back-dated, so its open outbounds are
+    closed in entry order, the pass-over included (refused until then): sale 2 costs 10 + 14,
+    its return and the to-leg 12, sale 3 the to-leg's 12."""
+    got, want = _both(tx(1, D(2020, 1, 5), "purchase", 1, 10), tx(2, D(2020, 1, 6), "sale", 2),
+                      tx(3, D(2020, 1, 7), "sale", 1),
+                      tx(4, D(2020, 1, 8), "sales_return", 1, loc="BLUE", applies=2),
+                      _transfer(5, D(2020, 1, 9), 1, "BLUE", ""),
+                      tx(6, D(2020, 1, 1), "purchase", 2, 14))
+    assert _remaining_and_cost(got) == [(0, 10.0), (0, -24.0), (0, -12.0), (0, 12.0),
+                                        (0, -12.0), (0, 12.0), (1, 28.0)]
+    assert_same_ledger(got, want)

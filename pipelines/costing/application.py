@@ -260,22 +260,32 @@ def _lifo_flow(flow: pl.DataFrame) -> pl.DataFrame:
         "posting_date", "cap", "delta", "before", "passes").collect()
 
 
+def _outbounds_by_date(flow: pl.DataFrame) -> pl.DataFrame:
+    """The keys (key_id) taken by posting date with a back-dated outbound: there the open
+    outbounds are closed by posting date (`priority.py`). Where only inbounds are back-dated, the
+    open outbounds are closed in entry order, a to-leg passing over included (R44a); what it
+    leaves on hand is taken by posting date like any inbound's units."""
+    back = back_dated(flow)
+    return reorderable_keys(flow).join(back.filter(~pl.col("inbound")).select("key_id").unique(),
+                                       on="key_id", how="semi")
+
+
 def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
            skips: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The applications of the automatic stream and the fixed ones, the keys whose
     back-dated entries are applied by posting date (`priority.py`), and the LIFO keys' stream
     as applied (with the moves of `lifo_passes.py`). The to-legs that pass over
     (`passes`, R44a) close the open outbounds they do not depend on (`skips`: the ones they do)
-    on keys in entry order (LIFO: `lifo_passes.py`); on keys taken by posting date they close
-    nothing, like the returns of R45."""
+    on keys that close their outbounds in entry order (LIFO: `lifo_passes.py`); on those that
+    close them by posting date they close nothing, like the returns of R45."""
     # the FIFO streams on the columns they read: filters of the wide flow would copy all of it
     skips_all = skips
     fifo = flow.lazy().filter(~pl.col("lifo"))
     stream_in = fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)).select(
         "key_id", "entry_no", "cap", "type", "receiving", "passes", "before").collect()
-    if skips.height:  # keys applied by posting date keep whole pass-overs
+    if skips.height:  # keys closing their outbounds by posting date keep whole pass-overs
         skips = skips.join(stream_in.select(inbound="entry_no", key_id="key_id"), on="inbound")
-        skips = skips.join(reorderable_keys(flow), on="key_id", how="anti").drop("key_id")
+        skips = skips.join(_outbounds_by_date(flow), on="key_id", how="anti").drop("key_id")
     on_hand, regular, demand = split_on_hand_returns(
         stream_in, fifo.filter(~pl.col("inbound")).select("key_id", "entry_no", "units").collect(),
         skips)

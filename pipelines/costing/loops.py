@@ -9,9 +9,9 @@ candidates at once.
 BC passes over such an outbound: it stays open for a later inbound, and the to-leg closes the
 next candidates. What it has beyond them goes on hand, like a return posted into negative
 inventory (R45), served to later outbounds first, while the passed-over outbounds wait for the
-next inbound (`returns._pass_overs`; on LIFO keys latest first, `lifo_passes.py`; on keys taken
-by posting date a passing to-leg closes nothing, and `check_pass_overs` refuses it where it
-should close another). A to-leg
+next inbound (`returns._pass_overs`; on LIFO keys latest first, `lifo_passes.py`; on keys whose
+outbounds are closed by posting date a passing to-leg closes nothing, and `check_pass_overs`
+refuses it where it should close another). A to-leg
 all reserved by fixed applications makes no application to show a pass-over; `wholly_passing`
 names the ones that pass over every outbound open at their posting, for the capacity check.
 """

@@ -51,8 +51,9 @@ def _of_keys(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
 
 def _keys(flow: pl.DataFrame, back: pl.DataFrame) -> pl.DataFrame:
     """The keys with a back-dated entry this module reorders: all but LIFO ones
-    (`lifo_dates.py`). A to-leg passing over (R44a) closes nothing, like a sales return on hand
-    while short (R45): what it leaves open is read off the applications as for any entry."""
+    (`lifo_dates.py`). A to-leg passing over (R44a) closes what it may in entry order where no
+    outbound is back-dated, and nothing where one is, like a sales return on hand while short
+    (R45): what it leaves open is read off the applications as for any entry."""
     if back.height == 0:
         return back.select("key_id")
     return (
