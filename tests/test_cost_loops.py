@@ -110,19 +110,25 @@ def test_passing_over_one_open_sale_and_closing_another() -> None:
     assert_same_ledger(got, want)
 
 
-def test_a_to_leg_beyond_the_outbounds_it_may_close_keeps_the_rest_on_hand() -> None:
+@pytest.mark.parametrize("method", ["FIFO", "LIFO"])
+def test_a_to_leg_beyond_the_outbounds_it_may_close_keeps_the_rest_on_hand(method: str) -> None:
     """The to-leg of 2 closes sale 3 (1 open) and keeps 1 on hand beside the open sale 2 it
     passes over (R44a, R45): sale 6 takes that unit first, the purchase closes sale 2's 2 open
-    units and sale 6's other unit, in that order (R44)."""
+    units and sale 6's other unit (R44: FIFO in that order, LIFO the latest first; on LIFO keys
+    refused until `lifo_passes.py`)."""
     got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
                       tx(2, D(2020, 1, 2), "sale", 3, loc="RED"),
                       tx(3, D(2020, 1, 3), "sale", 1, loc="RED"),
                       tx(4, D(2020, 1, 4), "sales_return", 2, loc="BLUE", applies=2),
                       _transfer(5, D(2020, 1, 5), 2, "BLUE", "RED"),
                       tx(6, D(2020, 1, 6), "sale", 2, loc="RED"),
-                      tx(7, D(2020, 1, 7), "purchase", 5, 14, loc="RED"))
+                      tx(7, D(2020, 1, 7), "purchase", 5, 14, loc="RED"),
+                      item=ITEM | {"costing_method": method})
     assert [c for _, c in _remaining_and_cost(got)] == [
         10.0, -38.0, -12.67, 25.33, -25.33, 25.34, -26.67, 70.0]
+    apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
+        "inbound_item_entry_no", "outbound_item_entry_no", "quantity").rows()
+    assert {(6, 3, -1.0), (6, 7, -1.0), (8, 7, -1.0), (8, 2, -2.0)} <= set(apps)
     assert_same_ledger(got, want)
 
 
@@ -302,26 +308,6 @@ def test_lifo_a_to_leg_passes_over_the_latest_open_sale_and_closes_an_older_one(
     apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
         "inbound_item_entry_no", "outbound_item_entry_no", "quantity").rows()
     assert (6, 1, -1.0) in apps and (7, 3, -2.0) in apps
-    assert_same_ledger(got, want)
-
-
-def test_lifo_a_to_leg_beyond_the_outbounds_it_may_close_keeps_the_rest_on_hand() -> None:
-    """LIFO: the to-leg of 2 passes over sale 2 and closes sale 3 (1 open), the rest on hand
-    (refused until `lifo_passes.py`); sale 6 takes that unit and stays open for 1; the purchase
-    closes the latest open outbound first, sale 6, then sale 2's 2 units (R44)."""
-    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 1, 10, loc="RED"),
-                      tx(2, D(2020, 1, 2), "sale", 3, loc="RED"),
-                      tx(3, D(2020, 1, 3), "sale", 1, loc="RED"),
-                      tx(4, D(2020, 1, 4), "sales_return", 2, loc="BLUE", applies=2),
-                      _transfer(5, D(2020, 1, 5), 2, "BLUE", "RED"),
-                      tx(6, D(2020, 1, 6), "sale", 2, loc="RED"),
-                      tx(7, D(2020, 1, 7), "purchase", 5, 14, loc="RED"),
-                      item=ITEM | {"costing_method": "LIFO"})
-    assert [c for _, c in _remaining_and_cost(got)] == [
-        10.0, -38.0, -12.67, 25.33, -25.33, 25.34, -26.67, 70.0]
-    apps = got.item_application_entries.filter(~pl.col("cost_application")).select(
-        "inbound_item_entry_no", "outbound_item_entry_no", "quantity").rows()
-    assert {(6, 3, -1.0), (6, 7, -1.0), (8, 7, -1.0), (8, 2, -2.0)} <= set(apps)
     assert_same_ledger(got, want)
 
 
