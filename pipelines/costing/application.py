@@ -260,6 +260,17 @@ def _lifo_flow(flow: pl.DataFrame) -> pl.DataFrame:
         "posting_date", "cap", "delta", "before", "passes").collect()
 
 
+def _in_entry_order(skips: pl.DataFrame, inbounds: pl.DataFrame,
+                    by_date: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    """The pass-overs of `skips` (inbound, outbound) whose to-leg is among `inbounds` (entry_no,
+    key_id) on a key that closes its outbounds in entry order, not among `by_date()` (keys,
+    found only when there are pass-overs): elsewhere a passing to-leg closes nothing."""
+    if skips.height == 0:
+        return skips
+    return skips.join(inbounds.select(inbound="entry_no", key_id="key_id"), on="inbound").join(
+        by_date(), on="key_id", how="anti").drop("key_id")
+
+
 def _outbounds_by_date(flow: pl.DataFrame) -> pl.DataFrame:
     """The keys (key_id) taken by posting date with a back-dated outbound: there the open
     outbounds are closed by posting date (`priority.py`). Where only inbounds are back-dated, the
@@ -279,16 +290,12 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
     on keys that close their outbounds in entry order (LIFO: `lifo_passes.py`); on those that
     close them by posting date they close nothing, like the returns of R45."""
     # the FIFO streams on the columns they read: filters of the wide flow would copy all of it
-    skips_all = skips
     fifo = flow.lazy().filter(~pl.col("lifo"))
     stream_in = fifo.filter(pl.col("inbound") & (pl.col("cap") > 0)).select(
         "key_id", "entry_no", "cap", "type", "receiving", "passes", "before").collect()
-    if skips.height:  # keys closing their outbounds by posting date keep whole pass-overs
-        skips = skips.join(stream_in.select(inbound="entry_no", key_id="key_id"), on="inbound")
-        skips = skips.join(_outbounds_by_date(flow), on="key_id", how="anti").drop("key_id")
     on_hand, regular, demand = split_on_hand_returns(
         stream_in, fifo.filter(~pl.col("inbound")).select("key_id", "entry_no", "units").collect(),
-        skips)
+        _in_entry_order(skips, stream_in, lambda: _outbounds_by_date(flow)))
     automatic = pl.concat([
         overlap(on_hand, demand.filter(pl.col("matched") > 0).with_columns(units="matched")
                 .sort("key_id", "entry_no")),  # pieces of a pass-over's key are reordered
@@ -296,13 +303,8 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
     ])
     automatic, reordered = by_posting_date(flow, automatic)
     lifo = _lifo_flow(flow)
-    lifo_skips = skips_all.join(lifo.filter("inbound").select(inbound="entry_no", key_id="key_id"),
-                                on="inbound")
-    if lifo_skips.height:  # keys taken by posting date keep whole pass-overs
-        lifo_skips = lifo_skips.join(back_dated(lifo).select("key_id").unique(), on="key_id",
-                                     how="anti").drop("key_id")
-    lifo_automatic, lifo_stream = lifo_pass_over_applications(
-        lifo, lifo_skips.drop("key_id", strict=False))
+    lifo_automatic, lifo_stream = lifo_pass_over_applications(lifo, _in_entry_order(
+        skips, lifo.filter("inbound"), lambda: back_dated(lifo).select("key_id").unique()))
     lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_automatic)
     return pl.concat([
         automatic,

@@ -87,22 +87,18 @@ def _moves(flow: pl.DataFrame, applications: pl.DataFrame, skips: pl.DataFrame) 
         .filter(pl.col("lowest").is_not_null())
         .sort("t", "o")
     )
-    others = pl.col("open").filter(~pl.col("skipped"))
-    own = pl.when(pl.col("skipped")).then(0).otherwise("open")  # an outbound T may close
-    totals = state.group_by("t").agg(closable=others.sum().fill_null(0))
+    own = pl.when(pl.col("skipped")).then(0).otherwise("open")  # what T may close of it
     block = (
-        state.filter(pl.col("o") >= pl.col("lowest"))
-        .join(totals, on="t")
-        .with_columns(c=pl.min_horizontal("cap", "closable"),
-                      u_b=others.sum().over("t").fill_null(0))
-        .with_columns(below=pl.col("c") >= pl.col("u_b"))  # T closes all of the block's others
-        # the block's other units T closes, latest first (only when it stops inside the block)
+        # c: the units T closes (its cap, or every other open unit of its key)
+        state.with_columns(c=pl.min_horizontal("cap", own.sum().over("t")))
+        .filter(pl.col("o") >= pl.col("lowest"))
+        # T closes all of the block's others (and goes on below it)?
+        .with_columns(below=pl.col("c") >= own.sum().over("t"))
+        # else the block's other units T closes, latest first
         .with_columns(later=own.cum_sum(reverse=True).over("t") - own)
-        .with_columns(closed=pl.when(pl.col("skipped")).then(0).otherwise(
-            (pl.col("c") - pl.col("later")).clip(0, None)).clip(upper_bound=pl.col("open")))
+        .with_columns(closed=(pl.col("c") - pl.col("later")).clip(0, None).clip(upper_bound=own))
     )
-    stays = pl.when(pl.col("below")).then(pl.when(pl.col("skipped")).then(0).otherwise("open")
-                                         ).otherwise(pl.col("open") - pl.col("closed"))
+    stays = pl.when(pl.col("below")).then(own).otherwise(pl.col("open") - pl.col("closed"))
     pushes = pl.concat([
         block.select("key_id", "t", "o", sub=pl.lit(-2, pl.Int32), units=stays),
         block.select("key_id", "t", "o", sub=pl.lit(-1, pl.Int32),
