@@ -271,14 +271,14 @@ def _in_entry_order(skips: pl.DataFrame, inbounds: pl.DataFrame,
         by_date(), on="key_id", how="anti").drop("key_id")
 
 
-def _outbounds_by_date(flow: pl.DataFrame) -> pl.DataFrame:
-    """The keys (key_id) taken by posting date with a back-dated outbound: there the open
-    outbounds are closed by posting date (`priority.py`). Where only inbounds are back-dated, the
-    open outbounds are closed in entry order, a to-leg passing over included (R44a); what it
-    leaves on hand is taken by posting date like any inbound's units."""
-    back = back_dated(flow)
-    return reorderable_keys(flow).join(back.filter(~pl.col("inbound")).select("key_id").unique(),
-                                       on="key_id", how="semi")
+def _outbounds_by_date(flow: pl.DataFrame, *, lifo: bool = False) -> pl.DataFrame:
+    """The keys (key_id) of `flow` taken by posting date with a back-dated outbound: there the
+    open outbounds are closed by posting date (`priority.py`, `lifo_dates.py` for the LIFO
+    keys, `lifo`). Where only inbounds are back-dated, the open outbounds are closed in entry
+    order, a to-leg passing over included (R44a); what it leaves on hand is taken by posting
+    date like any inbound's units."""
+    back = back_dated(flow).filter(~pl.col("inbound")).select("key_id").unique()
+    return back if lifo else reorderable_keys(flow).join(back, on="key_id", how="semi")
 
 
 def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
@@ -304,8 +304,8 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
     automatic, reordered = by_posting_date(flow, automatic)
     lifo = _lifo_flow(flow)
     lifo_automatic, lifo_stream = lifo_pass_over_applications(lifo, _in_entry_order(
-        skips, lifo.filter("inbound"), lambda: back_dated(lifo).select("key_id").unique()))
-    lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_automatic)
+        skips, lifo.filter("inbound"), lambda: _outbounds_by_date(lifo, lifo=True)))
+    lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_automatic, lifo_stream)
     return pl.concat([
         automatic,
         lifo_automatic,

@@ -29,6 +29,7 @@ from pipelines.costing.lifo import (
     lifo_stream,
     stack_pops,
 )
+from pipelines.costing.lifo_passes import moved
 from pipelines.costing.priority import (
     back_dated,
     free_axis,
@@ -42,8 +43,8 @@ from pipelines.costing.priority import (
 from pipelines.costing.windows import NONE, window_max
 
 
-def lifo_by_posting_date(flow: pl.DataFrame,
-                         applications: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def lifo_by_posting_date(flow: pl.DataFrame, applications: pl.DataFrame,
+                         stream: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`applications` (inbound, outbound, units: the entry-order stacks of the LIFO keys of
     `flow`) with those of the keys with back-dated entries taken in BC's order, and those keys
     (key_id). Units reserved by fixed applications (R43): `dated_capacity_violations`.
@@ -57,11 +58,14 @@ def lifo_by_posting_date(flow: pl.DataFrame,
     keys = pl.DataFrame(schema={"key_id": flow.schema["key_id"]})
     if back.height == 0:
         return applications, keys
-    stream, p, n = lifo_stream(flow.join(back.select("key_id").unique(), on="key_id",
-                                         how="semi"))  # P and N: the same in any order
+    # `stream`: the flow as applied, with the moves of the to-legs passing over on keys whose
+    # inbounds only are back-dated (`lifo_passes.py`); they are no supply of their own
+    stream, p, n = lifo_stream((flow if stream is None else stream).join(
+        back.select("key_id").unique(), on="key_id", how="semi"))  # P and N: any order
     before = stream.get_column("pos").to_numpy() - 1
     stream = stream.with_columns(
         dp=pl.col("on_hand") - pl.Series(p[before]), dn=pl.col("open") - pl.Series(n[before]))
+    stream = stream.filter(~moved(stream))
     keys = stream.select(pl.col("key_id").unique().sort())
     # supply `a` pushed onto a stack (side 0: P by inbounds, side 1: N by outbounds)
     ranked = pl.concat([
@@ -155,10 +159,10 @@ def dated_capacity_violations(flow: pl.DataFrame, applications: pl.DataFrame,
     open outbounds when it is posted (BC closes them with all of it; a return with applies_to
     or a to-leg passing over closes nothing, R45, R44a)."""
     stream, _, _ = lifo_stream(flow)
-    entries = stream.select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
-                            "open", "cap", closes_nothing=CLOSES_NOTHING,
-                            opened=pl.col("open") > pl.col("open").shift(1).over(
-                                "key_id").fill_null(0))
+    entries = stream.with_columns(  # N opened by an entry (not by the moves of `lifo_passes.py`)
+        opened=pl.col("open") > pl.col("open").shift(1).over("key_id").fill_null(0)).filter(
+        ~moved(stream)).select("key_id", "entry_no", "transaction_no", "posting_date", "inbound",
+                               "open", "cap", "opened", closes_nothing=CLOSES_NOTHING)
     checked = reserved.join(entries.select(
         "key_id", "cap", "open", "closes_nothing", inbound="entry_no",
         prio=priority_stamp("posting_date", "entry_no"),

@@ -9,8 +9,10 @@ on N only (P is not touched): just before T, the block of N from the lowest open
 where T closes all of the block's other units and goes on below it, the X are pushed back right
 after T instead. How much of each outbound is open at T is read off the applications the
 stream gives, so the moves come from a few whole-stream rounds, until they no longer change
-(about one per passing to-leg of a key). Keys taken by posting date (`lifo_dates.py`) keep
-their passing to-legs closing nothing.
+(about one per passing to-leg of a key). On keys with back-dated inbounds only, what each move
+leaves on hand is then taken by posting date (`lifo_dates.py` reads this stream); keys with a
+back-dated outbound close their outbounds by posting date and keep their passing to-legs
+closing nothing.
 """
 
 from __future__ import annotations
