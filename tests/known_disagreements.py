@@ -11,9 +11,7 @@ meet.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-from tests.reference.book import RECEIVING, Book
+from tests.reference.book import Book
 from tests.strategies import History
 
 R44A_REFUSAL = "(R44a)"  # a to-leg passing over one open outbound and closing another
@@ -23,30 +21,7 @@ R44A_FIXED_REFUSAL = "a fixed application to a to-leg that passes over"
 
 def known_disagreement(h: History, book: Book) -> str | None:  # noqa: ARG001 - the registry
     """The disagreement `h` hits (a short name and its pinned test), or None."""
-    if book.passed_over and _fixed_to_a_return_on_hand(book):
-        return ("R43 beside R45 and R44a: a fixed application to a return on hand while short, "
-                "on a history with a pass-over "
-                "(test_cost_loops.py::test_a_fixed_application_to_a_return_on_hand_beside_a_pass_over)")
     return None
-
-
-def _fixed_to_a_return_on_hand(book: Book) -> bool:
-    """A fixed application (R43) to a sales return with applies_to posted while its key had
-    open outbounds (R45: on hand beside them)."""
-    targets = {e.applies_to_entry for e in book.entries
-               if not e.inbound and e.applies_to_entry is not None}
-    for r in book.entries:
-        if r.entry_no in targets and r.role == RECEIVING and r.tx_type == "sales_return":
-            for o in book.entries:
-                if o.inbound or o.key != r.key or o.entry_no > r.entry_no:
-                    continue
-                applied = sum((-a.quantity for a in book.applications
-                               if a.outbound_item_entry_no == o.entry_no
-                               and not a.cost_application and a.made_by < r.transaction_no),
-                              Fraction(0))
-                if applied < -o.quantity:
-                    return True
-    return False
 
 
 def refusals_for(book: Book, refusals: tuple[str, ...]) -> tuple[str, ...]:

@@ -82,3 +82,24 @@ def test_bc_known_issue_end_to_end() -> None:
                                                & pl.col("outbound_item_entry_no").is_not_null())
     assert sorted(apps.select("outbound_item_entry_no", "inbound_item_entry_no",
                               "quantity").rows()) == [(1, 3, -5.0), (4, 2, -2.0)]
+
+
+def test_a_fixed_application_to_the_second_return_on_hand() -> None:
+    """R45 with R43: sale 4 is open when both returns come in, so both go on hand, though the
+    first one's units make the balance positive before the second. Sale 7 takes the first
+    return's 3 units (the oldest on hand), and sale 8 is fixed-applied to the second one's 2:
+    valid, each sale gets the cost of the sale its return reverses (R74), 10.00 a unit."""
+    from tests.test_cost_loops import _both
+    from tests.test_differential import assert_same_ledger
+    from tests.test_reference import D, tx
+
+    got, want = _both(tx(1, D(2020, 1, 1), "purchase", 5, 10), tx(2, D(2020, 1, 2), "sale", 3),
+                      tx(3, D(2020, 1, 3), "sale", 2), tx(4, D(2020, 1, 4), "sale", 1),
+                      tx(5, D(2020, 1, 5), "sales_return", 3, applies=2),
+                      tx(6, D(2020, 1, 6), "sales_return", 2, applies=3),
+                      tx(7, D(2020, 1, 7), "sale", 3), tx(8, D(2020, 1, 8), "sale", 2, applies=6))
+    ile = got.item_ledger_entries.sort("entry_no")
+    assert ile.select("remaining_quantity", "cost_amount_actual").rows() == [
+        (0, 50.0), (0, -30.0), (0, -20.0), (-1, -10.0), (0, 30.0), (0, 20.0), (0, -30.0),
+        (0, -20.0)]
+    assert_same_ledger(got, want)

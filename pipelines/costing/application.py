@@ -28,7 +28,6 @@ from pipelines.costing.priority import (
     back_dated,
     by_posting_date,
     dated_fixed_violations,
-    reorderable_keys,
 )
 from pipelines.costing.returns import split_on_hand_returns
 from pipelines.errors import InputError, NotSupportedYet, Problem
@@ -79,8 +78,8 @@ def _check_fixed_capacity(flow: pl.DataFrame, lifo: pl.DataFrame, fixed: pl.Data
     the moves of the to-legs passing over, `lifo_passes.py`). `depends` (inbound, outbound
     pairs -> those where the inbound's cost depends on the outbound, R44a) tells a reserved
     to-leg that would pass over the outbound its cost depends on. The `reordered` keys (R41 by
-    posting date), and the keys with a reserved return or passing to-leg on hand while
-    outbounds are open (R45, R44a: they close nothing, so both sides are open at once): by
+    posting date), and the keys with a return or passing to-leg on hand while outbounds are
+    open (R45, R44a: they close nothing, so both sides are open at once): by
     priority, `priority.dated_fixed_violations`, `lifo_dates.dated_capacity_violations`.
     """
     reserved = fixed.group_by("inbound").agg(last_fixed_tx=pl.col("transaction_no").max())
@@ -100,10 +99,12 @@ def _check_fixed_capacity(flow: pl.DataFrame, lifo: pl.DataFrame, fixed: pl.Data
         open_r45=_ON_HAND_INTO_OPEN)
     reserved = reserved.join(
         ends.select(pl.col("entry_no").alias("inbound"), "key_id", "end", "cap",
-                    "transaction_no", "open_r45"), on="inbound")
-    # a key with a return on hand or a passing to-leg reserved (R45, R44a): both sides are open
-    # at once there, which the posting-date check models (the same order without back-dating)
-    on_hand = reserved.filter("open_r45").get_column("key_id")
+                    "transaction_no"), on="inbound")
+    # a key with a return or a passing to-leg on hand while short (R45, R44a): both sides are
+    # open at once there, which the posting-date check models (the same order without
+    # back-dating). The first such entry of a key is posted at a negative balance; the later
+    # ones may not be (the on-hand units count in it), so the whole key goes there.
+    on_hand = ends.filter("open_r45").get_column("key_id").unique()
     by_date = pl.col("key_id").is_in(pl.concat([reordered.get_column("key_id"), on_hand])
                                      .implode())
     dated = reserved.filter(by_date)
@@ -271,14 +272,12 @@ def _in_entry_order(skips: pl.DataFrame, inbounds: pl.DataFrame,
         by_date(), on="key_id", how="anti").drop("key_id")
 
 
-def _outbounds_by_date(flow: pl.DataFrame, *, lifo: bool = False) -> pl.DataFrame:
-    """The keys (key_id) of `flow` taken by posting date with a back-dated outbound: there the
-    open outbounds are closed by posting date (`priority.py`, `lifo_dates.py` for the LIFO
-    keys, `lifo`). Where only inbounds are back-dated, the open outbounds are closed in entry
-    order, a to-leg passing over included (R44a); what it leaves on hand is taken by posting
-    date like any inbound's units."""
-    back = back_dated(flow).filter(~pl.col("inbound")).select("key_id").unique()
-    return back if lifo else reorderable_keys(flow).join(back, on="key_id", how="semi")
+def _outbounds_by_date(flow: pl.DataFrame) -> pl.DataFrame:
+    """The keys (key_id) of `flow` with a back-dated outbound: there the open outbounds are
+    closed by posting date (`priority.py`, `lifo_dates.py`). Where only inbounds are
+    back-dated, the open outbounds are closed in entry order, a to-leg passing over included
+    (R44a); what it leaves on hand is taken by posting date like any inbound's units."""
+    return back_dated(flow).filter(~pl.col("inbound")).select("key_id").unique()
 
 
 def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
@@ -304,7 +303,7 @@ def _apply(flow: pl.DataFrame, fixed: pl.DataFrame,
     automatic, reordered = by_posting_date(flow, automatic)
     lifo = _lifo_flow(flow)
     lifo_automatic, lifo_stream = lifo_pass_over_applications(lifo, _in_entry_order(
-        skips, lifo.filter("inbound"), lambda: _outbounds_by_date(lifo, lifo=True)))
+        skips, lifo.filter("inbound"), lambda: _outbounds_by_date(lifo)))
     lifo_automatic, lifo_reordered = lifo_by_posting_date(lifo, lifo_automatic, lifo_stream)
     return pl.concat([
         automatic,
