@@ -8,10 +8,11 @@ offending rows. They run on the pipeline's output and on the reference's alike.
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
+from math import floor
 
 import polars as pl
 
-from pipelines.rounding import round_to
 from schemas.base import as_written
 
 TOL = 1e-6  # amounts are exact cents: anything above float noise is a real difference
@@ -31,6 +32,30 @@ def as_text(*frames: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     """The ledger frames with their Code columns as text (schemas.base.Code), as the input
     tables they are joined with hold them."""
     return tuple(as_written(f)[0].collect() for f in frames)
+
+
+def _exact(x: float, decimals: int) -> Fraction:
+    """A float of the ledgers as the decimal it stands for (quantities in millionths, amounts a
+    few decimals: the float noise of sums rounded away first)."""
+    return Fraction(repr(round(x, decimals)))
+
+
+def _rounded_share(a: float | None, b: float | None, c: float | None,
+                   precision: float) -> float | None:
+    """round(a·b/c) to `precision`, half away from zero, in exact fractions: the shares R2 and
+    R3 round land a hair from a half cent now and then, where a float would round the wrong
+    way."""
+    if a is None or b is None or c is None:
+        return None
+    units = _exact(a, 6) * _exact(b, 9) / _exact(c, 6) / _exact(precision, 9)
+    n = floor(abs(units) + Fraction(1, 2))
+    return float((n if units >= 0 else -n) * _exact(precision, 9))
+
+
+def share(a: pl.Expr, b: pl.Expr, c: pl.Expr, precision: float) -> pl.Expr:
+    """`_rounded_share` per row (the reference's arithmetic, not the pipeline's)."""
+    return pl.struct(a=a, b=b, c=c).map_elements(
+        lambda r: _rounded_share(r["a"], r["b"], r["c"], precision), return_dtype=pl.Float64)
 
 
 def _fail_if_any(bad: pl.DataFrame, rule: str) -> None:
@@ -122,14 +147,15 @@ def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: fl
     reval_shares = (
         qty_apps.join(out, on="outbound_item_entry_no").join(revals, on="inbound_item_entry_no")
         .filter((pl.col("o_tx") > pl.col("r_tx")) | (pl.col("o_date") > pl.col("d")))
-        .group_by("_app").agg(reval=round_to(-pl.col("quantity") * pl.col("amount")
-                                             / pl.col("r"), precision).sum()))
+        .with_columns(reval=share(-pl.col("quantity"), pl.col("amount"), pl.col("r"),
+                                  precision))
+        .group_by("_app").agg(pl.col("reval").sum()))
     return (qty_apps
             .join(base, on="inbound_item_entry_no", how="left")
             .join(q_in, on="inbound_item_entry_no", how="left")
             .join(reval_shares, on="_app", how="left")
-            .with_columns(share=round_to(-pl.col("quantity") * pl.col("base").fill_null(0.0)
-                                         / pl.col("q_in"), precision)
+            .with_columns(share=share(-pl.col("quantity"), pl.col("base").fill_null(0.0),
+                                      pl.col("q_in"), precision)
                           + pl.col("reval").fill_null(0.0))
             .drop("_app", "reval"))
 
@@ -158,7 +184,9 @@ def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFr
     cost = pl.col("standard_cost") if "standard_cost" in items.columns else pl.lit(None)
     standard = items.select("item_no", standard=pl.when(pl.col("costing_method") == "STANDARD")
                             .then(cost).cast(pl.Float64))
-    u0 = pl.coalesce("standard", pl.col("known").fill_null(0.0) / pl.col("q_src").fill_null(1.0))
+    # u0 = value / quantity of the source, or the standard cost (per 1)
+    value = pl.coalesce("standard", pl.col("known").fill_null(0.0))
+    per = pl.when(pl.col("standard").is_null()).then(pl.col("q_src").fill_null(1.0)).otherwise(1.0)
     pairs = pairs.join(standard, on="item_no", how="left")
     if transactions is not None:  # R84
         per_item = transactions.filter((pl.col("type") == "revaluation")
@@ -170,8 +198,8 @@ def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFr
         ).with_columns(standard=pl.when(pl.col("standard").is_not_null())
                        .then(pl.coalesce("in_force", "standard")))
     return (pairs.join(known, on="entry_no", how="left")
-            .select("entry_no", unapplied=round_to(-pl.col("remaining_quantity") * u0,
-                                                   precision)))
+            .select("entry_no", unapplied=share(-pl.col("remaining_quantity"), value, per,
+                                                precision)))
 
 
 def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame,
@@ -209,9 +237,9 @@ def check_cost_conservation(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFra
         .sort("source", "entry_no")
         .with_columns(s_j=pl.col("quantity").cum_sum().over("source"))
         .with_columns(expected=pl.when(TO_LEG).then(-pl.col("source_value")).otherwise(
-            round_to(-pl.col("source_value") * pl.col("s_j") / pl.col("source_q"), precision)
-            - round_to(-pl.col("source_value") * (pl.col("s_j") - pl.col("quantity"))
-                       / pl.col("source_q"), precision)))
+            share(pl.col("s_j"), -pl.col("source_value"), pl.col("source_q"), precision)
+            - share(pl.col("s_j") - pl.col("quantity"), -pl.col("source_value"),
+                    pl.col("source_q"), precision)))
     )
     _fail_if_any(receiving.filter(
         (pl.col("value") - pl.col("charges").fill_null(0.0) - pl.col("expected")).abs() > TOL),

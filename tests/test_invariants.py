@@ -174,6 +174,20 @@ def test_r152_uses_the_posting_cost_of_the_unapplied_part() -> None:
     assert r["item_ledger_entries"]["cost_amount_actual"].to_list() == [10.0, -31.0]
 
 
+def test_r152_rounds_a_share_a_hair_below_a_half_cent_down() -> None:
+    """R2, R71: 49.993 of 100.001 at 266.67 is 133.31499995..., so the sale costs 133.31, not
+    the 133.32 a float product rounds it to (found by random histories)."""
+    r = run(tx(1, D(2020, 1, 1), "purchase", 100.001, 2.66667),
+            tx(2, D(2020, 1, 2), "sale", 49.993))
+    check_cost_conservation(*_frames(r), ITEMS)
+    assert r["item_ledger_entries"]["cost_amount_actual"].to_list() == [266.67, -133.31]
+    ile, app, ve = _frames(r)
+    with pytest.raises(AssertionError, match="R152"):  # the float's figure is wrong
+        check_cost_conservation(ile.with_columns(cost_amount_actual=pl.when(
+            pl.col("entry_no") == 2).then(-133.32).otherwise("cost_amount_actual")), app, ve,
+            ITEMS)
+
+
 def test_r153_sees_value_left_on_a_closed_key(ledger) -> None:
     ile, app, ve = _frames(ledger)
     no_rounding = ve.filter(pl.col("entry_type") != "Rounding")
