@@ -17,7 +17,7 @@ import polars as pl
 
 from pipelines.costing.ledger import COST_DECIMALS, QTY_SCALE, quantity_of, units_of
 from pipelines.frames import where
-from pipelines.rounding import Fixed, exact_near_ties, round_to, with_share
+from pipelines.rounding import Fixed, decimals_of, exact_near_ties, round_to, with_share
 from schemas.base import Code
 from schemas.inputs import QUANTITY_DECIMALS
 
@@ -216,48 +216,76 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
     r_units, amount): other revaluations of the same entries computed elsewhere (per pool, R85),
     counted when earlier. Returns reval_tx, inbound, r_units, amount.
     """
+    nonzero = pl.col("amount") != 0
     rows = (
         pairs.join(targets, on="inbound", how="left")
         .with_columns(
             value=pl.col("base") + pl.col("target").fill_null(0.0),
             r=pl.col("r_units") / QTY_SCALE,
             k=pl.int_range(pl.len()).over("inbound"),
-            prior_per_unit=pl.lit(0.0),
+            prior_per_unit=pl.lit(0.0), prior_terms=pl.lit(0, pl.UInt32),
+            prior_a1=pl.lit(None, pl.Float64), prior_r1=pl.lit(None, pl.Int64),
         )
     )
     if prior is not None and prior.height and rows.height:
         before = (
             rows.select("reval_tx", "inbound")
-            .join(prior.select("inbound", prior_tx="reval_tx",
-                               per_unit=pl.col("amount") / (pl.col("r_units") / QTY_SCALE)),
+            .join(prior.select("inbound", "amount", "r_units", prior_tx="reval_tx"),
                   on="inbound")
             .filter(pl.col("prior_tx") < pl.col("reval_tx"))
-            .group_by("reval_tx", "inbound").agg(prior_per_unit=pl.col("per_unit").sum())
+            .group_by("reval_tx", "inbound").agg(
+                prior_per_unit=(pl.col("amount") / (pl.col("r_units") / QTY_SCALE)).sum(),
+                prior_terms=nonzero.sum(), prior_a1=pl.col("amount").filter(nonzero).first(),
+                prior_r1=pl.col("r_units").filter(nonzero).first())
         )
-        rows = rows.drop("prior_per_unit").join(
+        rows = rows.drop("prior_per_unit", "prior_terms", "prior_a1", "prior_r1").join(
             before, on=["reval_tx", "inbound"], how="left").with_columns(
-            pl.col("prior_per_unit").fill_null(0.0))
+            pl.col("prior_per_unit").fill_null(0.0), pl.col("prior_terms").fill_null(0))
     done = []
-    earlier = pl.DataFrame(schema={"inbound": pl.Int64, "earlier": pl.Float64})
+    # per entry, its revaluations so far: A/r summed, how many are not zero, the first of those
+    earlier = pl.DataFrame(schema={"inbound": pl.Int64, "earlier": pl.Float64,
+                                   "terms": pl.UInt32, "a1": pl.Float64, "r1": pl.Int64})
     for k in range(int(rows.get_column("k").max() or 0) + 1 if rows.height else 0):
+        if done:
+            earlier = pl.concat([earlier, done[-1].select(
+                "inbound", earlier=pl.col("amount") / (pl.col("r_units") / QTY_SCALE),
+                terms=nonzero.cast(pl.UInt32), a1=pl.when(nonzero).then("amount"),
+                r1=pl.when(nonzero).then("r_units"))]).group_by("inbound").agg(
+                pl.col("earlier").sum(), pl.col("terms").sum(),
+                pl.col("a1").drop_nulls().first(), pl.col("r1").drop_nulls().first())
         step = with_at_new_cost(
             rows.filter(pl.col("k") == k).join(earlier, on="inbound", how="left"), "r_units", p)
         # round(r·u), u the entry's value per unit plus the earlier revaluations' amounts per
-        # unit: exact near a tie when there are none (a share of the value); else in floats
-        earlier_per_unit = pl.col("prior_per_unit") + pl.col("earlier").fill_null(0.0)
+        # unit: exact near a tie with none (a share of the value) or one (`_at_unit_value`)
         step = with_share(step, "at_unit", pl.col("value"), pl.col("r_units"),
-                          units_of(pl.col("quantity")), p).with_columns(
-            at_unit=pl.when(earlier_per_unit == 0).then("at_unit").otherwise(round_to(
-                pl.col("r") * (pl.col("value") / pl.col("quantity") + earlier_per_unit), p)))
+                          units_of(pl.col("quantity")), p)
+        step = _at_unit_value(step.with_columns(
+            earlier_per_unit=pl.col("prior_per_unit") + pl.col("earlier").fill_null(0.0),
+            terms=pl.col("prior_terms") + pl.col("terms").fill_null(0),
+            a1=pl.coalesce("a1", "prior_a1"), r1=pl.coalesce("r1", "prior_r1")), p)
         step = step.with_columns(amount=round_to(pl.col("at_new_cost") - pl.col("at_unit"), p))
         done.append(step.select("reval_tx", "inbound", "r_units", "amount"))
-        earlier = pl.concat([earlier, step.select(
-            "inbound", earlier=pl.col("amount") / pl.col("r"))]).group_by("inbound").agg(
-            pl.col("earlier").sum())
     if not done:
         return pl.DataFrame(schema={"reval_tx": pl.Int64, "inbound": pl.Int64,
                                     "r_units": pl.Int64, "amount": pl.Float64})
     return pl.concat(done)
+
+
+def _at_unit_value(step: pl.DataFrame, p: float) -> pl.DataFrame:
+    """R81's round(r·u) where earlier revaluations of the entry count in u (`earlier_per_unit`,
+    their A/r summed): in floats, and exactly near a tie when there is one non-zero term `a1`
+    over `r1` units (r·(V/q + a1/r1) = r·(V·r1 + a1·q) / (q·r1), below 10^38 in Int128 for
+    entries of up to a million units and amounts of 10^8); with more terms, floats only."""
+    r, r1, q = (Fixed(c.cast(pl.Int128), 0) for c in (
+        pl.col("r_units"), pl.col("r1"), units_of(pl.col("quantity"))))
+    scale = decimals_of(p)
+    exact = (r * (Fixed.of(pl.col("value"), scale) * r1 + Fixed.of(pl.col("a1"), scale) * q)
+             ).rounded(p, over=q * r1)
+    approx = pl.col("r") * (pl.col("value") / pl.col("quantity") + pl.col("earlier_per_unit"))
+    step = step.with_columns(at_unit=pl.when(pl.col("terms") == 0).then("at_unit")
+                             .otherwise(round_to(approx, p)))
+    return exact_near_ties(step, "at_unit", pl.when(pl.col("terms") == 1).then(approx), exact,
+                           p)
 
 
 def revaluation_links(pairs: pl.DataFrame, entries: pl.DataFrame,
