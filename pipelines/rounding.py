@@ -156,8 +156,11 @@ def with_share(frame: pl.DataFrame, name: str, amount: pl.Expr, units: pl.Expr,
     precision's: an amount). On floats, and exactly (`Fixed`) in the rows near a tie: with
     decimal quantities a share lands within the nudge's reach of a half cent (49.993 of
     100.001 units of 266.67 is 133.3149999950, R2 133.31; nudged, 133.32)."""
-    approx = amount * units.cast(pl.Float64) / whole.cast(pl.Float64)
     scale = decimals_of(precision) if amount_decimals is None else amount_decimals
+    # a sum of amounts carries float dust (8,658,654.07 - 8,658,653.80 is 0.269999999553),
+    # beyond the reach of the nudge and of `_near` once multiplied: the decimal it stands for
+    amount = amount.round(scale)
+    approx = amount * units.cast(pl.Float64) / whole.cast(pl.Float64)
     exact = (Fixed.of(amount, scale) * Fixed(units.cast(pl.Int128), 0)).rounded(
         precision, over=Fixed(whole.cast(pl.Int128), 0))
     # one pass for the float share and the rows near a tie (approx evaluated once: lazy CSE)
