@@ -267,10 +267,10 @@ def summary(rows: dict[str, int], frames: dict[str, pl.DataFrame], data: Path, o
 # --- validate and generate ------------------------------------------------------------------------
 
 def _validate(args: argparse.Namespace) -> int:
-    from pipelines.ingest import validate_input
+    from pipelines.pipeline import input_problems
 
     data = _data_dir(args)
-    problems = validate_input(data)
+    problems = input_problems(data)
     for p in problems:
         print(p)
     if problems:

@@ -9,6 +9,8 @@ from assets.checks import schema_result, schema_spec
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.costing import cost_ledger
+from pipelines.errors import InputError
+from pipelines.ingest import by_csv_line
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
 ITEM_LEDGER_ENTRIES = "item_ledger_entries"
@@ -59,8 +61,11 @@ def ledger_and_costing(
     accounting_periods: pl.DataFrame,
 ):
     """Post every transaction in transaction_no order, then run cost adjustment once (R60)."""
-    ledger = cost_ledger(transactions, items, inventory_periods, invrec_config.settings(),
-                         accounting_periods)
+    try:
+        ledger = cost_ledger(transactions, items, inventory_periods, invrec_config.settings(),
+                             accounting_periods)
+    except InputError as exc:  # the rows it names by transaction_no, by CSV line (contract §2)
+        raise type(exc)(by_csv_line(exc.problems, invrec_config.data_path())) from exc
     ile, iae, ve = ledger.item_ledger_entries, ledger.item_application_entries, ledger.value_entries
     yield dg.Output(ile, output_name=ITEM_LEDGER_ENTRIES, metadata=table_metadata(
         ile, open_entries=int(ile["open"].sum()) if ile.height else 0,

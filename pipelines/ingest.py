@@ -12,7 +12,7 @@ again as text, so messages quote values exactly as written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -139,6 +139,30 @@ def validate_input(data_dir: str | Path) -> list[Problem]:
         return _to_problems(_load(Path(data_dir)))
     except InputError as exc:  # no folder to read
         return exc.problems
+
+
+def by_csv_line(problems: list[Problem], data_dir: str | Path) -> list[Problem]:
+    """`problems` with each transaction named by its key (`transaction_no=12`, as the stages after
+    ingest name them) named by its CSV line instead when the transactions came from a CSV
+    (contract §2). Reads the file's transaction_no column again: on the error path only."""
+    path = Path(data_dir) / "transactions.csv"
+    keyed = {p.row.removeprefix(_TX_KEY) for p in problems
+             if p.table == "transactions" and p.row and p.row.startswith(_TX_KEY)}
+    if not keyed or not path.is_file():
+        return problems
+    number = pl.col("transaction_no").str.strip_chars().cast(pl.Int64, strict=False)
+    lines = dict(
+        pl.scan_csv(path, infer_schema=False, encoding="utf8").select("transaction_no")
+        .with_row_index("_idx")
+        .filter(number.is_in([int(k) for k in keyed]))
+        .select(number.cast(pl.String), (pl.col("_idx") + 2).cast(pl.String))
+        .collect().iter_rows())
+    return [replace(p, row=lines.get(p.row.removeprefix(_TX_KEY), p.row))
+            if p.table == "transactions" and p.row and p.row.startswith(_TX_KEY) else p
+            for p in problems]
+
+
+_TX_KEY = "transaction_no="
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -389,4 +413,5 @@ def _quarantine(tx: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     return rejected
 
 
-__all__ = ["InputTables", "TABLES", "read_input", "validate_input", "PROBLEM_SCHEMA"]
+__all__ = ["InputTables", "TABLES", "by_csv_line", "read_input", "validate_input",
+           "PROBLEM_SCHEMA"]

@@ -7,11 +7,13 @@ plain-function twin of that graph.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 
 from pipelines.costing import cost_ledger
-from pipelines.ingest import InputTables
+from pipelines.errors import InputError, Problem
+from pipelines.ingest import InputTables, by_csv_line, read_input
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.reconcile import reconcile
 from pipelines.valuation import inventory_valuation
@@ -64,3 +66,20 @@ def run_pipeline(inputs: InputTables, as_of: dt.date | None = None) -> dict[str,
     if inputs.rejected_transactions.height:
         tables[REJECTED_TABLE] = inputs.rejected_transactions
     return tables
+
+
+def input_problems(data_dir: str | Path) -> list[Problem]:
+    """Every problem `invrec run` stops on, found without writing anything: ingest's checks
+    (schemas, R160's row rules, settings), then, on a folder that passes them, the problems only
+    posting the transactions finds (R160: a fixed application beyond the remaining quantity,
+    R43; a transfer without stock, R46; a missing posting setup, R122; and what this version
+    cannot cost yet). Those cost and post the whole history: as long as a run, less writing."""
+    try:
+        inputs = read_input(data_dir)
+    except InputError as exc:
+        return exc.problems
+    try:
+        run_pipeline(inputs)
+    except InputError as exc:
+        return by_csv_line(exc.problems, data_dir)
+    return []

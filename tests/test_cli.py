@@ -26,6 +26,7 @@ from schemas.gl import (
 )
 from schemas.inputs import RejectedTransaction
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
+from tests._ingest_company import GENERAL_POSTING_SETUP, company, tx
 from tests._run_company import (
     AS_OF_JANUARY,
     INVENTORY_VALUE,
@@ -221,6 +222,48 @@ def test_validate(tmp_path: Path, capsys) -> None:
     assert sorted(p.name for p in bad.iterdir()) == sorted(
         ["items.csv", "transactions.csv", "inventory_posting_setup.csv",
          "general_posting_setup.csv"])
+
+
+# R43: the return names purchase 2, whose 10 units the sale of 15 took 5 of (CSV line 5)
+FIXED_BEYOND_REMAINING = (
+    tx(1, "purchase", qty="10", cost="1"), tx(2, "purchase", qty="10", cost="2"),
+    tx(3, "sale", qty="15"), tx(4, "purchase_return", qty="10", applies="2"))
+R43_LINE = ("transactions row 5, column applies_to: R43: the entry it applies to (item ledger "
+            "entry 2) has less remaining quantity than needed when this row is posted")
+
+
+@pytest.mark.parametrize(("rows", "files", "problem"), [
+    (FIXED_BEYOND_REMAINING, {}, R43_LINE),
+    ((tx(1, "purchase", qty="10", cost="1"), tx(2, "transfer", qty="15", to="BLUE")),
+     {}, "transactions row 3, column quantity, value '15': R46: not enough stock at location '' "
+         "to transfer (only 10 on hand)"),
+    ((tx(1, "purchase", qty="10", cost="1"),),
+     {"general_posting_setup.csv": GENERAL_POSTING_SETUP.replace("DOMESTIC", "EXPORT")},
+     "R122: no general_posting_setup row for gen_bus_posting_group='DOMESTIC', "
+     "gen_prod_posting_group='RETAIL'; direct_cost_applied_account (direct_cost_applied) needed "
+     "by transaction_no 1"),
+], ids=["R43", "R46", "R122"])
+def test_validate_finds_what_only_posting_finds(tmp_path: Path, capsys, rows, files,
+                                                problem) -> None:
+    """R160's errors that quantity application or posting finds: validate reports them as run
+    does, the row by its CSV line (contract §2), and writes nothing."""
+    data = company(tmp_path / "in", *rows, **files)
+    before = _snapshot(data)
+    assert main(["validate", "--data", str(data)]) == 1
+    assert problem in capsys.readouterr().out
+    assert main(["run", "--data", str(data), "--out", str(tmp_path / "out")]) == 1
+    assert problem in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert _snapshot(data) == before
+
+
+def test_a_parquet_row_after_ingest_is_named_by_its_key(tmp_path: Path, capsys) -> None:
+    data = company(tmp_path / "in", *FIXED_BEYOND_REMAINING)
+    transactions = data / "transactions.csv"
+    pl.read_csv(transactions).write_parquet(data / "transactions.parquet")
+    transactions.unlink()
+    assert main(["validate", "--data", str(data)]) == 1
+    assert R43_LINE.replace("row 5", "row transaction_no=4") in capsys.readouterr().out
 
 
 def test_missing_data_folder_is_invalid_input(tmp_path: Path, capsys) -> None:
