@@ -6,18 +6,22 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import schema_result, schema_spec
+from assets.ingest import INGEST_REJECTIONS
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.costing import cost_ledger
 from pipelines.errors import InputError
 from pipelines.ingest import by_csv_line
+from pipelines.quarantine import cost_ledger_setting_aside
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
 ITEM_LEDGER_ENTRIES = "item_ledger_entries"
 ITEM_APPLICATION_ENTRIES = "item_application_entries"
 ADJUSTED_VALUE_ENTRIES = "adjusted_value_entries"
+REJECTED_TRANSACTIONS = "rejected_transactions"
 COSTS_SETTLED = "costs_settled"
 MAX_ITEMS_SHOWN = 50
+_LEDGER_INPUTS = ("transactions", "items", "inventory_periods", "accounting_periods")
 SCHEMAS = {ITEM_LEDGER_ENTRIES: ItemLedgerEntry, ITEM_APPLICATION_ENTRIES: ItemApplicationEntry,
            ADJUSTED_VALUE_ENTRIES: ValueEntry}
 
@@ -41,6 +45,20 @@ SCHEMAS = {ITEM_LEDGER_ENTRIES: ItemLedgerEntry, ITEM_APPLICATION_ENTRIES: ItemA
                         "each transaction plus adjustment entries (adjustment = true) that bring "
                         "every outbound to its final cost (R20-R33, R60-R111). Nothing is posted "
                         "to the G/L yet."),
+        REJECTED_TRANSACTIONS: dg.AssetOut(
+            group_name="ledger", kinds=KINDS,
+            description="Transactions set aside under on_bad_rows = quarantine, each with its "
+                        "reason: those ingest rejected (ingest_rejections) and those posting "
+                        "finds bad (R160: a fixed application beyond the remaining quantity, "
+                        "R43; a transfer without stock, R46), the history being costed without "
+                        "them; every transaction whose applies_to chain reaches one goes too. "
+                        "Empty with on_bad_rows = fail, where any bad row stops the run."),
+    },
+    # the ledger comes from the posted transactions alone; only the rejected rows read ingest's
+    internal_asset_deps={
+        **{out: {dg.AssetKey(k) for k in _LEDGER_INPUTS}
+           for out in (ITEM_LEDGER_ENTRIES, ITEM_APPLICATION_ENTRIES, ADJUSTED_VALUE_ENTRIES)},
+        REJECTED_TRANSACTIONS: {dg.AssetKey(k) for k in (*_LEDGER_INPUTS, INGEST_REJECTIONS)},
     },
     name="adjust_cost_item_entries",
     check_specs=[
@@ -59,13 +77,26 @@ def ledger_and_costing(
     items: pl.DataFrame,
     inventory_periods: pl.DataFrame,
     accounting_periods: pl.DataFrame,
+    ingest_rejections: pl.DataFrame,
 ):
-    """Post every transaction in transaction_no order, then run cost adjustment once (R60)."""
+    """Post every transaction in transaction_no order, then run cost adjustment once (R60); under
+    quarantine, without the rows posting finds bad (R43, R46: `pipelines.quarantine`)."""
+    tables = (transactions, items, inventory_periods, invrec_config.settings(),
+              accounting_periods)
     try:
-        ledger = cost_ledger(transactions, items, inventory_periods, invrec_config.settings(),
-                             accounting_periods)
+        if invrec_config.on_bad_rows == "quarantine":
+            ledger, rejected = cost_ledger_setting_aside(*tables)
+        else:
+            ledger, rejected = cost_ledger(*tables), ingest_rejections.clear()
     except InputError as exc:  # the rows it names by transaction_no, by CSV line (contract §2)
         raise type(exc)(by_csv_line(exc.problems, invrec_config.data_path())) from exc
+    rejected = pl.concat([ingest_rejections, rejected])
+    yield dg.Output(rejected, output_name=REJECTED_TRANSACTIONS, metadata=table_metadata(
+        rejected, on_bad_rows=invrec_config.on_bad_rows,
+        set_aside_by_posting=rejected.height - ingest_rejections.height,
+        reasons=dg.MetadataValue.md(markdown(rejected.select("transaction_no", "reason"),
+                                             MAX_ITEMS_SHOWN)),
+    ))
     ile, iae, ve = ledger.item_ledger_entries, ledger.item_application_entries, ledger.value_entries
     yield dg.Output(ile, output_name=ITEM_LEDGER_ENTRIES, metadata=table_metadata(
         ile, open_entries=int(ile["open"].sum()) if ile.height else 0,

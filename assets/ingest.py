@@ -13,7 +13,7 @@ from schemas.inputs import GLEntry
 
 GROUP = "ingest"
 EXTERNAL_GL = "external_gl_entries"
-REJECTED = "rejected_transactions"
+INGEST_REJECTIONS = "ingest_rejections"
 
 _DESCRIPTIONS = {
     "items": "Items with their costing method, standard cost and posting groups (items table).",
@@ -31,11 +31,13 @@ _DESCRIPTIONS = {
     EXTERNAL_GL: "The general ledger to reconcile against (input gl_entries). When the input "
                  "folder has none this is an empty frame and metadata `present` is false: the "
                  "reconciliation then runs against the G/L entries invrec posts itself (R143).",
-    REJECTED: "Transactions set aside by on_bad_rows = quarantine, each with its reason; every "
-              "transaction whose applies_to chain reaches one is set aside too. Empty with "
-              "on_bad_rows = fail, where any bad row stops the run instead.",
+    INGEST_REJECTIONS: "Transactions ingest set aside under on_bad_rows = quarantine (a schema "
+                       "or R160 row rule broken, or an applies_to chain reaching such a row), "
+                       "each with its reason; costing adds the rows only posting finds bad and "
+                       "publishes all of them as rejected_transactions. Empty with on_bad_rows = "
+                       "fail, where any bad row stops the run instead.",
 }
-OUTPUTS = [n for n in TABLES if n != "gl_entries"] + [EXTERNAL_GL, REJECTED]
+OUTPUTS = [n for n in TABLES if n != "gl_entries"] + [EXTERNAL_GL, INGEST_REJECTIONS]
 
 
 def external_gl_present(config: InvrecConfig) -> bool:
@@ -55,7 +57,7 @@ def input_tables(invrec_config: InvrecConfig):
     """Read the input folder once (CSV or Parquet per table) and validate it (R160).
 
     Raises InputError naming table, row, column, value and rule for every problem; with
-    on_bad_rows = quarantine, bad transactions go to rejected_transactions instead.
+    on_bad_rows = quarantine, bad transactions are set aside instead (ingest_rejections).
     """
     inputs = read_input(invrec_config.data_path(), on_bad_rows=invrec_config.on_bad_rows)
     source = {"data_dir": dg.MetadataValue.path(str(invrec_config.data_path()))}
@@ -66,11 +68,11 @@ def input_tables(invrec_config: InvrecConfig):
             extra = {"present": present}
             if present:
                 extra["gl_total"] = round(float(frame["amount"].sum() or 0.0), 2)
+        elif name == INGEST_REJECTIONS:
+            frame, extra = inputs.rejected_transactions, {"on_bad_rows": invrec_config.on_bad_rows}
         else:
             frame = getattr(inputs, name)
             extra = {}
-        if name == REJECTED:
-            extra["on_bad_rows"] = invrec_config.on_bad_rows
         if name == "transactions" and frame.height:
             extra["first_posting_date"] = str(frame["posting_date"].min())
             extra["last_posting_date"] = str(frame["posting_date"].max())

@@ -107,7 +107,7 @@ def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTa
     if probs.height and (on_bad_rows == "fail" or probs.filter(~tx_rows).height):
         raise InputError(_to_problems(loaded))
     tx = loaded.tables["transactions"]
-    rejected = _quarantine(tx, _reasons(loaded, probs.filter(tx_rows)))
+    rejected = set_aside(tx, _reasons(loaded, probs.filter(tx_rows)))
     keep = tx.join(rejected.select("_idx"), on="_idx", how="anti") if rejected.height else tx
     if not keep["transaction_no"].is_sorted():  # files are usually in posting order already
         keep = keep.sort("transaction_no")
@@ -397,14 +397,15 @@ def _reasons(loaded: _Loaded, problems: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _quarantine(tx: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
-    """Bad rows plus every row whose applies_to chain reaches one (R160: dependents cannot post)."""
-    rejected = tx.join(reasons, on="_idx", how="inner")
+def set_aside(tx: pl.DataFrame, reasons: pl.DataFrame, key: str = "_idx") -> pl.DataFrame:
+    """Bad rows (`reasons`: key, reason) plus every row whose applies_to chain reaches one (R160:
+    dependents cannot post), with their reasons."""
+    rejected = tx.join(reasons, on=key, how="inner")
     frontier = rejected
     while frontier.height:  # one step per level of the applies_to chain
         bad_nos = frontier.select(pl.col("transaction_no").drop_nulls().unique())
         frontier = (
-            tx.join(rejected.select("_idx"), on="_idx", how="anti")
+            tx.join(rejected.select(key), on=key, how="anti")
             .join(bad_nos, left_on="applies_to", right_on="transaction_no", how="semi")
             .with_columns(reason=pl.format("applies_to {}: that transaction is rejected",
                                            pl.col("applies_to")))
@@ -413,5 +414,5 @@ def _quarantine(tx: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     return rejected
 
 
-__all__ = ["InputTables", "TABLES", "by_csv_line", "read_input", "validate_input",
+__all__ = ["InputTables", "TABLES", "by_csv_line", "read_input", "set_aside", "validate_input",
            "PROBLEM_SCHEMA"]

@@ -13,8 +13,9 @@ import polars as pl
 
 from pipelines.costing import cost_ledger
 from pipelines.errors import InputError, Problem
-from pipelines.ingest import InputTables, by_csv_line, read_input
+from pipelines.ingest import InputTables, OnBadRows, by_csv_line, read_input
 from pipelines.posting import post_inventory_cost_to_gl
+from pipelines.quarantine import cost_ledger_setting_aside
 from pipelines.reconcile import reconcile
 from pipelines.valuation import inventory_valuation
 
@@ -31,16 +32,20 @@ OUTPUT_TABLES = (
 REJECTED_TABLE = "rejected_transactions"
 
 
-def run_pipeline(inputs: InputTables, as_of: dt.date | None = None) -> dict[str, pl.DataFrame]:
+def run_pipeline(inputs: InputTables, as_of: dt.date | None = None,
+                 on_bad_rows: OnBadRows = "fail") -> dict[str, pl.DataFrame]:
     """Cost, post to the G/L (R120-R126), value (R130-R131) and reconcile (R140-R147).
 
     Returns every output table of contract §4 by name; `rejected_transactions` is included when
-    ingest quarantined rows. Reconciles against `inputs.gl_entries` when given, else against the
-    G/L entries posted here (R143).
+    rows were set aside, by ingest or, with `quarantine`, by posting (R43, R46). Reconciles
+    against `inputs.gl_entries` when given, else against the G/L entries posted here (R143).
     """
     settings = inputs.settings
-    ledger = cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods, settings,
-                         inputs.accounting_periods)
+    cost = (cost_ledger_setting_aside if on_bad_rows == "quarantine"
+            else lambda *tables: (cost_ledger(*tables), inputs.rejected_transactions.clear()))
+    ledger, rejected = cost(inputs.transactions, inputs.items, inputs.inventory_periods,
+                           settings, inputs.accounting_periods)
+    rejected = pl.concat([inputs.rejected_transactions, rejected])  # ingest's in file order
     gl_entries, value_entries = post_inventory_cost_to_gl(
         ledger.value_entries, inputs.inventory_posting_setup, inputs.general_posting_setup,
         settings,
@@ -63,8 +68,8 @@ def run_pipeline(inputs: InputTables, as_of: dt.date | None = None) -> dict[str,
         "reconciliation": reconciliation,
         "reconciliation_variance": variance,
     }
-    if inputs.rejected_transactions.height:
-        tables[REJECTED_TABLE] = inputs.rejected_transactions
+    if rejected.height:
+        tables[REJECTED_TABLE] = rejected
     return tables
 
 

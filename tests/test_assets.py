@@ -190,7 +190,7 @@ def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
     assert external.value.height == 0 and external.value.columns[:3] == [
         "entry_no", "posting_date", "account_no"]
     assert outputs["transactions"].metadata["dagster/row_count"].value == 5
-    assert outputs["rejected_transactions"].value.height == 0
+    assert outputs["ingest_rejections"].value.height == 0
 
 
 def test_inventory_valuation_asset_reads_as_of_from_config(tmp_path: Path) -> None:

@@ -228,8 +228,8 @@ def test_validate(tmp_path: Path, capsys) -> None:
 FIXED_BEYOND_REMAINING = (
     tx(1, "purchase", qty="10", cost="1"), tx(2, "purchase", qty="10", cost="2"),
     tx(3, "sale", qty="15"), tx(4, "purchase_return", qty="10", applies="2"))
-R43_LINE = ("transactions row 5, column applies_to: R43: the entry it applies to (item ledger "
-            "entry 2) has less remaining quantity than needed when this row is posted")
+R43_LINE = ("transactions row 5, column applies_to, value '2': R43: the entry it applies to has "
+            "less remaining quantity than needed when this row is posted")
 
 
 @pytest.mark.parametrize(("rows", "files", "problem"), [

@@ -45,6 +45,8 @@ def test_asset_graph_runs_ingest_to_reconciliation(repo) -> None:
 
     assert parents("adjusted_value_entries") == {"transactions", "items", "inventory_periods",
                                                  "accounting_periods"}
+    assert parents("rejected_transactions") == {"transactions", "items", "inventory_periods",
+                                                "accounting_periods", "ingest_rejections"}
     assert parents("gl_entries") == {"adjusted_value_entries", "inventory_posting_setup",
                                      "general_posting_setup"}
     assert parents("inventory_valuation") == {"item_ledger_entries", "value_entries"}

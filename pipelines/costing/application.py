@@ -153,10 +153,14 @@ def _check_fixed_capacity(flow: pl.DataFrame, lifo: pl.DataFrame, fixed: pl.Data
     bad = pl.concat(bad)
     if bad.height == 0:
         return
+    # named by the transaction applies_to names: entry numbers change when rows are set aside
+    bad = bad.join(whole_flow.select(inbound="entry_no", applies_to="transaction_no"),
+                   on="inbound")
     raise InputError([
-        Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to", None,
-                f"R43: the entry it applies to (item ledger entry {row['inbound']}) has less "
-                "remaining quantity than needed when this row is posted")
+        Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to",
+                str(row["applies_to"]),
+                "R43: the entry it applies to has less remaining quantity than needed when this "
+                "row is posted")
         for row in bad.sort("last_fixed_tx").iter_rows(named=True)
     ])
 

@@ -1,0 +1,83 @@
+"""on_bad_rows = quarantine for the rows only posting finds bad (R160: R43, R46,
+`pipelines.quarantine`): set aside with their dependents, the rest costed as if they never were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from assets.cli import main
+from pipelines.errors import InputError, NotSupportedYet, Problem
+from pipelines.ingest import read_input
+from pipelines.pipeline import REJECTED_TABLE, run_pipeline
+from schemas.base import columns
+from schemas.inputs import RejectedTransaction
+from tests._ingest_company import company, tx
+
+# Transfer 2 takes 15 of the 10 on hand (R46); the charge on it goes with it; once it is set
+# aside, BLUE has nothing for transfer 4 (R46 in the second round); sale 5 takes 4 of the 10.
+CASCADE = (
+    tx(1, "purchase", qty="10", cost="2"),
+    tx(2, "transfer", qty="15", to="BLUE"),
+    tx(3, "item_charge", qty="", amount="3", applies="2"),
+    tx(4, "transfer", qty="5", loc="BLUE", to="RED"),
+    tx(5, "sale", qty="4", sales="20"),
+    tx(6, "purchase", qty="10", cost="3", loc="BLUE"),
+    tx(7, "purchase_return", qty="12", applies="6", loc="BLUE"),
+)
+REASONS = [
+    (2, "quantity '15': R46: not enough stock at location '' to transfer (only 10 on hand)"),
+    (3, "applies_to 2: that transaction is rejected"),
+    (4, "quantity '5': R46: not enough stock at location 'BLUE' to transfer (only 0 on hand)"),
+    (7, "applies_to '6': R43: the entry it applies to has less remaining quantity than needed "
+        "when this row is posted"),
+]
+
+
+def test_rows_posting_finds_bad_are_set_aside_round_by_round(tmp_path: Path) -> None:
+    inputs = read_input(company(tmp_path, *CASCADE), on_bad_rows="quarantine")
+    tables = run_pipeline(inputs, on_bad_rows="quarantine")
+    rejected = tables[REJECTED_TABLE]
+    assert rejected.columns == columns(RejectedTransaction)
+    assert sorted(rejected.select("transaction_no", "reason").rows()) == REASONS
+    ile = tables["item_ledger_entries"]
+    assert ile.select("transaction_no", "cost_amount_actual").rows() == [
+        (1, 20.0), (5, -8.0), (6, 30.0)]
+    assert tables["reconciliation"]["difference"].abs().max() < 0.005
+
+
+def test_without_quarantine_the_first_round_stops_the_run(tmp_path: Path) -> None:
+    inputs = read_input(company(tmp_path, *CASCADE))
+    with pytest.raises(InputError) as caught:
+        run_pipeline(inputs)
+    assert [(p.row, p.rule[:4]) for p in caught.value.problems] == [("transaction_no=7", "R43:")]
+
+
+def test_what_cannot_be_costed_yet_is_not_set_aside(tmp_path: Path, monkeypatch) -> None:
+    """Valid input this version cannot cost (a NotSupportedYet naming a row) stops the run:
+    setting the row aside would hide it."""
+    problem = Problem("transactions", "transaction_no=1", None, None, "not supported yet: x")
+
+    def refuse(*_):
+        raise NotSupportedYet([problem])
+
+    monkeypatch.setattr("pipelines.quarantine.cost_ledger", refuse)
+    inputs = read_input(company(tmp_path, tx(1, "purchase", qty="1", cost="1")),
+                        on_bad_rows="quarantine")
+    with pytest.raises(NotSupportedYet) as caught:
+        run_pipeline(inputs, on_bad_rows="quarantine")
+    assert caught.value.problems == [problem]
+
+
+def test_invrec_run_writes_them_to_rejected_transactions(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["run", "--data", str(company(tmp_path / "in", *CASCADE)), "--out", str(out),
+                 "--on-bad-rows", "quarantine"])
+    err = capsys.readouterr().err
+    assert code == 1  # invalid input, the rejected rows in rejected_transactions (contract §1)
+    rejected = pl.read_parquet(out / f"{REJECTED_TABLE}.parquet")
+    assert sorted(rejected.select("transaction_no", "reason").rows()) == REASONS
+    assert "rejected transaction_no 4: quantity '5': R46" in err
+    assert pl.read_parquet(out / "item_ledger_entries.parquet").height == 3
