@@ -24,6 +24,17 @@ class Problem:
         return f"{where}{col}{val}: {self.rule}"
 
 
+def keyed_transaction(problem: Problem) -> int | None:
+    """The transaction_no of a problem that names its transactions row by key (`transaction_no=12`,
+    as every stage after ingest does), else None."""
+    if problem.table != "transactions" or not (problem.row or "").startswith(_TX_KEY):
+        return None
+    return int(problem.row.removeprefix(_TX_KEY))
+
+
+_TX_KEY = "transaction_no="
+
+
 class InputError(Exception):
     """Invalid input; carries every problem found, not only the first."""
 

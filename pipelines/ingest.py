@@ -20,7 +20,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines import page_cache
-from pipelines.errors import InputError, Problem
+from pipelines.errors import InputError, Problem, keyed_transaction
 from pipelines.settings import SETTINGS_FILE, Settings, load_settings
 from pipelines.validation import (
     PROBLEM_SCHEMA,
@@ -146,23 +146,15 @@ def by_csv_line(problems: list[Problem], data_dir: str | Path) -> list[Problem]:
     ingest name them) named by its CSV line instead when the transactions came from a CSV
     (contract §2). Reads the file's transaction_no column again: on the error path only."""
     path = Path(data_dir) / "transactions.csv"
-    keyed = {p.row.removeprefix(_TX_KEY) for p in problems
-             if p.table == "transactions" and p.row and p.row.startswith(_TX_KEY)}
+    keyed = {keyed_transaction(p) for p in problems} - {None}
     if not keyed or not path.is_file():
         return problems
     number = pl.col("transaction_no").str.strip_chars().cast(pl.Int64, strict=False)
     lines = dict(
         pl.scan_csv(path, infer_schema=False, encoding="utf8").select("transaction_no")
-        .with_row_index("_idx")
-        .filter(number.is_in([int(k) for k in keyed]))
-        .select(number.cast(pl.String), (pl.col("_idx") + 2).cast(pl.String))
-        .collect().iter_rows())
-    return [replace(p, row=lines.get(p.row.removeprefix(_TX_KEY), p.row))
-            if p.table == "transactions" and p.row and p.row.startswith(_TX_KEY) else p
-            for p in problems]
-
-
-_TX_KEY = "transaction_no="
+        .with_row_index("_idx").filter(number.is_in(list(keyed)))
+        .select(number, (pl.col("_idx") + 2).cast(pl.String)).collect().iter_rows())
+    return [replace(p, row=lines.get(keyed_transaction(p), p.row)) for p in problems]
 
 
 # --- reading -------------------------------------------------------------------------------------

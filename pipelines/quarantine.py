@@ -11,14 +11,13 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.costing import Ledger, cost_ledger
-from pipelines.errors import InputError, NotSupportedYet, Problem
+from pipelines.errors import InputError, NotSupportedYet, Problem, keyed_transaction
 from pipelines.ingest import set_aside
 from pipelines.settings import Settings
 from schemas.base import conform
 from schemas.inputs import RejectedTransaction
 
 MAX_ROUNDS = 20
-_TX_KEY = "transaction_no="
 
 
 def cost_ledger_setting_aside(
@@ -56,12 +55,11 @@ def cost_ledger_setting_aside(
 def _row_reasons(problems: list[Problem]) -> pl.DataFrame | None:
     """(transaction_no, reason) per row the problems name, as ingest words a reason; None when a
     problem names no transaction row."""
-    if not all(p.table == "transactions" and p.row and p.row.startswith(_TX_KEY)
-               for p in problems):
-        return None
-    rows = [(int(p.row.removeprefix(_TX_KEY)),
+    rows = [(keyed_transaction(p),
              f"{p.column}{'' if p.value is None else f' {p.value!r}'}: {p.rule}")
             for p in problems]
+    if any(no is None for no, _ in rows):
+        return None
     return (pl.DataFrame(rows, schema={"transaction_no": pl.Int64, "reason": pl.String},
                          orient="row")
             .group_by("transaction_no", maintain_order=True).agg(pl.col("reason").str.join("; ")))
