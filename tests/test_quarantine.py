@@ -48,11 +48,25 @@ def test_rows_posting_finds_bad_are_set_aside_round_by_round(tmp_path: Path) -> 
     assert tables["reconciliation"]["difference"].abs().max() < 0.005
 
 
+def test_a_row_bad_only_beside_an_earlier_bad_one_posts(tmp_path: Path) -> None:
+    """Costed with transfer 2, the return finds purchase 1 taken (R43); BC refuses the transfer
+    when it is posted, and the return then takes its 5 of the 10 units: only 2 is set aside."""
+    rows = (tx(1, "purchase", qty="10", cost="2"), tx(2, "transfer", qty="15", to="BLUE"),
+            tx(3, "purchase_return", qty="5", applies="1"))
+    tables = run_pipeline(read_input(company(tmp_path, *rows), on_bad_rows="quarantine"),
+                          on_bad_rows="quarantine")
+    assert tables[REJECTED_TABLE]["transaction_no"].to_list() == [2]
+    assert tables["item_ledger_entries"].select(
+        "transaction_no", "remaining_quantity", "cost_amount_actual").rows() == [
+        (1, 5.0, 20.0), (3, 0.0, -10.0)]
+
+
 def test_without_quarantine_the_first_round_stops_the_run(tmp_path: Path) -> None:
     inputs = read_input(company(tmp_path, *CASCADE))
     with pytest.raises(InputError) as caught:
         run_pipeline(inputs)
-    assert [(p.row, p.rule[:4]) for p in caught.value.problems] == [("transaction_no=7", "R43:")]
+    assert [(p.row, p.rule[:4]) for p in caught.value.problems] == [
+        ("transaction_no=2", "R46:"), ("transaction_no=7", "R43:")]
 
 
 def test_what_cannot_be_costed_yet_is_not_set_aside(tmp_path: Path, monkeypatch) -> None:

@@ -30,7 +30,7 @@ from pipelines.costing.priority import (
     dated_fixed_violations,
 )
 from pipelines.costing.returns import split_on_hand_returns
-from pipelines.errors import InputError, NotSupportedYet, Problem
+from pipelines.errors import InputError, NotSupportedYet, Problem, keyed_transaction
 from pipelines.rounding import segment_cum_sum
 
 # R45: a sales return with applies_to posted while its key has open outbounds closes nothing,
@@ -67,8 +67,9 @@ def _fixed_applications(entries: pl.DataFrame) -> pl.DataFrame:
 def _check_fixed_capacity(flow: pl.DataFrame, lifo: pl.DataFrame, fixed: pl.DataFrame,
                           applications: pl.DataFrame,
                           depends: Callable[[pl.DataFrame], pl.DataFrame],
-                          reordered: pl.DataFrame) -> None:
-    """R43, R160: a fixed application needs that much remaining quantity when it is posted.
+                          reordered: pl.DataFrame) -> list[Problem]:
+    """R43, R160: a fixed application needs that much remaining quantity when it is posted (the
+    problems, one per inbound, named by its last fixed application).
 
     Valid input never lets the automatic application take units a later fixed application needs.
     FIFO order: the first outbound unit beyond an inbound's unreserved part is decided when that
@@ -150,22 +151,19 @@ def _check_fixed_capacity(flow: pl.DataFrame, lifo: pl.DataFrame, fixed: pl.Data
             .sort("last_fixed_tx")
             .head(20).iter_rows(named=True)
         ])
-    bad = pl.concat(bad)
-    if bad.height == 0:
-        return
     # named by the transaction applies_to names: entry numbers change when rows are set aside
-    bad = bad.join(whole_flow.select(inbound="entry_no", applies_to="transaction_no"),
-                   on="inbound")
-    raise InputError([
+    bad = pl.concat(bad).join(
+        whole_flow.select(inbound="entry_no", applies_to="transaction_no"), on="inbound")
+    return [
         Problem("transactions", f"transaction_no={row['last_fixed_tx']}", "applies_to",
                 str(row["applies_to"]),
                 "R43: the entry it applies to has less remaining quantity than needed when this "
                 "row is posted")
         for row in bad.sort("last_fixed_tx").iter_rows(named=True)
-    ])
+    ]
 
 
-def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> None:
+def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> list[Problem]:
     """R46: a transfer's from-leg must be fully applied when it is posted."""
     legs = entries.filter((pl.col("type") == "transfer") & ~pl.col("inbound"))
     applied = (  # only the from-legs' applications: a few of the millions
@@ -175,14 +173,13 @@ def _check_transfer_stock(entries: pl.DataFrame, applications: pl.DataFrame) -> 
     )
     short = legs.join(applied, on="entry_no", how="left").filter(
         pl.col("applied").fill_null(0) < pl.col("units"))
-    if short.height:
-        raise InputError([
-            Problem("transactions", f"transaction_no={row['transaction_no']}", "quantity",
-                    f"{row['units'] / QTY_SCALE:g}",
-                    f"R46: not enough stock at location {row['location_code']!r} to transfer "
-                    f"(only {(row['applied'] or 0) / QTY_SCALE:g} on hand)")
-            for row in short.sort("transaction_no").head(50).iter_rows(named=True)
-        ])
+    return [
+        Problem("transactions", f"transaction_no={row['transaction_no']}", "quantity",
+                f"{row['units'] / QTY_SCALE:g}",
+                f"R46: not enough stock at location {row['location_code']!r} to transfer "
+                f"(only {(row['applied'] or 0) / QTY_SCALE:g} on hand)")
+        for row in short.sort("transaction_no").iter_rows(named=True)
+    ]
 
 
 MAX_PASS_OVER_LEVELS = 20
@@ -223,6 +220,7 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     passing = skips.select("inbound").unique()
     # a pass-over this model cannot apply (the input would look short of stock)
     check_pass_overs(entries, applications, passing, stuck)
+    problems: list[Problem] = []
     if fixed.height:
         # a reserved to-leg posted while its key is short, passing over every outbound open
         # then, closes nothing, even with no unreserved units to show it by an application
@@ -234,9 +232,12 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
                 wholly_passing(entries, applications, legs.get_column("entry_no")).implode())
             flow = flow.with_columns(passes=pl.col("passes") | wholly)
             lifo = lifo.with_columns(passes=pl.col("passes") | (wholly & ~moved(lifo)))
-        _check_fixed_capacity(flow, lifo, fixed, applications,
-                              lambda pairs: cost_loops(entries, applications, pairs), reordered)
-    _check_transfer_stock(entries, applications)
+        problems = _check_fixed_capacity(
+            flow, lifo, fixed, applications,
+            lambda pairs: cost_loops(entries, applications, pairs), reordered)
+    problems += _check_transfer_stock(entries, applications)
+    if problems:  # both checks at once: quarantine sets aside the first bad row of each item
+        raise InputError(sorted(problems, key=keyed_transaction))
     return applications
 
 
