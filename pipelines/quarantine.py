@@ -3,12 +3,13 @@ an entry without enough remaining quantity (R43), a transfer without stock at it
 (R46). BC refuses such a row when it is posted and posts the rest as if it never was, so the
 history is costed again without it and without every row whose applies_to chain reaches it.
 
-Whether a row is bad depends only on the rows of its item posted before it; a later row may
-look bad only because an earlier bad one was costed as if posted (a transfer out of the stock a
-rejected transfer would have brought). So per round only the first bad row of each item is set
-aside, and only those items are costed again, until each posts; then the whole history once
-more. A clean history costs once, as without quarantine. (R43 names the last fixed application
-to an inbound: where two fixed applications share one, the later may go first.)
+Whether a row is bad depends only on the rows of its item posted before it, but costed beside an
+earlier bad row a later one may look bad too (a return fixed to a purchase a rejected transfer
+took), and R43 names the last fixed application to an entry, not the first that does not fit.
+So the first bad row of each item is found by bisection on the item's prefixes: the rows up to
+one the costing named fail, the empty prefix posts, and halving that span costs only the doubted
+items' prefixes, all items at once (about log2 of an item's rows rounds). That row goes, and the
+whole history is costed again. A clean history costs once, as without quarantine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pipelines.settings import Settings
 from schemas.base import conform
 from schemas.inputs import RejectedTransaction
 
-MAX_ROUNDS = 100  # rounds after the first costing of only the items with a bad row are small
+MAX_ROUNDS = 1_000
 
 
 def cost_ledger_setting_aside(
@@ -35,40 +36,86 @@ def cost_ledger_setting_aside(
     """`cost_ledger` of the transactions posting can post, and the ones it set aside with their
     reasons (schemas.inputs.RejectedTransaction). Problems that are not a transaction row's, or
     what this version cannot cost yet (NotSupportedYet), still raise."""
-    rejected = [conform(transactions.clear().with_columns(reason=pl.lit(None, pl.String)),
-                        RejectedTransaction)]
-    doubted = None  # the items costed this round: None, all of them
-    for _ in range(MAX_ROUNDS):
-        checked = transactions if doubted is None else transactions.filter(
-            pl.col("item_no").is_in(doubted.implode()))
+    def attempt(rows: pl.DataFrame) -> tuple[Ledger | None, pl.DataFrame | None]:
+        """The ledger of `rows`, or the rows its costing names (transaction_no, reason, item_no,
+        in transaction order)."""
         try:
-            ledger = cost_ledger(checked, items, inventory_periods, settings, accounting_periods)
+            return cost_ledger(rows, items, inventory_periods, settings, accounting_periods), None
         except NotSupportedYet:
             raise
         except InputError as exc:
-            first = _first_bad_row_per_item(exc, checked)
-            out = set_aside(transactions, first.drop("item_no"), key="transaction_no")
-            transactions = transactions.join(out.select("transaction_no"), on="transaction_no",
-                                             how="anti")
-            rejected.append(conform(out, RejectedTransaction))
-            doubted = first.get_column("item_no")
+            reasons = _row_reasons(exc.problems)
+            if reasons is None:
+                raise
+            return None, reasons.join(rows.select("transaction_no", "item_no"),
+                                      on="transaction_no").sort("transaction_no")
+
+    rejected = [conform(transactions.clear().with_columns(reason=pl.lit(None, pl.String)),
+                        RejectedTransaction)]
+    doubted = None  # the items costed: None, all; else those whose first bad row just went
+    for _ in range(MAX_ROUNDS):
+        checked = transactions if doubted is None else transactions.join(
+            doubted, on="item_no", how="semi")
+        ledger, named = attempt(checked)
+        if named is None:
+            if doubted is None:
+                return ledger, pl.concat(rejected).sort("transaction_no")
+            doubted = None  # the doubted items post now: the whole history once more
             continue
-        if doubted is None:
-            return ledger, pl.concat(rejected).sort("transaction_no")
-        doubted = None  # the doubted items post now: the whole history once more
+        first = _first_bad_rows(checked, named, lambda rows: attempt(rows)[1])
+        out = set_aside(transactions, first.drop("item_no"), key="transaction_no")
+        transactions = transactions.join(out.select("transaction_no"), on="transaction_no",
+                                         how="anti")
+        rejected.append(conform(out, RejectedTransaction))
+        doubted = first.select("item_no")
     raise InputError([Problem("transactions", None, None, None,
                               f"R160: rows posting finds bad still found after {MAX_ROUNDS} "
                               "rounds of setting them aside")])
 
 
-def _first_bad_row_per_item(exc: InputError, checked: pl.DataFrame) -> pl.DataFrame:
-    """(transaction_no, reason, item_no): the first row of each item `exc` names; `exc` raised
-    again when one of its problems names no transaction row."""
-    reasons = _row_reasons(exc.problems)
-    if reasons is None:
-        raise exc
-    return (reasons.join(checked.select("transaction_no", "item_no"), on="transaction_no")
-            .sort("transaction_no").unique("item_no", keep="first", maintain_order=True))
+def _first_bad_rows(transactions: pl.DataFrame, named: pl.DataFrame, named_in) -> pl.DataFrame:
+    """(transaction_no, reason, item_no): the first bad row of each item costing `transactions`
+    `named` rows of, by bisection of the item's prefixes (`named_in(rows)`: the rows costing
+    `rows` names, or None). Positions in an item's rows by transaction_no: the prefix up to `lo`
+    posts (-1: the empty one), the prefix up to `hi` does not (at first the whole item); the span
+    is halved until the two are adjacent. The row named is not always the bad one: a fixed
+    application asking for more than its entry has left makes an earlier transfer out of that
+    entry's location look short (R46)."""
+    rows = transactions.select("item_no", "transaction_no").join(
+        named.select("item_no").unique(), on="item_no").sort("item_no", "transaction_no")
+    rows = rows.with_columns(pos=pl.int_range(pl.len()).over("item_no"))
+    span = _blamed(rows.group_by("item_no").agg(pos=pl.col("pos").max()), rows, named).select(
+        "item_no", "reason", lo=pl.lit(-1, pl.Int64), hi="pos")
+    while (halving := span.filter(pl.col("hi") - pl.col("lo") > 1)).height:
+        mid = halving.select("item_no", pos=(pl.col("lo") + pl.col("hi")) // 2)
+        prefixes = transactions.join(
+            mid.join(rows, on=["item_no", "pos"]).select("item_no", cut="transaction_no"),
+            on="item_no").filter(pl.col("transaction_no") <= pl.col("cut")).drop("cut")
+        found = named_in(prefixes)
+        failed = _blamed(mid, rows, named.clear() if found is None else found)
+        span = span.join(mid, on="item_no", how="left").join(
+            failed.select("item_no", failed="pos", blame="reason"), on="item_no", how="left")
+        span = span.select(
+            "item_no", reason=pl.coalesce("blame", "reason"),
+            lo=pl.when(pl.col("pos").is_not_null() & pl.col("failed").is_null()).then("pos")
+            .otherwise("lo"),
+            hi=pl.coalesce("failed", "hi"))
+    return span.join(rows, left_on=["item_no", "hi"], right_on=["item_no", "pos"]).select(
+        "transaction_no", "reason", "item_no")
+
+
+def _blamed(cuts: pl.DataFrame, rows: pl.DataFrame, named: pl.DataFrame) -> pl.DataFrame:
+    """The `cuts` (item_no, pos: the last row of a prefix) whose prefix costing `named` rows of,
+    with the reason for that last row: its own when it is named, else the first named row's."""
+    last = cuts.join(rows, on=["item_no", "pos"]).rename({"transaction_no": "last"})
+    first = named.sort("transaction_no").unique("item_no", keep="first").rename(
+        {"transaction_no": "first", "reason": "first_reason"})
+    own = named.select(last="transaction_no", own_reason="reason")
+    return last.join(first, on="item_no").join(own, on="last", how="left").select(
+        "item_no", "pos", reason=pl.coalesce(
+            "own_reason",
+            pl.format("R160: with it posted, transaction {} is refused: {}", "first",
+                      "first_reason")))
 
 
 def _row_reasons(problems: list[Problem]) -> pl.DataFrame | None:
