@@ -3,13 +3,15 @@ an entry without enough remaining quantity (R43), a transfer without stock at it
 (R46). BC refuses such a row when it is posted and posts the rest as if it never was, so the
 history is costed again without it and without every row whose applies_to chain reaches it.
 
-Whether a row is bad depends only on the rows of its item posted before it, but costed beside an
-earlier bad row a later one may look bad too (a return fixed to a purchase a rejected transfer
-took), and R43 names the last fixed application to an entry, not the first that does not fit.
-So the first bad row of each item is found by bisection on the item's prefixes: the rows up to
-one the costing named fail, the empty prefix posts, and halving that span costs only the doubted
-items' prefixes, all items at once (about log2 of an item's rows rounds). That row goes, and the
-whole history is costed again. A clean history costs once, as without quarantine.
+Whether a row is bad depends only on the rows of its item posted before it, but the row costing
+names is not always the one BC refuses: beside an earlier bad row a later one may look bad too (a
+return fixed to a purchase a rejected transfer took), a fixed application asking more than its
+entry has left makes an earlier transfer out of that location look short (R46), and R43 names the
+last fixed application to an entry, not the first that does not fit. So the first bad row of each
+item is found by bisection on the item's prefixes (the whole item fails, the empty prefix posts;
+halving the span costs only the doubted items' prefixes, all items at once, about log2 of an
+item's rows rounds). That row goes, and the history is costed again. A clean history costs once,
+as without quarantine.
 """
 
 from __future__ import annotations
