@@ -9,10 +9,9 @@ from assets.checks import schema_result, schema_spec
 from assets.ingest import INGEST_REJECTIONS
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
-from pipelines.costing import cost_ledger
 from pipelines.errors import InputError
 from pipelines.ingest import by_csv_line
-from pipelines.quarantine import cost_ledger_setting_aside
+from pipelines.quarantine import cost_ledger_refusing, cost_ledger_setting_aside
 from schemas.ledger import ItemApplicationEntry, ItemLedgerEntry, ValueEntry
 
 ITEM_LEDGER_ENTRIES = "item_ledger_entries"
@@ -87,7 +86,7 @@ def ledger_and_costing(
         if invrec_config.on_bad_rows == "quarantine":
             ledger, rejected = cost_ledger_setting_aside(*tables)
         else:
-            ledger, rejected = cost_ledger(*tables), ingest_rejections.clear()
+            ledger, rejected = cost_ledger_refusing(*tables), ingest_rejections.clear()
     except InputError as exc:  # the rows it names by transaction_no, by CSV line (contract §2)
         raise type(exc)(by_csv_line(exc.problems, invrec_config.data_path())) from exc
     rejected = pl.concat([ingest_rejections, rejected])

@@ -32,6 +32,11 @@ def keyed_transaction(problem: Problem) -> int | None:
     return int(problem.row.removeprefix(_TX_KEY))
 
 
+def transaction_row(transaction_no: int) -> str:
+    """How the stages after ingest name a transactions row: by its key."""
+    return f"{_TX_KEY}{transaction_no}"
+
+
 _TX_KEY = "transaction_no="
 
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.costing import cost_ledger
 from pipelines.errors import InputError, Problem
 from pipelines.ingest import InputTables, OnBadRows, by_csv_line, read_input
 from pipelines.posting import post_inventory_cost_to_gl
-from pipelines.quarantine import cost_ledger_setting_aside
+from pipelines.quarantine import cost_ledger_refusing, cost_ledger_setting_aside
 from pipelines.reconcile import reconcile
 from pipelines.valuation import inventory_valuation
 
@@ -41,8 +40,8 @@ def run_pipeline(inputs: InputTables, as_of: dt.date | None = None,
     against `inputs.gl_entries` when given, else against the G/L entries posted here (R143).
     """
     settings = inputs.settings
-    cost = (cost_ledger_setting_aside if on_bad_rows == "quarantine"
-            else lambda *tables: (cost_ledger(*tables), inputs.rejected_transactions.clear()))
+    cost = (cost_ledger_setting_aside if on_bad_rows == "quarantine" else lambda *tables: (
+        cost_ledger_refusing(*tables), inputs.rejected_transactions.clear()))
     ledger, rejected = cost(inputs.transactions, inputs.items, inputs.inventory_periods,
                            settings, inputs.accounting_periods)
     rejected = pl.concat([inputs.rejected_transactions, rejected])  # ingest's in file order

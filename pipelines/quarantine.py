@@ -19,13 +19,20 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.costing import Ledger, cost_ledger
-from pipelines.errors import InputError, NotSupportedYet, Problem, keyed_transaction
+from pipelines.errors import (
+    InputError,
+    NotSupportedYet,
+    Problem,
+    keyed_transaction,
+    transaction_row,
+)
 from pipelines.ingest import set_aside
 from pipelines.settings import Settings
 from schemas.base import conform
 from schemas.inputs import RejectedTransaction
 
 MAX_ROUNDS = 1_000
+_BLAMED = "R160: with it posted,"  # the reason of a bad row costing did not name itself
 
 
 def cost_ledger_setting_aside(
@@ -38,6 +45,42 @@ def cost_ledger_setting_aside(
     """`cost_ledger` of the transactions posting can post, and the ones it set aside with their
     reasons (schemas.inputs.RejectedTransaction). Problems that are not a transaction row's, or
     what this version cannot cost yet (NotSupportedYet), still raise."""
+    ledger, rejected, _ = _setting_aside(transactions, items, inventory_periods, settings,
+                                         accounting_periods)
+    return ledger, rejected
+
+
+def cost_ledger_refusing(
+    transactions: pl.DataFrame,
+    items: pl.DataFrame,
+    inventory_periods: pl.DataFrame,
+    settings: Settings,
+    accounting_periods: pl.DataFrame | None = None,
+) -> Ledger:
+    """`cost_ledger` under on_bad_rows = fail: its InputError names the rows BC refuses when it
+    posts them one by one (each with the problem costing gave it), not the rows costing the whole
+    history blames (module docstring). Found as quarantine finds them: on the error path only."""
+    tables = (transactions, items, inventory_periods, settings, accounting_periods)
+    try:
+        return cost_ledger(*tables)
+    except NotSupportedYet:
+        raise
+    except InputError as exc:
+        if _row_reasons(exc.problems) is None:
+            raise
+        try:
+            refusals = _setting_aside(*tables)[2]
+        except NotSupportedYet:  # a prefix this version cannot cost: the problems as named
+            raise exc from None
+        raise InputError(refusals or exc.problems) from exc
+
+
+def _setting_aside(transactions, items, inventory_periods, settings, accounting_periods
+                   ) -> tuple[Ledger, pl.DataFrame, list[Problem]]:
+    """The ledger, the rows set aside, and the problems of the rows BC refuses (not of those set
+    aside with them for their applies_to)."""
+    seen: dict[int, list[Problem]] = {}  # the problems costing last gave each row it named
+
     def attempt(rows: pl.DataFrame) -> tuple[Ledger | None, pl.DataFrame | None]:
         """The ledger of `rows`, or the rows its costing names (transaction_no, reason, item_no,
         in transaction order)."""
@@ -49,11 +92,14 @@ def cost_ledger_setting_aside(
             reasons = _row_reasons(exc.problems)
             if reasons is None:
                 raise
+            for no in {keyed_transaction(p) for p in exc.problems}:
+                seen[no] = [p for p in exc.problems if keyed_transaction(p) == no]
             return None, reasons.join(rows.select("transaction_no", "item_no"),
                                       on="transaction_no").sort("transaction_no")
 
     rejected = [conform(transactions.clear().with_columns(reason=pl.lit(None, pl.String)),
                         RejectedTransaction)]
+    refusals: list[Problem] = []
     doubted = None  # the items costed: None, all; else those whose first bad row just went
     for _ in range(MAX_ROUNDS):
         checked = transactions if doubted is None else transactions.join(
@@ -61,10 +107,14 @@ def cost_ledger_setting_aside(
         ledger, named = attempt(checked)
         if named is None:
             if doubted is None:
-                return ledger, pl.concat(rejected).sort("transaction_no")
+                refusals.sort(key=keyed_transaction)
+                return ledger, pl.concat(rejected).sort("transaction_no"), refusals
             doubted = None  # the doubted items post now: the whole history once more
             continue
         first = _first_bad_rows(checked, named, lambda rows: attempt(rows)[1])
+        for no, reason in first.select("transaction_no", "reason").iter_rows():
+            refusals += ([Problem("transactions", transaction_row(no), None, None, reason)]
+                         if reason.startswith(_BLAMED) else seen[no])
         out = set_aside(transactions, first.drop("item_no"), key="transaction_no")
         transactions = transactions.join(out.select("transaction_no"), on="transaction_no",
                                          how="anti")
@@ -116,8 +166,7 @@ def _blamed(cuts: pl.DataFrame, rows: pl.DataFrame, named: pl.DataFrame) -> pl.D
     return last.join(first, on="item_no").join(own, on="last", how="left").select(
         "item_no", "pos", reason=pl.coalesce(
             "own_reason",
-            pl.format("R160: with it posted, transaction {} is refused: {}", "first",
-                      "first_reason")))
+            pl.format(_BLAMED + " transaction {} is refused: {}", "first", "first_reason")))
 
 
 def _row_reasons(problems: list[Problem]) -> pl.DataFrame | None:

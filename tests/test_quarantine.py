@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from assets.cli import main
-from pipelines.errors import InputError, NotSupportedYet, Problem
+from pipelines.costing import cost_ledger
+from pipelines.errors import InputError, NotSupportedYet, Problem, keyed_transaction
 from pipelines.ingest import read_input
 from pipelines.pipeline import REJECTED_TABLE, run_pipeline
-from pipelines.quarantine import cost_ledger_setting_aside
+from pipelines.quarantine import cost_ledger_refusing, cost_ledger_setting_aside
 from schemas.base import columns
 from schemas.inputs import RejectedTransaction
 from tests._ingest_company import company, tx
@@ -67,12 +68,37 @@ def test_a_row_bad_only_beside_an_earlier_bad_one_posts(tmp_path: Path) -> None:
         (1, 5.0, 20.0), (3, 0.0, -10.0)]
 
 
+# BC refuses the return (10 wanted, 9 left); costing the whole history blames the transfer too
+# (the return's reservation leaves it nothing, R46)
+OVER_RESERVED = (tx(1, "purchase", qty="10", cost="1"), tx(2, "transfer", qty="1", to="BLUE"),
+                 tx(3, "purchase_return", qty="10", applies="1"))
+
+
+def test_the_row_bc_refuses_is_named_not_the_one_costing_blames(tmp_path: Path) -> None:
+    inputs = read_input(company(tmp_path, *OVER_RESERVED), on_bad_rows="quarantine")
+    assert [(p.row, p.rule[:4]) for p in _problems(
+        lambda: cost_ledger(inputs.transactions, inputs.items, inputs.inventory_periods,
+                            inputs.settings))] == [("transaction_no=2", "R46:"),
+                                                   ("transaction_no=3", "R43:")]
+    assert [(p.row, p.column, p.value, p.rule[:4]) for p in _problems(
+        lambda: run_pipeline(inputs))] == [("transaction_no=3", "applies_to", "1", "R43:")]
+    tables = run_pipeline(inputs, on_bad_rows="quarantine")
+    assert tables[REJECTED_TABLE]["transaction_no"].to_list() == [3]
+    assert tables["item_ledger_entries"]["transaction_no"].to_list() == [1, 2, 2]
+
+
+def _problems(run) -> list[Problem]:
+    with pytest.raises(InputError) as caught:
+        run()
+    return caught.value.problems
+
+
 def test_without_quarantine_the_first_round_stops_the_run(tmp_path: Path) -> None:
     inputs = read_input(company(tmp_path, *CASCADE))
     with pytest.raises(InputError) as caught:
         run_pipeline(inputs)
     assert [(p.row, p.rule[:4]) for p in caught.value.problems] == [
-        ("transaction_no=2", "R46:"), ("transaction_no=7", "R43:")]
+        ("transaction_no=2", "R46:"), ("transaction_no=4", "R46:"), ("transaction_no=7", "R43:")]
 
 
 def test_what_cannot_be_costed_yet_is_not_set_aside(tmp_path: Path, monkeypatch) -> None:
@@ -120,11 +146,13 @@ def _histories_with_bad_rows(draw) -> History:
 FIXED_DECREASES = ("sale", "sales_shipment", "purchase_return", "negative_adjustment")
 
 
-def _rejected_as_posted(h: History) -> list[int]:
+def _rejected_as_posted(h: History) -> tuple[list[int], list[int]]:
     """BC's quarantine by definition: each row posted in turn on the reference's book; a row it
-    refuses, or whose applies_to names a refused one, is left out and the next goes on."""
+    refuses, or whose applies_to names a refused one, is left out and the next goes on. Returns
+    the rows left out and, of them, the ones refused themselves."""
     book = new_book(h.item_rows, h.settings, h.period_rows, h.accounting_period_rows)
     rejected: list[int] = []
+    refused: list[int] = []
     for row in h.transaction_rows:
         if row["applies_to"] in rejected:
             rejected.append(row["transaction_no"])
@@ -134,22 +162,29 @@ def _rejected_as_posted(h: History) -> list[int]:
             post_transaction(trial, row)
         except InputError:
             rejected.append(row["transaction_no"])
+            refused.append(row["transaction_no"])
             continue
         book = trial
-    return rejected
+    return rejected, refused
 
 
 @pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_histories_with_bad_rows())
 def test_quarantine_sets_aside_what_posting_row_by_row_refuses(h: History) -> None:
-    expected = _rejected_as_posted(h)
+    """Quarantine sets aside the rows the reference refuses posting row by row (and their
+    dependents); without quarantine the error names the refused ones."""
+    expected, refused = _rejected_as_posted(h)
     event(f"rows refused: {min(len(expected), 3)}{'+' if len(expected) > 3 else ''}")
+    tables = (h.transactions, h.items, h.inventory_periods, h.settings, h.accounting_periods)
     try:
-        _, rejected = cost_ledger_setting_aside(h.transactions, h.items, h.inventory_periods,
-                                                h.settings, h.accounting_periods)
+        _, rejected = cost_ledger_setting_aside(*tables)
     except NotSupportedYet as exc:  # the stage's named refusals (R44a, R45)
         event("NotSupportedYet")
         note(str(exc))
         return
     assert rejected["transaction_no"].to_list() == expected
+    if refused:
+        with pytest.raises(InputError) as caught:
+            cost_ledger_refusing(*tables)
+        assert sorted({keyed_transaction(p) for p in caught.value.problems}) == refused
