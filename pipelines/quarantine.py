@@ -69,33 +69,42 @@ def cost_ledger_refusing(
         if _row_reasons(exc.problems) is None:
             raise
         try:
-            refusals = _setting_aside(*tables)[2]
+            refusals = _setting_aside(*tables, known=exc)[2]
         except NotSupportedYet:  # a prefix this version cannot cost: the problems as named
             raise exc from None
         raise InputError(refusals or exc.problems) from exc
 
 
-def _setting_aside(transactions, items, inventory_periods, settings, accounting_periods
+def _setting_aside(transactions, items, inventory_periods, settings, accounting_periods,
+                   known: InputError | None = None
                    ) -> tuple[Ledger, pl.DataFrame, list[Problem]]:
     """The ledger, the rows set aside, and the problems of the rows BC refuses (not of those set
-    aside with them for their applies_to)."""
+    aside with them for their applies_to). `known`: what costing the whole of `transactions`
+    raised already (it is not costed again)."""
     seen: dict[int, list[Problem]] = {}  # the problems costing last gave each row it named
 
+    def named_by(exc: InputError, rows: pl.DataFrame) -> pl.DataFrame:
+        """The rows `exc` names (transaction_no, reason, item_no, in transaction order)."""
+        reasons = _row_reasons(exc.problems)
+        if reasons is None:
+            raise exc
+        for no in {keyed_transaction(p) for p in exc.problems}:
+            seen[no] = [p for p in exc.problems if keyed_transaction(p) == no]
+        return reasons.join(rows.select("transaction_no", "item_no"),
+                            on="transaction_no").sort("transaction_no")
+
     def attempt(rows: pl.DataFrame) -> tuple[Ledger | None, pl.DataFrame | None]:
-        """The ledger of `rows`, or the rows its costing names (transaction_no, reason, item_no,
-        in transaction order)."""
+        """The ledger of `rows`, or the rows its costing names."""
+        nonlocal known
+        if known is not None:  # the first attempt, of the whole history: raised already
+            exc, known = known, None
+            return None, named_by(exc, rows)
         try:
             return cost_ledger(rows, items, inventory_periods, settings, accounting_periods), None
         except NotSupportedYet:
             raise
         except InputError as exc:
-            reasons = _row_reasons(exc.problems)
-            if reasons is None:
-                raise
-            for no in {keyed_transaction(p) for p in exc.problems}:
-                seen[no] = [p for p in exc.problems if keyed_transaction(p) == no]
-            return None, reasons.join(rows.select("transaction_no", "item_no"),
-                                      on="transaction_no").sort("transaction_no")
+            return None, named_by(exc, rows)
 
     rejected = [conform(transactions.clear().with_columns(reason=pl.lit(None, pl.String)),
                         RejectedTransaction)]

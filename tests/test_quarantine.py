@@ -87,6 +87,22 @@ def test_the_row_bc_refuses_is_named_not_the_one_costing_blames(tmp_path: Path) 
     assert tables["item_ledger_entries"]["transaction_no"].to_list() == [1, 2, 2]
 
 
+def test_the_error_path_costs_the_whole_history_once(tmp_path: Path, monkeypatch) -> None:
+    """Without quarantine the rows BC refuses are found from the first costing's problems: the
+    whole history is not costed a second time (only the item's prefixes are, then the rest)."""
+    inputs = read_input(company(tmp_path, *OVER_RESERVED,
+                                tx(4, "purchase", qty="1", cost="1", item="S")))
+    sizes: list[int] = []
+
+    def counting(transactions, *rest):
+        sizes.append(transactions.height)
+        return cost_ledger(transactions, *rest)
+
+    monkeypatch.setattr("pipelines.quarantine.cost_ledger", counting)
+    assert [p.row for p in _problems(lambda: run_pipeline(inputs))] == ["transaction_no=3"]
+    assert sizes.count(inputs.transactions.height) == 1
+
+
 def _problems(run) -> list[Problem]:
     with pytest.raises(InputError) as caught:
         run()
