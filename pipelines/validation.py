@@ -164,8 +164,6 @@ def transaction_problems(
         flag(tx, T, typ.is_in(OUTBOUND_TYPES) & ~has_applies
              & (pl.col("costing_method") == "SPECIFIC"), "applies_to", None,
              "required for an outbound of a SPECIFIC item (R77, R160)"),
-        flag(tx, T, (typ == "transfer") & pl.col("to_location_code").is_null(),
-             "to_location_code", None, "required for transfer"),
         flag(tx, T, (typ == "transfer") & (pl.col("to_location_code") == pl.col("location_code")),
              "to_location_code", pl.col("to_location_code"),
              "a transfer must go to another location (R160)"),

@@ -74,7 +74,9 @@ class Transaction(pa.DataFrameModel):
     type: str = pa.Field(isin=TRANSACTION_TYPES)
     item_no: str
     location_code: str = pa.Field(default="")
-    to_location_code: str = pa.Field(nullable=True)
+    # a transfer's to-location; like location_code, blank is the blank location "" (costing.md's
+    # R44a example transfers back to it): only a transfer to its own location is an error (R160)
+    to_location_code: str = pa.Field(default="")
     variant_code: str = pa.Field(default="")
     quantity: float = pa.Field(nullable=True)
     unit_cost: float = pa.Field(nullable=True, ge=0)

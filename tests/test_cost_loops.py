@@ -3,12 +3,17 @@ the outbound stays open for a later inbound. Each case against the reference, en
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from pipelines.costing import cost_ledger
 from pipelines.errors import InputError, NotSupportedYet
+from pipelines.ingest import read_input
+from pipelines.pipeline import run_pipeline
 from pipelines.settings import Settings
+from tests import _ingest_company as csv
 from tests.reference import reference_ledger
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 from tests.test_differential import assert_same_ledger
@@ -43,6 +48,21 @@ def test_the_rule_books_example_the_sale_stays_open(method: str) -> None:
     assert _remaining_and_cost(got) == [
         (0, 10.0), (-5, -60.0), (0, 50.0), (0, -50.0), (0, 50.0), (0, -50.0), (5, 50.0)]
     assert_same_ledger(got, want)
+
+
+def test_the_rule_books_example_from_csv_transfers_back_to_the_blank_location(
+        tmp_path: Path) -> None:
+    """The same example as the CSV files a user writes: "back" is the blank location, an empty
+    to_location_code (as an empty location_code is the blank location, not a missing one)."""
+    folder = csv.company(tmp_path, csv.tx(1, "purchase", qty="1", cost="10"),
+                         csv.tx(2, "sale", qty="6", sales="60"),
+                         csv.tx(3, "sales_return", qty="5", applies="2", sales="50"),
+                         csv.tx(4, "transfer", qty="5", to="BLUE"),
+                         csv.tx(5, "transfer", qty="5", loc="BLUE"))
+    ile = run_pipeline(read_input(folder))["item_ledger_entries"].sort("entry_no")
+    assert ile.select("location_code", "remaining_quantity", "cost_amount_actual").rows() == [
+        ("", 0, 10.0), ("", -5, -60.0), ("", 0, 50.0), ("", 0, -50.0), ("BLUE", 0, 50.0),
+        ("BLUE", 0, -50.0), ("", 5, 50.0)]
 
 
 @pytest.mark.parametrize("method", ["FIFO", "LIFO"])

@@ -260,7 +260,7 @@ def test_posting_setups_cover_every_combination_used(full):
     inv = read(out, "inventory_posting_setup", InventoryPostingSetup)
     gen = read(out, "general_posting_setup", GeneralPostingSetup)
     legs = pl.concat([used.select("location_code", "inventory_posting_group"),
-                      used.filter(pl.col("to_location_code").is_not_null()).select(
+                      used.filter(pl.col("type") == "transfer").select(
                           pl.col("to_location_code").alias("location_code"),
                           "inventory_posting_group")])
     assert legs.join(inv, on=["location_code", "inventory_posting_group"], how="anti").is_empty()

@@ -248,9 +248,11 @@ def test_returns_never_exceed_sold_minus_returned_r160(tmp_path):
 
 
 def test_transfer_needs_another_location_r160(tmp_path):
-    rows = [tx(1, "transfer"), tx(2, "transfer", loc="BLUE", to="BLUE"), tx(3, "transfer", to="B")]
+    """A blank to_location_code is the blank location "", as a blank location_code is."""
+    rows = [tx(1, "transfer"), tx(2, "transfer", loc="BLUE", to="BLUE"), tx(3, "transfer", to="B"),
+            tx(4, "transfer", loc="BLUE")]
     assert check(tmp_path, *rows) == [
-        (T, "2", "to_location_code", None, "required for transfer"),
+        (T, "2", "to_location_code", "", "a transfer must go to another location (R160)"),
         (T, "3", "to_location_code", "BLUE", "a transfer must go to another location (R160)"),
     ]
 
