@@ -187,7 +187,11 @@ def _applies_to_problems(tx: pl.DataFrame) -> pl.DataFrame:
     # in posting order, the first of equal numbers is the one before which the number changes
     firsts = tx.filter(no.ne_missing(no.shift(1))) if tx["transaction_no"].is_sorted() \
         else tx.unique("transaction_no", keep="first")
-    targets = firsts.select(
+    applying = tx.filter(pl.col("applies_to").is_not_null())
+    # only the named transactions: a join would hash every transaction for a fifth of them
+    targets = firsts.filter(
+        pl.col("transaction_no").is_in(applying["applies_to"].implode())
+    ).select(
         pl.col("transaction_no").alias("applies_to"),
         pl.col("type").alias("t_type"),
         pl.col("item_no").alias("t_item"),
@@ -203,9 +207,6 @@ def _applies_to_problems(tx: pl.DataFrame) -> pl.DataFrame:
         schema={"type": pl.String, "t_type": pl.String},
         orient="row",
     ).with_columns(allowed=pl.lit(True))
-    applying = tx.filter(pl.col("applies_to").is_not_null())
-    # only the named transactions: a join would hash every transaction for a fifth of them
-    targets = targets.filter(pl.col("applies_to").is_in(applying["applies_to"].implode()))
     j = (
         applying.join(targets, on="applies_to", how="left")
         .join(allowed, on=["type", "t_type"], how="left")
