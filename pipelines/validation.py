@@ -309,9 +309,9 @@ def _average_period_problems(
     avg = tx.filter(pl.col("costing_method") == "AVERAGE")
     reval = pl.col("type") == "revaluation"
     rule = pl.format("not the last day of its average cost period ({}) (R85, R160)", pl.col("end"))
-    if settings.average_cost_period != "accounting_period":
-        ends = avg.with_columns(end=_average_period_end(pl.col("posting_date"),
-                                                        settings.average_cost_period))
+    if settings.average_cost_period != "accounting_period":  # only revaluations have a rule
+        ends = avg.filter(reval).with_columns(end=_average_period_end(
+            pl.col("posting_date"), settings.average_cost_period))
         return flag(ends, T, reval & (pl.col("posting_date") != pl.col("end")), "posting_date",
                     pl.col("posting_date"), rule)
     if avg.height and accounting_periods.height == 0:
