@@ -429,6 +429,11 @@ def findings(pipes: list[Measurement], floors: dict[str, Measurement]) -> list[s
             notes.append(f"- target at {m.label}: {m.total:.1f} s (<= 60 s: "
                          f"{'met' if m.total <= 60 else 'missed'}), peak {peak:.1f} GB (<= 12 GB: "
                          f"{'met' if peak <= 12 else 'missed'}), {against}")
+            if fl and not fl.error and "write" in m.seconds:  # what 3x leaves the stages
+                split = ", ".join(f"{k} {v:.1f} s" for k, v in fl.seconds.items())
+                notes.append(f"  - floor: {split}; at 3x the floor the stages before writing "
+                             f"may take {3 * fl.total - m.seconds['write']:.1f} s (here "
+                             f"{m.total - m.seconds['write']:.1f} s)")
     return notes
 
 
