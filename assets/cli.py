@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines.errors import InputError, Problem
 from pipelines.pipeline import OUTPUT_TABLES, REJECTED_TABLE
+from pipelines.staging import publish, staging_for
 
 EXIT_OK, EXIT_INVALID_INPUT, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
 EXIT_CHECK_FAILED = 4  # every table written, but a blocking check failed at ERROR severity
@@ -112,10 +113,8 @@ def _run(args: argparse.Namespace) -> int:
     data = _data_dir(args)
     out = Path(args.out).resolve()
     tables = [*OUTPUT_TABLES, *([REJECTED_TABLE] if args.on_bad_rows == "quarantine" else [])]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     check_failure = None
-    try:
+    with staging_for(out) as staging:
         unsettled: list[str] = []
         with _quiet(args.debug):
             try:
@@ -129,13 +128,10 @@ def _run(args: argparse.Namespace) -> int:
         missing = [t for t in tables if not (staging / f"{t}.parquet").is_file()]
         if missing:
             raise RuntimeError(f"the run did not produce {', '.join(missing)}")
-        out.mkdir(parents=True, exist_ok=True)
-        for table in tables:  # only now: a failed run leaves OUT as it was
-            os.replace(staging / f"{table}.parquet", out / f"{table}.parquet")
+        # only now: a failed run leaves OUT as it was
+        publish(staging, out, [f"{table}.parquet" for table in tables])
         if args.on_bad_rows != "quarantine":  # a stale quarantine from an earlier run would mislead
             (out / f"{REJECTED_TABLE}.parquet").unlink(missing_ok=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     # row counts from the files' footers: reading the ledgers whole to count them took 15 s
     rows = {t: pl.scan_parquet(out / f"{t}.parquet").select(pl.len()).collect().item()
             for t in tables}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import polars as pl
@@ -14,9 +15,11 @@ from pipelines.generate import (
     default_items,
     generate,
     plant_gl_discrepancies,
+    stream,
 )
 from pipelines.generate.company import SUPPORTED_METHODS
 from pipelines.generate.stream import BACK_DATED, BACK_DAYS
+from pipelines.ingest import read_input
 from schemas.base import polars_schema
 from schemas.inputs import GeneralPostingSetup, InventoryPostingSetup, Item, Transaction
 
@@ -379,6 +382,36 @@ def test_empty_company_has_header_only(tmp_path):
     tx = read(tmp_path, "transactions", Transaction)
     assert result.rows["transactions"] == tx.height == 0
     assert tx.columns == list(polars_schema(Transaction))
+
+
+@pytest.mark.parametrize(("transactions", "seed"), [(20, 0), (250, 11)])
+def test_small_companies_with_months_of_no_sales_are_generated(tmp_path, transactions, seed):
+    """A month without outflows has no primary rows, only follow-ups carried into it (invoices,
+    returns): `invrec generate --transactions 250 --seed 11` failed there (IndexError), as
+    did 96 of 200 companies of 20 to 400 transactions. With the G/L: the pipeline costs it."""
+    result = generate(tmp_path, transactions, seed=seed)
+    assert 0 < result.rows["transactions"] <= 2 * transactions
+    assert result.rows["gl_entries"] > 0 and result.notes == []
+    assert read_input(tmp_path).transactions.height == result.rows["transactions"]
+
+
+def test_a_failed_generate_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    """The files are written beside the folder and moved in only when all are there: a run that
+    fails half way (here: the transactions after their first block) changes nothing, and leaves
+    no staging folder behind."""
+    out = tmp_path / "company"
+    generate(out, 300, seed=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def failing(*args):
+        yield from itertools.islice(stream.transaction_stream(*args), 1)
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pipelines.generate.transaction_stream", failing)
+    with pytest.raises(OSError, match="disk full"):
+        generate(out, 300, seed=2)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["company"]
 
 
 # ---- planted G/L differences -------------------------------------------------------------

@@ -23,6 +23,7 @@ from pipelines.generate import company as co_
 from pipelines.generate.gl import plant_gl_discrepancies, readme
 from pipelines.generate.pieces import ALL_TYPES, SUPPORTED_TYPES
 from pipelines.generate.stream import transaction_stream
+from pipelines.staging import publish, staging_for
 from schemas.base import empty
 from schemas.inputs import Transaction
 
@@ -63,9 +64,21 @@ def generate(
     """
     _check_args(transactions, items, types, costing_methods, chunk_size, months)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("gl_entries.csv", "gl_entries.parquet", "README.md"):
-        (out_dir / stale).unlink(missing_ok=True)  # a G/L left over would be read as input
+    # written beside the folder and moved in whole: a failed run leaves it as it was
+    with staging_for(out_dir) as staging:
+        made = _generate(staging, transactions, items, seed, types, costing_methods, chunk_size,
+                         gl, months)
+        for stale in ("gl_entries.csv", "gl_entries.parquet", "README.md"):
+            (out_dir / stale).unlink(missing_ok=True)  # a G/L left over would be read as input
+        publish(staging, out_dir, [path.name for path in made.paths.values()])
+    return replace(made, out_dir=out_dir,
+                   paths={name: out_dir / path.name for name, path in made.paths.items()})
+
+
+def _generate(out_dir: Path, transactions: int, items: int | None, seed: int,
+              types: Collection[str], costing_methods: Collection[str], chunk_size: int,
+              gl: bool, months: int) -> GeneratedCompany:
+    """`generate` into the empty folder `out_dir`."""
     co = co_.make_company(items or default_items(transactions), seed, costing_methods, months)
     tables = {
         "items": co_.items_table(co, seed),

@@ -151,7 +151,8 @@ def _back_date(blk: Block, seed: int, frame: pl.DataFrame) -> pl.DataFrame:
 def _resolve(frame: pl.DataFrame, tx_of: np.ndarray) -> pl.DataFrame:
     """applies_to of this block's follow-ups: the transaction_no their target primary got."""
     target = frame["target"].fill_null(-1).to_numpy()
-    number = np.where(target >= 0, tx_of[np.maximum(target, 0)], -1)
+    # no target (-1) reads the -1 put after the primaries: a block may have none at all
+    number = np.append(tx_of, -1)[target]
     return frame.with_columns(applies_to=pl.coalesce(
         "applies_to", pl.Series(number).replace(-1, None)))
 

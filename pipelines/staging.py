@@ -1,0 +1,31 @@
+"""Write a folder's files beside it first and move them in only when all of them are written, so
+that a run that fails leaves the folder as it was (`invrec run`'s tables, `invrec generate`'s
+input folder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def staging_for(out: Path) -> Iterator[Path]:
+    """A new empty folder next to `out` (the same file system, so a file moves into `out` whole
+    by a rename), removed with whatever is left in it on the way out, failed or not."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, out: Path, names: Iterable[str]) -> None:
+    """Move the files `names` from `staging` into `out` (made if missing), replacing any there."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        os.replace(staging / name, out / name)
