@@ -25,6 +25,7 @@ from pipelines.settings import SETTINGS_FILE, Settings, load_settings
 from pipelines.validation import (
     PROBLEM_SCHEMA,
     flag,
+    gl_entry_problems,
     no_problems,
     problem,
     schema_problems,
@@ -206,6 +207,8 @@ def _load(data_dir: Path, typed_csv: bool = True) -> _Loaded:
     if tables["transactions"] is not None:
         problems.append(transaction_problems(tables["transactions"], tables["items"],
                                              tables["accounting_periods"], settings))
+    if tables["gl_entries"] is not None and settings is not None:
+        problems.append(gl_entry_problems(tables["gl_entries"], settings))
     cast = pl.concat(cast_failures)
     # a value that could not be read is reported once, not again as missing by later checks
     problems = pl.concat(

@@ -336,6 +336,17 @@ def _average_period_problems(
     ])
 
 
+def gl_entry_problems(gl: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """R147: a G/L amount is money, a multiple of the amount rounding precision (as every amount
+    BC posts). One with more decimals could leave a difference no variance row explains: two
+    cells of 0.004 each count as zero, their month's 0.008 does not."""
+    p = settings.amount_rounding_precision
+    steps = pl.col("amount") / p
+    off_grid = (steps - steps.round()).abs() > 1e-6 + steps.abs() * 1e-14  # beyond float noise
+    return flag(gl, "gl_entries", off_grid, "amount", pl.col("amount"),
+                f"more decimals than amount_rounding_precision {p:g} allows (R147)")
+
+
 def _num(x: pl.Expr) -> pl.Expr:
     """A quantity as text without a trailing .0 for whole numbers."""
     return (

@@ -142,6 +142,27 @@ def test_gl_entries_entry_no_unique_r147(tmp_path):
     ]
 
 
+def test_gl_amounts_are_multiples_of_the_amount_rounding_precision_r147(tmp_path):
+    """A G/L amount finer than the precision could leave a difference no variance row explains
+    (R145): two postings of 0.004 each count as zero, their month's 0.008 rounds to 0.01. Such a
+    G/L was reconciled with a month's difference its variance rows did not add up to; it is an
+    input error. Float noise (0.30000000000000004; a billion and a cent) is not."""
+    gl = "entry_no,posting_date,account_no,amount,document_no,description\n" \
+         "1,2020-01-01,2130,0.004,D1,x\n2,2020-01-01,2130,0.30000000000000004,D2,x\n" \
+         "3,2020-01-01,7291,-28.595,D3,x\n4,2020-01-01,7291,1000000000.01,D3,x\n"
+    rule = "more decimals than amount_rounding_precision {} allows (R147)"
+    assert check(tmp_path / "cents", gl_entries__csv=gl) == [
+        ("gl_entries", "2", "amount", "0.004", rule.format("0.01")),
+        ("gl_entries", "4", "amount", "-28.595", rule.format("0.01")),
+    ]
+    assert check(tmp_path / "tenths", gl_entries__csv=gl,
+                 settings__toml="amount_rounding_precision = 0.1\n") == [
+        ("gl_entries", row, "amount", value, rule.format("0.1"))
+        for row, value in (("2", "0.004"), ("4", "-28.595"), ("5", "1000000000.01"))]
+    assert check(tmp_path / "mills", gl_entries__csv=gl,
+                 settings__toml="amount_rounding_precision = 0.001\n") == []
+
+
 def test_applies_to_target_r160(tmp_path):
     rows = [
         tx(1, "purchase", cost=1),
