@@ -120,6 +120,7 @@ _CHECK_TEXT = [
     (r"^field_uniqueness$", lambda m: "must be unique"),
     (r"^greater_than_or_equal_to\((.*)\)$", lambda m: f"must be >= {m[1]}"),
     (r"^greater_than\((.*)\)$", lambda m: f"must be > {m[1]}"),
+    (r"^less_than_or_equal_to\((.*)\)$", lambda m: f"must be <= {m[1]}"),
     (r"^isin\(\[(.*)\]\)$", lambda m: "must be one of " + m[1].replace("'", "")),
     (r"^dtype\('(.*)'\)$", lambda m: f"must be of type {m[1]}"),
 ]

@@ -35,6 +35,9 @@ QUANTITY_FREE_TYPES = ["item_charge", "revaluation"]
 # decimals than this would be rounded, so it is an input error (within float noise of a
 # millionth it is that millionth: 3.0999999999999996 is 3.1).
 QUANTITY_DECIMALS = 6
+# The largest quantity of one row: counted in millionths in 64-bit integers, a quantity of 10^13
+# did not fit; a billion keeps room for the running totals of a key's entries.
+MAX_QUANTITY = 1_000_000_000
 
 # dataframe_check name -> (column reported, rule text)
 ROW_RULES: dict[str, tuple[str, str]] = {
@@ -78,7 +81,7 @@ class Transaction(pa.DataFrameModel):
     # R44a example transfers back to it): only a transfer to its own location is an error (R160)
     to_location_code: str = pa.Field(default="")
     variant_code: str = pa.Field(default="")
-    quantity: float = pa.Field(nullable=True)
+    quantity: float = pa.Field(nullable=True, le=MAX_QUANTITY)
     unit_cost: float = pa.Field(nullable=True, ge=0)
     amount: float = pa.Field(nullable=True)
     sales_amount: float = pa.Field(nullable=True)
@@ -98,7 +101,8 @@ class Transaction(pa.DataFrameModel):
     def quantity_precision(cls, data) -> pl.LazyFrame:
         units = pl.col("quantity") * 10**QUANTITY_DECIMALS
         return data.lazyframe.select(
-            ((units - units.round()).abs() <= 1e-3 + units.abs() * 1e-15).fill_null(True)
+            # float noise only: 10^-9 is no millionth but within 10^-3 of none (it became 0)
+            ((units - units.round()).abs() <= 1e-6 + units.abs() * 1e-15).fill_null(True)
             | pl.col("type").is_in(QUANTITY_FREE_TYPES).fill_null(True)
         )
 

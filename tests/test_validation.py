@@ -89,6 +89,17 @@ def test_quantities_are_counted_in_millionths(tmp_path):
     assert ledger["cost_amount_actual"].to_list() == [50.0, -15.5, -6.17]
 
 
+def test_a_quantity_is_at_least_a_millionth_and_at_most_a_billion(tmp_path):
+    """0.000000001 was taken for float noise around 0 and costed as an entry of quantity 0;
+    10^13 millionths overflowed the costing's 64-bit counts (validate crashed, exit 3)."""
+    rows = [tx(1, "purchase", qty="0.000000001", cost=5), tx(2, "purchase", qty="1e13", cost=5),
+            tx(3, "purchase", qty="1000000000", cost=5), tx(4, "sale", qty="0.000001")]
+    assert check(tmp_path, *rows) == [
+        (T, "2", "quantity", "0.000000001",
+         "more than 6 decimal places (quantities are counted in millionths)"),
+        (T, "3", "quantity", "1e13", "must be <= 1000000000")]
+
+
 def test_quantity_free_types_r170_13(tmp_path):
     rows = [tx(1, "purchase", cost=1), tx(2, "item_charge", qty="0", amount=-1, applies=1),
             tx(3, "revaluation", qty="", cost=3), tx(4, "sale", qty="")]
