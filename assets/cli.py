@@ -109,9 +109,24 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return data.resolve()
 
 
+def _usage_error(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _out_dir(args: argparse.Namespace) -> Path | None:
+    """--out as a folder to write, or None when it cannot be one (a usage error)."""
+    out = Path(args.out).resolve()
+    return None if out.exists() and not out.is_dir() else out
+
+
 def _run(args: argparse.Namespace) -> int:
     data = _data_dir(args)
-    out = Path(args.out).resolve()
+    out = _out_dir(args)
+    if out is None:
+        return _usage_error(f"--out {args.out} is a file, not a folder")
+    if out == data:  # the tables written there would be read as input the next time
+        return _usage_error(f"--out {args.out} is the input folder; write the tables elsewhere")
     tables = [*OUTPUT_TABLES, *([REJECTED_TABLE] if args.on_bad_rows == "quarantine" else [])]
     check_failure = None
     with staging_for(out) as staging:
@@ -280,6 +295,8 @@ def _generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate
 
     options = {k: v for k, v in (("items", args.items), ("seed", args.seed)) if v is not None}
+    if _out_dir(args) is None:
+        return _usage_error(f"--out {args.out} is a file, not a folder")
     generate(Path(args.out), args.transactions, **options)
     print(f"wrote a synthetic input folder of about {args.transactions:,} transactions "
           f"to {args.out}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,8 +24,12 @@ def staging_for(out: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def publish(staging: Path, out: Path, names: Iterable[str]) -> None:
-    """Move the files `names` from `staging` into `out` (made if missing), replacing any there."""
+def publish(staging: Path, out: Path, names: list[str]) -> None:
+    """Move the files `names` from `staging` into `out` (made if missing), replacing any there.
+    What would stop a move (a folder in a file's place) is looked for first: then none moves."""
     out.mkdir(parents=True, exist_ok=True)
+    blocked = [name for name in names if (out / name).is_dir()]
+    if blocked:
+        raise IsADirectoryError(f"{out / blocked[0]} is a folder, not a file: nothing written")
     for name in names:
         os.replace(staging / name, out / name)

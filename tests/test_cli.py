@@ -46,8 +46,8 @@ CONTRACT_MODELS = {
 }
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    return {p.name: p.read_bytes() if p.is_file() else None for p in sorted(folder.iterdir())}
 
 
 def _no_staging_left(parent: Path) -> bool:
@@ -169,6 +169,42 @@ def test_failure_mid_run_leaves_out_untouched(tmp_path: Path, capsys, monkeypatc
     assert err.strip() == "invrec: error: RuntimeError: disk on fire second line"
     assert _snapshot(out) == before
     assert _no_staging_left(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_folder_in_a_tables_place_fails_before_any_table_moves(tmp_path: Path, capsys) -> None:
+    """The tables move into OUT one by one: a folder where one goes stopped the move half way,
+    with the tables before it new and the rest old. Now nothing moves."""
+    out = tmp_path / "out"
+    data = small_company(tmp_path / "in")
+    assert main(["run", "--data", str(data), "--out", str(out)]) == 0
+    (out / "reconciliation.parquet").unlink()
+    (out / "reconciliation.parquet").mkdir()
+    before = _snapshot(out)
+    capsys.readouterr()
+    assert main(["run", "--data", str(data), "--out", str(out), "--as-of", "2020-01-01"]) == 3
+    assert "reconciliation.parquet is a folder, not a file: nothing written" in (
+        capsys.readouterr().err)
+    assert _snapshot(out) == before
+    assert _no_staging_left(tmp_path)
+
+
+def test_out_must_be_a_folder_other_than_the_input(tmp_path: Path, capsys) -> None:
+    """--out naming a file, or the input folder itself (whose next read would take the tables
+    written there for input: gl_entries.parquet beside gl_entries.csv, R170.14), is a usage
+    error; nothing is written."""
+    data = small_company(tmp_path / "in")
+    before = sorted(p.name for p in data.iterdir())
+    (tmp_path / "file").write_text("x")
+    for argv, said in (
+            (["run", "--data", str(data), "--out", str(tmp_path / "file")], "is a file"),
+            (["run", "--data", str(data), "--out", str(data)], "is the input folder"),
+            (["generate", "--out", str(tmp_path / "file"), "--transactions", "10"],
+             "is a file")):
+        assert main(argv) == 2
+        assert said in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == before
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_other_failure_is_one_line_unless_debug(tmp_path: Path, capsys, monkeypatch) -> None:
