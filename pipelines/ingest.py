@@ -236,7 +236,7 @@ def _read_file(
     schema = spec.model.to_schema()
     missing = [
         col for col, c in schema.columns.items()
-        if col not in frame.columns and not c.nullable and c.default is None
+        if col not in frame.columns and c.required and c.default is None
     ]
     if missing:
         return None, pl.concat(problem(name, c, None, "required column missing") for c in missing)

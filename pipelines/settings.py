@@ -11,6 +11,7 @@ Beyond the contract's keys, two optional keys steer the reconciliation check (no
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -37,7 +38,8 @@ class Settings:
 
 
 def load_settings(data_dir: Path) -> Settings:
-    """Read `settings.toml` from the input folder; absent file or keys take the defaults."""
+    """Read `settings.toml` from the input folder; absent file or keys take the defaults,
+    other keys are ignored unless they look like a misspelt known key."""
     path = Path(data_dir) / SETTINGS_FILE
     if not path.exists():
         return Settings()
@@ -50,9 +52,15 @@ def load_settings(data_dir: Path) -> Settings:
     known = {f.name for f in fields(Settings)}
     values: dict = {}
     for key, value in raw.items():
-        if key not in known:
-            continue  # extra keys are ignored, like extra columns
-        values[key] = value
+        if key in known:
+            values[key] = value
+            continue
+        # extra keys are ignored, like extra columns; a misspelt one would silently leave its
+        # setting at the default, so a key this close to a known one is an error
+        near = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.8)
+        if near:
+            problems.append(Problem(SETTINGS_FILE, None, key, repr(value),
+                                    f"unknown key: did you mean {near[0]}?"))
     checks = {
         "average_cost_calc_type": lambda v: v in AVERAGE_COST_CALC_TYPES,
         "average_cost_period": lambda v: v in AVERAGE_COST_PERIODS,

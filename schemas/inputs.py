@@ -1,7 +1,9 @@
 """Input tables of the contract (§2): one model per table, the only definition of their columns.
 
-Conventions read by `pipelines.ingest`: a column may be absent from the file when its field is
-nullable or has a `default` (the default fills blanks); every other column is required. Row-level
+Conventions read by `pipelines.ingest`: a column may be absent from the file when its field has
+`required=False` (the contract's optional columns, and those only some rows use, whose row rules
+say which) or a `default` (the default fills blanks); every other column is required, even where
+some rows leave it blank (quantity, unit_cost). Row-level
 rules that involve several columns are `dataframe_check`s listed in `ROW_RULES`, which names the
 column and the rule text a failure is reported under.
 """
@@ -53,9 +55,9 @@ class Item(pa.DataFrameModel):
     """items.csv: costing method and posting groups per item (R24, R21)."""
 
     item_no: str = pa.Field(unique=True)
-    description: str = pa.Field(nullable=True)
+    description: str = pa.Field(nullable=True, required=False)
     costing_method: str = pa.Field(isin=COSTING_METHODS)
-    standard_cost: float = pa.Field(nullable=True, ge=0)
+    standard_cost: float = pa.Field(nullable=True, required=False, ge=0)
     indirect_cost_pct: float = pa.Field(default=0.0, ge=0)
     overhead_rate: float = pa.Field(default=0.0, ge=0)
     inventory_posting_group: str
@@ -83,10 +85,10 @@ class Transaction(pa.DataFrameModel):
     variant_code: str = pa.Field(default="")
     quantity: float = pa.Field(nullable=True, le=MAX_QUANTITY)
     unit_cost: float = pa.Field(nullable=True, ge=0)
-    amount: float = pa.Field(nullable=True)
-    sales_amount: float = pa.Field(nullable=True)
-    applies_to: int = pa.Field(nullable=True)
-    item_charge_no: str = pa.Field(nullable=True)
+    amount: float = pa.Field(nullable=True, required=False)
+    sales_amount: float = pa.Field(nullable=True, required=False)
+    applies_to: int = pa.Field(nullable=True, required=False)
+    item_charge_no: str = pa.Field(nullable=True, required=False)
     document_no: str
     gen_bus_posting_group: str
 
@@ -146,7 +148,7 @@ class GLAccount(pa.DataFrameModel):
     """gl_accounts.csv (optional): account names for reports."""
 
     account_no: str = pa.Field(unique=True)
-    name: str = pa.Field(nullable=True)
+    name: str = pa.Field(nullable=True, required=False)
 
 
 class InventoryPeriod(pa.DataFrameModel):
@@ -169,8 +171,9 @@ class GLEntry(pa.DataFrameModel):
     posting_date: dt.date
     account_no: str
     amount: float
+    # blank: a direct posting (R147); the column itself is required, lest every row be one
     document_no: str = pa.Field(nullable=True)
-    description: str = pa.Field(nullable=True)
+    description: str = pa.Field(nullable=True, required=False)
 
 
 def _unchecked(name: str, model: type[pa.DataFrameModel], **extra: type) -> type[pa.DataFrameModel]:

@@ -144,6 +144,21 @@ def test_table_given_as_csv_and_parquet_is_an_error_r170_14(tmp_path):
     ]
 
 
+def test_columns_only_some_rows_leave_blank_are_still_required(tmp_path):
+    """quantity and unit_cost may be blank on some rows (item charges; sales), not absent: a
+    file without quantity got "must be > 0" on every row. A G/L without document_no made every
+    row a direct posting (R147). The contract's optional columns may be absent."""
+    rows = "transaction_no,posting_date,type,item_no,document_no,gen_bus_posting_group\n" \
+           "1,2020-01-01,purchase,A,P1,DOMESTIC\n"
+    gl = "entry_no,posting_date,account_no,amount\n1,2020-01-01,2130,5\n"
+    folder = company(tmp_path, transactions__csv=rows, gl_entries__csv=gl)
+    assert problems_of(validate_input(folder)) == [
+        ("transactions", None, "quantity", None, "required column missing"),
+        ("transactions", None, "unit_cost", None, "required column missing"),
+        ("gl_entries", None, "document_no", None, "required column missing"),
+    ]
+
+
 def test_parquet_rows_are_named_by_their_key(tmp_path):
     folder = company(tmp_path, items__csv=None, transactions__csv=None)
     pl.DataFrame({
@@ -158,7 +173,7 @@ def test_parquet_rows_are_named_by_their_key(tmp_path):
     }).write_parquet(folder / "transactions.parquet")
     pl.DataFrame({
         "entry_no": [5, 5], "posting_date": ["2020-01-01", "2020-02-31"],
-        "account_no": ["02130", "7291"], "amount": [1.0, -1.0],
+        "account_no": ["02130", "7291"], "amount": [1.0, -1.0], "document_no": ["G1", "G1"],
     }).write_parquet(folder / "gl_entries.parquet")
     assert problems_of(validate_input(folder)) == [
         ("items", "item_no=B", "costing_method", "FOO",

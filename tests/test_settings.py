@@ -69,3 +69,21 @@ def test_invalid_toml(tmp_path):
     [p] = err.value.problems
     assert (p.table, p.row, p.column) == ("settings.toml", None, None)
     assert p.rule.startswith("not valid TOML")
+
+
+def test_a_misspelt_key_is_an_error_not_a_silent_default(tmp_path):
+    """`average_cost_periods = "month"` was ignored as an extra key: every AVERAGE item was then
+    costed by day (the default) without a word. Keys unlike any known one stay ignored."""
+    folder = write(tmp_path, "\n".join([
+        'average_cost_periods = "month"',
+        'Allow_Posting_Form = "2020-09-10"',
+        'company = "CRONUS"',
+    ]))
+    with pytest.raises(InputError) as err:
+        load_settings(folder)
+    assert [(p.table, p.column, p.value, p.rule) for p in err.value.problems] == [
+        ("settings.toml", "average_cost_periods", "'month'",
+         "unknown key: did you mean average_cost_period?"),
+        ("settings.toml", "Allow_Posting_Form", "'2020-09-10'",
+         "unknown key: did you mean allow_posting_from?"),
+    ]
