@@ -20,6 +20,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines import page_cache
+from pipelines.csv_lines import record_lines, why_unreadable
 from pipelines.errors import InputError, Problem, keyed_transaction
 from pipelines.settings import SETTINGS_FILE, Settings, load_settings
 from pipelines.validation import (
@@ -151,10 +152,11 @@ def by_csv_line(problems: list[Problem], data_dir: str | Path) -> list[Problem]:
     if not keyed or not path.is_file():
         return problems
     number = pl.col("transaction_no").str.strip_chars().cast(pl.Int64, strict=False)
-    lines = dict(
-        pl.scan_csv(path, infer_schema=False, encoding="utf8").select("transaction_no")
-        .with_row_index("_idx").filter(number.is_in(list(keyed)))
-        .select(number, (pl.col("_idx") + 2).cast(pl.String)).collect().iter_rows())
+    found = (pl.scan_csv(path, infer_schema=False, encoding="utf8").select("transaction_no")
+             .with_row_index("_idx").filter(number.is_in(list(keyed)))
+             .select(number, pl.col("_idx").cast(pl.Int64)).collect())
+    lines = dict(zip(found.get_column("transaction_no"),
+                     record_lines(path, found.get_column("_idx")), strict=True))
     return [replace(p, row=lines.get(keyed_transaction(p), p.row)) for p in problems]
 
 
@@ -232,6 +234,8 @@ def _read_file(
             frame = pl.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if path.suffix == ".csv":  # the line, where the reader names none
+            reason = why_unreadable(path) or reason
         return None, problem(name, None, None, f"cannot read {path.name}: {reason}")
     schema = spec.model.to_schema()
     missing = [
@@ -262,7 +266,7 @@ def _with_idx(frame: pl.DataFrame) -> pl.DataFrame:
 def _labels(frame: pl.DataFrame, path: Path, spec: TableSpec) -> pl.DataFrame:
     """The row as a message names it: CSV line number, or `key=value` for Parquet (contract §2)."""
     if path.suffix == ".csv":
-        row = (pl.col("_idx") + 2).cast(pl.String)
+        row = record_lines(path, frame.get_column("_idx"))
     elif spec.key and spec.key in frame.columns:
         row = pl.coalesce(pl.format("{}={}", pl.lit(spec.key), pl.col(spec.key).cast(pl.String)),
                           pl.format("#{}", pl.col("_idx") + 1))

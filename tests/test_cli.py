@@ -293,6 +293,19 @@ def test_validate_finds_what_only_posting_finds(tmp_path: Path, capsys, rows, fi
     assert _snapshot(data) == before
 
 
+def test_rows_after_a_quoted_line_break_are_named_by_their_line(tmp_path: Path, capsys) -> None:
+    """Contract §2: the row is the CSV line. A document_no quoted over two lines moves every
+    later record a line down: they were named by record (line - 1). Both for ingest's checks
+    and for what posting finds (R43, named through transaction_no)."""
+    rows = (tx(1, "purchase", qty="10", cost="1", doc='"P\n1"'), *FIXED_BEYOND_REMAINING[1:])
+    data = company(tmp_path / "bad", *rows, tx(5, "sale", qty="0"))
+    assert main(["validate", "--data", str(data)]) == 1
+    assert "transactions row 7, column quantity, value '0': must be > 0" in \
+        capsys.readouterr().out
+    assert main(["validate", "--data", str(company(tmp_path / "r43", *rows))]) == 1
+    assert R43_LINE.replace("row 5", "row 6") in capsys.readouterr().out
+
+
 def test_a_parquet_row_after_ingest_is_named_by_its_key(tmp_path: Path, capsys) -> None:
     data = company(tmp_path / "in", *FIXED_BEYOND_REMAINING)
     transactions = data / "transactions.csv"

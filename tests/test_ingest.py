@@ -220,8 +220,23 @@ def test_unreadable_csv_and_bad_settings_are_problems(tmp_path):
     assert found[0] == ("settings.toml", None, "average_cost_period", "'fortnight'",
                         "invalid value")
     assert found[1][:4] == ("gl_accounts", None, None, None)
-    assert found[1][4].startswith("cannot read gl_accounts.csv:")
+    assert found[1][4] == "cannot read gl_accounts.csv: line 2 has 3 fields, the header 2"
     assert len(found) == 2
+
+
+def test_an_unreadable_csv_names_the_line_contract_2(tmp_path):
+    """The reader names no line for a record wider than the header, or bytes that are not
+    UTF-8; both were one problem for the whole file. Lines count the breaks inside quoted
+    values and blank lines."""
+    names = 'account_no,name\n2130,"Inventory,\nraw"\r\n\r\n2131,Interim,x\n'
+    folder = company(tmp_path, gl_accounts__csv=names)
+    assert problems_of(validate_input(folder)) == [
+        ("gl_accounts", None, None, None,
+         "cannot read gl_accounts.csv: line 5 has 3 fields, the header 2")]
+    (folder / "gl_accounts.csv").write_bytes(b"account_no,name\n2130,Inventory\n2131,B\xe9\n")
+    assert problems_of(validate_input(folder)) == [
+        ("gl_accounts", None, None, None,
+         "cannot read gl_accounts.csv: line 3 is not UTF-8 (byte 0xe9)")]
 
 
 def test_settings_are_loaded(tmp_path):
