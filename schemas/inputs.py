@@ -120,8 +120,10 @@ class InventoryPostingSetup(pa.DataFrameModel):
 
     location_code: str = pa.Field(default="")
     inventory_posting_group: str
-    inventory_account: str
-    inventory_account_interim: str
+    # an account may be blank until a value entry needs it (R122, R170.12: the interim ones
+    # while expected cost is not posted; overhead, variance for a company without them)
+    inventory_account: str = pa.Field(nullable=True)
+    inventory_account_interim: str = pa.Field(nullable=True)
 
     class Config:
         unique = ["location_code", "inventory_posting_group"]
@@ -132,13 +134,14 @@ class GeneralPostingSetup(pa.DataFrameModel):
 
     gen_bus_posting_group: str
     gen_prod_posting_group: str
-    cogs_account: str
-    cogs_account_interim: str
-    inventory_adjmt_account: str
-    direct_cost_applied_account: str
-    overhead_applied_account: str
-    purchase_variance_account: str
-    invt_accrual_acc_interim: str
+    # blank until a value entry needs it (R122), as in InventoryPostingSetup
+    cogs_account: str = pa.Field(nullable=True)
+    cogs_account_interim: str = pa.Field(nullable=True)
+    inventory_adjmt_account: str = pa.Field(nullable=True)
+    direct_cost_applied_account: str = pa.Field(nullable=True)
+    overhead_applied_account: str = pa.Field(nullable=True)
+    purchase_variance_account: str = pa.Field(nullable=True)
+    invt_accrual_acc_interim: str = pa.Field(nullable=True)
 
     class Config:
         unique = ["gen_bus_posting_group", "gen_prod_posting_group"]

@@ -293,6 +293,32 @@ def test_validate_finds_what_only_posting_finds(tmp_path: Path, capsys, rows, fi
     assert _snapshot(data) == before
 
 
+def test_a_blank_account_is_an_error_only_where_a_value_entry_needs_it_r122(
+        tmp_path: Path, capsys) -> None:
+    """R122, R170.12: interim accounts blank while expected cost is not posted, and overhead and
+    variance accounts blank in a company without overhead or STANDARD variances, are valid (they
+    were "value required"); once a value entry needs one, the run names it."""
+    head, row = GENERAL_POSTING_SETUP.splitlines()
+    blanks = ",".join(v if c in ("gen_bus_posting_group", "gen_prod_posting_group", "cogs_account",
+                                 "inventory_adjmt_account", "direct_cost_applied_account") else ""
+                      for c, v in zip(head.split(","), row.split(","), strict=True))
+    files = {"general_posting_setup__csv": f"{head}\n{blanks}\n",
+             "inventory_posting_setup__csv": "location_code,inventory_posting_group,"
+             "inventory_account,inventory_account_interim\n,RESALE,2130,\n",
+             "settings__toml": "expected_cost_posting_to_gl = false\n"}
+    rows = (tx(1, "purchase_receipt", qty="10", cost="3"), tx(2, "sale", qty="4"))
+    out = tmp_path / "out"
+    assert main(["run", "--data", str(company(tmp_path / "ok", *rows, **files)),
+                 "--out", str(out)]) == 0
+    accounts = pl.read_parquet(out / "reconciliation.parquet").get_column("account_no")
+    assert sorted(accounts.unique().to_list()) == ["2130", "7270", "7290", "7291"]
+    variance = (*rows, tx(3, "purchase", item="S", qty="1", cost="16"))
+    assert main(["validate", "--data", str(company(tmp_path / "std", *variance, **files))]) == 1
+    assert ("R122: purchase_variance_account is blank for gen_bus_posting_group='DOMESTIC', "
+            "gen_prod_posting_group='RETAIL'; purchase_variance_account (purchase_variance) "
+            "needed by transaction_no 3") in capsys.readouterr().out
+
+
 def test_rows_after_a_quoted_line_break_are_named_by_their_line(tmp_path: Path, capsys) -> None:
     """Contract §2: the row is the CSV line. A document_no quoted over two lines moves every
     later record a line down: they were named by record (line - 1). Both for ingest's checks
