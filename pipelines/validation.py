@@ -79,11 +79,13 @@ def flag(
 # --- schema checks -------------------------------------------------------------------------------
 
 def schema_problems(table: str, df: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
-    """Run the Pandera model with data checks (schemas.base.validate) and translate its failures."""
+    """Run the Pandera model with data checks (schemas.base.validate) on `df` without its `_idx`
+    and translate its failures, each row named by its `_idx` (Pandera names positions)."""
     try:
-        validate(df, model)
+        validate(df.drop("_idx"), model)
     except pa.errors.SchemaErrors as exc:
-        return _translate(table, exc.failure_cases, model)
+        found = _translate(table, exc.failure_cases, model)
+        return found.with_columns(_idx=df.get_column("_idx").gather(found.get_column("_idx")))
     return no_problems()
 
 

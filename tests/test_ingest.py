@@ -16,7 +16,14 @@ from pipelines.errors import InputError
 from pipelines.ingest import read_input, validate_input
 from schemas.base import columns, polars_schema
 from schemas.inputs import Item, RejectedTransaction, Transaction
-from tests._ingest_company import GENERAL_POSTING_SETUP, TX_HEADER, company, problems_of, tx
+from tests._ingest_company import (
+    GENERAL_POSTING_SETUP,
+    ITEMS,
+    TX_HEADER,
+    company,
+    problems_of,
+    tx,
+)
 from tests.shared_examples import SHARED_EXAMPLES as EXAMPLES
 from tests.shared_examples import needs_shared, shared_case_names
 
@@ -222,6 +229,22 @@ def test_unreadable_csv_and_bad_settings_are_problems(tmp_path):
     assert found[1][:4] == ("gl_accounts", None, None, None)
     assert found[1][4] == "cannot read gl_accounts.csv: line 2 has 3 fields, the header 2"
     assert len(found) == 2
+
+
+def test_lines_without_any_value_are_not_rows(tmp_path):
+    """A blank line, or one of only commas (spreadsheets leave them at the end), holds no data:
+    it was reported as a row missing every required value. Later rows keep their line."""
+    rows = [tx(1, "purchase", qty="10", cost="1"), "", tx(2, "sale", qty="0"),
+            "," * TX_HEADER.count(","), "\r"]
+    items = ITEMS + "\n,,,,,,,\n"
+    folder = company(tmp_path, *rows, items__csv=items)
+    assert problems_of(validate_input(folder)) == [
+        ("transactions", "4", "quantity", "0",
+         "must be > 0 (R170.13: except item_charge, revaluation)")]
+    (folder / "transactions.csv").write_text("\n".join([TX_HEADER, *rows]).replace(",0,", ",4,"))
+    t = read_input(folder)
+    assert t.transactions.get_column("transaction_no").to_list() == [1, 2]
+    assert t.items.height == 3
 
 
 def test_an_unreadable_csv_names_the_line_contract_2(tmp_path):
