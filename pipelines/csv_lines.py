@@ -31,7 +31,10 @@ def record_lines(path: Path | str, records: pl.Series) -> pl.Series:
 def why_unreadable(path: Path | str) -> str | None:
     """Where a CSV the reader refused goes wrong (contract §2: UTF-8, every record as many
     fields as the header): "line N: ...", or None when neither is the reason."""
-    data = np.fromfile(path, dtype=np.uint8)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError:  # not a file one can read (a folder of that name): the reader's reason
+        return None
     try:
         data.tobytes().decode("utf-8")
     except UnicodeDecodeError as exc:

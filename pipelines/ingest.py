@@ -234,7 +234,9 @@ def _read_file(
             frame = pl.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one problem, not a crash
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if path.suffix == ".csv":  # the line, where the reader names none
+        if path.is_dir():
+            reason = "a folder, not a file"
+        elif path.suffix == ".csv":  # the line, where the reader names none
             reason = why_unreadable(path) or reason
         return None, problem(name, None, None, f"cannot read {path.name}: {reason}")
     schema = spec.model.to_schema()

@@ -260,6 +260,10 @@ def test_an_unreadable_csv_names_the_line_contract_2(tmp_path):
     assert problems_of(validate_input(folder)) == [
         ("gl_accounts", None, None, None,
          "cannot read gl_accounts.csv: line 3 is not UTF-8 (byte 0xe9)")]
+    (folder / "gl_accounts.csv").unlink()
+    (folder / "gl_accounts.csv").mkdir()  # crashed: no bytes to find the line in
+    assert problems_of(validate_input(folder)) == [
+        ("gl_accounts", None, None, None, "cannot read gl_accounts.csv: a folder, not a file")]
 
 
 def test_settings_are_loaded(tmp_path):
