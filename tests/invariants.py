@@ -36,8 +36,10 @@ def as_text(*frames: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
 
 def _exact(x: float, decimals: int) -> Fraction:
     """A float of the ledgers as the decimal it stands for (quantities in millionths, amounts a
-    few decimals: the float noise of sums rounded away first)."""
-    return Fraction(repr(round(x, decimals)))
+    few decimals): the float noise of sums rounded away at 15 significant digits first, then at
+    `decimals` (round(6369744.9399999995, 9) is 6369744.939999999, not the sum's 6369744.94)."""
+    scale = 10 ** decimals
+    return Fraction(round(Fraction(f"{x:.15g}") * scale), scale)
 
 
 def _rounded_share(a: float | None, b: float | None, c: float | None,

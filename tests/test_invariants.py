@@ -188,6 +188,18 @@ def test_r152_rounds_a_share_a_hair_below_a_half_cent_down() -> None:
             ITEMS)
 
 
+def test_r152_reads_large_bases_as_the_cents_they_are() -> None:
+    """R2, R71 (found by random histories): B = 8,466,896.95 - 2,116,724.24 + 19,572.23 sums to
+    the float 6369744.9399999995; the check read it at 9 decimals as 6,369,744.939999999, so a
+    quarter of it fell below the tie and the pipeline's (and the reference's) -1,592,436.24 was
+    called wrong."""
+    r = run(tx(1, D(2020, 1, 1), "purchase_receipt", 4, 2116724.23625),
+            tx(2, D(2020, 1, 1), "negative_adjustment", 1, applies=1),
+            tx(3, D(2020, 1, 1), "purchase_invoice", 1, 19572.23375, applies=1))
+    check_cost_conservation(*_frames(r), ITEMS)
+    assert r["item_ledger_entries"]["cost_amount_actual"].to_list() == [19572.23, -1592436.24]
+
+
 def test_r153_sees_value_left_on_a_closed_key(ledger) -> None:
     ile, app, ve = _frames(ledger)
     no_rounding = ve.filter(pl.col("entry_type") != "Rounding")
