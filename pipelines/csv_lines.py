@@ -21,11 +21,15 @@ def record_lines(path: Path | str, records: pl.Series) -> pl.Series:
         return (records + 2).cast(pl.String)
     newlines = np.flatnonzero(data == ord("\n"))
     del data
-    # a line break ends a record unless an odd number of quotes precede it (inside a quoted
-    # value; an escaped quote is two); the header's is the first
-    ends = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)
+    ends = np.flatnonzero(_unquoted(newlines, quotes))  # the line breaks ending a record
     index = np.minimum(records.to_numpy(), max(ends.size - 1, 0))
     return pl.Series(records.name, ends[index] + 2 if ends.size else index + 2).cast(pl.String)
+
+
+def _unquoted(positions: np.ndarray, quotes: np.ndarray) -> np.ndarray:
+    """Per byte position: is it outside quoted values? An even number of quotes precede it (an
+    escaped quote is two). A line break there ends a record, the header's first."""
+    return np.searchsorted(quotes, positions) % 2 == 0
 
 
 def why_unreadable(path: Path | str) -> str | None:
@@ -43,8 +47,7 @@ def why_unreadable(path: Path | str) -> str | None:
     newlines = np.flatnonzero(data == ord("\n"))
     quotes = np.flatnonzero(data == ord('"'))
     commas = np.flatnonzero(data == ord(","))
-    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]  # outside quoted values
-    commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
+    ends, commas = newlines[_unquoted(newlines, quotes)], commas[_unquoted(commas, quotes)]
     # a record's commas: those before its end and after the one before; a last record
     # without a line break ends with the file
     ends = np.append(ends, data.size) if not ends.size or ends[-1] < data.size - 1 else ends
