@@ -25,9 +25,10 @@ PERIOD_DTYPES = {"ending_date": pl.Date, "closed": pl.Boolean}
 
 def normalize(transactions: pl.DataFrame, items: pl.DataFrame,
               inventory_periods: pl.DataFrame | None = None):
-    """Frames with the contract's dtypes: blank location/variant "", item defaults 0."""
+    """Frames with the contract's dtypes: blank locations and variant "" (ingest's defaults), item
+    defaults 0."""
     tx = transactions.select(pl.col(c).cast(t) for c, t in TRANSACTION_DTYPES.items()).with_columns(
-        pl.col("location_code", "variant_code").fill_null("")
+        pl.col("location_code", "to_location_code", "variant_code").fill_null("")
     ).sort("transaction_no")
     it = items.select(pl.col(c).cast(t) for c, t in ITEM_DTYPES.items()).with_columns(
         pl.col("indirect_cost_pct", "overhead_rate").fill_null(0.0)
