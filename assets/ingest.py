@@ -73,6 +73,8 @@ def input_tables(invrec_config: InvrecConfig):
         else:
             frame = getattr(inputs, name)
             extra = {}
+        if inputs.empty_lines.get(name):  # left out, not lost: they hold no value
+            extra["empty_lines_left_out"] = inputs.empty_lines[name]
         if name == "transactions" and frame.height:
             extra["first_posting_date"] = str(frame["posting_date"].min())
             extra["last_posting_date"] = str(frame["posting_date"].max())

@@ -82,6 +82,8 @@ class InputTables:
     gl_entries: pl.DataFrame | None  # None when absent: reconcile against our own G/L
     settings: Settings
     rejected_transactions: pl.DataFrame  # schemas.inputs.RejectedTransaction
+    # per CSV table, the lines without any value left out (blank lines, lines of only commas)
+    empty_lines: dict[str, int]
 
 
 @dataclass
@@ -93,6 +95,7 @@ class _Loaded:
     paths: dict[str, Path]  # the file each table was read from (rows are labelled on demand)
     problems: pl.DataFrame
     settings: Settings | None
+    empty_lines: dict[str, int]  # per CSV table: lines without any value, not rows
 
 
 def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTables:
@@ -132,6 +135,7 @@ def read_input(data_dir: str | Path, on_bad_rows: OnBadRows = "fail") -> InputTa
         gl_entries=None if t["gl_entries"] is None else conform(t["gl_entries"], GLEntry),
         settings=loaded.settings,
         rejected_transactions=conform(rejected.sort("_idx"), RejectedTransaction),
+        empty_lines=loaded.empty_lines,
     )
 
 
@@ -169,6 +173,7 @@ def _load(data_dir: Path, typed_csv: bool = True) -> _Loaded:
     raw: dict[str, pl.DataFrame] = {}
     paths: dict[str, Path] = {}
     problems, cast_failures = [no_problems()], [no_problems()]
+    empty_lines: dict[str, int] = {}
     for name, spec in TABLES.items():
         csv, parquet = data_dir / f"{name}.csv", data_dir / f"{name}.parquet"
         if csv.exists() and parquet.exists():
@@ -190,6 +195,10 @@ def _load(data_dir: Path, typed_csv: bool = True) -> _Loaded:
         if frame is None:
             tables[name] = None
             continue
+        if path.suffix == ".csv":
+            read = frame.height
+            frame = _without_empty_lines(frame)
+            empty_lines[name] = read - frame.height
         if not (typed_csv and path.suffix == ".csv"):  # else problems mean a text re-read
             raw[name] = frame
         paths[name] = path
@@ -217,7 +226,7 @@ def _load(data_dir: Path, typed_csv: bool = True) -> _Loaded:
         [cast, pl.concat(problems).join(cast, on=["table", "_idx", "column"], how="anti")])
     if typed_csv and problems.height and any(p.suffix == ".csv" for p in paths.values()):
         return _load(data_dir, typed_csv=False)  # values quoted as written (module docstring)
-    return _Loaded(tables, raw, paths, problems, settings)
+    return _Loaded(tables, raw, paths, problems, settings, empty_lines)
 
 
 def _read_file(
@@ -246,16 +255,13 @@ def _read_file(
     ]
     if missing:
         return None, pl.concat(problem(name, c, None, "required column missing") for c in missing)
-    frame = _with_idx(frame)
-    if path.suffix == ".csv":
-        frame = _without_empty_lines(frame)
-    return frame, no_problems()
+    return _with_idx(frame), no_problems()
 
 
 def _without_empty_lines(frame: pl.DataFrame) -> pl.DataFrame:
     """The CSV's records without those that hold no value at all (a blank line, a line of only
     commas, as spreadsheets leave at the end): no data is lost, and the others keep their _idx,
-    so their line numbers."""
+    so their line numbers. How many were left out is reported (`InputTables.empty_lines`)."""
     empty = pl.all_horizontal(pl.exclude("_idx").is_null())
     return frame.filter(~empty) if frame.select(empty.any()).item() else frame
 

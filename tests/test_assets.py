@@ -193,6 +193,18 @@ def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
     assert outputs["ingest_rejections"].value.height == 0
 
 
+def test_ingest_shows_the_empty_lines_it_left_out(tmp_path: Path) -> None:
+    """Lines without any value are not rows (ingest leaves them out); the analyst sees how many."""
+    data = small_company(tmp_path / "in")
+    with (data / "transactions.csv").open("a") as csv:
+        csv.write("\n,,,,\n")
+    outputs = {o.output_name: o for o in input_tables(invrec_config=InvrecConfig(
+        data_dir=str(data)))}
+    assert outputs["transactions"].metadata["dagster/row_count"].value == 5
+    assert outputs["transactions"].metadata["empty_lines_left_out"].value == 2
+    assert "empty_lines_left_out" not in outputs["items"].metadata
+
+
 def test_inventory_valuation_asset_reads_as_of_from_config(tmp_path: Path) -> None:
     data = small_company(tmp_path / "in")
     tables = run_pipeline(read_input(data))

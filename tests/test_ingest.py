@@ -245,6 +245,8 @@ def test_lines_without_any_value_are_not_rows(tmp_path):
     t = read_input(folder)
     assert t.transactions.get_column("transaction_no").to_list() == [1, 2]
     assert t.items.height == 3
+    # left out, not silently: the ingest asset shows the count in its metadata
+    assert {k: v for k, v in t.empty_lines.items() if v} == {"transactions": 3, "items": 2}
 
 
 def test_an_unreadable_csv_names_the_line_contract_2(tmp_path):
