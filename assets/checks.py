@@ -21,7 +21,7 @@ MAX_FAILURES_SHOWN = 20
 def schema_spec(asset: str, model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
     """The check `<asset>_schema`: `asset` matches its Pandera model (schema_result)."""
     return dg.AssetCheckSpec(
-        f"{asset}_schema", asset=asset,
+        f"{asset}_schema", asset=asset, blocking=True,  # a table off its schema goes no further
         description=f"{asset} matches schemas {model.__name__}: columns, types and value rules.",
     )
 

@@ -26,6 +26,7 @@ from pipelines.staging import publish, staging_for
 
 EXIT_OK, EXIT_INVALID_INPUT, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
 EXIT_CHECK_FAILED = 4  # every table written, but a blocking check failed at ERROR severity
+# (a check of the last step: the tolerance, R156); one failing earlier stops the run: EXIT_FAILURE
 SUMMARY_TABLES = ("inventory_valuation", "reconciliation", REJECTED_TABLE)  # read for the summary
 PROG = "invrec"
 
@@ -141,6 +142,9 @@ def _run(args: argparse.Namespace) -> int:
                 if check_failure is None:
                     raise
         missing = [t for t in tables if not (staging / f"{t}.parquet").is_file()]
+        if missing and check_failure is not None:  # a guarantee broken on the way: none published
+            print(f"invrec: error: {check_failure}", file=sys.stderr)
+            return EXIT_FAILURE
         if missing:
             raise RuntimeError(f"the run did not produce {', '.join(missing)}")
         # only now: a failed run leaves OUT as it was

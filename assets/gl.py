@@ -50,7 +50,7 @@ def account_totals(gl_entries: pl.DataFrame) -> pl.DataFrame:
     },
     name="post_inventory_cost_to_gl",
     check_specs=[
-        dg.AssetCheckSpec(BALANCE_CHECK, asset=GL_ENTRIES,
+        dg.AssetCheckSpec(BALANCE_CHECK, asset=GL_ENTRIES, blocking=True,
                           description="R126: the G/L entries of every value entry sum to zero."),
         *(schema_spec(asset, model) for asset, model in SCHEMAS.items()),
     ],

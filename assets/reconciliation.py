@@ -1,8 +1,8 @@
 """Reconciliation: the inventory subledger against the G/L per account and month (R140-R147).
 
-Two checks: every difference is explained (R156, a product guarantee, ERROR when broken) and every
-difference is within the company's tolerance (`reconciliation_tolerance`, failing with
-`reconciliation_severity`; blocking, so at `error` the run, the nightly one included, fails).
+Two checks, both blocking: every difference is explained (R156, a product guarantee, ERROR when
+broken) and every difference is within the company's tolerance (`reconciliation_tolerance`,
+failing with `reconciliation_severity`; at `error` the run, the nightly one included, fails).
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def reconciliation_assets(
 # --- the checks --------------------------------------------------------------------------------
 
 @dg.asset_check(
-    asset=RECONCILIATION, name=DIFFERENCE_CHECK,
+    asset=RECONCILIATION, name=DIFFERENCE_CHECK, blocking=True,
     additional_ins={"reconciliation_variance": dg.AssetIn(RECONCILIATION_VARIANCE)},
     description="Every reconciliation difference is explained: the variance rows of each "
                 "account and month (and of all time) add up to its difference, and no variance "

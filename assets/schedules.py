@@ -1,8 +1,10 @@
 """Nightly run of the whole graph, after the day's postings (BC's usual night-time batch).
 
-The job includes every asset check; `reconciliation_within_tolerance` is blocking, so when the
-company sets `reconciliation_severity = "error"` a difference above `reconciliation_tolerance`
-fails the nightly run (red in the UI's run list), not only the check.
+The job includes every asset check. The checks of what the product guarantees (the schemas, the
+G/L balanced per value entry, every difference explained) are blocking, and so is
+`reconciliation_within_tolerance`: when the company sets `reconciliation_severity = "error"` a
+difference above `reconciliation_tolerance` fails the nightly run (red in the UI's run list),
+not only the check.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def inventory_valuation_report(
 
 
 @dg.asset_check(
-    asset=VALUATION_REPORT, name=TIE_CHECK,
+    asset=VALUATION_REPORT, name=TIE_CHECK, blocking=True,
     additional_ins={"inventory_valuation": dg.AssetIn(INVENTORY_VALUATION)},
     description="The monthly report's last closing quantity, value and expected cost equal "
                 "inventory_valuation as of the same date, per item, location, variant and "

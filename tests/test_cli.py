@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -373,6 +374,32 @@ def test_without_data_the_bundled_sample_is_used(tmp_path: Path, capsys, monkeyp
     monkeypatch.setattr("assets.resources.SAMPLE_DIR", sample)
     assert main(["validate"]) == 0
     assert f"{sample.resolve()}: no problems found" in capsys.readouterr().out
+
+
+def test_a_broken_guarantee_stops_the_run_and_publishes_nothing(tmp_path, monkeypatch) -> None:
+    """The product's own checks are blocking: G/L entries that do not balance (R126) were
+    written with exit 0 and the check red only in the UI. Now the run stops there, OUT keeps what
+    it had, and the one line names the check."""
+    import assets.gl
+
+    def unbalanced(gl):
+        return dg.AssetCheckResult(passed=False, asset_key=assets.gl.GL_ENTRIES,
+                                   check_name=assets.gl.BALANCE_CHECK)
+
+    monkeypatch.setattr(assets.gl, "balance_result", unbalanced)
+    data, out = small_company(tmp_path / "in"), tmp_path / "out"
+    out.mkdir()
+    (out / "reconciliation.parquet").write_bytes(b"an earlier run's table")
+    stderr = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        code = main(["run", "--data", str(data), "--out", str(out)])
+    assert code == cli.EXIT_FAILURE
+    assert stderr.getvalue().splitlines() == [
+        "invrec: error: 1 blocking asset check failed with ERROR severity: "
+        "gl_entries: gl_entries_balance_per_value_entry"]
+    assert [p.name for p in out.iterdir()] == ["reconciliation.parquet"]
+    assert (out / "reconciliation.parquet").read_bytes() == b"an earlier run's table"
+    assert _no_staging_left(tmp_path)
 
 
 @pytest.mark.slow
