@@ -40,8 +40,16 @@ _DESCRIPTIONS = {
 OUTPUTS = [n for n in TABLES if n != "gl_entries"] + [EXTERNAL_GL, INGEST_REJECTIONS]
 
 
-def external_gl_present(config: InvrecConfig) -> bool:
-    """Whether the input folder holds a gl_entries table (else reconcile against our own, R143)."""
+def external_gl_present(config: InvrecConfig, instance: dg.DagsterInstance | None = None) -> bool:
+    """Whether ingest read a gl_entries table (else reconcile against our own, R143): the
+    `present` of the latest external_gl_entries materialization, so that a later run of the
+    reconciliation alone reads the G/L that frame holds, not the folder as it is now; the folder
+    itself only when there is no such record."""
+    event = None if instance is None else instance.get_latest_materialization_event(
+        dg.AssetKey(EXTERNAL_GL))
+    present = None if event is None else event.asset_materialization.metadata.get("present")
+    if present is not None:
+        return bool(present.value)
     return any((config.data_path() / f"gl_entries.{ext}").exists() for ext in ("csv", "parquet"))
 
 

@@ -132,6 +132,7 @@ def _md(frame: pl.DataFrame, empty_text: str, rows: int = MAX_ROWS_SHOWN) -> dg.
                  schema_spec(RECONCILIATION_VARIANCE, ReconciliationVariance)],
 )
 def reconciliation_assets(
+    context,  # unannotated: a string annotation (future import) is refused by Dagster
     invrec_config: InvrecConfig,
     value_entries: pl.DataFrame,
     gl_entries: pl.DataFrame,
@@ -140,8 +141,8 @@ def reconciliation_assets(
     general_posting_setup: pl.DataFrame,
     gl_accounts: pl.DataFrame,
 ):
-    """Reconcile against the input G/L when the folder has one, else against our own (R143)."""
-    external = external_gl_present(invrec_config)
+    """Reconcile against the input G/L when ingest read one, else against our own (R143)."""
+    external = external_gl_present(invrec_config, context.instance)
     recon, variance = reconcile(
         value_entries, external_gl_entries if external else gl_entries,
         inventory_posting_setup, general_posting_setup, invrec_config.settings(),

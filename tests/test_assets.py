@@ -181,6 +181,30 @@ def test_a_later_run_loads_the_files_an_earlier_invrec_wrote(tmp_path: Path) -> 
     assert_frame_equal(pl.read_parquet(out / f"{GL_ENTRIES}.parquet"), posted)
 
 
+def test_reconciliation_alone_reads_the_gl_ingest_read_not_the_folder_now(tmp_path: Path) -> None:
+    """A G/L export lands after the run: re-materializing only the reconciliation reconciled the
+    stale empty external_gl_entries as if it were that G/L (every amount a difference). It
+    reconciles what ingest read, our own G/L here, until ingest runs again."""
+    data = small_company(tmp_path / "in")
+    out = tmp_path / "store"
+    instance = dg.DagsterInstance.ephemeral()
+    everything = [*ALL_ASSETS, *ALL_CHECKS]
+    assert dg.materialize(everything, resources=resources(str(data), str(out)),
+                          instance=instance).success
+    (data / "gl_entries.csv").write_text(EXTERNAL_GL_CSV)
+    result = dg.materialize(everything, resources=resources(str(data), str(out)),
+                            instance=instance, selection=["reconciliation",
+                                                          "reconciliation_variance"])
+    assert result.success
+    recon = result.asset_materializations_for_node("reconcile_inventory_to_gl")[0]
+    assert recon.metadata["gl_source"].value == "gl_entries (own posting)"
+    assert pl.read_parquet(out / "reconciliation_variance.parquet").height == 0
+    # ingest run again: the export is read, and reconciled
+    assert dg.materialize(everything, resources=resources(str(data), str(out)),
+                          instance=instance).success
+    assert pl.read_parquet(out / "reconciliation_variance.parquet").height > 0
+
+
 def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
     data = small_company(tmp_path / "in")
     outputs = {o.output_name: o for o in input_tables(invrec_config=InvrecConfig(
