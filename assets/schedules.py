@@ -20,7 +20,9 @@ nightly_schedule = dg.ScheduleDefinition(
     job=invrec_job,
     cron_schedule=NIGHTLY_CRON,
     tags={"invrec/trigger": "nightly"},
-    description="Adjust cost, post to the G/L, value and reconcile every night at 02:00. The run "
-                "fails when the reconciliation check fails at ERROR (reconciliation_severity = "
-                "\"error\" in settings.toml and a difference above reconciliation_tolerance).",
+    description="Adjust cost, post to the G/L, value and reconcile every night at 02:00 (UTC: "
+                "the instance's default; set execution_timezone for local time). The run fails "
+                "when a guarantee check fails, or the reconciliation check fails at ERROR "
+                "(reconciliation_severity = \"error\" in settings.toml and a difference above "
+                "reconciliation_tolerance). Switched on in the UI (stopped by default).",
 )
