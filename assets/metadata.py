@@ -10,7 +10,10 @@ KINDS = {"polars", "parquet"}
 
 
 def markdown(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
-    """The first `rows` rows of `df` as a markdown table (all columns, no dtype row)."""
+    """The first `rows` rows of `df` as a markdown table (all columns, no dtype row); a `|` in a
+    text (a document number, a reason) is escaped, or it would split its cell."""
+    df = df.head(rows).with_columns(pl.col(pl.String, pl.Categorical, pl.Enum).cast(pl.String)
+                                    .str.replace_all("|", r"\|", literal=True))
     with pl.Config(
         tbl_formatting="MARKDOWN",
         tbl_hide_column_data_types=True,
@@ -21,7 +24,7 @@ def markdown(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
         fmt_str_lengths=60,
         float_precision=2,
     ):
-        return str(df.head(rows))
+        return str(df)
 
 
 def preview(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,7 @@ from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
 from assets.gl import GL_ENTRIES, VALUE_ENTRIES, balance_result
 from assets.ingest import EXTERNAL_GL, input_tables
 from assets.io_manager import ParquetIOManager
+from assets.metadata import markdown
 from assets.reconciliation import differences_result
 from assets.resources import InvrecConfig
 from assets.sensors import input_folder_sensor
@@ -215,6 +217,15 @@ def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
         "entry_no", "posting_date", "account_no"]
     assert outputs["transactions"].metadata["dagster/row_count"].value == 5
     assert outputs["ingest_rejections"].value.height == 0
+
+
+def test_a_bar_in_a_text_does_not_split_its_cell_in_a_preview() -> None:
+    """Markdown previews escape `|` (a document number or a reason may hold one)."""
+    frame = pl.DataFrame({"document_no": ["PI|1", "PI-2"], "amount": [1.5, -2.0]}).with_columns(
+        reason=pl.Series(["a|b", "c"]).cast(pl.Categorical))
+    rows = markdown(frame).splitlines()
+    assert rows[2] == r"| PI\|1       | 1.50   | a\|b   |"
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 4 for row in rows)
 
 
 def test_ingest_shows_the_empty_lines_it_left_out(tmp_path: Path) -> None:
