@@ -58,7 +58,7 @@ def resources(
 
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    assets=[*ingest.SOURCES, *ALL_ASSETS],
     asset_checks=ALL_CHECKS,
     resources=resources(),
     jobs=[invrec_job],

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
 from assets.metadata import KINDS, table_metadata
 from assets.resources import InvrecConfig
 from pipelines.ingest import TABLES, read_input
+from pipelines.settings import SETTINGS_FILE
 from schemas.base import empty
 from schemas.inputs import GLEntry
 
 GROUP = "ingest"
+INPUT_FOLDER = "input_folder"
+INPUT_FILES = [f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")] + [SETTINGS_FILE]
 EXTERNAL_GL = "external_gl_entries"
 INGEST_REJECTIONS = "ingest_rejections"
 
@@ -40,6 +48,58 @@ _DESCRIPTIONS = {
 OUTPUTS = [n for n in TABLES if n != "gl_entries"] + [EXTERNAL_GL, INGEST_REJECTIONS]
 
 
+def folder_state(data_dir: Path) -> dict[str, list[int]]:
+    """{file name: [mtime_ns, size]} of the input files present (other files are ignored)."""
+    state = {}
+    for name in INPUT_FILES:
+        path = data_dir / name
+        if path.is_file():
+            st = path.stat()
+            state[name] = [st.st_mtime_ns, st.st_size]
+    return state
+
+
+def folder_version(state: dict[str, list[int]]) -> str:
+    """The input folder's data version: a digest of its files' names, times and sizes (reading
+    the files' content would take seconds at ten million transactions)."""
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def folder_observation(data_dir: Path, state: dict[str, list[int]]) -> dict:
+    """What an observation of the input folder reports: its data version and files."""
+    files = "\n".join(f"| {name} | {size:,} |" for name, (_, size) in sorted(state.items()))
+    return {
+        "data_version": dg.DataVersion(folder_version(state)),
+        "metadata": {
+            "data_dir": dg.MetadataValue.path(str(data_dir)),
+            "files": len(state),
+            "preview": dg.MetadataValue.md(f"| file | bytes |\n|---|---:|\n{files}"),
+        },
+    }
+
+
+def _observe_input_folder(invrec_config: InvrecConfig) -> dg.ObserveResult:
+    """Observe the input folder: its data version and the files in it, with their sizes."""
+    data_dir = invrec_config.data_path()
+    return dg.ObserveResult(**folder_observation(data_dir, folder_state(data_dir)))
+
+
+# Observable source assets are beta in Dagster 1.13: we rely on them knowingly (the UI's
+# Observe button and stale status) and keep that warning out of every load of the code location.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    input_folder = dg.observable_source_asset(
+        name=INPUT_FOLDER, group_name=GROUP,
+        description="The input folder (contract §2): the company's tables and settings.toml as "
+                    "CSV or Parquet files, which invrec reads and never changes. Its data version "
+                    "is a digest of the input files' names, modification times and sizes, so "
+                    "after an observation (the Observe button, or the input folder sensor, which "
+                    "observes whenever it starts a run) the UI shows ingest and everything after "
+                    "it as stale when a file was added, removed or changed since they were "
+                    "materialized.",
+    )(_observe_input_folder)
+
+
 def external_gl_present(config: InvrecConfig, instance: dg.DagsterInstance | None = None) -> bool:
     """Whether ingest read a gl_entries table (else reconcile against our own, R143): the
     `present` of the latest external_gl_entries materialization, so that a later run of the
@@ -60,6 +120,7 @@ def external_gl_present(config: InvrecConfig, instance: dg.DagsterInstance | Non
         for name in OUTPUTS
     },
     name="ingest_input_folder",
+    deps=[INPUT_FOLDER],
 )
 def input_tables(invrec_config: InvrecConfig):
     """Read the input folder once (CSV or Parquet per table) and validate it (R160).
@@ -93,5 +154,6 @@ def _empty_external_gl() -> pl.DataFrame:
     return empty(GLEntry)
 
 
+SOURCES = [input_folder]  # observed, not materialized: in the UI, not in the job
 ASSETS = [input_tables]
 CHECKS: list = []

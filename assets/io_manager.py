@@ -11,6 +11,8 @@ at ten million transactions).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 from upath import UPath
@@ -18,7 +20,8 @@ from upath import UPath
 from pipelines import page_cache
 from schemas.base import as_held
 
-DEFAULT_BASE_DIR = "out"
+# `out/` of the repository, wherever `dagster dev` is started from (as resources.SAMPLE_DIR)
+DEFAULT_BASE_DIR = str(Path(__file__).resolve().parents[1] / "out")
 
 
 class PolarsParquetIOManager(dg.UPathIOManager):

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
 import dagster as dg
 
+from assets.ingest import INPUT_FOLDER, folder_observation, folder_state, folder_version
 from assets.jobs import invrec_job
 from assets.resources import InvrecConfig
-from pipelines.ingest import TABLES
-from pipelines.settings import SETTINGS_FILE
 
 SENSOR_NAME = "invrec_input_folder_sensor"
-INPUT_FILES = [f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")] + [SETTINGS_FILE]
 
 
-def folder_state(data_dir: Path) -> dict[str, list[int]]:
-    """{file name: [mtime_ns, size]} of the input files present (other files are ignored)."""
-    state = {}
-    for name in INPUT_FILES:
-        path = data_dir / name
-        if path.is_file():
-            st = path.stat()
-            state[name] = [st.st_mtime_ns, st.st_size]
-    return state
-
-
-def state_cursor(state: dict[str, list[int]]) -> str:
-    return json.dumps(state, sort_keys=True)
+def read_cursor(cursor: str | None) -> tuple[dict[str, list[int]], int]:
+    """(folder state, runs requested so far) from the sensor's cursor; a cursor of an earlier
+    version (the state alone) counts no runs."""
+    saved = json.loads(cursor) if cursor else {}
+    if set(saved) == {"state", "runs"}:
+        return saved["state"], saved["runs"]
+    return saved, 0
 
 
 @dg.sensor(
@@ -37,16 +27,27 @@ def state_cursor(state: dict[str, list[int]]) -> str:
     job=invrec_job,
     minimum_interval_seconds=60,
     description="Runs the whole graph when an input table or settings.toml in the input folder is "
-                "added, removed or changed.",
+                "added, removed or changed (also back to an earlier state, as when a folder is "
+                "restored), and observes the input folder so the UI shows what the run updates.",
 )
 def input_folder_sensor(context: dg.SensorEvaluationContext, invrec_config: InvrecConfig):
-    state = folder_state(invrec_config.data_path())
-    cursor = state_cursor(state)
-    if cursor == context.cursor:
-        return dg.SkipReason(f"no change in {invrec_config.data_dir}")
+    data_dir = invrec_config.data_path()
+    state = folder_state(data_dir)
+    last, runs = read_cursor(context.cursor)
+    if context.cursor and state == last:
+        return dg.SkipReason(f"no change in {data_dir}")
     if not state:
-        context.update_cursor(cursor)
-        return dg.SkipReason(f"no input files in {invrec_config.data_dir}")
-    context.update_cursor(cursor)
-    run_key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
-    return dg.RunRequest(run_key=run_key, tags={"invrec/input_state": run_key})
+        return dg.SensorResult(skip_reason=f"no input files in {data_dir}",
+                               cursor=json.dumps({"state": state, "runs": runs}))
+    # the run key counts the runs, so a folder back in an earlier state runs again (a key of
+    # the state alone would be one Dagster already launched, and skipped)
+    runs += 1
+    version = folder_version(state)
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"{runs}-{version}",
+                                    tags={"invrec/input_state": version})],
+        cursor=json.dumps({"state": state, "runs": runs}, sort_keys=True),
+        asset_events=[dg.AssetObservation(
+            INPUT_FOLDER, metadata=folder_observation(data_dir, state)["metadata"],
+            tags={"dagster/data_version": version})],
+    )

@@ -4,6 +4,7 @@ called directly, the sensor."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ from assets.checks import schema_result
 from assets.costing import ADJUSTED_VALUE_ENTRIES
 from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
 from assets.gl import GL_ENTRIES, VALUE_ENTRIES, balance_result
-from assets.ingest import EXTERNAL_GL, input_tables
+from assets.ingest import EXTERNAL_GL, folder_state, input_folder, input_tables
 from assets.io_manager import ParquetIOManager
 from assets.metadata import markdown
 from assets.reconciliation import differences_result
@@ -296,22 +297,97 @@ def test_schema_check_reports_failure_cases() -> None:
     assert schema_result(gl.with_columns(entry_no=pl.Series([1, 2])), GLEntry).passed
 
 
+def _sense(config: InvrecConfig, cursor: str | None = None):
+    return input_folder_sensor(dg.build_sensor_context(cursor=cursor,
+                                                       resources={"invrec_config": config}))
+
+
 def test_sensor_runs_on_change_only(tmp_path: Path) -> None:
     data = small_company(tmp_path / "in")
     config = InvrecConfig(data_dir=str(data))
-    first = input_folder_sensor(dg.build_sensor_context(resources={"invrec_config": config}))
-    assert isinstance(first, dg.RunRequest)
-    cursor = dg.build_sensor_context(resources={"invrec_config": config})
-    input_folder_sensor(cursor)
-    same = input_folder_sensor(dg.build_sensor_context(cursor=cursor.cursor,
-                                                       resources={"invrec_config": config}))
-    assert isinstance(same, dg.SkipReason)
+    first = _sense(config)
+    (request,) = first.run_requests
+    (observed,) = first.asset_events  # the input folder, at the version the run reads
+    assert observed.asset_key == dg.AssetKey("input_folder")
+    assert observed.tags["dagster/data_version"] == request.tags["invrec/input_state"]
+    assert isinstance(_sense(config, first.cursor), dg.SkipReason)
     (data / "NOTES.md").write_text("not an input table")  # ignored
-    assert isinstance(input_folder_sensor(dg.build_sensor_context(
-        cursor=cursor.cursor, resources={"invrec_config": config})), dg.SkipReason)
+    assert isinstance(_sense(config, first.cursor), dg.SkipReason)
     tx = data / "transactions.csv"
-    tx.write_text(tx.read_text() + "6,2020-03-01,sale,A,,,,1,,,,,,D6,DOMESTIC\n")
+    before, stat = tx.read_text(), tx.stat()
+    tx.write_text(before + "6,2020-03-01,sale,A,,,,1,,,,,,D6,DOMESTIC\n")
     os.utime(tx, ns=(1, 2))
-    changed = input_folder_sensor(dg.build_sensor_context(cursor=cursor.cursor,
-                                                          resources={"invrec_config": config}))
-    assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key
+    changed = _sense(config, first.cursor)
+    (second,) = changed.run_requests
+    assert second.run_key != request.run_key
+    assert second.tags["invrec/input_state"] != request.tags["invrec/input_state"]
+    # the folder restored as it was: the same state as the first run, and yet a run of its own
+    tx.write_text(before)
+    os.utime(tx, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    restored = _sense(config, changed.cursor)
+    (third,) = restored.run_requests
+    assert third.tags["invrec/input_state"] == request.tags["invrec/input_state"]
+    assert len({request.run_key, second.run_key, third.run_key}) == 3
+
+
+def test_sensor_reads_a_cursor_of_the_earlier_version(tmp_path: Path) -> None:
+    data = small_company(tmp_path / "in")
+    config = InvrecConfig(data_dir=str(data))
+    state = json.loads(_sense(config).cursor)["state"]
+    # before run counts, the cursor was the folder state alone
+    assert isinstance(_sense(config, json.dumps(state)), dg.SkipReason)
+    (request,) = _sense(config, json.dumps({**state, "items.csv": [1, 2]})).run_requests
+    assert request.run_key.startswith("1-")
+
+
+def test_sensor_skips_an_empty_folder_and_runs_once_files_arrive(tmp_path: Path) -> None:
+    config = InvrecConfig(data_dir=str(tmp_path))
+    empty = _sense(config)
+    assert not empty.run_requests and "no input files" in empty.skip_reason.skip_message
+    small_company(tmp_path)
+    assert len(_sense(config, empty.cursor).run_requests) == 1
+
+
+def test_observing_the_input_folder_gives_its_data_version(tmp_path: Path) -> None:
+    data = small_company(tmp_path / "in")
+    config = InvrecConfig(data_dir=str(data))
+    observe = dg.define_asset_job("observe", dg.AssetSelection.all(include_sources=True))
+    job = dg.Definitions(assets=[input_folder], jobs=[observe],
+                         resources={"invrec_config": config}).resolve_job_def("observe")
+    with dg.instance_for_test() as instance:
+        assert job.execute_in_process(instance=instance).success
+        (record,) = instance.fetch_observations(dg.AssetKey("input_folder"), limit=5).records
+    observation = record.asset_observation
+    (request,) = _sense(config).run_requests
+    assert observation.tags["dagster/data_version"] == request.tags["invrec/input_state"]
+    assert observation.metadata["files"].value == len(folder_state(data)) >= 3
+    assert "transactions.csv" in observation.metadata["preview"].value
+
+
+def test_ingest_goes_stale_when_an_observation_finds_the_folder_changed(tmp_path: Path) -> None:
+    """What the UI shows (its stale status, computed as Dagster's own resolver computes it)."""
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    data = small_company(tmp_path / "in")
+    defs = dg.Definitions(
+        assets=[input_folder, input_tables],
+        jobs=[dg.define_asset_job("observe", dg.AssetSelection.keys("input_folder")),
+              dg.define_asset_job("ingest", dg.AssetSelection.all())],
+        resources=resources(str(data), str(tmp_path / "out")))
+    transactions = dg.AssetKey("transactions")
+
+    def status(instance: dg.DagsterInstance) -> StaleStatus:
+        graph = defs.resolve_asset_graph()
+        return CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance)
+                                          ).get_status(transactions)
+
+    with dg.instance_for_test() as instance:
+        for job in ("observe", "ingest"):
+            assert defs.resolve_job_def(job).execute_in_process(instance=instance).success
+        assert status(instance) == StaleStatus.FRESH
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
+        assert status(instance) == StaleStatus.FRESH  # observed again, nothing changed
+        os.utime(data / "transactions.csv", ns=(1, 2))
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
+        assert status(instance) == StaleStatus.STALE

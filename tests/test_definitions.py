@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
+from dagster._core.instance.ref import InstanceRef
 
 from assets import definitions
 from assets.definitions import ALL_ASSETS, ALL_CHECKS, defs
+from assets.io_manager import DEFAULT_BASE_DIR
 from assets.jobs import JOB_NAME
 from assets.schedules import NIGHTLY_CRON
 from assets.sensors import SENSOR_NAME
 from pipelines.pipeline import OUTPUT_TABLES
 
+ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {"ingest", "ledger", "costing", "gl", "valuation", "reconciliation"}
 
 
@@ -102,3 +107,30 @@ def test_resources_default_to_the_sample(monkeypatch) -> None:
     assert res["invrec_config"].on_bad_rows == "fail"
     monkeypatch.setenv("INVREC_DATA_DIR", "/elsewhere")
     assert definitions.resources()["invrec_config"].data_dir == "/elsewhere"
+
+
+def test_the_input_folder_is_an_observable_source_of_ingest(repo) -> None:
+    graph = repo.asset_graph
+    folder = graph.get(dg.AssetKey("input_folder"))
+    assert folder.is_observable and not folder.is_materializable
+    assert folder.group_name == "ingest" and "data version" in folder.description
+    for table in ("transactions", "items", "external_gl_entries"):
+        assert dg.AssetKey("input_folder") in graph.get(dg.AssetKey(table)).parent_keys
+    # the job materializes; observing is the sensor's and the UI's
+    selected = defs.resolve_job_def(JOB_NAME).asset_layer.selected_asset_keys
+    assert dg.AssetKey("input_folder") not in selected
+
+
+def test_dagster_dev_runs_one_run_at_a_time(tmp_path) -> None:
+    """`dagster dev` from the repository root reads its dagster.yaml: the run queue launches one
+    run at a time, since every run writes out/ in place."""
+    ref = InstanceRef.from_dir(str(tmp_path), config_dir=str(ROOT))
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        queue = instance.run_coordinator.get_run_queue_config()
+    assert queue.max_concurrent_runs == 1
+
+
+def test_the_ui_writes_to_the_repository_out_folder(monkeypatch) -> None:
+    monkeypatch.delenv("INVREC_OUT_DIR", raising=False)
+    base = definitions.resources()["io_manager"].base_dir
+    assert base == DEFAULT_BASE_DIR == str(ROOT / "out")
