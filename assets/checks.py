@@ -16,13 +16,18 @@ from assets.metadata import markdown
 from schemas.base import validate
 
 MAX_FAILURES_SHOWN = 20
+# said on every check evaluated in its table's op, whose page offers to execute it alone: Dagster
+# refuses that for a check that is not a step of its own
+IN_OP = (" Evaluated by the step that computes the table, on the frame in memory: to run it "
+         "again, materialize the asset.")
 
 
 def schema_spec(asset: str, model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
     """The check `<asset>_schema`: `asset` matches its Pandera model (schema_result)."""
     return dg.AssetCheckSpec(
         f"{asset}_schema", asset=asset, blocking=True,  # a table off its schema goes no further
-        description=f"{asset} matches schemas {model.__name__}: columns, types and value rules.",
+        description=f"{asset} matches schemas {model.__name__}: columns, types and value "
+                    f"rules.{IN_OP}",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import schema_result, schema_spec
+from assets.checks import IN_OP, schema_result, schema_spec
 from assets.ingest import INGEST_REJECTIONS
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
@@ -66,7 +66,7 @@ SCHEMAS = {ITEM_LEDGER_ENTRIES: ItemLedgerEntry, ITEM_APPLICATION_ENTRIES: ItemA
             description="R60: every item's costs reached their fixed point within 100 rounds. An "
                         "item that did not settle is left unadjusted (its entries keep their "
                         "posted amounts) and named here, at warning severity: the run goes on, "
-                        "as in BC."),
+                        "as in BC." + IN_OP),
         *(schema_spec(asset, model) for asset, model in SCHEMAS.items()),
     ],
 )

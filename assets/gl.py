@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import schema_result, schema_spec
+from assets.checks import IN_OP, schema_result, schema_spec
 from assets.metadata import KINDS, markdown, table_metadata, total
 from assets.resources import InvrecConfig
 from pipelines.posting import post_inventory_cost_to_gl
@@ -51,7 +51,8 @@ def account_totals(gl_entries: pl.DataFrame) -> pl.DataFrame:
     name="post_inventory_cost_to_gl",
     check_specs=[
         dg.AssetCheckSpec(BALANCE_CHECK, asset=GL_ENTRIES, blocking=True,
-                          description="R126: the G/L entries of every value entry sum to zero."),
+                          description="R126: the G/L entries of every value entry sum to "
+                                      "zero." + IN_OP),
         *(schema_spec(asset, model) for asset, model in SCHEMAS.items()),
     ],
 )

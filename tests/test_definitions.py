@@ -9,6 +9,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from assets import definitions
+from assets.checks import IN_OP
 from assets.definitions import ALL_ASSETS, ALL_CHECKS, defs
 from assets.io_manager import DEFAULT_BASE_DIR
 from assets.jobs import JOB_NAME
@@ -134,3 +135,19 @@ def test_the_ui_writes_to_the_repository_out_folder(monkeypatch) -> None:
     monkeypatch.delenv("INVREC_OUT_DIR", raising=False)
     base = definitions.resources()["io_manager"].base_dir
     assert base == DEFAULT_BASE_DIR == str(ROOT / "out")
+
+
+def test_a_check_either_runs_alone_or_says_how_to_run_it_again() -> None:
+    """A check page's Execute runs the check alone: a check of its own step can; one evaluated
+    in its table's op cannot (Dagster refuses the subset), and its description says what to do."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    for check in ALL_CHECKS:
+        for key in check.check_keys:
+            alone = job.get_subset(asset_check_selection={key}, asset_selection=set())
+            assert len(alone.graph.node_names()) == 1, key
+    in_op = [spec for asset in ALL_ASSETS for spec in asset.check_specs]
+    assert len(in_op) == 11
+    for spec in in_op:
+        assert spec.description.endswith(IN_OP), spec.name
+        with pytest.raises(dg.DagsterInvalidSubsetError):
+            job.get_subset(asset_check_selection={spec.key}, asset_selection=set())
