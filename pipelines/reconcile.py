@@ -145,20 +145,29 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
     A group-by of some 60M rows into 30M cells on three keys would be most of reconciliation's
     time; almost every cell agrees. So the cells are first told apart by one 64-bit mix of their
     three keys; the buckets of mixes that may hold a differing cell are found by a fingerprint
-    summed per bucket (`_flagged_buckets`: 65,536 groups, not 30M), S' - G (and S_e) are summed
+    summed per bucket (`_flagged_buckets`: 65,536 groups, not 30M), S, G (and S_e) are summed
     per mix over their rows only, and only the documents (on an account) that have a cell whose
     sums are not zero are grouped on the keys themselves. Two cells share a mix with odds of
     2^-64 per pair; a difference is then missed only if it is another differing cell's exact
     opposite. At 10M against our own G/L: 7.9-8.6 s instead of 11.1-12.6 s."""
     zero = precision / 2
     xe = pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0)  # slots 0, 1: the Xe pair
-    part = pl.col("amount") - xe if expected else pl.col("amount")
+    zero_col = pl.lit(0.0)
     mixed = pl.concat([
-        subledger.lazy().select(_mix(), d=part, **({"e": xe} if expected else {})),
-        gl.lazy().select(_mix(), d=-pl.col("amount"),
-                         **({"e": pl.lit(0.0)} if expected else {})),
+        subledger.lazy().select(_mix(), s="amount", g=zero_col,
+                                **({"e": xe} if expected else {})),
+        gl.lazy().select(_mix(), s=zero_col, g="amount", **({"e": zero_col} if expected else {})),
     ])
-    differ = (pl.col("d").abs() >= zero) | (pl.col("e").abs() >= zero if expected else False)
+
+    def rounded(c: str) -> pl.Expr:
+        return round_to(pl.col(c), precision)
+
+    # a cell differs as `_variance` decides on its rounded sums (S' - G, and S_e), not as the
+    # sums' difference does: 0.01 against a G/L's 0.015 differs by 0.0049999... in floats, and
+    # by one cent once 0.015 is rounded (R2)
+    s_prime = round_to(rounded("s") - rounded("e"), precision) if expected else rounded("s")
+    differ = ((s_prime - rounded("g")).abs() >= zero) | (
+        rounded("e").abs() >= zero if expected else False)
     # only the rows of the buckets that may hold a differing cell are grouped by cell, in
     # _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share of
     # the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec run`)
@@ -175,7 +184,6 @@ def _cells(subledger: pl.DataFrame, gl: pl.DataFrame, cell: _Cells, precision: f
     ]).unique()
     of_docs = pl.col("doc_a").is_in(docs.get_column("doc_a").implode())
     s_e = {"S_e": xe} if expected else {}
-    zero_col = pl.lit(0.0)
     stacked = pl.concat([
         subledger.lazy().filter(of_docs).select(*KEY, S="amount", G=zero_col, **s_e),
         gl.lazy().filter(of_docs).select(*KEY, S=zero_col, G="amount",
@@ -201,7 +209,7 @@ def _bucket(mix: pl.Expr) -> pl.Expr:
 
 
 def _flagged_buckets(mixed: pl.LazyFrame, precision: float, expected: bool) -> pl.Series:
-    """The buckets of mixes that may hold a cell whose S' - G (d) or S_e (e) is not zero.
+    """The buckets of mixes that may hold a cell whose S' - G or S_e (e) is not zero.
 
     Each row adds its amount in integer units times an odd number of its cell's mix (wrapping,
     so exact): a bucket whose cells all sum to zero units sums to zero, one with a non-zero
@@ -216,7 +224,8 @@ def _flagged_buckets(mixed: pl.LazyFrame, precision: float, expected: bool) -> p
         return (amount * scale).round().cast(pl.Int64, strict=False).reinterpret(signed=False)
 
     mix = pl.col("mix")
-    weight = units(pl.col("d")) * (mix | 1)
+    d = pl.col("s") - pl.col("g") - (pl.col("e") if expected else 0.0)  # S' - G of the row
+    weight = units(d) * (mix | 1)
     if expected:
         weight = weight + units(pl.col("e")) * ((mix * pl.lit(_E_MIX, pl.UInt64)) | 1)
     return (

@@ -425,17 +425,14 @@ def test_amounts_finer_than_the_precision_can_leave_a_difference_unexplained() -
         (D(2020, 1, 31), 40.0, 40.01, -0.01), (None, 40.0, 40.01, -0.01)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pipeline: a document whose G/L amount is off by exactly half a unit (0.015 for 0.01) gets "
-    "no variance row, while its month's balance rounds 0.015 to 0.02 (R2): R145 step 4, R156"))
 def test_a_document_off_by_exactly_half_a_unit_is_explained() -> None:
     """Outside validated input (0.015 is finer than the precision, an input error), kept out of
     the random runs by `_fine`: P1 bought for 0.01, booked on Inventory at 0.015. R2 rounds the
-    decimal 0.015 half away from zero: the month's gl_balance is 0.02 and its difference -0.01
-    (the pipeline agrees). R145 step 4 on P1: |S' - G| = |0.01 - 0.015| = 0.005, not below half
-    a unit (R147), so a row: amount_mismatch (0.01, 0.02, -0.01), as the reference says. The
-    pipeline writes none (in float64, 0.01 - 0.015 is -0.0049999999999999992, R2's trap), and
-    January's -0.01 is left unexplained. With 0.025 or -0.015 it writes the row."""
+    decimal 0.015 half away from zero: the month's gl_balance is 0.02 and its difference -0.01.
+    R145 step 4 on P1: |S' - G| = |0.01 - 0.015| = 0.005, not below half a unit (R147), so a
+    row: amount_mismatch (0.01, 0.02, -0.01). In float64 0.01 - 0.015 is -0.0049999999999999992
+    (R2's trap): the pipeline wrote no row, and left January's -0.01 unexplained, until it
+    decided which cells differ on their rounded sums."""
     ips, gps = SETUPS["plain"]
     ves = value_entries(ve(1, "Purchase", 0.01, posting_date=D(2020, 1, 10), document_no="P1"))
     own = post_inventory_cost_to_gl(ves, ips, gps, Settings())[0].select(list(GL_SCHEMA))
