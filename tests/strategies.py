@@ -52,6 +52,25 @@ class History:
                     f"transactions=\n{self.transactions})")
 
 
+def costed_or_none(h: History, settings: Settings | None = None):
+    """The costing stage's ledger of `h` (under `settings`, else its own), or None when the stage
+    refuses it, recorded as a hypothesis event: for the tests of what comes after costing, which
+    has its own differential and invariant tests."""
+    from hypothesis import event
+
+    from pipelines.costing import cost_ledger
+    from pipelines.errors import InputError, NotSupportedYet
+
+    try:
+        return cost_ledger(h.transactions, h.items, h.inventory_periods, settings or h.settings,
+                           h.accounting_periods)
+    except NotSupportedYet as exc:
+        event(f"cost_ledger: NotSupportedYet {exc.problems[0].rule[:40]}")
+    except InputError as exc:  # pragma: no cover - a costing refusal of a valid history
+        event(f"cost_ledger: InputError {exc.problems[0].rule[:40]}")
+    return None
+
+
 quantities = st.one_of(
     st.integers(1, 10).map(float),
     st.sampled_from([0.5, 1.5, 2.5, 0.25, 3.75]),  # exact in binary

@@ -28,8 +28,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from pipelines.errors import InputError, NotSupportedYet
+from pipelines.errors import InputError
+from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.settings import Settings
+from pipelines.valuation import inventory_valuation
 from schemas.base import columns
 from schemas.gl import GLEntry, InventoryValuation
 from schemas.ledger import ValueEntry
@@ -46,14 +48,7 @@ from tests.reference.gl import (
     post_to_gl,
     valuation,
 )
-from tests.strategies import WIDE_LOCATIONS, History, histories
-
-try:
-    from pipelines.costing import cost_ledger
-    from pipelines.posting import post_inventory_cost_to_gl
-    from pipelines.valuation import inventory_valuation
-except ImportError as exc:  # pragma: no cover - a stage being written
-    pytest.skip(f"a pipeline stage is not importable: {exc}", allow_module_level=True)
+from tests.strategies import WIDE_LOCATIONS, History, costed_or_none, histories
 
 EXAMPLES = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -108,14 +103,8 @@ def costed(draw) -> Costed | None:
     setting = dataclasses.replace(
         h.settings, expected_cost_posting_to_gl=draw(st.booleans()),
         amount_rounding_precision=draw(st.sampled_from(PRECISIONS)))
-    try:
-        ledger = cost_ledger(h.transactions, h.items, h.inventory_periods, setting,
-                             h.accounting_periods)
-    except NotSupportedYet as exc:
-        event(f"cost_ledger: NotSupportedYet {exc.problems[0].rule[:40]}")
-        return None
-    except InputError as exc:  # pragma: no cover - a costing refusal of a valid history
-        event(f"cost_ledger: InputError {exc.problems[0].rule[:40]}")
+    ledger = costed_or_none(h, setting)
+    if ledger is None:
         return None
     return Costed(h, setting, ledger)
 

@@ -40,7 +40,6 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from pipelines.errors import InputError, NotSupportedYet
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.reconcile import reconcile
 from pipelines.settings import Settings
@@ -49,7 +48,7 @@ from schemas.gl import Reconciliation, ReconciliationVariance
 from tests.gl_helpers import D, gl, value_entries, ve
 from tests.reference import reconcile as reference
 from tests.reference.arith import ZERO, exact, round_to
-from tests.strategies import History, histories
+from tests.strategies import History, costed_or_none, histories
 
 EXAMPLES = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -285,20 +284,6 @@ def _compare(value_entries: pl.DataFrame, external: pl.DataFrame, ips: pl.DataFr
 
 # --- random histories, costed and posted by the pipeline -----------------------------------------
 
-def _ledger(h: History, setting: Settings):
-    """The costing stage's ledger, or None when it refuses the history (recorded as an event)."""
-    from pipelines.costing import cost_ledger
-
-    try:
-        return cost_ledger(h.transactions, h.items, h.inventory_periods, setting,
-                           h.accounting_periods)
-    except NotSupportedYet:
-        event("cost_ledger: NotSupportedYet")
-    except InputError as exc:  # pragma: no cover - a costing refusal of a valid history
-        event(f"cost_ledger: InputError {exc.problems[0].rule[:40]}")
-    return None
-
-
 @pytest.mark.slow
 @EXAMPLES
 @given(st.one_of(histories(wide=True, monotone_dates=True, max_transactions=25),
@@ -312,7 +297,7 @@ def test_reconciliation_of_an_edited_gl_matches_the_reference(
         data: st.DataObject) -> None:
     setting = dataclasses.replace(h.settings, expected_cost_posting_to_gl=expected_on,
                                   amount_rounding_precision=precision)
-    ledger = _ledger(h, setting)
+    ledger = costed_or_none(h, setting)
     if ledger is None:
         return
     ips, gps = SETUPS[setup]

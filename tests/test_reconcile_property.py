@@ -11,11 +11,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipelines.errors import InputError, NotSupportedYet
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.reconcile import reconcile, unexplained_differences
 from pipelines.valuation import inventory_valuation, inventory_valuation_by_period
-from tests.strategies import History, histories
+from tests.strategies import History, costed_or_none, histories
 
 # Monotone dates: back-dated histories are refused by the costing stage for now (NotSupportedYet).
 EXAMPLES = settings(max_examples=30, deadline=None,
@@ -38,28 +37,13 @@ GPS = pl.DataFrame({
 })
 
 
-def _ledger(h: History):
-    """The costing stage's ledger, or None when it refuses the history: these tests are about
-    posting, valuation and reconciliation (costing has its own invariant and differential tests)."""
-    from pipelines.costing import cost_ledger
-
-    try:
-        return cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
-                           h.accounting_periods)
-    except NotSupportedYet:
-        event("cost_ledger: NotSupportedYet")
-    except InputError as exc:  # pragma: no cover - a costing refusal of a valid history
-        event(f"cost_ledger: InputError {exc.problems[0].rule[:40]}")
-    return None
-
-
 @pytest.mark.slow
 @EXAMPLES
 @given(st.one_of(histories(wide=True, monotone_dates=True),
                  histories(average=True, monotone_dates=True), histories(monotone_dates=True)),
        st.booleans())
 def test_own_gl_reconciles_to_zero_in_every_month_r146(h: History, expected_on: bool) -> None:
-    ledger = _ledger(h)
+    ledger = costed_or_none(h)
     if ledger is None:
         return
     setting = dataclasses.replace(h.settings, expected_cost_posting_to_gl=expected_on)
@@ -95,7 +79,7 @@ def test_own_gl_reconciles_to_zero_in_every_month_r146(h: History, expected_on: 
 @given(st.one_of(histories(wide=True, monotone_dates=True),
                  histories(average=True, monotone_dates=True)))
 def test_monthly_report_closes_at_the_valuation_r157(h: History) -> None:
-    ledger = _ledger(h)
+    ledger = costed_or_none(h)
     if ledger is None or ledger.value_entries.is_empty():
         return
     ile, ve = ledger.item_ledger_entries, ledger.value_entries
