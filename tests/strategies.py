@@ -52,6 +52,24 @@ class History:
                     f"transactions=\n{self.transactions})")
 
 
+# Posting setups for every location, business and posting group the strategies draw (columns to
+# values): BLUE and RED have their own inventory accounts, the business groups their own COGS.
+INVENTORY_POSTING_SETUP = {
+    "location_code": ["", "BLUE", "RED"], "inventory_posting_group": ["RESALE"] * 3,
+    "inventory_account": ["2130", "2140", "2150"],
+    "inventory_account_interim": ["2131", "2141", "2151"],
+}
+GENERAL_POSTING_SETUP = {
+    "gen_bus_posting_group": ["DOMESTIC", "EXPORT"], "gen_prod_posting_group": ["RETAIL"] * 2,
+    "cogs_account": ["7290", "7280"], "cogs_account_interim": ["7295", "7295"],
+    "inventory_adjmt_account": ["7270", "7270"],
+    "direct_cost_applied_account": ["7291", "7291"],
+    "overhead_applied_account": ["7292", "7292"],
+    "purchase_variance_account": ["7293", "7293"],
+    "invt_accrual_acc_interim": ["5530", "5530"],
+}
+
+
 def costed_or_none(h: History, settings: Settings | None = None):
     """The costing stage's ledger of `h` (under `settings`, else its own), or None when the stage
     refuses it, recorded as a hypothesis event: for the tests of what comes after costing, which

@@ -48,33 +48,23 @@ from schemas.gl import Reconciliation, ReconciliationVariance
 from tests.gl_helpers import D, gl, value_entries, ve
 from tests.reference import reconcile as reference
 from tests.reference.arith import ZERO, exact, round_to
-from tests.strategies import History, costed_or_none, histories
+from tests.strategies import (
+    GENERAL_POSTING_SETUP,
+    INVENTORY_POSTING_SETUP,
+    History,
+    costed_or_none,
+    histories,
+)
 
 EXAMPLES = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PRECISIONS = (0.01, 0.05, 1.0)
 
 # --- posting setups ------------------------------------------------------------------------------
-# Every location, business group and posting group the strategies draw (as test_reconcile_property):
-# BLUE and RED have their own inventory accounts, the business groups their own COGS accounts.
-_IPS = {
-    "location_code": ["", "BLUE", "RED"], "inventory_posting_group": ["RESALE"] * 3,
-    "inventory_account": ["2130", "2140", "2150"],
-    "inventory_account_interim": ["2131", "2141", "2151"],
-}
-_GPS = {
-    "gen_bus_posting_group": ["DOMESTIC", "EXPORT"], "gen_prod_posting_group": ["RETAIL"] * 2,
-    "cogs_account": ["7290", "7280"], "cogs_account_interim": ["7295", "7295"],
-    "inventory_adjmt_account": ["7270", "7270"],
-    "direct_cost_applied_account": ["7291", "7291"],
-    "overhead_applied_account": ["7292", "7292"],
-    "purchase_variance_account": ["7293", "7293"],
-    "invt_accrual_acc_interim": ["5530", "5530"],
-}
 
-
-def _setup(ips: dict, gps: dict, **changes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    ips, gps = dict(ips), dict(gps)
+def _setup(**changes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The strategies' posting setups with some columns' accounts changed."""
+    ips, gps = dict(INVENTORY_POSTING_SETUP), dict(GENERAL_POSTING_SETUP)
     for column, values in changes.items():
         (ips if column in ips else gps)[column] = values
     return (pl.DataFrame(ips, schema=dict.fromkeys(ips, pl.String)),
@@ -82,16 +72,16 @@ def _setup(ips: dict, gps: dict, **changes: list[str]) -> tuple[pl.DataFrame, pl
 
 
 SETUPS = {
-    "plain": _setup(_IPS, _GPS),
+    "plain": _setup(),
     # accounts in several roles (R140 joins their names): RED's interim is the main location's,
     # EXPORT's COGS (Interim) is DOMESTIC's COGS, overhead and variance share other accounts
-    "shared": _setup(_IPS, _GPS, inventory_account_interim=["2131", "2141", "2131"],
+    "shared": _setup(inventory_account_interim=["2131", "2141", "2131"],
                      cogs_account_interim=["7295", "7290"],
                      overhead_applied_account=["7291", "7292"],
                      purchase_variance_account=["7270", "7293"]),
     # one account both sides of an X and an Xe pair of one value entry: COGS = COGS (Interim),
     # Invt. Accrual (Interim) = Direct Cost Applied
-    "same": _setup(_IPS, _GPS, cogs_account_interim=["7290", "7280"],
+    "same": _setup(cogs_account_interim=["7290", "7280"],
                    invt_accrual_acc_interim=["7291", "7291"]),
 }
 OUTSIDE = ("9999", "02130")  # not in any setup ("02130" is not "2130": accounts are text)

@@ -14,27 +14,19 @@ from hypothesis import strategies as st
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.reconcile import reconcile, unexplained_differences
 from pipelines.valuation import inventory_valuation, inventory_valuation_by_period
-from tests.strategies import History, costed_or_none, histories
+from tests.strategies import (
+    GENERAL_POSTING_SETUP,
+    INVENTORY_POSTING_SETUP,
+    History,
+    costed_or_none,
+    histories,
+)
 
 # Monotone dates: back-dated histories are refused by the costing stage for now (NotSupportedYet).
 EXAMPLES = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-# Every location, business group and the item posting groups the strategies draw; WEST shares
-# nothing, BLUE and RED have their own inventory accounts.
-IPS = pl.DataFrame({
-    "location_code": ["", "BLUE", "RED"], "inventory_posting_group": ["RESALE"] * 3,
-    "inventory_account": ["2130", "2140", "2150"],
-    "inventory_account_interim": ["2131", "2141", "2151"],
-})
-GPS = pl.DataFrame({
-    "gen_bus_posting_group": ["DOMESTIC", "EXPORT"], "gen_prod_posting_group": ["RETAIL"] * 2,
-    "cogs_account": ["7290", "7280"], "cogs_account_interim": ["7295", "7295"],
-    "inventory_adjmt_account": ["7270", "7270"],
-    "direct_cost_applied_account": ["7291", "7291"],
-    "overhead_applied_account": ["7292", "7292"],
-    "purchase_variance_account": ["7293", "7293"],
-    "invt_accrual_acc_interim": ["5530", "5530"],
-})
+IPS = pl.DataFrame(INVENTORY_POSTING_SETUP)
+GPS = pl.DataFrame(GENERAL_POSTING_SETUP)
 
 
 @pytest.mark.slow
