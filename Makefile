@@ -14,8 +14,8 @@ setup: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
 run: setup  ## the main job on the bundled sample company
 	$(UV) run invrec run --data data/sample --out out/sample
 
-test: setup  ## the whole test suite
-	$(UV) run pytest
+test: setup  ## the whole test suite, one worker per core (pytest-xdist)
+	$(UV) run pytest -n auto
 
 lint: setup
 	$(UV) run ruff check pipelines assets schemas tests scripts

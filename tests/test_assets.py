@@ -351,7 +351,7 @@ def test_sensor_skips_an_empty_folder_and_runs_once_files_arrive(tmp_path: Path)
 def test_observing_the_input_folder_gives_its_data_version(tmp_path: Path) -> None:
     data = small_company(tmp_path / "in")
     config = InvrecConfig(data_dir=str(data))
-    observe = dg.define_asset_job("observe", dg.AssetSelection.all(include_sources=True))
+    observe = dg.define_asset_job("observe", dg.AssetSelection.assets("input_folder"))
     job = dg.Definitions(assets=[input_folder], jobs=[observe],
                          resources={"invrec_config": config}).resolve_job_def("observe")
     with dg.instance_for_test() as instance:
@@ -372,7 +372,7 @@ def test_ingest_goes_stale_when_an_observation_finds_the_folder_changed(tmp_path
     data = small_company(tmp_path / "in")
     defs = dg.Definitions(
         assets=[input_folder, input_tables],
-        jobs=[dg.define_asset_job("observe", dg.AssetSelection.keys("input_folder")),
+        jobs=[dg.define_asset_job("observe", dg.AssetSelection.assets("input_folder")),
               dg.define_asset_job("ingest", dg.AssetSelection.all())],
         resources=resources(str(data), str(tmp_path / "out")))
     transactions = dg.AssetKey("transactions")
