@@ -334,20 +334,28 @@ def _value_entries(draw, p: float) -> pl.DataFrame:
     return value_entries(*rows)
 
 
-@pytest.mark.slow
-@settings(EXAMPLES, max_examples=300)
-@given(st.booleans(), st.sampled_from(PRECISIONS), st.sampled_from(sorted(SETUPS)), st.data())
-def test_reconciliation_of_random_value_entries_matches_the_reference(
-        expected_on: bool, precision: float, setup: str, data: st.DataObject) -> None:
+def _edited_case(data: st.DataObject, expected_on: bool, precision: float, setup: str, *,
+                 fine: bool = False) -> tuple:
+    """Random value entries posted under `setup`, and our G/L of them edited (`_edited_gl`):
+    posted value entries, external G/L, the two posting setups, settings."""
     setting = Settings(expected_cost_posting_to_gl=expected_on,
                        amount_rounding_precision=precision)
     ips, gps = SETUPS[setup]
     ves = data.draw(_value_entries(precision))
     own, posted = post_inventory_cost_to_gl(ves, ips, gps, setting)
     accounts = sorted(reference.accounts_and_roles(ips, gps))
-    external = _edited_gl(data.draw, own, accounts, precision, max_edits=10)
+    external = _edited_gl(data.draw, own, accounts, precision, max_edits=10, fine=fine)
     note(f"setting={setting}\nsetup={setup}\nvalue entries=\n{_show(ves)}\n"
          f"external G/L=\n{_show(external)}")
+    return posted, external, ips, gps, setting
+
+
+@pytest.mark.slow
+@settings(EXAMPLES, max_examples=300)
+@given(st.booleans(), st.sampled_from(PRECISIONS), st.sampled_from(sorted(SETUPS)), st.data())
+def test_reconciliation_of_random_value_entries_matches_the_reference(
+        expected_on: bool, precision: float, setup: str, data: st.DataObject) -> None:
+    posted, external, ips, gps, setting = _edited_case(data, expected_on, precision, setup)
     _compare(posted, external, ips, gps, setting)
 
 
@@ -361,15 +369,8 @@ def test_amounts_finer_than_the_precision_are_read_as_the_reference_reads_them(
     R145's G(p) the document's month). R156 is not asserted: it need not hold on such a G/L
     (`test_amounts_finer_than_the_precision_can_leave_a_difference_unexplained`); how often it
     did not is an event."""
-    setting = Settings(expected_cost_posting_to_gl=expected_on,
-                       amount_rounding_precision=precision)
-    ips, gps = SETUPS[setup]
-    ves = data.draw(_value_entries(precision))
-    own, posted = post_inventory_cost_to_gl(ves, ips, gps, setting)
-    accounts = sorted(reference.accounts_and_roles(ips, gps))
-    external = _edited_gl(data.draw, own, accounts, precision, max_edits=10, fine=True)
-    note(f"setting={setting}\nsetup={setup}\nvalue entries=\n{_show(ves)}\n"
-         f"external G/L=\n{_show(external)}")
+    posted, external, ips, gps, setting = _edited_case(data, expected_on, precision, setup,
+                                                       fine=True)
     recon, variance = _compare(posted, external, ips, gps, setting, r156=False)
     try:
         _assert_explained(recon.to_dicts(), variance.to_dicts(),
