@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipelines.errors import NotSupportedYet
 from pipelines.settings import AVERAGE_COST_CALC_TYPES, AVERAGE_COST_PERIODS, Settings
-from tests.known_disagreements import refusals_for
-from tests.known_disagreements_average import feeds_itself, known_average_disagreement
+from tests.known_disagreements_average import costed_unless_known, feeds_itself
 from tests.reference import reference_book, reference_ledger
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 from tests.strategies import History, _history, histories
@@ -41,22 +39,10 @@ AVERAGE_ITEM = ITEM | {"costing_method": "AVERAGE"}
 
 def _compare(h: History, *, refusals: tuple[str, ...]) -> None:
     """Compare unless a known disagreement; NotSupportedYet only if its text names a refusal."""
-    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
-                          h.accounting_period_rows)
-    known = known_average_disagreement(h, book)
-    if known is not None:
-        event(f"not compared: {known}")
+    costed = costed_unless_known(h, refusals)
+    if costed is None:
         return
-    try:
-        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
-                          h.accounting_periods)
-    except NotSupportedYet as exc:
-        accepted = [r for r in refusals_for(book, refusals) if r in str(exc)]
-        if not accepted:
-            raise
-        event(f"cost_ledger: NotSupportedYet ({accepted[0]})")
-        note(f"NotSupportedYet: {exc}")
-        return
+    book, got = costed
     if got.unsettled_items.height and not book.unsettled and feeds_itself(book):
         event("not compared: R60 a self-feeding pool the reference settles in fewer rounds "
               "(test_a_slowly_contracting_self_feeding_pool_settles_as_in_the_reference)")

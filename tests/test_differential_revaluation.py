@@ -20,15 +20,12 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from pipelines.costing import cost_ledger
-from pipelines.errors import NotSupportedYet
 from pipelines.settings import Settings
 from tests.invariants import check_all
-from tests.known_disagreements import refusals_for
-from tests.known_disagreements_average import known_average_disagreement
+from tests.known_disagreements_average import costed_unless_known
 from tests.reference import (
     new_book,
     post_transaction,
-    reference_book,
     reference_ledger,
 )
 from tests.reference.adjust import first_allowed_date
@@ -126,22 +123,11 @@ def _posted_book(h: History) -> Book:
 def _compare(h: History, *, refusals: tuple[str, ...] = ()) -> None:
     """Stage and reference entry by entry, unless a pinned disagreement; NotSupportedYet only
     for the named refusals, or when the reference too finds an item that does not settle."""
-    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
-                          h.accounting_period_rows)
-    known = known_average_disagreement(h, book)
-    if known is not None:
-        event(f"not compared: {known}")
-        return
     note(_compact(h))
-    try:
-        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
-                          h.accounting_periods)
-    except NotSupportedYet as exc:
-        accepted = [r for r in refusals_for(book, refusals) if r in str(exc)]
-        if not accepted:
-            raise
-        event(f"cost_ledger: NotSupportedYet ({accepted[0]})")
+    costed = costed_unless_known(h, refusals)
+    if costed is None:
         return
+    book, got = costed
     n = sum(v.entry_type == REVALUATION for v in book.values)
     event(f"compared, {'no' if n == 0 else '1-2' if n < 3 else '3+'} revaluation entries")
     event(assert_same_ledger_as(got, book, h))

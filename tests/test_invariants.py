@@ -323,24 +323,12 @@ def test_reference_satisfies_the_invariants_on_average_histories(h: History) -> 
 def test_pipeline_satisfies_the_invariants_on_average_histories(h: History) -> None:
     """The stage's own output on AVERAGE histories (histories hitting a pinned disagreement of
     test_differential_average left out)."""
-    from tests.known_disagreements import refusals_for
-    from tests.known_disagreements_average import known_average_disagreement
+    from tests.known_disagreements_average import costed_unless_known
 
-    cost_ledger = pytest.importorskip("pipelines.costing").cost_ledger
-    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
-                          h.accounting_period_rows)
-    known = known_average_disagreement(h, book)
-    if known is not None:
-        event(f"not checked: {known}")
+    costed = costed_unless_known(h)
+    if costed is None:
         return
-    try:
-        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
-                          h.accounting_periods)
-    except NotSupportedYet as exc:
-        if not any(r in str(exc) for r in refusals_for(book, ())):
-            raise
-        event("not checked: a named R44a refusal")
-        return
+    _, got = costed
     event("checked")
     _check_average((got.item_ledger_entries, got.item_application_entries,
                     got.value_entries), h, got.unsettled_items.get_column("item_no").to_list())
