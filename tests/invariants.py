@@ -13,6 +13,7 @@ from math import floor
 
 import polars as pl
 
+from pipelines.rounding import decimals_of
 from schemas.base import as_written
 
 TOL = 1e-6  # amounts are exact cents: anything above float noise is a real difference
@@ -52,6 +53,13 @@ def _rounded_share(a: float | None, b: float | None, c: float | None,
     units = _exact(a, 6) * _exact(b, 9) / _exact(c, 6) / _exact(precision, 9)
     n = floor(abs(units) + Fraction(1, 2))
     return float((n if units >= 0 else -n) * _exact(precision, 9))
+
+
+def _amount_sum(amounts: pl.Expr, precision: float) -> pl.Expr:
+    """The sum of amounts (multiples of `precision`) as the decimal it stands for: a float sum
+    of amounts in the hundreds of millions carries dust (625.0999999 for 625.10) that a share
+    of it would round the wrong way."""
+    return amounts.sum().round(decimals_of(precision))
 
 
 def share(a: pl.Expr, b: pl.Expr, c: pl.Expr, precision: float) -> pl.Expr:
@@ -136,7 +144,7 @@ def shares(ile: pl.DataFrame, app: pl.DataFrame, ve: pl.DataFrame, precision: fl
     reach the outbound (R83: posted after R, or dated after d), per quantity application."""
     ile, app, ve = as_text(ile, app, ve)
     base = ve.filter(pl.col("entry_type").is_in(COST_ELEMENTS)).group_by(
-        inbound_item_entry_no="item_ledger_entry_no").agg(base=VALUE.sum())
+        inbound_item_entry_no="item_ledger_entry_no").agg(base=_amount_sum(VALUE, precision))
     q_in = ile.select(inbound_item_entry_no="entry_no", q_in="quantity")
     out = ile.select(outbound_item_entry_no="entry_no", o_tx="transaction_no",
                      o_date="posting_date")
@@ -182,7 +190,7 @@ def unapplied_posting_cost(ile: pl.DataFrame, ve: pl.DataFrame, items: pl.DataFr
                    .select(src="item_ledger_entry_no", ve_tx="transaction_no", v=VALUE),
                    on="src", how="inner")
              .filter(pl.col("ve_tx") < pl.col("transaction_no"))
-             .group_by("entry_no").agg(known=pl.col("v").sum()))
+             .group_by("entry_no").agg(known=_amount_sum(pl.col("v"), precision)))
     cost = pl.col("standard_cost") if "standard_cost" in items.columns else pl.lit(None)
     standard = items.select("item_no", standard=pl.when(pl.col("costing_method") == "STANDARD")
                             .then(cost).cast(pl.Float64))

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 from pipelines.errors import NotSupportedYet
+from pipelines.settings import Settings
 from tests.invariants import (
     as_text,
     check_all,
@@ -333,6 +334,29 @@ def test_pipeline_satisfies_the_invariants_on_average_histories(h: History) -> N
     _check_average((got.item_ledger_entries, got.item_application_entries,
                     got.value_entries), h, got.unsettled_items.get_column("item_no").to_list())
     check_texts(got.value_entries, h.transactions)
+
+
+def test_shares_of_an_inbound_worth_hundreds_of_millions_are_taken_of_its_decimal_value() -> None:
+    """R71, R2: the STANDARD receipt of 50.008 is worth 625.10 (Direct Cost 483,082,580.71 and
+    Variance -483,081,955.61 after its invoice); the sale of 0.25 applied to it gets
+    round(625.10 · 0.25 / 50.008) = round(3.125) = 3.13, as the stage and the reference post.
+    Found on a random wide-mix history: the float sum of those entries, 625.0999999, shared
+    to 3.12 in the check itself."""
+    from tests.strategies import _history
+
+    cost_ledger = pytest.importorskip("pipelines.costing").cost_ledger
+    item = ITEM | {"costing_method": "STANDARD", "standard_cost": 12.5}
+    rows = [tx(1, D(2020, 1, 1), "purchase_receipt", 50.008, 10.0, loc="BLUE"),
+            tx(2, D(2020, 1, 1), "sales_shipment", 0.25, loc="BLUE"),
+            tx(3, D(2020, 1, 1), "sales_invoice", 0.25, applies=2, loc="BLUE"),
+            tx(4, D(2020, 1, 1), "purchase_invoice", 50.008, 9660105.99733, applies=1,
+               loc="BLUE")]
+    h = _history(rows, [item], Settings(), [])
+    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    sale = got.item_ledger_entries.filter(pl.col("transaction_no") == 2)
+    assert sale.get_column("cost_amount_actual").to_list() == [-3.13]
+    check_all(got.item_ledger_entries, got.item_application_entries, got.value_entries,
+              h.items, _first_allowed(h))
 
 
 def test_r153_average_example_and_its_exception() -> None:
