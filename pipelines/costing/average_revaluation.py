@@ -23,24 +23,32 @@ from pipelines.frames import where
 from pipelines.rounding import round_to, with_cumulative_split, with_share
 
 
-def pool_contributions(entries: pl.DataFrame, source_values: pl.DataFrame, pool: pl.Expr
-                       ) -> pl.DataFrame:
-    """The static part of every AVERAGE entry's contributions: ILE rows and own cost entries.
+def pool_contributions(entries: pl.DataFrame, source_values: pl.DataFrame, pool: pl.Expr,
+                       per_pool: pl.DataFrame) -> pl.DataFrame:
+    """The static part of the contributions R85 can read: ILE rows and own cost entries of the
+    AVERAGE entries posted before a per-pool revaluation `per_pool` of their item, by
+    transaction and by date. The others never count (an entry's valuation date is never before
+    its posting date), so they are neither read nor watched round after round.
 
     Columns: entry_no, item_no, pool, tx, q (entry rows only), v (cost source entries), kind
     ('entry' or 'value').
     """
+    last = per_pool.group_by("item_no").agg(last_tx=pl.col("reval_tx").max(),
+                                             last_date=pl.col("reval_date").max())
     avg = where(entries, pl.col("costing_method") == "AVERAGE", "entry_no", "item_no",
-                "inbound", "receiving", pool=pool, tx="transaction_no", q="quantity")
+                "inbound", "receiving", "posting_date", pool=pool, tx="transaction_no",
+                q="quantity").join(last, on="item_no").filter(
+        (pl.col("tx") < pl.col("last_tx")) & (pl.col("posting_date") <= pl.col("last_date")))
     own = source_values.select(
         entry_no="item_ledger_entry_no", tx="transaction_no",
         v=pl.col("cost_amount_actual") + pl.col("cost_amount_expected"),
-    ).join(avg.select("entry_no", "item_no", "pool"), on="entry_no")
+    ).join(avg.select("entry_no", "item_no", "pool", "last_tx"), on="entry_no").filter(
+        pl.col("tx") < pl.col("last_tx"))
     return pl.concat([
         avg.with_columns(v=pl.lit(0.0), kind=pl.lit("entry")),
         own.with_columns(q=pl.lit(0.0), inbound=pl.lit(True), receiving=pl.lit(False),
                          kind=pl.lit("value")),
-    ], how="diagonal_relaxed")
+    ], how="diagonal_relaxed").drop("posting_date", "last_tx", "last_date")
 
 
 def pool_revaluation_amounts(

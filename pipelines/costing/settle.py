@@ -151,11 +151,9 @@ class _Rounds:
             self.per_pool.select("reval_tx", "inbound", "r_units", amount=pl.lit(0.0)),
         ])
         self.contributions = pooled_revaluation.pool_contributions(
-            entries, self.source_values, average.pool_of(settings))
-        # the entries whose cost or date the R85 amounts read: of the items revalued per pool
-        self.reval_inputs = self.contributions.join(
-            self.per_pool.select("item_no").unique(), on="item_no", how="semi").select(
-            "entry_no").unique()
+            entries, self.source_values, average.pool_of(settings), self.per_pool)
+        # the entries whose cost or date the R85 amounts read
+        self.reval_inputs = self.contributions.select("entry_no").unique()
         self._reval_input = marks(self.reval_inputs.get_column("entry_no"), entries.height + 1)
 
     def run(self, todo: pl.DataFrame) -> bool:
@@ -323,7 +321,8 @@ class _Rounds:
         revaluation see the same round (one round behind, a self-feeding pool oscillates).
         Returns the inbounds whose amounts moved."""
         none = pl.DataFrame(schema={"inbound": pl.Int64})
-        if self.per_pool is None or self.per_pool.height == 0:
+        # before the pools (at posting) they wait too: the first pool round computes them all
+        if self.per_pool is None or self.per_pool.height == 0 or self.at_posting:
             return none
         per_pool, revalued, contributions, inputs = (
             self.per_pool, self.avg_revalued, self.contributions, self.reval_inputs)
