@@ -182,3 +182,31 @@ def test_revalued_quantity_a_hair_below_a_half_cent_rounds_down_r81_r85() -> Non
             (1, 3, D(2024, 1, 31), D(2024, 1, 31), 49.993, 16.67)], method
         assert entry_costs(led) == [283.34, -133.36, -149.98], method
         assert led.value_entries.filter(pl.col("entry_type") == "Rounding").height == 0
+
+
+def test_r85_reads_only_the_entries_posted_before_its_item_s_last_per_pool_revaluation(
+        monkeypatch) -> None:
+    """R85 counts value entries created before R and dated on or before its date, and an
+    entry's valuation date is never before its posting date: so the stage reads (and watches,
+    round after round) only the entries posted before the item's last per-pool revaluation,
+    by transaction and by date. Here the purchase dated 02-10 (after R's date), the sale
+    posted after R, and the charge posted after R are left out, but the January sale is read at
+    its adjusted cost, charge included: -round(4 x 105.00/10) = -42.00, so the pool holds 58.00
+    for 6 and the amount is round(6 x 12) - 58.00 = 14.00 (as in the reference)."""
+    from pipelines.costing import average_revaluation
+
+    read = []
+    contributions = average_revaluation.pool_contributions
+    monkeypatch.setattr(average_revaluation, "pool_contributions",
+                        lambda *args: read.append(contributions(*args)) or read[-1])
+    led = _average((D(2020, 1, 5), "purchase", 10, 10.0, None),
+                   (D(2020, 2, 10), "purchase", 5, 11.0, None),
+                   (D(2020, 1, 20), "sale", 4, None, None),
+                   (D(2020, 1, 31), "revaluation", REVAL, 12.0, None),
+                   (D(2020, 1, 25), "sale", 3, None, None),
+                   (D(2020, 2, 15), "item_charge", None, None, 1,
+                    {"amount": 5.0, "item_charge_no": "FRT"}))
+    assert [r.sort("entry_no", "kind").select("entry_no", "kind", "tx").rows() for r in read] == [
+        [(1, "entry", 1), (1, "value", 1), (3, "entry", 3)]]
+    assert revaluation_entries(led) == [(1, 4, D(2020, 1, 31), D(2020, 1, 31), 6.0, 14.0)]
+    assert entry_costs(led) == [119.0, 55.0, -42.0, -38.5]  # (119.00 - 42.00) x 3/6 (R101)
