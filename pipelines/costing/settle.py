@@ -311,8 +311,10 @@ class _Rounds:
             | ((pl.col("target") - pl.col("target_old")).abs() > _CENT_EPS)
             | (pl.col("vdate") != pl.col("vdate_old"))
         ).select("inbound", "at_posting", "target", "vdate",
-                 cost_only=pl.col("vdate") == pl.col("vdate_old"))
-        self.inbound.put(changed.drop("cost_only"), keep_on_null=True)
+                 cost_only=pl.col("vdate") == pl.col("vdate_old"),
+                 target_only=(pl.col("vdate") == pl.col("vdate_old"))
+                 & ((pl.col("at_posting") - pl.col("at_posting_old")).abs() <= _CENT_EPS))
+        self.inbound.put(changed.drop("cost_only", "target_only"), keep_on_null=True)
         return changed
 
     def pool_revaluations(self, fresh: pl.DataFrame, changed: pl.DataFrame) -> pl.DataFrame:
@@ -375,11 +377,20 @@ class _Rounds:
                 # held outside the pools (R99), its amount moving moves the pool
                 self.inputs_moved = pl.concat([self.inputs_moved,
                                                moved.select(entry_no="inbound")]).unique()
+        # a decrease its pool values reads of its inbounds only their costs at posting and
+        # dates (its target is the pool's): an inbound whose target alone moved leaves it be
+        full = pl.concat([changed.filter(~pl.col("target_only")).select("inbound"), again])
+        of_hit = self._outbounds_of(hit)
+        return pl.concat([of_hit.filter(~self.valued_by_pool(of_hit)),
+                          self._outbounds_of(full)]).unique("entry_no", maintain_order=True)
+
+    def _outbounds_of(self, inbounds: pl.DataFrame) -> pl.DataFrame:
+        """The outbounds applied to these inbounds, or valued at one of them as u0 (R51)."""
         return pl.concat([
-            self.outbound_of.take(self.applied_to.take(hit.get_column("inbound"))
+            self.outbound_of.take(self.applied_to.take(inbounds.get_column("inbound"))
                                   .get_column("outbound")),
-            self.valued_at.take(hit.get_column("inbound")),  # u0_entry is a hit inbound, not 0
-        ]).unique("entry_no", maintain_order=True)
+            self.valued_at.take(inbounds.get_column("inbound")),  # u0_entry is one, not 0
+        ])
 
     def settled(self, converged: bool) -> Settled:
         """R60: the items given up (`stuck`) and, unless the rounds `converged`, what still
