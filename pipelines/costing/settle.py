@@ -379,18 +379,16 @@ class _Rounds:
                                                moved.select(entry_no="inbound")]).unique()
         # a decrease its pool values reads of its inbounds only their costs at posting and
         # dates (its target is the pool's): an inbound whose target alone moved leaves it be
-        full = pl.concat([changed.filter(~pl.col("target_only")).select("inbound"), again])
-        of_hit = self._outbounds_of(hit)
-        return pl.concat([of_hit.filter(~self.valued_by_pool(of_hit)),
-                          self._outbounds_of(full)]).unique("entry_no", maintain_order=True)
-
-    def _outbounds_of(self, inbounds: pl.DataFrame) -> pl.DataFrame:
-        """The outbounds applied to these inbounds, or valued at one of them as u0 (R51)."""
+        full = marks(pl.concat([changed.filter(~pl.col("target_only")).get_column("inbound"),
+                                again.get_column("inbound")]), self.entries.height + 1)
+        applied = self.applied_to.take(hit.get_column("inbound"))
+        out, read = (applied.get_column(c).to_numpy() for c in ("outbound", "inbound"))
+        at_u0 = self.valued_at.take(hit.get_column("inbound"))  # u0_entry is a hit inbound, not 0
+        u0_out, u0 = (at_u0.get_column(c).to_numpy() for c in ("entry_no", "u0_entry"))
         return pl.concat([
-            self.outbound_of.take(self.applied_to.take(inbounds.get_column("inbound"))
-                                  .get_column("outbound")),
-            self.valued_at.take(inbounds.get_column("inbound")),  # u0_entry is one, not 0
-        ])
+            self.outbound_of.take(pl.Series(out[~self._by_pool[out] | full[read]])),
+            at_u0.filter(pl.Series(~self._by_pool[u0_out] | full[u0])),
+        ]).unique("entry_no", maintain_order=True)
 
     def settled(self, converged: bool) -> Settled:
         """R60: the items given up (`stuck`) and, unless the rounds `converged`, what still
