@@ -11,6 +11,11 @@ meet.
 
 from __future__ import annotations
 
+from hypothesis import event, note
+
+from pipelines.costing import Ledger, cost_ledger
+from pipelines.errors import NotSupportedYet
+from tests.reference import reference_book
 from tests.reference.book import Book
 from tests.strategies import History
 
@@ -44,3 +49,26 @@ def _closes_nothing_when_passing(book: Book, inbound: int) -> bool:
 def _back_dated(dates: list) -> bool:
     """R41: an entry dated before an earlier-posted one of its side."""
     return any(date < max(dates[:k]) for k, date in enumerate(dates) if k)
+
+
+def costed_unless_known(h: History, refusals: tuple[str, ...] = ()) -> tuple[Book, Ledger] | None:
+    """The reference book of `h` and the stage's ledger of it; None, with a hypothesis event
+    saying why, when `h` hits a pinned disagreement or the stage refuses it (NotSupportedYet) by
+    one of the `refusals` the reference's book names (`refusals_for`). Any other refusal raises."""
+    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
+                          h.accounting_period_rows)
+    known = known_disagreement(h, book)
+    if known is not None:
+        event(f"left out: {known}")
+        return None
+    try:
+        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
+                          h.accounting_periods)
+    except NotSupportedYet as exc:
+        accepted = [r for r in refusals_for(book, refusals) if r in str(exc)]
+        if not accepted:
+            raise
+        event(f"cost_ledger: NotSupportedYet ({accepted[0]})")
+        note(f"NotSupportedYet: {exc}")
+        return None
+    return book, got

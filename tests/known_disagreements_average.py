@@ -1,22 +1,14 @@
-"""Where the costing stage and the reference disagree on AVERAGE histories and the reference
-follows costing.md.
+"""What the AVERAGE differential tests accept as a known gap: a pool that feeds its own cost
+back (R60), which the stage may leave unsettled where the reference settles it.
 
-Each disagreement is pinned by a strict xfail in test_differential_average.py; random histories
-hitting one are left out of the comparisons (and counted as a hypothesis event) until the stage is
-fixed. When a pinned test starts passing, remove its case here.
+Pinned disagreements and named refusals of every method are in `tests.known_disagreements`.
 """
 
 from __future__ import annotations
 
-from hypothesis import event, note
-
-from pipelines.costing import Ledger, cost_ledger
-from pipelines.errors import NotSupportedYet
-from tests.known_disagreements import known_disagreement, refusals_for
-from tests.reference import average, reference_book
+from tests.reference import average
 from tests.reference.adjust import quantity_applications
 from tests.reference.book import OUTBOUND, RECEIVING, Book, Entry
-from tests.strategies import History
 
 
 def feeds_itself(book: Book) -> bool:
@@ -49,34 +41,3 @@ def feeds_itself(book: Book) -> bool:
                 seen.add(e.entry_no)
                 todo += sources(e)
     return False
-
-
-def known_average_disagreement(h: History, book: Book) -> str | None:
-    """The disagreement `h` hits (a short name and its pinned test), or None."""
-    known = known_disagreement(h, book)
-    if known is not None:
-        return known
-    return None
-
-
-def costed_unless_known(h: History, refusals: tuple[str, ...] = ()) -> tuple[Book, Ledger] | None:
-    """The reference book of `h` and the stage's ledger of it; None, with a hypothesis event
-    saying why, when `h` hits a pinned disagreement or the stage refuses it (NotSupportedYet) by
-    one of the `refusals` the reference's book names (`refusals_for`). Any other refusal raises."""
-    book = reference_book(h.transaction_rows, h.item_rows, h.settings, h.period_rows,
-                          h.accounting_period_rows)
-    known = known_average_disagreement(h, book)
-    if known is not None:
-        event(f"left out: {known}")
-        return None
-    try:
-        got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings,
-                          h.accounting_periods)
-    except NotSupportedYet as exc:
-        accepted = [r for r in refusals_for(book, refusals) if r in str(exc)]
-        if not accepted:
-            raise
-        event(f"cost_ledger: NotSupportedYet ({accepted[0]})")
-        note(f"NotSupportedYet: {exc}")
-        return None
-    return book, got

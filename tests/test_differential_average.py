@@ -8,7 +8,7 @@ applies_to, fixed-applied decreases and purchase returns (R43, R97), negative in
 closed inventory periods and allow_posting_from (R111). Item ledger entries, applications and
 value entries are compared as in test_differential.py. Disagreements where the reference follows
 costing.md and the stage does not are pinned below as strict xfails and kept out of the random
-runs by `tests.known_disagreements_average`.
+runs by `tests.known_disagreements`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipelines.settings import AVERAGE_COST_CALC_TYPES, AVERAGE_COST_PERIODS, Settings
-from tests.known_disagreements_average import costed_unless_known, feeds_itself
+from tests.known_disagreements import costed_unless_known
+from tests.known_disagreements_average import feeds_itself
 from tests.reference import reference_book, reference_ledger
 from tests.reference.cases import ITEM_DTYPES, PERIOD_DTYPES, TRANSACTION_DTYPES
 from tests.strategies import History, _history, histories

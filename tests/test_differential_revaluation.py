@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pipelines.costing import cost_ledger
 from pipelines.settings import Settings
 from tests.invariants import check_all
-from tests.known_disagreements_average import costed_unless_known
+from tests.known_disagreements import costed_unless_known
 from tests.reference import (
     new_book,
     post_transaction,

@@ -21,7 +21,7 @@ from tests.invariants import (
     check_ledger_sums,
     check_texts,
 )
-from tests.known_disagreements_average import costed_unless_known
+from tests.known_disagreements import costed_unless_known
 from tests.reference import frames, reference_book, reference_ledger
 from tests.reference.adjust import first_allowed_date
 from tests.strategies import History, histories
