@@ -126,6 +126,34 @@ def test_held_back_return_adds_back_its_part_of_the_split_over_all_returns() -> 
     assert_same_ledger(got, want)
 
 
+def test_a_return_in_a_later_period_is_valued_with_its_sale_in_one_valuation(monkeypatch) -> None:
+    """R73, R96: 10 received at 10.00 in January and invoiced at 13.00 in March, 4 sold in
+    January (-52.00 once invoiced); in February 1 of them comes back at its part of the sale,
+    13.00, and 3 are sold from (78.00 + 13.00) / 7: -39.00. The pool values the return from
+    the sale's new cost in the same valuation, so one valuation settles the item (the return at
+    the sale's cost at posting, 10.00, once cost the rounds a second: -37.71, then -39.00)."""
+    from pipelines.costing import average
+
+    calls = []
+    average_costs = average.average_costs
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return average_costs(*args, **kwargs)
+
+    monkeypatch.setattr(average, "average_costs", counted)
+    got, want = _both(tx(1, D(2020, 1, 2), "purchase_receipt", 10, 10),
+                      tx(2, D(2020, 1, 3), "sale", 4),
+                      tx(3, D(2020, 2, 4), "sales_return", 1, applies=2),
+                      tx(4, D(2020, 2, 5), "sale", 3),
+                      tx(5, D(2020, 3, 6), "purchase_invoice", 10, 13, applies=1),
+                      settings=Settings(average_cost_period="month"))
+    costs = want["item_ledger_entries"].sort("entry_no")["cost_amount_actual"].to_list()
+    assert costs == [130.0, -52.0, 13.0, -39.0]
+    assert_same_ledger(got, want)
+    assert len(calls) == 1
+
+
 def test_a_pool_emptied_after_a_decimal_quantity_in_another_pool_is_empty() -> None:
     """R96: BLUE's pool takes 1 in and sells 1 before its shipment of 1, so the shipment is
     not valued by the pool and keeps its cost at posting (-10.00 expected). The 7.47 of the

@@ -1,15 +1,16 @@
 """Periodic average cost (R90-R103): every average-valued decrease of a pool and period.
 
-A pool's history is one sorted list of events: per period, first everything entering the pool
-with a valuation date in it (increases, fixed-applied decreases, charges, R94), then its valued
+A pool's history is one sorted list of events: per period, first everything entering the pool with
+a valuation date in it (increases, fixed-applied decreases, charges, R94), then its valued
 decreases in entry order, each followed by the returns it gets back within the period (R94 item 2,
-R96 step 4). A decrease costs `-round(C·q/Q)` of the running pool (R96), so each cost depends on
-the rounded costs before it. That recurrence is solved without a loop over entries: a first guess
-from the unrounded recurrence `x_p = r_p·(x_{p-1} + vin_p)` (an associative scan over periods,
-Hillis-Steele, log2(periods) steps), then whole-array passes of the exact rule until no cost
-changes. A pass fixes at least the first wrong cost of every pool, and rounding differences rarely
-reach far, so the passes are few; the pools still moving after a few are then valued exactly from
-their first moving event, window by window (`_Pools.exact_in`).
+R96 step 4); a return in a later period enters at its part of its decrease's cost (R73), computed
+in the same passes. A decrease costs `-round(C·q/Q)` of the running pool (R96), so each cost
+depends on the rounded costs before it. That recurrence is solved without a loop over entries: a
+first guess from the unrounded recurrence `x_p = r_p·(x_{p-1} + vin_p)` (an associative scan over
+periods, Hillis-Steele, log2(periods) steps), then whole-array passes of the exact rule until no
+cost changes. A pass fixes at least the first wrong cost of every pool, and rounding differences
+rarely reach far, so the passes are few; the pools still moving after a few are then valued exactly
+from their first moving event, window by window (`_Pools.exact_in`).
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def pool_events(
     it, so it reaches the decreases posted after it (R96 step 1, R101).
 
     Columns: pool, period_end, cls (0 entering, 1 decrease or its return), ord1, ord2, dq, dc,
-    decrease (valued by average), q_dec, c_post, source_row (add-backs: the decrease's row),
-    split_hi, split_lo, whole (add-backs: the R3 split of the decrease's cost).
+    decrease (valued by average), q_dec, c_post, source_row (add-backs and returns in a later
+    period: their decrease's row), base (their value besides their part of its cost), split_hi,
+    split_lo, whole (their R3 part of the decrease's cost).
     """
     by_item = settings.average_cost_calc_type == "item"
     values = entries.select(
@@ -112,13 +114,19 @@ def pool_events(
     # R94 item 2: a return (or, calc type item, a to-leg) of a valued decrease of the same pool and
     # period is held back and added back right after it; R99: under calc type item a transfer
     # changes nothing in the pool, so its from-leg is valued without being deducted.
-    held_back = (
-        pl.col("receiving") & pl.col("source_decrease").fill_null(False)
-        & (pl.col("source_pool") == pl.col("pool"))
-        & (pl.col("source_period") == pl.col("period_end"))
-    )
+    of_a_decrease = (pl.col("receiving") & pl.col("source_decrease").fill_null(False)
+                     & (pl.col("source_pool") == pl.col("pool")))
+    held_back = of_a_decrease & (pl.col("source_period") == pl.col("period_end"))
+    # a return in a later period enters its pool at its decrease's cost (R73) computed in the
+    # same valuation, as an add-back is: no round of the fixed point between the two
+    later_return = (of_a_decrease & (pl.col("type") != "transfer")
+                    & (pl.col("source_period") < pl.col("period_end")))
     transfer_in_pool = (pl.col("type") == "transfer") & pl.lit(by_item)
-    values = values.with_columns(held_back=held_back.fill_null(False))
+    # R3: a decrease's cost is split over all its cost-receiving entries, in entry order
+    splits = values.filter(pl.col("receiving")).sort("source_entry", "entry_no").select(
+        "entry_no", split_hi=pl.col("q").cum_sum().over("source_entry"))
+    values = values.hstack(aligned(splits, "entry_no", entry_no)).with_columns(
+        held_back=held_back.fill_null(False), later_return=later_return.fill_null(False))
     entering = values.filter(~pl.col("decrease")).select(
         "pool", "period_end", pl.lit(0).alias("cls"), pl.col("entry_no").alias("ord1"),
         pl.lit(0, dtype=pl.Int64).alias("ord2"),
@@ -126,6 +134,10 @@ def pool_events(
         dc=pl.when(~pl.col("inbound")).then(pl.col("out_target"))  # fixed-applied (R97)
         .when(pl.col("held_back")).then(pl.col("source_base"))  # its charges stay (R170.10)
         .otherwise(pl.col("source_base") + pl.col("target")),
+        back_of=pl.when("later_return").then("source_entry"),
+        base=pl.when("later_return").then("source_base"),
+        split_hi=pl.when("later_return").then("split_hi"),
+        whole=pl.when("later_return").then("source_q"),
     )
     decreases = values.filter(pl.col("decrease")).select(
         "pool", "period_end", pl.lit(1).alias("cls"), pl.col("entry_no").alias("ord1"),
@@ -135,14 +147,11 @@ def pool_events(
         deducted=~transfer_in_pool,
     )
     # held-back to-legs under calc type item are already netted out by their undeducted from-leg
-    # their R3 parts are cut from the split over all the decrease's returns, held back or not
-    added_back = values.filter(pl.col("receiving")).sort("source_entry", "entry_no").with_columns(
-        split_hi=pl.col("q").cum_sum().over("source_entry"),
-    ).filter(pl.col("held_back") & (pl.col("type") != "transfer")).select(
+    added_back = values.filter(pl.col("held_back") & (pl.col("type") != "transfer")).select(
         "pool", "period_end", pl.lit(1).alias("cls"), pl.col("source_entry").alias("ord1"),
-        pl.col("entry_no").alias("ord2"), pl.col("split_hi"), dq=pl.col("q"), dc=pl.lit(0.0),
-        whole=pl.col("source_q"),
-    ).with_columns(split_lo=pl.col("split_hi") - pl.col("dq"))
+        pl.col("entry_no").alias("ord2"), "split_hi", dq=pl.col("q"), dc=pl.lit(0.0),
+        back_of="source_entry", base=pl.lit(0.0), whole=pl.col("source_q"),
+    )
     revalued = pl.DataFrame()
     if revaluations is not None and revaluations.height:
         revalued = _with_period_end(
@@ -155,10 +164,9 @@ def pool_events(
                        how="diagonal_relaxed").sort(
         "pool", "period_end", "cls", "ord1", "ord2").with_row_index("row")
     rows = events.filter(pl.col("ord2") == 0).select("ord1", source_row="row")
-    return events.hstack(aligned(rows, "ord1", events.get_column("ord1"))).with_columns(
+    return events.hstack(aligned(rows, "ord1", events.get_column("back_of"))).with_columns(
         decrease=(pl.col("cls") == 1) & (pl.col("ord2") == 0),
-        source_row=pl.when((pl.col("ord2") > 0) & (pl.col("ord2") < _AFTER_ADD_BACKS))
-        .then(pl.col("source_row")),
+        split_lo=pl.col("split_hi") - pl.col("dq"),
     )
 
 
@@ -215,8 +223,11 @@ class _Pools:
         self.q_dec = ev.get_column("q_dec").fill_null(0.0).to_numpy()
         self.q_dec_units = np.rint(self.q_dec * QTY_SCALE).astype(np.int64)
         self.c_post = ev.get_column("c_post").fill_null(0.0).to_numpy()
+        # add-backs and returns in a later period: dc is base + a part of their decrease's cost
         self.is_back = ev.get_column("source_row").is_not_null().to_numpy()
         self.src = ev.get_column("source_row").fill_null(0).to_numpy()
+        self.base = ev.get_column("base").fill_null(0.0).to_numpy()
+        self.added_back = self.is_back & (ev.get_column("cls") == 1).to_numpy()
         # the add-backs' R3 split, in quantity units
         self.hi, self.lo, self.whole = (
             np.rint(ev.get_column(c).fill_null(fill).to_numpy() * QTY_SCALE).astype(np.int64)
@@ -248,10 +259,10 @@ class _Pools:
         return _sums_before(self.dc, self.start, self.p)
 
     def _back(self, total: np.ndarray, i: np.ndarray) -> np.ndarray:
-        """R96 step 4: the add-backs' (rows `i`) R3 parts of `total`, minus their decrease's
-        cost."""
-        return (round_shares(total, self.hi[i], self.whole[i], self.p)
-                - round_shares(total, self.lo[i], self.whole[i], self.p))
+        """R96 step 4, R73: the value of the returns at rows `i`: their base plus their R3 part
+        of `total`, minus their decrease's cost."""
+        return self.base[i] + (round_shares(total, self.hi[i], self.whole[i], self.p)
+                               - round_shares(total, self.lo[i], self.whole[i], self.p))
 
     def costs(self, t: np.ndarray) -> np.ndarray:
         """One pass of R96 over everything: every cost from the running pools `t` implies."""
@@ -416,8 +427,7 @@ def _first_guess(ev: pl.DataFrame, pools: _Pools) -> np.ndarray:
                                           pools.c_post, pools.p)
     per = ev.select("pool", "period_end").with_columns(
         seg=pl.Series(pools.seg_id),
-        pool_id=pl.Series(pool_id), entering=pl.Series(~is_dec & ~ev["source_row"].is_not_null()
-                                                         .to_numpy()),
+        pool_id=pl.Series(pool_id), entering=pl.Series(~is_dec & ~pools.added_back),
         dq=pl.Series(dq), dc=pl.Series(dc),
         valued_q=pl.Series(np.where(valued & deducted, q_dec, 0.0)),
         posted=pl.Series(np.where(is_dec & ~valued & deducted, -c_post, 0.0)),

@@ -127,6 +127,7 @@ class _Rounds:
         self.targets = None  # the average costs of the last round: the next starts from them
         self.inputs_moved = None  # entries whose cost inputs moved last round (None: first)
         self.hit = None  # inbounds that moved last round
+        self.inside = None  # marks the returns this round's pools valued themselves (`_average`)
         self.revalued = self.amounts = self.avg_revalued = self.per_pool = None
         self.contributions = self.reval_inputs = None
         # items whose Revaluation amounts moved (None: all, to begin with): their R85 amounts
@@ -216,6 +217,7 @@ class _Rounds:
     def pools(self, fresh: pl.DataFrame, triggers: pl.DataFrame | None) -> pl.DataFrame:
         """Step 2: the pools with a moved input (a whole item, so that all returns of a sale are
         in one frame, R3) value their decreases; `fresh` plus the decreases that moved."""
+        self.inside = None
         if self.at_posting:
             return fresh
         now = self.averaged if triggers is None else self.averaged.join(
@@ -231,9 +233,10 @@ class _Rounds:
             fresh.filter(~self.valued_by_pool(fresh)).get_column("entry_no")), fresh,
             self.settings)
         ids = now.select("entry_no")  # what the pools read, before the joins of pool_events
-        found = self._value_pools(
+        found, inside = self._value_pools(
             now, self.inbound.take(ids.get_column("entry_no")).update(received, on="inbound"),
             self.results.take(ids.get_column("entry_no")))
+        self.inside = marks(inside.get_column("entry_no"), self.entries.height + 1)
         self.targets = found if self.targets is None else pl.concat(
             [self.targets.join(found, on="entry_no", how="anti"), found])
         moved = found.join(self.results.take(found.get_column("entry_no"))
@@ -245,13 +248,16 @@ class _Rounds:
             pl.concat([fresh.get_column("entry_no"), moved.get_column("entry_no")]))
 
     def _value_pools(self, now: pl.DataFrame, inbound: pl.DataFrame,
-                     results: pl.DataFrame) -> pl.DataFrame:
+                     results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """§8 for the pools of `now`, all at once; the items in `in_key_order` pool by pool in
         key order, each pool reading the to-legs of the pools before it at their new cost
         (R170.15: the reference's order), so that two pools feeding each other in one period
-        cannot swap their roundings round after round."""
+        cannot swap their roundings round after round. Returns the costs, and the returns
+        valued inside the pools (entry_no, `_average`)."""
         ordered = now.join(self.in_key_order, on="item_no", how="semi")
-        found = [self._average(now.join(ordered, on="entry_no", how="anti"), inbound, results)]
+        costs, returns = self._average(now.join(ordered, on="entry_no", how="anti"), inbound,
+                                       results)
+        found, inside = [costs], [returns]
         ordered = ordered.with_columns(
             rank=pl.col("key_id") - pl.col("key_id").min().over("item_no"))
         for rank in range(ordered.get_column("rank").max() + 1 if ordered.height else 0):
@@ -260,27 +266,34 @@ class _Rounds:
                 inbound = inbound.update(received_values(
                     self.received_from.take(done.get_column("entry_no")),
                     results.update(done, on="entry_no"), self.settings), on="inbound")
-            found.append(self._average(ordered.filter(pl.col("rank") == rank).drop("rank"),
-                                       inbound, results))
-        return pl.concat(found)
+            costs, returns = self._average(ordered.filter(pl.col("rank") == rank).drop("rank"),
+                                           inbound, results)
+            found.append(costs)
+            inside.append(returns)
+        return pl.concat(found), pl.concat(inside)
 
     def _average(self, now: pl.DataFrame, inbound: pl.DataFrame,
-                 results: pl.DataFrame) -> pl.DataFrame:
-        """R94-R102: the costs of the decreases of the pools of `now` (entry_no, target, valued)."""
+                 results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """R94-R102: the costs of the decreases of the pools of `now` (entry_no, target, valued),
+        and the returns their pools value from them (entry_no): added back (R96 step 4) or in a
+        later period, each at its part of its decrease's new cost, which `received` then gives
+        it again."""
         events = average.pool_events(
             now, inbound, results, self.settings, self.accounting_periods,
             None if self.avg_revalued is None
             else pooled_revaluation.pool_events_of(self.avg_revalued, self.amounts))
         found, _, stuck = average.average_costs(events, self.settings, self.targets)
+        inside = events.filter(pl.col("source_row").is_not_null()).select(
+            entry_no=pl.when(pl.col("cls") == 0).then("ord1").otherwise("ord2"))
         if stuck.height == 0:
-            return found
+            return found, inside
         # R60: such an item does not settle; its decreases keep the costs they had
         items = stuck.join(now.select("pool", "item_no").unique("pool"), on="pool").select(
             "item_no").unique()
         self.stuck = pl.concat([self.stuck, items]).unique().sort("item_no")
         self.averaged = self.averaged.join(items, on="item_no", how="anti")
         return found.join(now.join(items, on="item_no", how="semi").select("entry_no"),
-                          on="entry_no", how="anti")
+                          on="entry_no", how="anti"), inside
 
     def _watch_oscillation(self, moved: pl.DataFrame) -> None:
         """Two pools feeding each other in one period (calc type item_location_variant) can
@@ -356,10 +369,14 @@ class _Rounds:
         """The outbounds applied to an inbound that moved, or valued at its cost as u0 (R51);
         the per-entry revaluations of those inbounds follow them (R81)."""
         hit = self.hit = pl.concat([changed.select("inbound"), again]).unique()
+        # a cost alone moving moves no pool where the pool does not read it (R99), or where it
+        # valued it itself from the decrease it just valued (`_average`)
+        cost_only = changed.filter("cost_only")
+        if self.inside is not None:
+            cost_only = cost_only.filter(~pl.Series(self.inside[cost_only["inbound"].to_numpy()]))
         self.inputs_moved = pl.concat([
             changed.filter(~pl.col("cost_only")).select("inbound"),
-            changed.filter("cost_only").join(self.outside_pools, on="inbound", how="anti")
-            .select("inbound"),
+            cost_only.join(self.outside_pools, on="inbound", how="anti").select("inbound"),
             again,
         ]).unique().select(entry_no="inbound")
         if self.revalued is not None:  # R81: a received cost, an earlier per-pool revaluation
