@@ -297,3 +297,31 @@ def test_fixed_application_after_a_back_dated_inbound_is_not_an_input_error() ->
     got, want = _pipeline_and_reference(*rows)
     assert want["item_ledger_entries"]["cost_amount_actual"].to_list() == [10, 20, -20, -10]
     assert_same_ledger(got, want)
+
+
+def test_a_sale_nothing_reads_is_costed_once_after_the_rounds(monkeypatch) -> None:
+    """R60, R72: 10 received at 10.00 and invoiced at 12.00 later go MAIN -> BLUE -> RED, and 4
+    are sold at RED: -48.00. The to-legs take their costs round after round along the chain;
+    the sale is read by nothing (no return, not AVERAGE), so its cost is computed once, from
+    the chain's final costs, not in every round one of its inbounds moved."""
+    from pipelines.costing import settle
+    from tests.test_reference import D, tx
+
+    costed = []
+    outbound_costs = settle.outbound_costs
+
+    def counted(outbounds, *args, **kwargs):
+        costed.extend(outbounds.get_column("entry_no").to_list())
+        return outbound_costs(outbounds, *args, **kwargs)
+
+    monkeypatch.setattr(settle, "outbound_costs", counted)
+    got, want = _pipeline_and_reference(
+        tx(1, D(2020, 1, 1), "purchase_receipt", 10, 10),
+        tx(2, D(2020, 1, 2), "transfer", 10) | {"to_location_code": "BLUE"},
+        tx(3, D(2020, 1, 3), "transfer", 10, loc="BLUE") | {"to_location_code": "RED"},
+        tx(4, D(2020, 1, 4), "sale", 4, loc="RED"),
+        tx(5, D(2020, 1, 5), "purchase_invoice", 10, 12, applies=1))
+    sale = got.item_ledger_entries.filter(pl.col("transaction_no") == 4)
+    assert sale["cost_amount_actual"].to_list() == [-48.0]
+    assert costed.count(sale["entry_no"].item()) == 1
+    assert_same_ledger(got, want)

@@ -7,7 +7,8 @@ A round has four steps, each a method of `_Rounds`:
 2. `pools`: the average pools with a moved input value their decreases again (§8);
 3. `received`: cost-receiving inbounds (to-legs, returns) follow their sources (R73, R74);
 4. `pool_revaluations`: per-pool revaluation amounts follow what they read (R85, R170.15).
-What moved in steps 3 and 4 chooses the next round's outbounds (`next_outbounds`).
+What moved in steps 3 and 4 chooses the next round's outbounds (`next_outbounds`). The rounds
+carry only the outbounds other entries read; the others (most sales) are costed once, after them.
 """
 
 from __future__ import annotations
@@ -63,10 +64,12 @@ def settle_costs(
     # join. Where rounding leaves two fixed points this start picks the reference's whenever
     # the costs only fall or only rise from it (the order of R170.15 decides the rest)
     rounds.at_posting = True
-    rounds.run(rounds.outbounds_table)
+    rounds.run(rounds.read)
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
     rounds.amounts_moved = None
-    return rounds.settled(rounds.run(rounds.outbounds_table.clear()))
+    converged = rounds.run(rounds.read.clear())
+    rounds.results.put(rounds.costs(rounds.unread))
+    return rounds.settled(converged)
 
 
 class _Rounds:
@@ -84,6 +87,17 @@ class _Rounds:
                                key="inbound")
         self.not_yet = NotYet(source_values, self.inbound.frame)
         self.outbounds_table = outbound_table(entries)
+        # the outbounds other entries read: sources of cost-receiving inbounds (R73, R74) and
+        # AVERAGE decreases (their pools, R85). The others are costed once, after the rounds,
+        # from the final costs of what they read (a sale is most of them, and its inbounds can
+        # move in many rounds)
+        self._read = marks(pl.concat([
+            where(entries, pl.col("receiving"), "source_entry").to_series(),
+            where(entries, pl.col("costing_method") == "AVERAGE", "entry_no").to_series(),
+        ]), entries.height + 1)
+        is_read = pl.Series(self._read[self.outbounds_table.get_column("entry_no").to_numpy()])
+        self.read, self.unread = (self.outbounds_table.filter(is_read),
+                                  self.outbounds_table.filter(~is_read))
         # the outbounds by entry, and by the entry that is their u0 (R51), taken without a join
         self.outbound_of = ByEntry(self.outbounds_table, entries.height + 1)
         self.valued_at = Grouped(self.outbounds_table.with_columns(
@@ -177,18 +191,22 @@ class _Rounds:
         """Per row of `frame`: is its entry a decrease its pool values (`by_pool`)?"""
         return pl.Series(self._by_pool[frame.get_column("entry_no").to_numpy()])
 
+    def costs(self, todo: pl.DataFrame) -> pl.DataFrame:
+        """R51, R72, R92: the costs of the outbounds `todo` from their applications now."""
+        reval = None if self.links_of is None else revaluation.shares_per_outbound(
+            self.links_of.take(todo.get_column("entry_no")), self.amounts, self.p)
+        applied = self.applied_from.take(todo.get_column("entry_no"))
+        if todo.height > self.inbound.frame.height // 4:  # most inbounds: no lookup
+            asked = self.inbound.frame
+        else:
+            asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
+                                                 todo.get_column("u0_entry")]))
+        return outbound_costs(todo, asked, applied, self.not_yet, self.settings, reval)
+
     def outbounds(self, todo: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """Step 1: costs of `todo` from their applications. Returns them (`fresh`) and the
         entries whose pools must be recomputed (`triggers`; None: every pool, first round)."""
-        reval = None if self.links_of is None else revaluation.shares_per_outbound(
-            self.links_of.take(todo.get_column("entry_no")), self.amounts, self.p)
-        if todo is self.outbounds_table:  # the first round: all of them, no lookups
-            applied, asked = self.applied_from.frame, self.inbound.frame
-        else:
-            applied = self.applied_from.take(todo.get_column("entry_no"))
-            asked = self.inbound.take(pl.concat([applied.get_column("inbound"),
-                                                 todo.get_column("u0_entry")]))
-        fresh = outbound_costs(todo, asked, applied, self.not_yet, self.settings, reval)
+        fresh = self.costs(todo)
         by_pool = self.valued_by_pool(fresh)
         pooled, own = fresh.filter(by_pool), fresh.filter(~by_pool)
         if self.at_posting:  # before the pools: a decrease valued by its pool at its posting cost
@@ -402,9 +420,11 @@ class _Rounds:
         out, read = (applied.get_column(c).to_numpy() for c in ("outbound", "inbound"))
         at_u0 = self.valued_at.take(hit.get_column("inbound"))  # u0_entry is a hit inbound, not 0
         u0_out, u0 = (at_u0.get_column(c).to_numpy() for c in ("entry_no", "u0_entry"))
+        # the outbounds nothing reads wait for the end (`settle_costs`)
         return pl.concat([
-            self.outbound_of.take(pl.Series(out[~self._by_pool[out] | full[read]])),
-            at_u0.filter(pl.Series(~self._by_pool[u0_out] | full[u0])),
+            self.outbound_of.take(pl.Series(
+                out[self._read[out] & (~self._by_pool[out] | full[read])])),
+            at_u0.filter(pl.Series(self._read[u0_out] & (~self._by_pool[u0_out] | full[u0]))),
         ]).unique("entry_no", maintain_order=True)
 
     def settled(self, converged: bool) -> Settled:
