@@ -315,10 +315,11 @@ class _Pools:
             after = _scan_affine(np.where(opens, 0.0, a), np.where(opens, a * c0[r] + b, b), r)
             unrounded = np.where(opens, c0[r], np.concatenate([[0.0], after[:-1]]))
             tt = np.where(valued, -_round(unrounded * q_dec / q, self.p), -self.c_post[g])
+            backs = np.flatnonzero(back)
             for again in range(_REFINE + 1):  # then each decrease at the guessed pool's cost
-                total = -np.where(inside, tt[at_src], t[src])
-                d = np.where(dec, np.where(deducted, tt, 0.0),
-                             np.where(back, self._back(total, g), self.dc[g]))
+                d = np.where(dec, np.where(deducted, tt, 0.0), self.dc[g])
+                d[backs] = self._back(-np.where(inside[backs], tt[at_src[backs]],
+                                                t[src[backs]]), g[backs])
                 guessed = c0[r] + _sums_before(d, off[r], self.p)  # the pool, guessed
                 if again < _REFINE:
                     tt = np.where(valued, -_round(guessed * q_dec / q, self.p), tt)
