@@ -228,7 +228,7 @@ class _Pools:
         self.src = ev.get_column("source_row").fill_null(0).to_numpy()
         self.base = ev.get_column("base").fill_null(0.0).to_numpy()
         self.added_back = self.is_back & (ev.get_column("cls") == 1).to_numpy()
-        # the add-backs' R3 split, in quantity units
+        # the returns' R3 split, in quantity units
         self.hi, self.lo, self.whole = (
             np.rint(ev.get_column(c).fill_null(fill).to_numpy() * QTY_SCALE).astype(np.int64)
             for c, fill in (("split_hi", 0.0), ("split_lo", 0.0), ("whole", 1.0)))
@@ -260,7 +260,7 @@ class _Pools:
 
     def _back(self, total: np.ndarray, i: np.ndarray) -> np.ndarray:
         """R96 step 4, R73: the value of the returns at rows `i`: their base plus their R3 part
-        of `total`, minus their decrease's cost."""
+        of `total` (what their decrease took from the pool: minus its cost)."""
         return self.base[i] + (round_shares(total, self.hi[i], self.whole[i], self.p)
                                - round_shares(total, self.lo[i], self.whole[i], self.p))
 
