@@ -64,11 +64,11 @@ def settle_costs(
     # join. Where rounding leaves two fixed points this start picks the reference's whenever
     # the costs only fall or only rise from it (the order of R170.15 decides the rest)
     rounds.at_posting = True
-    rounds.run(rounds.read)
+    rounds.run(rounds.read_outbounds)
     rounds.at_posting, rounds.inputs_moved = False, None  # the first pool round values them all
     rounds.amounts_moved = None
-    converged = rounds.run(rounds.read.clear())
-    rounds.results.put(rounds.costs(rounds.unread))
+    converged = rounds.run(rounds.read_outbounds.clear())
+    rounds.results.put(rounds.costs(rounds.unread_outbounds))
     return rounds.settled(converged)
 
 
@@ -87,17 +87,6 @@ class _Rounds:
                                key="inbound")
         self.not_yet = NotYet(source_values, self.inbound.frame)
         self.outbounds_table = outbound_table(entries)
-        # the outbounds other entries read: sources of cost-receiving inbounds (R73, R74) and
-        # AVERAGE decreases (their pools, R85). The others are costed once, after the rounds,
-        # from the final costs of what they read (a sale is most of them, and its inbounds can
-        # move in many rounds)
-        self._read = marks(pl.concat([
-            where(entries, pl.col("receiving"), "source_entry").to_series(),
-            where(entries, pl.col("costing_method") == "AVERAGE", "entry_no").to_series(),
-        ]), entries.height + 1)
-        is_read = pl.Series(self._read[self.outbounds_table.get_column("entry_no").to_numpy()])
-        self.read, self.unread = (self.outbounds_table.filter(is_read),
-                                  self.outbounds_table.filter(~is_read))
         # the outbounds by entry, and by the entry that is their u0 (R51), taken without a join
         self.outbound_of = ByEntry(self.outbounds_table, entries.height + 1)
         self.valued_at = Grouped(self.outbounds_table.with_columns(
@@ -115,6 +104,15 @@ class _Rounds:
             entries, pl.col("costing_method") == "AVERAGE", "entry_no", "item_no", "key_id",
             "inbound", "receiving", "source_entry", "type", "leg", "units", "quantity",
             "applies_to_entry", pool=average.pool_of(settings))  # what pool_events reads
+        # the outbounds other entries read: sources of cost-receiving inbounds (R73, R74) and
+        # AVERAGE decreases (their pools, R85). The others are costed once, after the rounds,
+        # from the final costs of what they read (a sale is most of them, and its inbounds can
+        # move in many rounds)
+        self._read = marks(pl.concat([receiving.get_column("source_entry"),
+                                      self.averaged.get_column("entry_no")]), entries.height + 1)
+        is_read = pl.Series(self._read[self.outbounds_table.get_column("entry_no").to_numpy()])
+        self.read_outbounds, self.unread_outbounds = (self.outbounds_table.filter(is_read),
+                                                      self.outbounds_table.filter(~is_read))
         # R93: the pool, not the application, values these decreases; their application-based
         # target is only a placeholder until their pool is recomputed
         self.by_pool = self.averaged.filter(
