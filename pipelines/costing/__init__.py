@@ -10,6 +10,7 @@ import polars as pl
 from pipelines.costing import revaluation
 from pipelines.costing import value_entries as ve
 from pipelines.costing.application import apply_quantities
+from pipelines.costing.by_entry import at_entry_no
 from pipelines.costing.dates import first_allowed_date
 from pipelines.costing.fifo import rounding_amounts
 from pipelines.costing.ledger import (
@@ -21,6 +22,7 @@ from pipelines.costing.ledger import (
 )
 from pipelines.costing.parts import parts_for, settled_in_parts
 from pipelines.costing.settle import settle_costs
+from pipelines.frames import gather_rows
 from pipelines.settings import Settings
 from schemas.base import Code, columns
 from schemas.ledger import ItemLedgerEntry
@@ -103,10 +105,14 @@ def cost_ledger(
         rounding = rounding.join(left_alone, on="entry_no", how="anti")
     # the rest of the entries' columns go now, not when costing returns (at 10M, 0.8 GB less
     # under the tables, whose pages cost most: docs/benchmarks.md, run BD), and their texts
-    # are held as Categorical, as the tables hold them (0.7-1 GB less, run BG)
+    # are held as Categorical, as the tables hold them (0.7-1 GB less, run BG). In entry number
+    # order (row i is entry i + 1), the order of the item ledger entries table: each table
+    # then finds an entry's row by its number, and none reorders them again.
     entries = entries.select(c for c in entries.columns
                              if c in TABLE_COLUMNS or c in columns(ItemLedgerEntry)).with_columns(
         pl.col(pl.String).cast(Code))
+    entries = gather_rows(entries, at_entry_no(entries.get_column("entry_no"), pl.int_range(
+        entries.height, dtype=pl.Int64, eager=True), entries.height))
     adjustments = ve.adjustment_entries(
         posted, targets, rounding, first_allowed_date(inventory_periods, settings), settings)
     del targets, rounding

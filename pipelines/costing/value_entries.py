@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.costing.by_entry import at_entry_no, sums_per_entry
+from pipelines.costing.by_entry import at_entry_no, positions_in, sums_per_entry
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import (
     TRANSACTION_TEXTS,
@@ -90,8 +90,8 @@ def posted_value_entries(
     del out, shipped, invoiced, sales_invoice, received  # copied into rows: not beside its sort
     rows = sort_ints(rows, "transaction_no", "seq", "item_ledger_entry_no")
     # each row's texts are its transaction's (R20): a gather in nearly rising order
-    tx = transactions.get_column("transaction_no")  # sorted (cost_ledger)
-    of_tx = tx.search_sorted(rows.get_column("transaction_no"))
+    of_tx = positions_in(transactions.get_column("transaction_no"),  # sorted (cost_ledger)
+                         rows.get_column("transaction_no"))
     return (
         rows.with_columns(
             *transactions.select(TRANSACTION_TEXTS)[of_tx].get_columns(),
@@ -206,7 +206,8 @@ def value_entries_table(
     settings: Settings,
 ) -> pl.DataFrame:
     """Every value entry with the fields of R20 and R33, in entry number order: `rows` are the
-    posted value entries, then the adjustments (both numbered already)."""
+    posted value entries, then the adjustments (both numbered already); `entries` are in entry
+    number order (row i is entry i + 1)."""
     # R33: actual cost per invoiced unit, else value per valued unit
     invoiced = pl.col("invoiced_quantity") != 0
     cost = pl.when(invoiced).then("cost_amount_actual").otherwise(
@@ -215,13 +216,12 @@ def value_entries_table(
     # each value entry's item ledger entry fields: a gather by entry number, not a join
     n = entries.height
     of_entry = rows.get_column("item_ledger_entry_no") - 1
-    row_of = at_entry_no(entries.get_column("entry_no"), pl.int_range(n, eager=True), n)
     from_entry = entries.select(
         pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
         # R93: outbounds of AVERAGE items without a fixed application
         valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
         & ~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
-    )[row_of.gather(of_entry)]
+    )[of_entry]
     entry_valuation_date = at_entry_no(valuation_dates.get_column("item_ledger_entry_no"),
                                        valuation_dates.get_column("valuation_date"), n)
     table = conform(
@@ -252,7 +252,8 @@ def value_entries_table(
 def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
                               value_entries: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """R12, R150: quantities from the applications, amounts summed over the value entries (and
-    rounded again: a sum of rounded floats is not always the float of the rounded sum)."""
+    rounded again: a sum of rounded floats is not always the float of the rounded sum).
+    `entries` are in entry number order, as the table is."""
     p = settings.amount_rounding_precision
     n = entries.height
     amounts = ["cost_amount_expected", "cost_amount_actual", "sales_amount_actual"]
@@ -263,12 +264,9 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     units = applications.select(pl.col("units").cast(pl.Float64))
     applied = (sums_per_entry(applications.get_column("inbound"), units, n)
                - sums_per_entry(applications.get_column("outbound"), units, n))
-    # in entry number order (row i is entry i + 1): the entries' numbers are 1..n, so the rows
-    # are gathered by the inverse permutation, without sorting the entry numbers
-    in_order = at_entry_no(entries.get_column("entry_no"), pl.int_range(n, eager=True), n)
     frame = entries.select("inbound", "units", *(
         c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
-    ))[in_order].with_columns(pl.col("entry_no").set_sorted(),
+    )).with_columns(pl.col("entry_no").set_sorted(),
                               applied.get_column("units").cast(pl.Int64).alias("applied"))
     remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
         "applied")
@@ -282,9 +280,9 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
 
 
 def application_entries_table(entries: pl.DataFrame, applications: pl.DataFrame) -> pl.DataFrame:
-    """R47: one row per inbound entry, one per (outbound, inbound) quantity application."""
-    dates = at_entry_no(entries.get_column("entry_no"), entries.get_column("posting_date"),
-                        entries.height)
+    """R47: one row per inbound entry, one per (outbound, inbound) quantity application.
+    `entries` are in entry number order."""
+    dates = entries.get_column("posting_date")
     # a cost source's own row; a cost-receiving inbound's row names its source (cost application)
     own = where(
         entries, pl.col("inbound"), pl.col("entry_no").alias("item_ledger_entry_no"),
