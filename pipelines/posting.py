@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pipelines.errors import InputError, Problem
@@ -311,18 +312,7 @@ def post_inventory_cost_to_gl(
     )
     # an account row and its balancing row (next in R123 order) share one description: the
     # rows come in such pairs, so the account rows are every other one
-    accounts = rows.gather_every(2)
-    described = _gather(entries, accounts, {
-        "entry_type": pl.col("entry_type"), "item_no": pl.col("item_no"),
-        "posting_date": pl.col("posting_date"),
-    }).select(pl.format(
-        "{}{} {} on {}", "entry_type",
-        pl.when(pl.lit(accounts["slot"]) == 0).then(pl.lit(" (expected)")).otherwise(pl.lit("")),
-        "item_no", _date_text(entries.get_column("posting_date")),
-    )).to_series()
-    # what the G/L rows no longer read goes before they are built: at 10M about 0.3 GB less
-    # held at posting's peak, where every gigabyte is dear (docs/benchmarks.md, run BD)
-    del accounts
+    described = _descriptions(entries, rows.gather_every(2))
     rows = rows.select("row", "at", "amount")
     gl_entries = _gather(entries, rows, {
         "posting_date": pl.col("posting_date"), "value_entry_no": pl.col("entry_no"),
@@ -340,14 +330,30 @@ def post_inventory_cost_to_gl(
     return gl_entries, posted
 
 
-def _date_text(dates: pl.Series) -> pl.Expr:
-    """`posting_date` as text, looked up among the days of `dates`' range: a date per row cast
-    to text costs a second at 15M rows."""
-    if dates.null_count() == dates.len():
-        return pl.col("posting_date").cast(pl.String)
-    days = pl.date_range(dates.min(), dates.max(), eager=True)
-    return pl.lit(days.cast(pl.String)).gather(
-        pl.col("posting_date").to_physical() - days.to_physical().min())
+def _descriptions(entries: pl.DataFrame, accounts: pl.DataFrame) -> pl.Series:
+    """R123's free text of each account row (`accounts`: row, slot): the cost's kind and the
+    item, `Direct Cost (expected) ITEM1` (the row's own posting_date and item_no columns say the
+    rest). A Code: each of the kinds times items texts is made once and found by the entry
+    type's and the item's category codes (at 10M transactions, a text made per row cost posting
+    2-3 s)."""
+    types, items = (entries.get_column(c).unique() for c in ("entry_type", "item_no"))
+    n = 2 * len(items)  # per entry type: with (expected) and without, each for every item
+    kind = np.repeat(np.arange(len(types)), n)
+    texts = pl.DataFrame({
+        "entry_type": types.gather(kind),
+        "expected": np.tile(np.repeat([True, False], len(items)), len(types)),
+        "item_no": items.gather(np.tile(np.arange(len(items)), 2 * len(types))),
+    }).select(pl.format("{}{} {}", "entry_type", pl.when("expected").then(
+        pl.lit(" (expected)")).otherwise(pl.lit("")), "item_no").cast(Code)).to_series()
+    at = accounts.get_column("row").to_numpy()
+    ranks = []
+    for values in (types, items):  # a category code's rank among `values`, row by row
+        codes = values.to_physical().to_numpy().astype(np.int64)
+        rank = np.zeros(int(codes.max(initial=0)) + 1, dtype=np.int64)
+        rank[codes] = np.arange(len(codes))
+        ranks.append(rank[entries.get_column(values.name).to_physical().to_numpy()[at]])
+    expected = accounts.get_column("slot").to_numpy() == 0  # R123: the Xe pair's account row
+    return texts.gather(pl.Series(ranks[0] * n + np.where(expected, 0, len(items)) + ranks[1]))
 
 
 def unbalanced_value_entries(gl_entries: pl.DataFrame, precision: float = 0.01) -> pl.DataFrame:

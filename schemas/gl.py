@@ -28,7 +28,7 @@ class GLEntry(pa.DataFrameModel):
     document_no: str
     item_no: Code
     location_code: Code
-    description: str
+    description: Code  # few: kinds of cost times items (R123)
 
     class Config:
         strict = True

@@ -13,12 +13,13 @@ from pipelines.posting import (
     _COMBO,
     ACCOUNT_PAIRS,
     _combinations,
+    _descriptions,
     post_inventory_cost_to_gl,
     posting_rows,
     unbalanced_value_entries,
 )
 from pipelines.settings import Settings
-from schemas.base import columns, conform, validate
+from schemas.base import Code, columns, conform, validate
 from schemas.gl import GLEntry
 from tests.gl_helpers import D, general_posting_setup, inventory_posting_setup, value_entries, ve
 
@@ -112,10 +113,8 @@ def test_gl_entries_whole_frame_r123():
             "document_no": ["PR-001"] * 2 + ["PI-001"] * 4 + ["S-1"] * 2,
             "item_no": ["ITEM1"] * 6 + ["ITEM2"] * 2,
             "location_code": [""] * 6 + ["WEST"] * 2,
-            "description": ["Direct Cost (expected) ITEM1 on 2020-01-01"] * 2
-            + ["Direct Cost (expected) ITEM1 on 2020-01-15"] * 2
-            + ["Direct Cost ITEM1 on 2020-01-15"] * 2
-            + ["Direct Cost ITEM2 on 2020-01-15"] * 2,
+            "description": ["Direct Cost (expected) ITEM1"] * 4 + ["Direct Cost ITEM1"] * 2
+            + ["Direct Cost ITEM2"] * 2,
         }
     )
     assert_frame_equal(gl, conform(want, GLEntry))  # Code columns held as Categorical
@@ -248,6 +247,24 @@ def test_posting_rows_include_xe_whatever_the_setting():
         ("2131", -80.0, 0),  # Inventory (Interim)
         ("7295", 80.0, 1),  # COGS (Interim)
     ]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["Direct Cost", "Revaluation", "Rounding", "Variance"]),
+                          st.sampled_from(["B", "A", "ITEM9", "C"]), st.sampled_from([0, 2])),
+                min_size=1, max_size=12))
+def test_descriptions_name_each_rows_kind_of_cost_and_item(rows):
+    """R123: each account row's text is its value entry's type, `(expected)` on the Xe pair's
+    row (slot 0), and its item, whatever order the entry types' and items' category codes
+    were made in."""
+    entries = pl.DataFrame({"entry_type": [r[0] for r in rows], "item_no": [r[1] for r in rows]},
+                           schema={"entry_type": Code, "item_no": Code}).reverse()
+    accounts = pl.DataFrame({"row": list(range(len(rows)))[::-1],
+                             "slot": [r[2] for r in rows]}, schema={"row": pl.UInt32,
+                                                                    "slot": pl.Int8})
+    got = _descriptions(entries, accounts)
+    assert got.dtype == Code
+    assert got.to_list() == [f"{t}{' (expected)' if slot == 0 else ''} {item}"
+                             for t, item, slot in rows]
 
 
 def test_combinations_survive_a_hash_collision():
