@@ -123,7 +123,6 @@ def test_not_yet_sums_the_entries_after_each_ask(values, asks) -> None:
     assert got.tolist() == pytest.approx(want)
 
 
-
 @pytest.mark.parametrize("sparse", [0, 10**9], ids=["searched", "looked_up"])
 @given(keys=st.lists(st.integers(-50, 10**5), min_size=1, max_size=40, unique=True),
        data=st.data())

@@ -267,7 +267,7 @@ def item_ledger_entries_table(entries: pl.DataFrame, applications: pl.DataFrame,
     frame = entries.select("inbound", "units", *(
         c for c in columns(ItemLedgerEntry) if c in entries.columns and c not in sums.columns
     )).with_columns(pl.col("entry_no").set_sorted(),
-                              applied.get_column("units").cast(pl.Int64).alias("applied"))
+                    applied.get_column("units").cast(pl.Int64).alias("applied"))
     remaining_units = pl.col("units") * pl.when("inbound").then(1).otherwise(-1) - pl.col(
         "applied")
     return conform(
