@@ -122,16 +122,3 @@ def test_not_yet_sums_the_entries_after_each_ask(values, asks) -> None:
             for e, tx in asks]
     assert got.tolist() == pytest.approx(want)
 
-
-@pytest.mark.parametrize("sparse", [0, 10**9], ids=["searched", "looked_up"])
-@given(keys=st.lists(st.integers(-50, 10**5), min_size=1, max_size=40, unique=True),
-       data=st.data())
-def test_positions_in_finds_each_key_by_its_row(sparse, keys, data):
-    """Keys spread wide are searched, keys spanning few numbers looked up in an array indexed
-    by key: the same rows either way, negative keys included."""
-    keys = sorted(keys)
-    wanted = data.draw(st.lists(st.sampled_from(keys), max_size=30))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(by_entry, "_SPARSE", sparse)
-        got = by_entry.positions_in(pl.Series(keys), pl.Series(wanted, dtype=pl.Int64))
-    assert got.to_list() == [keys.index(k) for k in wanted]

@@ -107,19 +107,6 @@ def at_entry_no(entry_no: pl.Series, values: pl.Series, n: int) -> pl.Series:
         entry_no - 1, values)
 
 
-def positions_in(keys: pl.Series, wanted: pl.Series) -> pl.Series:
-    """The row of each of `wanted` in `keys` (sorted, unique, holding every one of `wanted`).
-    Keys spanning at most _SPARSE times their count are looked up in an array indexed by key
-    (at 10M transactions 0.25 s against 0.75 s for a binary search per row); others searched."""
-    if keys.len() == 0:
-        return keys.search_sorted(wanted)
-    low, span = keys.min(), keys.max() - keys.min() + 1
-    if span > _SPARSE * keys.len():
-        return keys.search_sorted(wanted)
-    rows = pl.int_range(keys.len(), dtype=pl.get_index_type(), eager=True)
-    return at_entry_no(keys - low + 1, rows, span).gather(wanted - low)
-
-
 def aligned(right: pl.DataFrame, key: str, at: pl.Series) -> pl.DataFrame:
     """`right`'s rows (without `key`, unique entry numbers >= 0) for the entry numbers `at`, row
     for row, null where `at` is null or names no row of `right`: a left join on a dense key, by

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.costing.by_entry import at_entry_no, positions_in, sums_per_entry
+from pipelines.costing.by_entry import at_entry_no, row_positions, sums_per_entry
 from pipelines.costing.dates import move_to_allowed
 from pipelines.costing.ledger import (
     TRANSACTION_TEXTS,
@@ -89,9 +89,12 @@ def posted_value_entries(
     ], how="diagonal_relaxed")
     del out, shipped, invoiced, sales_invoice, received  # copied into rows: not beside its sort
     rows = sort_ints(rows, "transaction_no", "seq", "item_ledger_entry_no")
-    # each row's texts are its transaction's (R20): a gather in nearly rising order
-    of_tx = positions_in(transactions.get_column("transaction_no"),  # sorted (cost_ledger)
-                         rows.get_column("transaction_no"))
+    # each row's texts are its transaction's (R20): a gather in nearly rising order, by the
+    # row of its transaction number (0.1-0.3 s at 10M, a binary search per row 0.75 s)
+    tx = transactions.get_column("transaction_no")
+    low = tx.min() or 0  # numbers may be negative; row_positions maps those >= 0
+    of_tx = pl.Series(row_positions((tx - low).to_numpy(),
+                                    (rows.get_column("transaction_no") - low).to_numpy()))
     return (
         rows.with_columns(
             *transactions.select(TRANSACTION_TEXTS)[of_tx].get_columns(),
