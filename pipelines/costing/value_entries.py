@@ -63,9 +63,9 @@ def posted_value_entries(
     q, cost_out = pl.col("quantity"), -pl.col("cost_at_posting")
     shipped = out.filter(pl.col("type") == "sales_shipment")
     invoiced = out.filter(pl.col("type") != "sales_shipment")
-    sales_invoice = invoices_of(transactions, "sales_invoice", entries).join(
-        shipped.select(ile, cost_out.alias("shipment_expected")), on=ile,
-    ).pipe(with_reversed_expected, pl.col("shipment_expected"), p)
+    # a sales invoice names a shipment (R160): its expected cost, by entry number
+    sales_invoice = invoices_of(transactions, "sales_invoice", entries).pipe(
+        with_reversed_expected, -pl.lit(cost).gather(pl.col(ile) - 1), p)
     reversed_cost = pl.col("reversed")
     revenue = pl.col("sales_amount").fill_null(0.0)
     received = where(entries, pl.col("receiving"), pl.col("entry_no").alias(ile), *posting,
