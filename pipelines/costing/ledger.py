@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.costing.by_entry import row_positions
+from pipelines.costing.by_entry import aligned, row_positions
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.frames import sort_ints, where
 from pipelines.rounding import (
@@ -151,12 +151,11 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     of_key = keys.select(key_texts).join(
         items.select(ITEM_COLUMNS), on="item_no", how="left", maintain_order="left",
     ).with_columns(pl.col(TABLE_TEXTS).cast(Code))
-    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10); only the
-    # named transactions are looked up (a join would hash them all)
+    # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10). Found by
+    # the named transaction's row (transaction numbers are unique, R160), not a hash join
+    low = min(narrow.get_column("transaction_no").min() or 0, 0)  # row_positions maps >= 0
     last_entry = narrow.select(
-        applies_to="transaction_no", applies_to_entry=pl.col("entry_no") + pl.col("transfer"),
-    ).filter(pl.col("applies_to").is_in(
-        transactions.get_column("applies_to").drop_nulls().implode()))
+        pl.col("transaction_no") - low, applies_to_entry=pl.col("entry_no") + pl.col("transfer"))
     to_leg = pl.col("leg") == 1
     entries = (
         transactions.drop(key_texts, "to_location_code", TRANSACTION_TEXTS)[
@@ -171,8 +170,9 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         )
         .with_columns(sign=pl.when(to_leg).then(1).otherwise("sign"))
         .with_columns(entry_no=order.get_column("entry_no"))
-        .join(last_entry, on="applies_to", how="left", maintain_order="left")
     )
+    entries = entries.with_columns(aligned(last_entry, "transaction_no",
+                                           entries.get_column("applies_to") - low))
     return entries.with_columns(
         # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
         applies_to_entry=pl.when(to_leg).then(None).otherwise(pl.col("applies_to_entry")),
