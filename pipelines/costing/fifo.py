@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.costing.by_entry import aligned, rows_of, sums_per_entry
+from pipelines.costing.by_entry import aligned, at_entry_no, rows_of, sums_per_entry
 from pipelines.costing.ledger import COST_DECIMALS, QTY_SCALE, units_of
 from pipelines.frames import where
 from pipelines.rounding import round_to, with_cumulative_split, with_share
@@ -221,25 +221,31 @@ def rounding_amounts(
     """
     p = settings.amount_rounding_precision
     base = pl.col("source_base") + pl.col("target")
-    applied = applications.select("inbound", "units").join(
-        inbound.select("inbound", "q_units", base=base), on="inbound")
-    forwarded = (
-        with_share(applied, "share", pl.col("base"), pl.col("units"), pl.col("q_units"), p)
-        .group_by("inbound")
-        .agg(applied=pl.col("units").sum(), shares=pl.col("share").sum())
-    )
+    # per inbound entry by its (dense) number: gathers and sums by position, not hash joins
+    # and a group-by over millions of applications
+    n = max(frame.get_column("inbound").max() or 0
+            for frame in (inbound, applications, *([] if amounts is None else [amounts])))
+    of_inbound = pl.DataFrame([at_entry_no(inbound.get_column("inbound"), values, n)
+                               for values in inbound.select("q_units", base=base)])
+    applied = with_share(
+        applications.select("inbound", "units").with_columns(
+            of_inbound[applications.get_column("inbound") - 1]).filter(
+            pl.col("q_units").is_not_null()),
+        "share", pl.col("base"), pl.col("units"), pl.col("q_units"), p)
+    # units summed as floats: exact below 2^53 millionths of a unit
+    forwarded = sums_per_entry(applied.get_column("inbound"), applied.select(
+        applied=pl.col("units").cast(pl.Float64), shares="share"), n)
     if amounts is not None and amounts.height:
         reval = pl.concat([
-            amounts.group_by("inbound").agg(reval=-pl.col("amount").sum()),
+            amounts.select("inbound", reval=-pl.col("amount")),
             with_share(reval_links.filter(pl.col("affects")).join(
                 amounts, on=["reval_tx", "inbound"]), "share", pl.col("amount"),
-                pl.col("units"), pl.col("r_units"), p)
-            .group_by("inbound").agg(reval=pl.col("share").sum()),
-        ]).group_by("inbound").agg(pl.col("reval").sum())
-        forwarded = forwarded.join(reval, on="inbound", how="left").with_columns(
-            shares=pl.col("shares") + pl.col("reval").fill_null(0.0)).drop("reval")
+                pl.col("units"), pl.col("r_units"), p).select("inbound", reval="share"),
+        ])
+        forwarded = forwarded.with_columns(pl.col("shares") + sums_per_entry(
+            reval.get_column("inbound"), reval.select("reval"), n).get_column("reval"))
     return (
-        inbound.join(forwarded, on="inbound")
+        inbound.with_columns(forwarded[inbound.get_column("inbound") - 1])
         .filter((pl.col("applied") == pl.col("q_units"))
                 & ((pl.col("invoiced") - pl.col("q_in")).abs() < 0.5 / QTY_SCALE)
                 & (pl.col("costing_method") != "AVERAGE"))  # the pool keeps residuals (R102)
