@@ -279,6 +279,20 @@ def test_combinations_survive_a_hash_collision():
         assert combo[0] != combo[1] != combo[2] and combo[1] == combo[3]
 
 
+def test_combinations_tell_a_null_code_from_every_text():
+    """A Code column is mixed in by its category number, a null by a number no category has:
+    a null location is a combination of its own, as is a text location."""
+    entries = value_entries(ve(1, "Purchase", 100.0), ve(2, "Purchase", 5.0, location_code="WEST"),
+                            ve(3, "Purchase", 7.0), ve(4, "Purchase", 1.0, location_code="WEST"))
+    entries = entries.with_columns(location_code=pl.when(pl.col("entry_no") % 2 == 1)
+                                   .then(None).otherwise("location_code"))
+    assert entries.schema["location_code"] == Code
+    combo, combos = _combinations(entries)
+    assert combos.height == 2
+    assert combos.select(_COMBO)[combo].equals(entries.select(_COMBO))
+    assert combo[0] == combo[2] and combo[1] == combo[3] and combo[0] != combo[1]
+
+
 def test_unbalanced_value_entries_check():
     gl, _ = post(ve(1, "Purchase", 100.0), ve(2, "Sale", -80.0))
     broken = gl.with_columns(amount=pl.when(pl.col("entry_no") == 4).then(79.0)
