@@ -242,6 +242,29 @@ def test_r81_a_second_revaluation_a_hair_below_a_half_cent() -> None:
     assert_same_ledger(got, want)
 
 
+def test_r81_unit_value_of_a_standard_purchase_is_its_amount_without_float_dust() -> None:
+    """R81, R2: STANDARD at 10.00, 0.5 bought at 5,019,443.68651 (its entries sum to 5.00 with
+    float dust: 4.999999999534339), 0.25 taken out on 01-04, the item revalued back-dated to
+    0.17768 on 01-01 (r = 0.5: A = 0.09 - 5.00 = -4.91), then to 10 on 01-04 (r = 0.25):
+    u = 5.00/0.5 - 4.91/0.5 = 0.18, round(0.25 · 0.18) = round(0.045) = 0.05, so A = 2.50 -
+    0.05 = 2.45. On the dusty value r·u was 0.04499999977, too far from the tie to be
+    computed exactly, and rounded to 0.04 (A = 2.46; found by the random histories)."""
+    rows = [_full({"transaction_no": 1, "posting_date": dt.date(2020, 1, 1), "type": "purchase",
+                   "quantity": 0.5, "unit_cost": 5019443.68651}),
+            _full({"transaction_no": 2, "posting_date": dt.date(2020, 1, 4),
+                   "type": "negative_adjustment", "quantity": 0.25}),
+            _full({"transaction_no": 3, "posting_date": dt.date(2020, 1, 1), "type": "revaluation",
+                   "unit_cost": 0.17768}),
+            _full({"transaction_no": 4, "posting_date": dt.date(2020, 1, 4), "type": "revaluation",
+                   "unit_cost": 10.0})]
+    h = _history(rows, [_item("STANDARD") | {"indirect_cost_pct": 5.0}], Settings(), [])
+    want = reference_ledger(rows, h.item_rows, h.settings, [])
+    got = cost_ledger(h.transactions, h.items, h.inventory_periods, h.settings)
+    assert got.value_entries.filter(pl.col("entry_type") == REVALUATION)[
+        "cost_amount_actual"].to_list() == [-4.91, 2.45]
+    assert_same_ledger(got, want)
+
+
 def test_r85_revaluation_of_a_self_feeding_pool_settles() -> None:
     """R60, R85, R170.15: AVERAGE, item_location_variant, month. 1 unit at 10.00 goes BLUE -> RED,
     is revalued per pool on 01-31 (RED: u_P = 10.00, A = 0.00) and comes back fixed-applied by a

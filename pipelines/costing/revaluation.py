@@ -220,7 +220,9 @@ def revaluation_amounts(pairs: pl.DataFrame, targets: pl.DataFrame, p: float,
     rows = (
         pairs.join(targets, on="inbound", how="left")
         .with_columns(
-            value=pl.col("base") + pl.col("target").fill_null(0.0),
+            # a sum of amounts carries float dust (a STANDARD purchase's direct cost and its
+            # variance: 4.999999999534339), which moves r·u away from a tie: the decimal it is
+            value=(pl.col("base") + pl.col("target").fill_null(0.0)).round(decimals_of(p)),
             r=pl.col("r_units") / QTY_SCALE,
             k=pl.int_range(pl.len()).over("inbound"),
             prior_per_unit=pl.lit(0.0), prior_terms=pl.lit(0, pl.UInt32),
