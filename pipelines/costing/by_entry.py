@@ -108,20 +108,21 @@ def at_entry_no(entry_no: pl.Series, values: pl.Series, n: int) -> pl.Series:
 
 
 def aligned(right: pl.DataFrame, key: str, at: pl.Series) -> pl.DataFrame:
-    """`right`'s rows (without `key`, unique entry numbers >= 0) for the entry numbers `at`, row
-    for row, null where `at` is null or names no row of `right`: a left join on a dense key, by
-    position instead of hashing both sides."""
+    """`right`'s rows (without `key`, unique numbers) for the numbers `at`, row for row, null
+    where `at` is null or names no row of `right`: a left join on a dense key, by position
+    instead of hashing both sides."""
     found = pl.Series(row_positions(right.get_column(key).to_numpy(),
-                                    at.fill_null(-1).to_numpy()))
+                                    at.fill_null(0).to_numpy()))
     return right.drop(key).select(pl.all().gather(
-        pl.select(pl.when(found >= 0).then(found)).to_series()))
+        pl.select(pl.when(at.is_not_null() & (found >= 0)).then(found)).to_series()))
 
 
 _SPARSE = 16  # keys spread over more than _SPARSE times their count: searched, not mapped
 
 
 def row_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """The row of each of `wanted` in `keys` (unique, >= 0), -1 where it is not there.
+    """The row of each of `wanted` in `keys` (unique integers; transaction numbers may be
+    negative), -1 where it is not there.
 
     Dense keys are mapped by an array indexed by entry number; a few keys among ten million
     entry numbers (a late round of the fixed point) are searched instead: the map would be a
@@ -129,6 +130,9 @@ def row_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """
     if len(keys) == 0:
         return np.full(len(wanted), -1, dtype=np.int64)
+    low = int(keys.min())
+    if low < 0:  # the map below is indexed from 0
+        keys, wanted = keys - low, wanted - low
     top = int(keys.max())
     if len(keys) * _SPARSE < top:
         order = np.argsort(keys, kind="stable")

@@ -153,9 +153,8 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
     ).with_columns(pl.col(TABLE_TEXTS).cast(Code))
     # applies_to names a transaction; a transfer's inbound entry is its to-leg (R10). Found by
     # the named transaction's row (transaction numbers are unique, R160), not a hash join
-    low = min(narrow.get_column("transaction_no").min() or 0, 0)  # row_positions maps >= 0
     last_entry = narrow.select(
-        pl.col("transaction_no") - low, applies_to_entry=pl.col("entry_no") + pl.col("transfer"))
+        "transaction_no", applies_to_entry=pl.col("entry_no") + pl.col("transfer"))
     to_leg = pl.col("leg") == 1
     entries = (
         transactions.drop(key_texts, "to_location_code", TRANSACTION_TEXTS)[
@@ -172,7 +171,7 @@ def item_ledger_entries(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.D
         .with_columns(entry_no=order.get_column("entry_no"))
     )
     entries = entries.with_columns(aligned(last_entry, "transaction_no",
-                                           entries.get_column("applies_to") - low))
+                                           entries.get_column("applies_to")))
     return entries.with_columns(
         # a to-leg applies to nothing itself; its cost comes from the from-leg (R73)
         applies_to_entry=pl.when(to_leg).then(None).otherwise(pl.col("applies_to_entry")),
@@ -249,9 +248,8 @@ def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame,
                   "costing_method", "standard_cost", "indirect_cost_pct", "overhead_rate")
     # an inner join on the named entry, by its row (transaction numbers are unique among the
     # named entries, R160): no hash of either side (0.3 s at 10M for each kind)
-    low = min(named.get_column("transaction_no").min() or 0, 0)
-    row = pl.Series(row_positions((named.get_column("transaction_no") - low).to_numpy(),
-                                  (invoices.get_column("applies_to") - low).to_numpy()))
+    row = pl.Series(row_positions(named.get_column("transaction_no").to_numpy(),
+                                  invoices.get_column("applies_to").to_numpy()))
     found = row >= 0
     return sort_ints(
         pl.concat([invoices.filter(found), named.drop("transaction_no")[row.filter(found)]],
