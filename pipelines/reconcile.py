@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.frames import gather_rows
 from pipelines.posting import ROLE_ORDER, posting_rows, setup_accounts
 from pipelines.rounding import round_to
 from pipelines.settings import Settings
@@ -70,7 +71,8 @@ def reconcile(
     )
     entry_docs = entries.select(_documents("document_no"))
     subledger = (
-        pl.concat([entries.select("posting_date"), entry_docs], how="horizontal")[rows["row"]]
+        gather_rows(pl.concat([entries.select("posting_date"), entry_docs], how="horizontal"),
+                    rows["row"])
         .with_columns(rows.select("amount", "slot", "row"),
                       account=cell.positions(account_no).gather(rows["at"]))
         .select(cell.key(pl.col("account")), *KEY[1:], "amount", "row", "slot")
