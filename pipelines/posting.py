@@ -348,15 +348,25 @@ def _descriptions(entries: pl.DataFrame, accounts: pl.DataFrame) -> pl.Series:
         "item_no": items.gather(np.tile(np.arange(len(items)), 2 * len(types))),
     }).select(pl.format("{}{} {}", "entry_type", pl.when("expected").then(
         pl.lit(" (expected)")).otherwise(pl.lit("")), "item_no").cast(Code)).to_series()
-    at = accounts.get_column("row").to_numpy()
-    ranks = []
-    for values in (types, items):  # a category code's rank among `values`, row by row
-        codes = values.to_physical().to_numpy().astype(np.int64)
-        rank = np.zeros(int(codes.max(initial=0)) + 1, dtype=np.int64)
-        rank[codes] = np.arange(len(codes))
-        ranks.append(rank[entries.get_column(values.name).to_physical().to_numpy()[at]])
-    expected = accounts.get_column("slot").to_numpy() == 0  # R123: the Xe pair's account row
-    return texts.gather(pl.Series(ranks[0] * n + np.where(expected, 0, len(items)) + ranks[1]))
+    # each account row's index in `texts`, from the entry type's and the item's category codes
+    # at its value entry: gathers in polars (numpy's temporaries of 15M rows at 10M
+    # transactions are pages first touched, 1.2 s)
+    index = accounts.lazy().select(
+        _ranked(types, entries) * n
+        + pl.when(pl.col("slot") == 0).then(0).otherwise(len(items))  # R123: Xe pair's row
+        + _ranked(items, entries)
+    ).collect().to_series()
+    return texts.gather(index)
+
+
+def _ranked(values: pl.Series, entries: pl.DataFrame) -> pl.Expr:
+    """The rank among `values` (distinct categories of an entries' column) of that column's
+    category at each row's value entry (`row`)."""
+    codes = values.to_physical().to_numpy().astype(np.int64)
+    rank = np.zeros(int(codes.max(initial=0)) + 1, dtype=np.uint32)
+    rank[codes] = np.arange(len(codes), dtype=np.uint32)
+    at_entry = entries.get_column(values.name).to_physical().rechunk()
+    return pl.lit(pl.Series(rank)).gather(pl.lit(at_entry).gather(pl.col("row"))).cast(pl.Int64)
 
 
 def unbalanced_value_entries(gl_entries: pl.DataFrame, precision: float = 0.01) -> pl.DataFrame:
