@@ -122,3 +122,18 @@ def test_not_yet_sums_the_entries_after_each_ask(values, asks) -> None:
             for e, tx in asks]
     assert got.tolist() == pytest.approx(want)
 
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(1, 8), st.integers(-9999, 9999)), max_size=8),
+                min_size=1, max_size=3))
+def test_sums_per_entry_is_a_group_by_sum_whole_or_chunk_by_chunk(chunks: list) -> None:
+    """Columns held in several chunks (a table built from parts) sum as one column does: entry
+    by entry, zero where an entry has no row."""
+    frames = [pl.DataFrame({"entry_no": [e for e, _ in rows], "cents": [c for _, c in rows]},
+                           schema={"entry_no": pl.Int64, "cents": pl.Int64}) for rows in chunks]
+    table = pl.concat(frames, rechunk=False).with_columns(amount=pl.col("cents") / 100)
+    expected = [sum(c for rows in chunks for e, c in rows if e == entry) / 100
+                for entry in range(1, 9)]
+    for frame in (table, table.rechunk()):
+        got = by_entry.sums_per_entry(frame.get_column("entry_no"), frame.select("amount"), 8)
+        assert got.get_column("amount").round(2).to_list() == expected

@@ -148,12 +148,29 @@ def sums_per_entry(entry_no: pl.Series, values: pl.DataFrame, n: int) -> pl.Data
     """Column sums of `values` per item ledger entry 1..n, in entry order (0 where none).
 
     Entry numbers are dense, so a bincount over them is the group-by (a hash group-by over ten
-    million nearly unique keys is the slow part of the tables); it adds in row order like one."""
-    index = entry_no.to_numpy()
-    return pl.DataFrame({
-        c: np.bincount(index, weights=values.get_column(c).to_numpy(), minlength=n + 1)[1:]
-        for c in values.columns
-    })
+    million nearly unique keys is the slow part of the tables); it adds in row order like one.
+    Columns held in the same chunks (the value entries: posted, then adjustments) are counted
+    chunk by chunk, read in place, and the chunks' sums added: a copy into one array is pages
+    first touched (at 10M transactions, 0.7 GB for the item ledger entries' sums)."""
+    sums = {}
+    for index, part in _same_chunks(entry_no, values):
+        at = index.to_numpy()
+        for c in values.columns:
+            counted = np.bincount(at, weights=part.get_column(c).to_numpy(), minlength=n + 1)
+            sums[c] = np.add(sums[c], counted, out=sums[c]) if c in sums else counted
+    return pl.DataFrame({c: sums[c][1:] for c in values.columns})
+
+
+def _same_chunks(entry_no: pl.Series, values: pl.DataFrame) -> list[tuple[pl.Series, pl.DataFrame]]:
+    """(entry_no, values) chunk by chunk where every column is held in the same chunks, else
+    whole."""
+    lengths = [len(chunk) for chunk in entry_no.get_chunks()]
+    if len(lengths) < 2 or any([len(chunk) for chunk in values.get_column(c).get_chunks()]
+                               != lengths for c in values.columns):
+        return [(entry_no, values)]
+    starts = np.cumsum([0, *lengths[:-1]])
+    return [(entry_no.slice(start, length), values.slice(start, length))
+            for start, length in zip(starts, lengths, strict=True)]
 
 
 def rows_of(entry_no: pl.Series, at: pl.Series) -> np.ndarray:

@@ -150,10 +150,11 @@ def adjustment_entries(
         cost_amount_actual=round_to(pl.col("target_actual") - pl.col("cost_amount_actual"), p),
         cost_amount_expected=pl.lit(0.0), kind=pl.lit(1),
     )
-    sums = sums_per_entry(
-        pl.concat([posted.get_column(ile), invoice.get_column(ile)]),
-        pl.concat([posted.select(posted_expected="cost_amount_expected", target_actual=0.0),
-                   invoice.select(posted_expected=0.0, target_actual="target_actual")]), n)
+    sums = pl.concat([  # each read where it is, not copied into one frame first
+        sums_per_entry(posted.get_column(ile), posted.select(
+            posted_expected="cost_amount_expected"), n),
+        sums_per_entry(invoice.get_column(ile), invoice.select("target_actual"), n),
+    ], how="horizontal")
     expected = with_target(first.select(cols))
     expected = expected.with_columns(sums[expected.get_column(ile) - 1]).with_columns(
         cost_amount_expected=round_to(
