@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.costing.by_entry import aligned, row_positions
+from pipelines.costing.by_entry import aligned, positions
 from pipelines.errors import NotSupportedYet, Problem
 from pipelines.frames import sort_ints, where
 from pipelines.rounding import (
@@ -248,9 +248,8 @@ def invoices_of(transactions: pl.DataFrame, kind: str, entries: pl.DataFrame,
                   "costing_method", "standard_cost", "indirect_cost_pct", "overhead_rate")
     # an inner join on the named entry, by its row (transaction numbers are unique among the
     # named entries, R160): no hash of either side (0.3 s at 10M for each kind)
-    row = pl.Series(row_positions(named.get_column("transaction_no").to_numpy(),
-                                  invoices.get_column("applies_to").to_numpy()))
-    found = row >= 0
+    row = positions(named.get_column("transaction_no"), invoices.get_column("applies_to"))
+    found = row.is_not_null()
     return sort_ints(
         pl.concat([invoices.filter(found), named.drop("transaction_no")[row.filter(found)]],
                   how="horizontal"),
