@@ -118,7 +118,7 @@ def positions(keys: pl.Series, wanted: pl.Series) -> pl.Series:
     """The row of each of `wanted` in `keys` (unique integers, may be negative), null where it
     is null or not there: `row_positions` built and read in polars, whose allocator reuses
     its memory, where numpy's arrays of ten million rows are pages first touched on each call
-    (at 10M transactions, 0.4 s for the posted value entries' transactions)."""
+    (the posted value entries' transactions at 10M: 0.42 -> 0.23 s)."""
     low, top = keys.min(), keys.max()
     if low is None or keys.len() * _SPARSE < top - low:  # none, or few keys: searched
         found = pl.Series(row_positions(keys.to_numpy(), wanted.fill_null(0).to_numpy()))

@@ -214,9 +214,9 @@ def value_entries_table(
     column gathered whole beside columns of two chunks makes polars copy every column of the
     frame into one chunk (at 10M transactions, 2-3 GB first touched, 1.4 s)."""
     n = entries.height
-    # R93: outbounds of AVERAGE items without a fixed application
     from_entry = entries.select(
         pl.col("entry_type").alias("item_ledger_entry_type"), *_FROM_ENTRY,
+        # R93: outbounds of AVERAGE items without a fixed application
         valued_by_average_cost=(pl.col("costing_method") == "AVERAGE")
         & ~pl.col("inbound") & pl.col("applies_to_entry").is_null(),
     ).with_columns(at_entry_no(valuation_dates.get_column("item_ledger_entry_no"),
