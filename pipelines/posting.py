@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import polars as pl
 
@@ -98,7 +100,23 @@ def _gather(entries: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]
     return gather_rows(entries.select(**exprs), rows["row"])
 
 
-def posting_rows(
+class Slots(NamedTuple):
+    """R120-R122 per value entry: its combination and amounts, and the accounts they go to.
+
+    `amounts` maps the slot of a pair's account row (R123: 0 the Xe pair, 2 the X pair; the
+    balancing row is the next slot, of the opposite amount) to the pair's rounded amount, an
+    expression on `entries`. `account_no` holds the account of each (combination, slot) at
+    combo * 4 + slot (null where no amount goes); `nowhere` the positions of those a non-zero
+    amount uses, whose rows are left out (a missing Xe account that need not exist)."""
+
+    entries: pl.DataFrame
+    combo: pl.Series
+    amounts: dict[int, pl.Expr]
+    account_no: pl.Series
+    nowhere: pl.Series
+
+
+def posting_slots(
     value_entries: pl.DataFrame,
     inventory_posting_setup: pl.DataFrame,
     general_posting_setup: pl.DataFrame,
@@ -108,20 +126,16 @@ def posting_rows(
     require_expected_accounts: bool,
     precision: float,
     ordered: bool,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
-    """R120-R122: the value entries (sorted with `ordered`), the G/L rows each maps to, and the
-    accounts.
+) -> Slots:
+    """R120-R122: the value entries (sorted with `ordered`) and where their amounts go.
 
-    A row: row (position in the value entries), slot (R123: 0/1 the Xe pair, 2/3 the X pair,
-    account before balancing), amount, and `at`, its position in the returned account numbers
-    (one per combination and slot). Reconciliation (R142) reads the same mapping. Amounts are
-    the whole cost amounts, or with `unposted_only` the parts not yet in the G/L (R120); the Xe
-    pair only with `include_expected`. Raises InputError per missing setup row or blank account
-    that a non-zero amount needs (R122, R170.12); with `require_expected_accounts=False`, Xe rows
-    whose account is missing are dropped instead (nothing to reconcile them against). Rows come
-    in R123 order of the value entries as given; `ordered` sorts those by entry_no first. Accounts
-    are looked up once per distinct (entry types, location, posting groups) combination and
-    slot, not per row: the rows only carry the position of theirs."""
+    Amounts are the whole cost amounts, or with `unposted_only` the parts not yet in the G/L
+    (R120); the Xe pair only with `include_expected`. Raises InputError per missing setup row or
+    blank account that a non-zero amount needs (R122, R170.12); with
+    `require_expected_accounts=False`, an Xe pair whose account is missing goes nowhere
+    instead (nothing to reconcile it against). Accounts are looked up once per distinct
+    (entry types, location, posting groups) combination and slot, and checked once per
+    combination and slot that a non-zero amount uses, not per entry."""
     actual = pl.col("cost_amount_actual")
     expected = pl.col("cost_amount_expected")
     if unposted_only:
@@ -133,44 +147,71 @@ def posting_rows(
     # makes polars copy every column into one chunk at the next eager select (value entries in
     # two chunks at 10M: 3 GB first touched, seconds)
     combo, combos = _combinations(value_entries)
-    amounts = [round_to(a, precision) for a in ([expected, actual] if include_expected
-                                                 else [actual])]
-    slots = pl.Series([[0, 1, 2, 3] if include_expected else [2, 3]],
-                      dtype=pl.Array(pl.Int8, 2 * len(amounts)))
-    # R123 order as made: a value entry's rows in slot order (Xe before X, the account side
-    # before the balancing side, R121), exploded from an array per entry, streamed (at 10M,
-    # 0.5 s, where four frames concatenated and sorted took 1.6 s). row, combo and `at` as
-    # UInt32 (polars' row index type: gathers take them as they are), slot Int8: 19 bytes less
-    # per row than Int64 (30M rows at 10M). One chunk, not the engine's hundreds: a frame whose
-    # columns are chunked differently is copied whole into one chunk by the next eager select
-    rows = value_entries.lazy().select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.lit(combo),
-        amount=pl.concat_arr(*[side for a in amounts for side in (a, -a)]),
-        slot=pl.lit(slots).first(),
-    ).explode("amount", "slot").filter(pl.col("amount") != 0).collect().rechunk()
-    # one row per (combination, slot), at position combo * 4 + slot
+    amounts = {**({0: round_to(expected, precision)} if include_expected else {}),
+               2: round_to(actual, precision)}
+    used = value_entries.lazy().select(
+        pl.lit(combo), *[(a != 0).alias(str(k)) for k, a in amounts.items()]
+    ).group_by("combo").agg(pl.all().any()).collect()
+    used = pl.concat([used.filter(pl.col(str(k))).select(at=pl.col("combo") * 4 + k + side)
+                      for k in amounts for side in (0, 1)]).get_column("at")
     table = _slot_table(combos)
-    rows = rows.with_columns(at=pl.col("combo") * 4 + pl.col("slot").cast(pl.UInt32))
-    unmapped = table["account_role"].is_null().gather(rows["at"])
+    unmapped = table["account_role"].is_null().gather(used)
     if unmapped.any():  # R121: cannot arise from valid input, so a costing bug
-        unmapped = value_entries["entry_no"].gather(rows.filter(unmapped)["row"])
+        where = _rows_at(value_entries, combo, amounts, used.filter(unmapped))
         raise ValueError(
             "R121: no account pair for value entries "
-            f"{unmapped.unique().sort().to_list()[:20]}"
+            f"{value_entries['entry_no'].gather(where['row']).unique().sort().to_list()[:20]}"
         )
     accounts = _slot_accounts(table, inventory_posting_setup, general_posting_setup)
-    account_no = accounts["account_no"]
-    missing = account_no.is_null().gather(rows["at"])
-    if missing.any() and not require_expected_accounts:
-        rows = rows.filter(~(missing & (rows["slot"] < 2)))  # slots 0, 1: the Xe pair
-        missing = account_no.is_null().gather(rows["at"])
-    if missing.any():
-        where = rows.filter(missing)
+    missing = used.filter(accounts["account_no"].is_null().gather(used))
+    nowhere = missing.clear()
+    if not require_expected_accounts:  # slots 0, 1: the Xe pair goes nowhere
+        nowhere, missing = missing.filter(missing % 4 < 2), missing.filter(missing % 4 >= 2)
+    if missing.len():
+        where = _rows_at(value_entries, combo, amounts, missing)
         raise InputError(_missing_setup_problems(accounts[where["at"]].with_columns(
             value_entry_no=value_entries["entry_no"].gather(where["row"]),
             transaction_no=value_entries["transaction_no"].gather(where["row"]),
         )))
-    return value_entries, rows, account_no
+    return Slots(value_entries, combo, amounts, accounts["account_no"], nowhere)
+
+
+def _rows_at(value_entries: pl.DataFrame, combo: pl.Series, amounts: dict[int, pl.Expr],
+             positions: pl.Series) -> pl.DataFrame:
+    """(row, at): the value entries with a non-zero amount at one of `positions` (combo * 4 +
+    slot), for the errors that name them."""
+    return pl.concat([
+        value_entries.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+                                    at=pl.lit(combo) * 4 + k + side, used=a != 0)
+        for k, a in amounts.items() for side in (0, 1)
+    ]).filter(pl.col("used") & pl.col("at").is_in(positions.implode())).drop("used").collect()
+
+
+def posting_rows(slots: Slots) -> pl.DataFrame:
+    """R123: the G/L rows of `slots`' value entries, in order of the value entries as given.
+
+    A row: row (position in the value entries), slot (R123: 0/1 the Xe pair, 2/3 the X pair,
+    account before balancing), amount, and `at` (combo * 4 + slot), the position of its account
+    in `slots.account_no`. Rows of amount zero, or whose pair goes nowhere, are left out."""
+    pairs = slots.amounts
+    slot_nos = pl.Series([[k + side for k in pairs for side in (0, 1)]],
+                         dtype=pl.Array(pl.Int8, 2 * len(pairs)))
+    # a value entry's rows in slot order (Xe before X, the account side before the balancing
+    # side, R121), exploded from an array per entry, streamed (at 10M, 0.5 s, where four
+    # frames concatenated and sorted took 1.6 s). row, combo and `at` as UInt32 (polars' row
+    # index type: gathers take them as they are), slot Int8: 19 bytes less per row than Int64
+    # (30M rows at 10M). One chunk, not the engine's hundreds: a frame whose columns are
+    # chunked differently is copied whole into one chunk by the next eager select
+    rows = slots.entries.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.lit(slots.combo),
+        amount=pl.concat_arr(*[side for a in pairs.values() for side in (a, -a)]),
+        slot=pl.lit(slot_nos).first(),
+    ).explode("amount", "slot").filter(pl.col("amount") != 0).select(
+        "row", "slot", "amount", at=pl.col("combo") * 4 + pl.col("slot").cast(pl.UInt32),
+    ).collect().rechunk()
+    if slots.nowhere.len():
+        rows = rows.filter(~pl.col("at").is_in(slots.nowhere.implode()))
+    return rows
 
 
 def _combinations(value_entries: pl.DataFrame,
@@ -308,11 +349,12 @@ def post_inventory_cost_to_gl(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Post Inventory Cost to G/L (R120-R126): G/L entries, and the value entries marked posted."""
     expected_on = settings.expected_cost_posting_to_gl
-    entries, rows, account_no = posting_rows(
+    slots = posting_slots(
         value_entries, inventory_posting_setup, general_posting_setup, expected_on,
         unposted_only=True, require_expected_accounts=True,
         precision=settings.amount_rounding_precision, ordered=True,
     )
+    entries, rows, account_no = slots.entries, posting_rows(slots), slots.account_no
     # an account row and its balancing row (next in R123 order) share one description: the
     # rows come in such pairs, so the account rows are every other one
     described = _descriptions(entries, rows.gather_every(2))

@@ -16,6 +16,7 @@ from pipelines.posting import (
     _descriptions,
     post_inventory_cost_to_gl,
     posting_rows,
+    posting_slots,
     unbalanced_value_entries,
 )
 from pipelines.settings import Settings
@@ -239,11 +240,12 @@ def test_duplicate_setup_combination_is_an_input_error():
 
 def test_posting_rows_include_xe_whatever_the_setting():
     """The mapping reconciliation reads (R142) has the Xe pair even with posting off."""
-    _, rows, accounts = posting_rows(
+    slots = posting_slots(
         value_entries(ve(1, "Sale", 0.0, -80.0)), inventory_posting_setup(),
         general_posting_setup(), include_expected=True, unposted_only=False,
         require_expected_accounts=True, precision=0.01, ordered=True)
-    assert rows.select(accounts.gather(rows["at"]), "amount", "slot").rows() == [
+    rows = posting_rows(slots)
+    assert rows.select(slots.account_no.gather(rows["at"]), "amount", "slot").rows() == [
         ("2131", -80.0, 0),  # Inventory (Interim)
         ("7295", 80.0, 1),  # COGS (Interim)
     ]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipelines import reconcile as reconcile_module
+from pipelines.errors import InputError
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.reconcile import reconcile, reconciled_accounts, unexplained_differences
 from pipelines.settings import Settings
@@ -118,6 +119,24 @@ def test_expected_cost_setup_r145_1():
     ))
     assert figures(recon, "2131") == [(JAN, 40.0, 0.0, 40.0), (FEB, -40.0, 0.0, -40.0),
                                       (None, 0.0, 0.0, 0.0)]
+
+
+def test_a_blank_interim_account_is_not_reconciled_with_expected_posting_off_r122():
+    """With expected cost not posted, an Xe pair whose account is blank goes nowhere (nothing to
+    reconcile it against); the rest reconciles as before. With it posted, the blank is an input
+    error naming the account (R122)."""
+    gps = general_posting_setup(invt_accrual_acc_interim="")
+    recon, variance = reconcile(VES, own_gl(OFF), IPS, gps, OFF)
+    assert_explained(recon, variance)
+    assert_frame_equal(variance, variance_rows(
+        (JAN, "2131", "PR1", "ITEM2", 40.0, 0.0, 40.0, "expected_cost_setup"),
+        (FEB, "2131", "PI1", "ITEM2", -40.0, 0.0, -40.0, "expected_cost_setup"),
+    ))
+    assert "5530" not in recon["account_no"].to_list()
+    assert figures(recon, "2130") == [(JAN, 40.0, 40.0, 0.0), (FEB, 92.0, 92.0, 0.0),
+                                      (None, 132.0, 132.0, 0.0)]
+    with pytest.raises(InputError, match="invt_accrual_acc_interim is blank.*transaction_no"):
+        reconcile(VES, own_gl(OFF), IPS, gps, ON)
 
 
 def test_direct_posting_r145_3():
