@@ -91,8 +91,9 @@ def test_parts_are_whole_items_of_about_equal_size() -> None:
     entries = pl.DataFrame({"item_no": ["A"] * 5 + ["B"] * 1 + ["C"] * 4 + ["D"] * 2})
     assert item_parts(entries, 2).rows() == [("A", 0), ("B", 0), ("C", 1), ("D", 1)]
     assert item_parts(entries, 3).get_column("part").to_list() == [0, 1, 1, 2]
-    assert parts_for(1_999_999) == 1
-    assert parts_for(8_300_000) == 4
+    assert parts_for(3_999_999) == 1
+    assert [parts_for(n) for n in (4_000_000, 8_300_000, 10_000_000)] == [2, 2, 2]
+    assert [parts_for(n) for n in (10_000_001, 20_000_000, 20_000_001)] == [4, 4, 6]
 
 
 def test_input_errors_of_several_parts_are_reported_together() -> None:

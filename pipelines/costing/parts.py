@@ -17,7 +17,8 @@ import polars as pl
 from pipelines.costing.by_entry import at_entry_no
 from pipelines.errors import InputError
 
-ENTRIES_PER_PART = 2_000_000
+SPLIT_FROM = 4_000_000  # entries: below, one part
+MAX_ENTRIES_PER_PART = 5_000_000  # measured up to 4.2M (docs/benchmarks.md, run CH)
 WORKERS = 2  # the machine's cores (docs/benchmarks.md); each part's polars calls use both too
 
 # the columns holding item ledger entry numbers, per frame the settling reads or returns
@@ -34,9 +35,14 @@ ENTRY_COLUMNS = {
 
 
 def parts_for(entries: int) -> int:
-    """How many parts this many item ledger entries are settled in: one below two parts' worth
-    (small histories gain nothing, and keep a single run's errors as they are)."""
-    return max(1, entries // ENTRIES_PER_PART)
+    """How many parts this many item ledger entries are settled in: one below SPLIT_FROM (small
+    histories gain nothing, and keep a single run's errors as they are), else as few as keep
+    each part within MAX_ENTRIES_PER_PART, a multiple of WORKERS (every round of every part
+    pays polars' per-call cost: at 8.3M entries, 2 parts settle in 30.2-30.7 s, 3 in 32.7-34.5 s,
+    4 in 30.6-34.2 s, for 0.5 GB more at the peak than 4)."""
+    if entries < SPLIT_FROM:
+        return 1
+    return WORKERS * -(-entries // (WORKERS * MAX_ENTRIES_PER_PART))
 
 
 def item_parts(entries: pl.DataFrame, parts: int) -> pl.DataFrame:
