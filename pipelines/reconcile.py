@@ -194,17 +194,19 @@ def _cells(subledger: pl.LazyFrame, gl: pl.DataFrame, cell: _Cells, precision: f
     # only the rows of the buckets that may hold a differing cell are grouped by cell, in
     # _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share of
     # the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec run`)
-    flagged = _bucket(pl.col("mix")).is_in(
-        _flagged_buckets(mixed, precision, expected).implode())
+    # each step reads every row only when the one before found something (against our own
+    # G/L nothing is flagged: at 10M, two to three passes over 60M rows saved)
+    buckets = _flagged_buckets(mixed, precision, expected)
+    flagged = _bucket(pl.col("mix")).is_in(buckets.implode())
     suspect = pl.concat([
-        mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
-        .agg(pl.all().sum()).filter(differ).select("mix").collect()
+        _if_any(mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
+                .agg(pl.all().sum()).filter(differ).select("mix"), buckets)
         for part_no in range(_MIX_PARTS)]).get_column("mix")
     account = (pl.col("month_account") % cell.n).alias("account")
-    docs = pl.concat([
+    docs = _if_any(pl.concat([
         side.lazy().filter(_mix().is_in(suspect.implode())).select(account, *DOC[1:])
         for side in (subledger, gl)
-    ]).unique().collect()
+    ]).unique(), suspect)
     of_docs = pl.col("doc_a").is_in(docs.get_column("doc_a").implode())
     s_e = {"S_e": xe} if expected else {}
     stacked = pl.concat([
@@ -212,13 +214,19 @@ def _cells(subledger: pl.LazyFrame, gl: pl.DataFrame, cell: _Cells, precision: f
         gl.lazy().filter(of_docs).select(*KEY, S=zero_col, G="amount",
                                           **dict.fromkeys(s_e, zero_col)),
     ]).with_columns(account).join(docs.lazy(), on=DOC, how="semi").drop("account")
-    cells = stacked.group_by(KEY).agg(
-        round_to(pl.col(c).sum(), precision) for c in ("S", "G", *s_e)).collect()
+    cells = _if_any(stacked.group_by(KEY).agg(
+        round_to(pl.col(c).sum(), precision) for c in ("S", "G", *s_e)), docs)
     per_month = pl.concat([
         subledger.lazy().group_by("month_account").agg(S=pl.col("amount").sum(), G=zero_col),
         gl.lazy().group_by("month_account").agg(S=zero_col, G=pl.col("amount").sum()),
     ]).group_by("month_account").agg(pl.col("S", "G").sum()).collect()
     return per_month, cells
+
+
+def _if_any(query: pl.LazyFrame, found: pl.Series | pl.DataFrame) -> pl.DataFrame:
+    """`query` collected, or its empty frame without reading a row when `found`, what it
+    filters on, is empty."""
+    return (query if len(found) else query.clear()).collect()
 
 
 _MIX_PARTS = 2
@@ -315,9 +323,9 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl
 
     # the differing DOCs a side has rows of
     def on_side(rows: pl.LazyFrame | pl.DataFrame, flag: str) -> pl.DataFrame:
-        return (rows.lazy().filter(among_differing).select(account, *DOC[1:]).unique()
-                .join(differing.lazy(), on=DOC, how="semi")
-                .with_columns(pl.lit(True).alias(flag)).collect())
+        return _if_any(rows.lazy().filter(among_differing).select(account, *DOC[1:]).unique()
+                       .join(differing.lazy(), on=DOC, how="semi")
+                       .with_columns(pl.lit(True).alias(flag)), differing)
 
     c = (
         cells.filter(among_differing)
@@ -354,10 +362,10 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl
                              "expected_cost_setup"))
     found = pl.concat(parts).with_columns(account)
     found_docs = pl.col("doc_a").is_in(found["doc_a"].unique().implode())
-    numbers = documents.filter(found_docs).select(
-        *DOC[1:], document_no=pl.col("document_no").fill_null("")).unique(DOC[1:]).collect()
+    numbers = _if_any(documents.filter(found_docs).select(
+        *DOC[1:], document_no=pl.col("document_no").fill_null("")).unique(DOC[1:]), found)
     # the item of the document's value entries on the account, when there is exactly one
-    entries = subledger.filter(found_docs).select(account, *DOC[1:], "row").collect()
+    entries = _if_any(subledger.filter(found_docs).select(account, *DOC[1:], "row"), found)
     document_items = (
         entries.select(*DOC, item_no=items.gather(entries["row"]).cast(pl.String))
         .join(found.select(DOC).unique(), on=DOC, how="semi")
