@@ -69,7 +69,7 @@ def reconcile(
         precision=precision, ordered=False,
     )
     entries = slots.entries
-    subledger = _subledger(entries, slots, cell)
+    subledger = _Subledger(entries, slots, cell)
     # the document hashes are made anew by each query (30M text hashes in 0.04 s), not held
     # beside the G/L (0.5 GB of pages first touched at 10M)
     gl = gl.with_columns(cell.key(cell.position(pl.col("account_no")))).lazy().with_columns(
@@ -82,12 +82,12 @@ def reconcile(
     ])
     return (
         _reconciliation(per_month, accounts, cell, precision),
-        _variance(cells, cell, subledger, gl, entries["item_no"], documents, expected_on,
+        _variance(cells, cell, subledger.rows(), gl, entries["item_no"], documents, expected_on,
                   precision),
     )
 
 
-def _subledger(entries: pl.DataFrame, slots: Slots, cell: _Cells) -> pl.LazyFrame:
+class _Subledger:
     """R142's rows (month_account, doc_a, doc_b, amount, row, slot): one per value entry
     (`row`, its position) and slot of non-zero amount that goes to an account.
 
@@ -95,20 +95,29 @@ def _subledger(entries: pl.DataFrame, slots: Slots, cell: _Cells) -> pl.LazyFram
     made per slot anew by each query that reads the rows, streamed: at 10M, 30M rows of
     posting's mapping are never exploded, gathered and held (2.9 s, most of it pages first
     touched)."""
-    per_entry = entries.lazy().select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.lit(slots.combo),
-        cell.month_base(), *_documents("document_no"),
-        **{f"pair{k}": amount for k, amount in slots.amounts.items()},
-    ).collect()
-    account = pl.lit(cell.positions(slots.account_no))
-    return pl.concat([
-        per_entry.lazy().select(
-            month_account=pl.col("month_base") + account.gather(pl.col("combo") * 4 + k + side),
-            doc_a="doc_a", doc_b="doc_b", amount=pl.col(f"pair{k}") * (1 - 2 * side), row="row",
-            slot=pl.lit(k + side, pl.Int8),
-        ).filter((pl.col("amount") != 0) & pl.col("month_account").is_not_null())
-        for k in slots.amounts for side in (0, 1)
-    ])
+
+    XE, X = 0, 2  # a pair by its first slot (R123)
+
+    def __init__(self, entries: pl.DataFrame, slots: Slots, cell: _Cells) -> None:
+        self.per_entry = entries.lazy().select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.lit(slots.combo),
+            cell.month_base(), *_documents("document_no"),
+            **{f"pair{k}": amount for k, amount in slots.amounts.items()},
+        ).collect()
+        self.account = pl.lit(cell.positions(slots.account_no))
+        self.pairs = tuple(slots.amounts)
+
+    def rows(self, *pairs: int) -> pl.LazyFrame:
+        """The rows of the given pairs (default: all)."""
+        return pl.concat([
+            self.per_entry.lazy().select(
+                month_account=pl.col("month_base")
+                + self.account.gather(pl.col("combo") * 4 + k + side),
+                doc_a="doc_a", doc_b="doc_b", amount=pl.col(f"pair{k}") * (1 - 2 * side),
+                row="row", slot=pl.lit(k + side, pl.Int8),
+            ).filter((pl.col("amount") != 0) & pl.col("month_account").is_not_null())
+            for k in pairs or self.pairs for side in (0, 1)
+        ])
 
 
 class _Cells:
@@ -162,43 +171,60 @@ def _documents(column: str) -> list[pl.Expr]:
             for name, seed in _SEEDS.items()]
 
 
-def _cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells, precision: float,
+def _cells(subledger: _Subledger, gl: pl.LazyFrame, cell: _Cells, precision: float,
            expected: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Both sides' totals per month and account (S, G), and per cell (R145) those of the
-    documents that differ: S, G and with `expected` the Xe part of S (S_e).
+    """Both sides' totals per month and account (S, G), and the cells (R145) that differ:
+    S, G, S_e, one row per cell and part.
+
+    S' - G: the X pair's rows against the G/L, or all of the subledger's rows when expected
+    cost is posted (`expected` False). With `expected`, the Xe pair's cells of non-zero sum
+    come as rows of their own (S = S_e, G = 0): `_variance` finds the same causes in the two
+    rows of a cell as in one (S' = S - S_e is 0 in the Xe row, S_e is 0 in the other)."""
+    zero_col = pl.lit(0.0)
+    actual = subledger.rows(_Subledger.X) if expected else subledger.rows()
+    cells = _differing_cells(actual, gl, cell, precision).with_columns(S_e=zero_col)
+    if expected:  # R145.1: expected cost in the subledger, not posted
+        xe = subledger.rows(_Subledger.XE).group_by(KEY).agg(
+            S_e=round_to(pl.col("amount").sum(), precision)
+        ).filter(pl.col("S_e").abs() >= precision / 2)
+        cells = pl.concat([cells, xe.select(*KEY, S="S_e", G=zero_col, S_e="S_e").collect()])
+    per_month = pl.concat([
+        subledger.rows().group_by("month_account").agg(S=pl.col("amount").sum(), G=zero_col),
+        gl.group_by("month_account").agg(S=zero_col, G=pl.col("amount").sum()),
+    ]).group_by("month_account").agg(pl.col("S", "G").sum()).collect()
+    return per_month, cells
+
+
+def _differing_cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells,
+                     precision: float) -> pl.DataFrame:
+    """The cells of the documents (on an account) that have a cell whose S and G differ once
+    rounded: S, G per cell.
 
     A group-by of some 60M rows into 30M cells on three keys would be most of reconciliation's
     time; almost every cell agrees. So the cells are first told apart by one 64-bit mix of their
     three keys; the buckets of mixes that may hold a differing cell are found by a fingerprint
-    summed per bucket (`_flagged_buckets`: 65,536 groups, not 30M), S, G (and S_e) are summed
-    per mix over their rows only, and only the documents (on an account) that have a cell whose
-    sums are not zero are grouped on the keys themselves. Two cells share a mix with odds of
-    2^-64 per pair; a difference is then missed only if it is another differing cell's exact
-    opposite. At 10M against our own G/L: 7.9-8.6 s instead of 11.1-12.6 s."""
-    zero = precision / 2
-    xe = pl.when(pl.col("slot") < 2).then("amount").otherwise(0.0)  # slots 0, 1: the Xe pair
+    summed per bucket (`_flagged_buckets`: 65,536 groups, not 30M), S and G are summed per mix
+    over their rows only, and only the documents (on an account) that have a cell whose sums
+    differ are grouped on the keys themselves. Two cells share a mix with odds of 2^-64 per
+    pair; a difference is then missed only if it is another differing cell's exact opposite.
+    At 10M against our own G/L: 7.9-8.6 s instead of 11.1-12.6 s."""
     zero_col = pl.lit(0.0)
-    mixed = pl.concat([
-        subledger.lazy().select(_mix(), s="amount", g=zero_col,
-                                **({"e": xe} if expected else {})),
-        gl.lazy().select(_mix(), s=zero_col, g="amount", **({"e": zero_col} if expected else {})),
-    ])
+    mixed = pl.concat([subledger.select(_mix(), s="amount", g=zero_col),
+                       gl.select(_mix(), s=zero_col, g="amount")])
 
     def rounded(c: str) -> pl.Expr:
         return round_to(pl.col(c), precision)
 
-    # a cell differs as `_variance` decides on its rounded sums (S' - G, and S_e), not as the
-    # sums' difference does: 0.01 against a G/L's 0.015 differs by 0.0049999... in floats, and
-    # by one cent once 0.015 is rounded (R2)
-    s_prime = round_to(rounded("s") - rounded("e"), precision) if expected else rounded("s")
-    differ = ((s_prime - rounded("g")).abs() >= zero) | (
-        rounded("e").abs() >= zero if expected else False)
+    # a cell differs as `_variance` decides on its rounded sums, not as the sums' difference
+    # does: 0.01 against a G/L's 0.015 differs by 0.0049999... in floats, and by one cent once
+    # 0.015 is rounded (R2)
+    differ = (rounded("s") - rounded("g")).abs() >= precision / 2
     # only the rows of the buckets that may hold a differing cell are grouped by cell, in
     # _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share of
-    # the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec run`)
-    # each step reads every row only when the one before found something (against our own
+    # the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec run`).
+    # Each step reads the rows only when the one before found something (against our own
     # G/L nothing is flagged: at 10M, two to three passes over 60M rows saved)
-    buckets = _flagged_buckets(mixed, precision, expected)
+    buckets = _flagged_buckets(mixed, precision)
     flagged = _bucket(pl.col("mix")).is_in(buckets.implode())
     suspect = pl.concat([
         _if_any(mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
@@ -206,23 +232,16 @@ def _cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells, precision: f
         for part_no in range(_MIX_PARTS)]).get_column("mix")
     account = (pl.col("month_account") % cell.n).alias("account")
     docs = _if_any(pl.concat([
-        side.lazy().filter(_mix().is_in(suspect.implode())).select(account, *DOC[1:])
+        side.filter(_mix().is_in(suspect.implode())).select(account, *DOC[1:])
         for side in (subledger, gl)
     ]).unique(), suspect)
     of_docs = pl.col("doc_a").is_in(docs.get_column("doc_a").implode())
-    s_e = {"S_e": xe} if expected else {}
     stacked = pl.concat([
-        subledger.lazy().filter(of_docs).select(*KEY, S="amount", G=zero_col, **s_e),
-        gl.lazy().filter(of_docs).select(*KEY, S=zero_col, G="amount",
-                                          **dict.fromkeys(s_e, zero_col)),
+        subledger.filter(of_docs).select(*KEY, S="amount", G=zero_col),
+        gl.filter(of_docs).select(*KEY, S=zero_col, G="amount"),
     ]).with_columns(account).join(docs.lazy(), on=DOC, how="semi").drop("account")
-    cells = _if_any(stacked.group_by(KEY).agg(
-        round_to(pl.col(c).sum(), precision) for c in ("S", "G", *s_e)), docs)
-    per_month = pl.concat([
-        subledger.lazy().group_by("month_account").agg(S=pl.col("amount").sum(), G=zero_col),
-        gl.lazy().group_by("month_account").agg(S=zero_col, G=pl.col("amount").sum()),
-    ]).group_by("month_account").agg(pl.col("S", "G").sum()).collect()
-    return per_month, cells
+    return _if_any(stacked.group_by(KEY).agg(
+        round_to(pl.col(c).sum(), precision) for c in ("S", "G")), docs)
 
 
 def _if_any(query: pl.LazyFrame, found: pl.Series | pl.DataFrame) -> pl.DataFrame:
@@ -233,7 +252,6 @@ def _if_any(query: pl.LazyFrame, found: pl.Series | pl.DataFrame) -> pl.DataFram
 
 _MIX_PARTS = 2
 _UNITS = 1000  # a bucket's fingerprint counts amounts in thousandths of the rounding precision
-_E_MIX = 0xD6E8FEB86659FD93  # another odd multiplier: the Xe part's weight per cell
 
 
 def _bucket(mix: pl.Expr) -> pl.Expr:
@@ -241,8 +259,8 @@ def _bucket(mix: pl.Expr) -> pl.Expr:
     return mix // pl.lit(1 << 48, pl.UInt64)
 
 
-def _flagged_buckets(mixed: pl.LazyFrame, precision: float, expected: bool) -> pl.Series:
-    """The buckets of mixes that may hold a cell whose S' - G or S_e (e) is not zero.
+def _flagged_buckets(mixed: pl.LazyFrame, precision: float) -> pl.Series:
+    """The buckets of mixes that may hold a cell whose S - G is not zero.
 
     Each row adds its amount in integer units times an odd number of its cell's mix (wrapping,
     so exact): a bucket whose cells all sum to zero units sums to zero, one with a non-zero
@@ -257,10 +275,7 @@ def _flagged_buckets(mixed: pl.LazyFrame, precision: float, expected: bool) -> p
         return (amount * scale).round().cast(pl.Int64, strict=False).reinterpret(signed=False)
 
     mix = pl.col("mix")
-    d = pl.col("s") - pl.col("g") - (pl.col("e") if expected else 0.0)  # S' - G of the row
-    weight = units(d) * (mix | 1)
-    if expected:
-        weight = weight + units(pl.col("e")) * ((mix * pl.lit(_E_MIX, pl.UInt64)) | 1)
+    weight = units(pl.col("s") - pl.col("g")) * (mix | 1)
     return (
         mixed.select(bucket=_bucket(mix), weight=weight.fill_null(1))
         .group_by("bucket").agg(pl.col("weight").sum())
@@ -364,20 +379,22 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl
                              "expected_cost_setup"))
     found = pl.concat(parts).with_columns(account)
     found_docs = pl.col("doc_a").is_in(found["doc_a"].unique().implode())
-    numbers = _if_any(documents.filter(found_docs).select(
-        *DOC[1:], document_no=pl.col("document_no").fill_null("")).unique(DOC[1:]), found)
-    # the item of the document's value entries on the account, when there is exactly one
-    entries = _if_any(subledger.filter(found_docs).select(account, *DOC[1:], "row"), found)
+    numbers = documents.filter(found_docs).select(
+        *DOC[1:], document_no=pl.col("document_no").fill_null("")).unique(DOC[1:])
+    # the item of the document's value entries on the account, when there is exactly one: by
+    # the items' category codes (at 10M with expected cost not posted, 8M documents: 3.9 s,
+    # against 9.6 s by their texts)
+    codes, at_row = items.to_physical(), pl.col("row")
     document_items = (
-        entries.select(*DOC, item_no=items.gather(entries["row"]).cast(pl.String))
-        .join(found.select(DOC).unique(), on=DOC, how="semi")
-        .group_by(DOC)
-        .agg(pl.col("item_no").min().alias("item_min"), pl.col("item_no").max().alias("item_max"))
-        .select(*DOC, item_no=pl.when(pl.col("item_min") == pl.col("item_max")).then("item_min"))
+        subledger.filter(found_docs).select(account, *DOC[1:], "row",
+                                            code=pl.lit(codes).gather(at_row))
+        .group_by(DOC).agg(at_row.first(), lo=pl.col("code").min(), hi=pl.col("code").max())
+        .select(*DOC, item_no=pl.when(pl.col("lo") == pl.col("hi"))
+                .then(pl.lit(items).gather(at_row)).cast(pl.String))
     )
     return (
-        cell.decoded(found.join(numbers, on=DOC[1:], how="left")
-                     .join(document_items, on=DOC, how="left"))
+        cell.decoded(_if_any(found.lazy().join(numbers, on=DOC[1:], how="left")
+                             .join(document_items, on=DOC, how="left"), found))
         .with_columns(
             difference=round_to(pl.col("subledger_amount") - pl.col("gl_amount"), precision),
             subledger_amount=_signed_zero_free(pl.col("subledger_amount")),

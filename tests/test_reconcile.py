@@ -369,29 +369,24 @@ def test_every_difference_is_explained_r156(edits, expected_on):
 
 def test_a_bucket_is_flagged_exactly_when_one_of_its_cells_may_differ():
     """The buckets of `_flagged_buckets` (top 16 bits of the mix): a cell whose rows cancel
-    leaves its bucket out; two cells of one bucket off by opposite amounts, an Xe part alone, an
-    amount too large for 64-bit units and a tenth of a cent each flag theirs; a cell whose G/L
-    holds its Xe part differs only when expected cost is not posted (S' = S - S_e)."""
+    leaves its bucket out; two cells of one bucket off by opposite amounts, an amount too large
+    for 64-bit units and a tenth of a cent each flag theirs."""
     bucket = 1 << 48
 
-    def rows(*cells):  # (bucket, cell in it, s, g, e) per row: S, G and S_e amounts
+    def rows(*cells):  # (bucket, cell in it, s, g) per row: S and G amounts
         return pl.DataFrame(
             {"mix": [b * bucket + c for b, c, *_ in cells], "s": [r[2] for r in cells],
-             "g": [r[3] for r in cells], "e": [r[4] for r in cells]},
-            schema={"mix": pl.UInt64, "s": pl.Float64, "g": pl.Float64, "e": pl.Float64}).lazy()
+             "g": [r[3] for r in cells]},
+            schema={"mix": pl.UInt64, "s": pl.Float64, "g": pl.Float64}).lazy()
 
     mixed = rows(
-        (1, 7, 10.25, 0.0, 0.0), (1, 7, 0.0, 10.25, 0.0),  # agrees: left out
-        (2, 7, 0.01, 0.0, 0.0), (2, 9, 0.0, 0.01, 0.0),  # two cells off by opposite cents
-        (3, 7, 5.0, 0.0, 5.0),  # an Xe part the G/L does not hold
-        (4, 7, 1e20, 0.0, 0.0), (4, 7, 0.0, 1e20, 0.0),  # beyond 64-bit units: flagged all the same
-        (5, 7, 0.001, 0.0, 0.0),  # a tenth of a cent: flagged (the group-by then finds it zero)
-        (6, 7, 5.0, 5.0, 5.0),  # an Xe part the G/L holds
+        (1, 7, 10.25, 0.0), (1, 7, 0.0, 10.25),  # agrees: left out
+        (2, 7, 0.01, 0.0), (2, 9, 0.0, 0.01),  # two cells off by opposite cents
+        (4, 7, 1e20, 0.0), (4, 7, 0.0, 1e20),  # beyond 64-bit units: flagged all the same
+        (5, 7, 0.001, 0.0),  # a tenth of a cent: flagged (the group-by then finds it zero)
+        (6, 7, 5.0, 5.0),  # agrees
     )
-    flagged = reconcile_module._flagged_buckets(mixed, 0.01, expected=True)
-    assert sorted(flagged.to_list()) == [2, 3, 4, 5, 6]
-    assert sorted(reconcile_module._flagged_buckets(mixed, 0.01, expected=False)
-                  .to_list()) == [2, 3, 4, 5]
+    assert sorted(reconcile_module._flagged_buckets(mixed, 0.01).to_list()) == [2, 4, 5]
 
 
 def test_balances_of_millions_keep_their_cents_r2():
