@@ -5,10 +5,11 @@ Both sides are totalled per cell, (month, account, document) (R145): at 10M tran
 (`month_account`: month end as days since 1970 times the account count, plus the account's
 position among the reconciled accounts), the document as two 64-bit hashes of its number with
 different seeds (`doc_a`, `doc_b`: two different numbers share both with odds of about 1e-25 at
-10M documents). Cells are told apart first by one mix of the three (`_cells`); buckets of mixes
-whose cells all agree are ruled out by an integer fingerprint, the rest grouped by mix, and only
-the documents that differ grouped on the keys themselves; document numbers and items are looked
-up again only for their cells.
+10M documents). The subledger's rows are posting's mapping, made per slot from one frame per
+value entry by each query that reads them (`_Subledger`). Cells are told apart first by one mix
+of the three (`_differing_cells`); buckets of mixes whose cells all agree are ruled out by an
+integer fingerprint, the rest grouped by mix, and only the documents that differ grouped on the
+keys themselves; document numbers and items are looked up again only for their cells.
 """
 
 from __future__ import annotations
@@ -75,15 +76,10 @@ def reconcile(
     gl = gl.with_columns(cell.key(cell.position(pl.col("account_no")))).lazy().with_columns(
         _documents("document_no"))
     expected_on = settings.expected_cost_posting_to_gl
-    per_month, cells = _cells(subledger, gl, cell, precision, expected=not expected_on)
-    documents = pl.concat([
-        entries.lazy().select("document_no", *_documents("document_no")),
-        gl.lazy().select("document_no", *KEY[1:]),
-    ])
+    per_month, cells = _cells(subledger, gl, cell, precision, xe_apart=not expected_on)
     return (
         _reconciliation(per_month, accounts, cell, precision),
-        _variance(cells, cell, subledger.rows(), gl, entries["item_no"], documents, expected_on,
-                  precision),
+        _variance(cells, cell, subledger.rows(), gl, entries, expected_on, precision),
     )
 
 
@@ -172,18 +168,18 @@ def _documents(column: str) -> list[pl.Expr]:
 
 
 def _cells(subledger: _Subledger, gl: pl.LazyFrame, cell: _Cells, precision: float,
-           expected: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+           xe_apart: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Both sides' totals per month and account (S, G), and the cells (R145) that differ:
     S, G, S_e, one row per cell and part.
 
-    S' - G: the X pair's rows against the G/L, or all of the subledger's rows when expected
-    cost is posted (`expected` False). With `expected`, the Xe pair's cells of non-zero sum
+    S' - G: the X pair's rows against the G/L when expected cost is not posted (`xe_apart`),
+    else all of the subledger's rows. With `xe_apart`, the Xe pair's cells of non-zero sum
     come as rows of their own (S = S_e, G = 0): `_variance` finds the same causes in the two
     rows of a cell as in one (S' = S - S_e is 0 in the Xe row, S_e is 0 in the other)."""
     zero_col = pl.lit(0.0)
-    actual = subledger.rows(_Subledger.X) if expected else subledger.rows()
+    actual = subledger.rows(_Subledger.X) if xe_apart else subledger.rows()
     cells = _differing_cells(actual, gl, cell, precision).with_columns(S_e=zero_col)
-    if expected:  # R145.1: expected cost in the subledger, not posted
+    if xe_apart:  # R145.1: expected cost in the subledger, not posted
         xe = subledger.rows(_Subledger.XE).group_by(KEY).agg(
             S_e=round_to(pl.col("amount").sum(), precision)
         ).filter(pl.col("S_e").abs() >= precision / 2)
@@ -318,14 +314,12 @@ def _reconciliation(per_month: pl.DataFrame, accounts: pl.DataFrame, cell: _Cell
 
 
 def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl.LazyFrame,
-              items: pl.Series, documents: pl.LazyFrame, expected_on: bool,
-              precision: float) -> pl.DataFrame:
+              entries: pl.DataFrame, expected_on: bool, precision: float) -> pl.DataFrame:
     """R145/R147: one row per (month, account, document, cause); a month's rows sum to its
     difference, a date moved across months gives cancelling posting_date_mismatch rows.
 
-    `subledger` and `gl` are the rows of both sides, `items` the value entries' item numbers
-    (by the subledger's `row`), `documents` the document numbers of both sides with their
-    hashes."""
+    `subledger` and `gl` are the rows of both sides, `entries` the value entries (the
+    subledger's `row` is a position among them)."""
     zero = precision / 2
 
     def nonzero(e: pl.Expr) -> pl.Expr:  # R147: below half a rounding unit is zero
@@ -379,22 +373,31 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl
                              "expected_cost_setup"))
     found = pl.concat(parts).with_columns(account)
     found_docs = pl.col("doc_a").is_in(found["doc_a"].unique().implode())
-    numbers = documents.filter(found_docs).select(
-        *DOC[1:], document_no=pl.col("document_no").fill_null("")).unique(DOC[1:])
-    # the item of the document's value entries on the account, when there is exactly one: by
-    # the items' category codes (at 10M with expected cost not posted, 8M documents: 3.9 s,
-    # against 9.6 s by their texts)
-    codes, at_row = items.to_physical(), pl.col("row")
-    document_items = (
+    # per document on an account with value entries: its number, and its item when there is
+    # exactly one, found by the items' category codes (at 10M with expected cost not posted,
+    # 8M documents: 3.9 s, against 9.6 s by their texts)
+    items, at_row = entries.get_column("item_no"), pl.col("row")
+    of_entries = (
         subledger.filter(found_docs).select(account, *DOC[1:], "row",
-                                            code=pl.lit(codes).gather(at_row))
+                                            code=pl.lit(items.to_physical()).gather(at_row))
         .group_by(DOC).agg(at_row.first(), lo=pl.col("code").min(), hi=pl.col("code").max())
-        .select(*DOC, item_no=pl.when(pl.col("lo") == pl.col("hi"))
-                .then(pl.lit(items).gather(at_row)).cast(pl.String))
+        .select(*DOC, "row",
+                item_no=pl.when(pl.col("lo") == pl.col("hi")).then(pl.lit(items).gather(at_row))
+                .cast(pl.String),
+                document_no=pl.lit(entries.get_column("document_no")).gather(at_row)
+                .cast(pl.String))
     )
+    found = _if_any(found.lazy().join(of_entries, on=DOC, how="left"), found)
+    # a document without value entries on the account has G/L rows there: its number from them
+    of_gl = found.filter(pl.col("row").is_null()).select(*DOC[1:]).unique()
+    if of_gl.height:
+        numbers = gl.filter(pl.col("doc_a").is_in(of_gl["doc_a"].implode())).select(
+            *DOC[1:], gl_document_no="document_no").unique(DOC[1:])
+        found = found.lazy().join(numbers, on=DOC[1:], how="left").with_columns(
+            document_no=pl.when(pl.col("row").is_null()).then("gl_document_no")
+            .otherwise("document_no")).collect()
     return (
-        cell.decoded(_if_any(found.lazy().join(numbers, on=DOC[1:], how="left")
-                             .join(document_items, on=DOC, how="left"), found))
+        cell.decoded(found.with_columns(pl.col("document_no").fill_null("")))
         .with_columns(
             difference=round_to(pl.col("subledger_amount") - pl.col("gl_amount"), precision),
             subledger_amount=_signed_zero_free(pl.col("subledger_amount")),
