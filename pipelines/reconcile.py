@@ -397,7 +397,7 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl
             document_no=pl.when(pl.col("row").is_null()).then("gl_document_no")
             .otherwise("document_no")).collect()
     return (
-        cell.decoded(found.with_columns(pl.col("document_no").fill_null("")))
+        cell.decoded(found.with_columns(pl.col("document_no").fill_null(""))).lazy()
         .with_columns(
             difference=round_to(pl.col("subledger_amount") - pl.col("gl_amount"), precision),
             subledger_amount=_signed_zero_free(pl.col("subledger_amount")),
@@ -409,6 +409,7 @@ def _variance(cells: pl.DataFrame, cell: _Cells, subledger: pl.LazyFrame, gl: pl
             document_no=pl.when(pl.col("document_no") != "").then("document_no")  # "" -> null
         )
         .select(columns(ReconciliationVariance))
+        .collect()
     )
 
 
