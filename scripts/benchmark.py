@@ -188,7 +188,7 @@ def child_floor(data: Path, out: Path, progress: Path, shapes: dict[str, list[in
 
 @dataclass
 class Measurement:
-    label: str  # size, or size and period
+    label: str  # size, or size and the settings it overrides
     size: int
     kind: str  # pipeline | floor | cli
     seconds: dict[str, float] = field(default_factory=dict)
@@ -239,19 +239,26 @@ def _generator_stamp() -> float:
     return max(p.stat().st_mtime for p in (ROOT / "pipelines" / "generate").glob("*.py"))
 
 
-def with_period(folder: Path, period: str | None) -> Path:
-    """`folder` itself, or a sibling linking its files with `average_cost_period = period`."""
-    if period is None:
+def with_settings(folder: Path, period: str | None, expected_cost: str | None = None) -> Path:
+    """`folder` itself, or a sibling linking its files with `average_cost_period = period`
+    and/or `expected_cost_posting_to_gl` on or off (`expected_cost`)."""
+    if period is None and expected_cost is None:
         return folder
-    variant = folder.with_name(f"{folder.name}_{period}")
+    names = [period, expected_cost and f"expected_{expected_cost}"]
+    variant = folder.with_name("_".join([folder.name, *filter(None, names)]))
     shutil.rmtree(variant, ignore_errors=True)
     variant.mkdir()
     for f in folder.iterdir():
         if f.name not in ("settings.toml", MARKER):
             (variant / f.name).symlink_to(f)
     settings = (folder / "settings.toml").read_text()
-    settings = re.sub(r'(?m)^average_cost_period = ".*"$', f'average_cost_period = "{period}"',
-                      settings)
+    if period is not None:
+        settings = re.sub(r'(?m)^average_cost_period = ".*"$',
+                          f'average_cost_period = "{period}"', settings)
+    if expected_cost is not None:
+        settings = re.sub(r"(?m)^expected_cost_posting_to_gl = .*$",
+                          f"expected_cost_posting_to_gl = {str(expected_cost == 'on').lower()}",
+                          settings)
     (variant / "settings.toml").write_text(settings)
     return variant
 
@@ -487,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
                              "pipeline once more at generation)")
     parser.add_argument("--average-cost-period", nargs="+", choices=PERIODS, default=[None],
                         help="run the pipeline once per period (default: the generator's)")
+    parser.add_argument("--expected-cost-posting", choices=["on", "off"],
+                        help="override the companies' expected_cost_posting_to_gl (off: R145.1's "
+                             "expected_cost_setup rows in the variance, one per Xe cell)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure each size this many times, pipeline and floor in turn, and "
                              "report the runs with the median total (the machine's speed varies)")
@@ -523,8 +533,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = company(args.out, size, args.seed, args.months, args.gl, args.force,
                          args.methods)
         for period in args.average_cost_period:
-            data = with_period(folder, period)
-            label = f"{size:,}" + (f" {period}" if period else "")
+            data = with_settings(folder, period, args.expected_cost_posting)
+            expected = args.expected_cost_posting and f"expected {args.expected_cost_posting}"
+            label = " ".join([f"{size:,}", *filter(None, [period, expected])])
             if not args.only_cli:
                 runs, floor_runs = [], []
                 for _ in range(args.repeat):  # pipeline and floor in turn: the same conditions

@@ -56,3 +56,20 @@ def test_the_target_line_gives_the_ratio_only_when_a_floor_was_measured():
     without = benchmark.findings([pipe], {})
     assert without[-1].endswith("no floor measured (--no-floor, or it failed): no ratio")
     assert "nan" not in without[-1]
+
+
+def test_a_settings_variant_links_the_company_and_overrides_only_what_is_asked(tmp_path):
+    folder = tmp_path / "n100_s0_m24"
+    folder.mkdir()
+    (folder / "transactions.csv").write_text("transaction_no\n1\n")
+    (folder / "settings.toml").write_text(
+        'average_cost_period = "month"\nexpected_cost_posting_to_gl = true\n')
+    assert benchmark.with_settings(folder, None, None) == folder
+    variant = benchmark.with_settings(folder, "day", "off")
+    assert variant.name == "n100_s0_m24_day_expected_off"
+    assert (variant / "transactions.csv").resolve() == (folder / "transactions.csv").resolve()
+    assert (variant / "settings.toml").read_text() == (
+        'average_cost_period = "day"\nexpected_cost_posting_to_gl = false\n')
+    only_expected = benchmark.with_settings(folder, None, "off")
+    assert (only_expected / "settings.toml").read_text() == (
+        'average_cost_period = "month"\nexpected_cost_posting_to_gl = false\n')
