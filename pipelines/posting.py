@@ -100,6 +100,9 @@ def _gather(entries: pl.DataFrame, rows: pl.DataFrame, exprs: dict[str, pl.Expr]
     return gather_rows(entries.select(**exprs), rows["row"])
 
 
+XE, X = 0, 2  # a pair (R121) by the slot of its account row (R123)
+
+
 class Slots(NamedTuple):
     """R120-R122 per value entry: its combination and amounts, and the accounts they go to.
 
@@ -147,8 +150,8 @@ def posting_slots(
     # makes polars copy every column into one chunk at the next eager select (value entries in
     # two chunks at 10M: 3 GB first touched, seconds)
     combo, combos = _combinations(value_entries)
-    amounts = {**({0: round_to(expected, precision)} if include_expected else {}),
-               2: round_to(actual, precision)}
+    amounts = {**({XE: round_to(expected, precision)} if include_expected else {}),
+               X: round_to(actual, precision)}
     used = value_entries.lazy().select(
         pl.lit(combo), *[(a != 0).alias(str(k)) for k, a in amounts.items()]
     ).group_by("combo").agg(pl.all().any()).collect()

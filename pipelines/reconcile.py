@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.posting import ROLE_ORDER, Slots, posting_slots, setup_accounts
+from pipelines.posting import ROLE_ORDER, XE, Slots, X, posting_slots, setup_accounts
 from pipelines.rounding import round_to
 from pipelines.settings import Settings
 from schemas.base import Code, columns
@@ -91,8 +91,6 @@ class _Subledger:
     made per slot anew by each query that reads the rows, streamed: at 10M, 30M rows of
     posting's mapping are never exploded, gathered and held (2.9 s, most of it pages first
     touched)."""
-
-    XE, X = 0, 2  # a pair by its first slot (R123)
 
     def __init__(self, entries: pl.DataFrame, slots: Slots, cell: _Cells) -> None:
         self.per_entry = entries.lazy().select(
@@ -177,10 +175,10 @@ def _cells(subledger: _Subledger, gl: pl.LazyFrame, cell: _Cells, precision: flo
     come as rows of their own (S = S_e, G = 0): `_variance` finds the same causes in the two
     rows of a cell as in one (S' = S - S_e is 0 in the Xe row, S_e is 0 in the other)."""
     zero_col = pl.lit(0.0)
-    actual = subledger.rows(_Subledger.X) if xe_apart else subledger.rows()
+    actual = subledger.rows(X) if xe_apart else subledger.rows()
     cells = _differing_cells(actual, gl, cell, precision).with_columns(S_e=zero_col)
     if xe_apart:  # R145.1: expected cost in the subledger, not posted
-        xe = subledger.rows(_Subledger.XE).group_by(KEY).agg(
+        xe = subledger.rows(XE).group_by(KEY).agg(
             S_e=round_to(pl.col("amount").sum(), precision)
         ).filter(pl.col("S_e").abs() >= precision / 2)
         cells = pl.concat([cells, xe.select(*KEY, S="S_e", G=zero_col, S_e="S_e").collect()])
