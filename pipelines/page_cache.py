@@ -18,6 +18,8 @@ import polars as pl
 
 from schemas.base import as_written
 
+ZSTD_LEVEL = 1
+
 
 def release(paths: Iterable[Path | str], written: bool = False) -> None:
     """Advise the kernel that the files' cached pages are not needed again (POSIX_FADV_DONTNEED).
@@ -50,5 +52,9 @@ def write_parquet(frame: pl.DataFrame, path: Path | str) -> None:
     """`frame` to Parquet at `path` (Categorical columns as text: `schemas.base.as_written`),
     on disk and out of the page cache when this returns."""
     lazy, metadata = as_written(frame)
-    lazy.sink_parquet(path, metadata=metadata or None)  # streamed: cast a morsel at a time
+    # streamed: cast a morsel at a time. zstd at level 1, not polars' default 3: at 10M
+    # transactions the value entries take 3.9 s instead of 4.5 s (both cores busy either way),
+    # for files 9 % larger
+    lazy.sink_parquet(path, metadata=metadata or None, compression="zstd",
+                      compression_level=ZSTD_LEVEL)
     release([path], written=True)

@@ -168,7 +168,11 @@ class AccountingPeriod(pa.DataFrameModel):
 
 
 class GLEntry(pa.DataFrameModel):
-    """gl_entries.csv (optional): the general ledger reconciled against (R143, R147)."""
+    """gl_entries.csv (optional): the general ledger reconciled against (R143, R147).
+
+    The contract's `description` (the entry's text) is accepted like any extra column and not
+    kept: reconciliation reads none of it, and at 10M transactions its 30M texts held through
+    costing were 0.6 GB of the peak."""
 
     entry_no: int = pa.Field(unique=True)
     posting_date: dt.date
@@ -176,7 +180,6 @@ class GLEntry(pa.DataFrameModel):
     amount: float
     # blank: a direct posting (R147); the column itself is required, lest every row be one
     document_no: str = pa.Field(nullable=True)
-    description: str = pa.Field(nullable=True, required=False)
 
 
 def _unchecked(name: str, model: type[pa.DataFrameModel], **extra: type) -> type[pa.DataFrameModel]:

@@ -216,7 +216,9 @@ def test_codes_stay_text_and_booleans_are_read(tmp_path):
     ]
     (folder / "inventory_periods.csv").write_text(periods.replace("maybe", "0"))
     t = read_input(folder)
-    assert t.gl_entries.row(0) == (1, dt.date(2020, 1, 31), "02130", -0.5, "007", "x")
+    # the entry's text is accepted and not kept: reconciliation reads none of it
+    assert t.gl_entries.row(0) == (1, dt.date(2020, 1, 31), "02130", -0.5, "007")
+    assert "description" not in t.gl_entries.columns
     assert t.inventory_periods["closed"].to_list() == [True, False, False]
 
 

@@ -67,7 +67,7 @@ def plant_gl_discrepancies(
         )
     )
     direct = _direct_posting(gl, inventory, rng)
-    external = pl.concat([conform(planted, GLEntry), direct]).sort("entry_no")
+    external = pl.concat([_external(planted), direct]).sort("entry_no")
     kinds = {missing[0]: "missing_posting", mistyped[0]: "amount_mismatch",
              moved[0]: "posting_date_mismatch", DIRECT_POSTING_DOCUMENT: "direct_posting"}
     return external, _listing(gl, external, kinds)
@@ -105,12 +105,17 @@ def _direct_posting(gl: pl.DataFrame, inventory: list[str], rng) -> pl.DataFrame
     amount = float(rng.integers(100, 1000))
     account = "2130" if "2130" in inventory else inventory[0]
     first = int(gl["entry_no"].max()) + 1
-    return conform(pl.DataFrame({
+    return _external(pl.DataFrame({
         "entry_no": [first, first + 1], "posting_date": [date, date],
         "account_no": [account, BALANCING_ACCOUNT], "amount": [amount, -amount],
         "document_no": [DIRECT_POSTING_DOCUMENT] * 2,
         "description": ["Manual inventory correction"] * 2,
-    }), GLEntry)
+    }))
+
+
+def _external(gl: pl.DataFrame) -> pl.DataFrame:
+    """G/L rows as a user's export holds them: the input's columns, and each entry's text."""
+    return conform(gl, GLEntry).with_columns(gl.get_column("description").cast(pl.String))
 
 
 def _listing(before: pl.DataFrame, after: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
