@@ -8,8 +8,10 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 .tools/bin/uv:
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools uv==$(UV_VERSION)
 
+# --compile-bytecode: the packages' bytecode written once here, not compiled anew by every
+# process where PYTHONDONTWRITEBYTECODE is set (as on our machines: 2.8 s of each `invrec run`)
 setup: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 
 run: setup  ## the main job on the bundled sample company
 	$(UV) run invrec run --data data/sample --out out/sample
