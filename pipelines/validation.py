@@ -67,13 +67,15 @@ def flag(
     rule: str | pl.Expr,
 ) -> pl.DataFrame:
     """A problem for every row of `df` (carrying `_idx`) where `when` holds."""
-    return df.filter(when.fill_null(False)).select(
+    # lazy: an eager filter of a frame in many chunks (the input G/L) first copies it into the
+    # mask's one chunk (at 10M, 1 GB of fresh pages for the G/L's one amount check)
+    return df.lazy().filter(when.fill_null(False)).select(
         table=pl.lit(table),
         _idx=pl.col("_idx").cast(pl.Int64),
         column=pl.lit(column),
         value=(pl.lit(None) if value is None else value).cast(pl.String),
         rule=pl.lit(rule) if isinstance(rule, str) else rule,
-    )
+    ).collect()
 
 
 # --- schema checks -------------------------------------------------------------------------------
