@@ -85,11 +85,8 @@ def gl_posting(
 
 def balance_result(gl_entries: pl.DataFrame, tolerance: float = 0.005) -> dg.AssetCheckResult:
     """Passed when every value entry's G/L amounts sum to zero within `tolerance` (R126)."""
-    if gl_entries.get_column("value_entry_no").is_sorted():  # as posted: sum runs, no hashing
-        gl_entries = gl_entries.with_columns(pl.col("value_entry_no").set_sorted())
-    sums = (gl_entries.lazy().group_by("value_entry_no").agg(pl.col("amount").sum().round(6))
-            .collect())
-    off = sums.filter(pl.col("amount").abs() > tolerance).sort("value_entry_no")
+    sums = value_entry_sums(gl_entries)
+    off = sums.filter(~(pl.col("amount").abs() <= tolerance))  # a NaN sum is off too
     return dg.AssetCheckResult(
         passed=off.height == 0, asset_key=GL_ENTRIES, check_name=BALANCE_CHECK,
         metadata={
@@ -99,6 +96,31 @@ def balance_result(gl_entries: pl.DataFrame, tolerance: float = 0.005) -> dg.Ass
             "run_balance": total(gl_entries, "amount"),
             **({"unbalanced": dg.MetadataValue.md(markdown(off, 20))} if off.height else {}),
         },
+    )
+
+
+_MICRO = 1e6  # the sums are exact in millionths, as the group-by rounded them
+
+
+def value_entry_sums(gl_entries: pl.DataFrame) -> pl.DataFrame:
+    """value_entry_no, amount: the G/L amount of each value entry, in value entry order.
+
+    As posted, each value entry's rows are one run of the table: its sum is the difference of
+    a running total in whole millionths (exact) at the run's last row and at the one before.
+    At ten million transactions 0.15 s, against 0.9-1.8 s for a group-by into 13M groups; the
+    group-by stays for a table in another order or with a non-finite amount."""
+    entry, amount = pl.col("value_entry_no"), pl.col("amount")
+    entries = gl_entries.get_column("value_entry_no")
+    if not (entries.is_sorted() and entries.null_count() == 0
+            and gl_entries.select(amount.is_finite().all()).item()):
+        return (gl_entries.lazy().group_by("value_entry_no").agg(amount.sum().round(6))
+                .sort("value_entry_no").collect())
+    total_units = (amount * _MICRO).round().cast(pl.Int64).cum_sum().alias("total")
+    return (
+        gl_entries.lazy().select(entry, total_units)
+        .filter((entry != entry.shift(-1)).fill_null(True))
+        .select(entry, amount=(pl.col("total") - pl.col("total").shift(1, fill_value=0)) / _MICRO)
+        .collect()
     )
 
 

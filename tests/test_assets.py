@@ -12,12 +12,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from assets.checks import schema_result
 from assets.costing import ADJUSTED_VALUE_ENTRIES
 from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
-from assets.gl import GL_ENTRIES, VALUE_ENTRIES, balance_result
+from assets.gl import GL_ENTRIES, VALUE_ENTRIES, balance_result, value_entry_sums
 from assets.ingest import EXTERNAL_GL, folder_state, input_folder, input_tables
 from assets.io_manager import ParquetIOManager
 from assets.metadata import markdown
@@ -260,6 +262,26 @@ def test_balance_check_names_the_unbalanced_value_entry() -> None:
     assert result.metadata["unbalanced_value_entries"].value == 1
     assert "| 2 " in result.metadata["unbalanced"].value
     assert balance_result(gl.filter(pl.col("value_entry_no") == 1)).passed
+    assert not balance_result(gl.reverse()).passed  # a table in another order: the group-by
+
+
+def test_balance_check_fails_a_value_entry_with_a_nan_amount() -> None:
+    gl = pl.DataFrame({"value_entry_no": [1, 1, 2, 2], "amount": [50.0, float("nan"), 1.0, -1.0]})
+    result = balance_result(gl)
+    assert not result.passed and result.metadata["unbalanced_value_entries"].value == 1
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(-10**9, 10**9)), max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_value_entry_sums_by_runs_are_the_group_by_sums(rows) -> None:
+    """The runs of a table in value entry order give each entry the sum a group-by gives,
+    to the millionth (amounts in cents of up to ten million)."""
+    gl = pl.DataFrame({"value_entry_no": [e for e, _ in rows],
+                       "amount": [c / 100 for _, c in rows]},
+                      schema={"value_entry_no": pl.Int64, "amount": pl.Float64})
+    grouped = gl.group_by("value_entry_no").agg(pl.col("amount").sum()).sort("value_entry_no")
+    assert_frame_equal(value_entry_sums(gl.sort("value_entry_no")), grouped, abs_tol=1e-6)
+    assert_frame_equal(value_entry_sums(gl), grouped, abs_tol=1e-6)  # any order
 
 
 def _recon(differences: list[float]) -> pl.DataFrame:
