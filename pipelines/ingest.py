@@ -302,26 +302,64 @@ def _labels(frame: pl.DataFrame, path: Path, spec: TableSpec) -> pl.DataFrame:
 def _cast(frame: pl.DataFrame, table: str, model: type[pa.DataFrameModel]) -> tuple[
     pl.DataFrame, pl.DataFrame
 ]:
-    """Cast to the model's types (strict=False), reporting each value that failed; fill defaults."""
+    """Cast to the model's types (strict=False), reporting each value that failed; fill defaults.
+
+    Text is stripped and blanks made null only in the columns that need it: each is a copy of
+    the whole column, and the check for it a pass over it. A column kept as text is checked
+    first; one parsed to another type is parsed as written, and again stripped only when a
+    value did not parse (a clean value parses as written; at 10M transactions the G/L's dates
+    are parsed in 0.2 s instead of checked and parsed in 0.9 s)."""
+    schema = polars_schema(model)
+    text = [c for c in schema if c in frame.columns and frame.schema[c] == pl.String]
+    kept = [c for c in text if schema[c] == pl.String]
+    padded = _padded(frame, kept)
+    blank = frame.select((pl.col(c) == "").any() for c in kept).row(0) if kept else ()
+    strip = {c for c, p in zip(kept, padded, strict=True) if p}
+    tidy = strip | {c for c, b in zip(kept, blank, strict=True) if b}
+    typed, bad = _typed(frame, model, strip, tidy)
+    retry = {c for c in text if bad.get(c)}  # not parsed as written: stripped, parsed again
+    if retry:
+        typed, bad = _typed(frame, model, strip | retry, tidy | retry)
+    problems = [no_problems()] + [
+        flag(frame.with_columns(typed[f"_bad_{c}"]), table, pl.col(f"_bad_{c}"), c,
+             pl.col(c).cast(pl.String), rule)
+        for c, rule in bad.items() if rule is not None
+    ]
+    return typed.drop(f"_bad_{c}" for c in bad), pl.concat(problems)
+
+
+_SAMPLE, _FEW = 65_536, 1_024
+
+
+def _padded(frame: pl.DataFrame, columns: list[str]) -> tuple[bool, ...]:
+    """Per text column: does a value start or end with whitespace? A column of few values (a
+    code: at most _FEW among its first _SAMPLE rows) is checked on its distinct values, the
+    others row by row (at 10M transactions the G/L's accounts in 0.2 s instead of 0.5 s)."""
+    if not columns:
+        return ()
+    few = frame.head(_SAMPLE).select(pl.col(c).n_unique() <= _FEW for c in columns).row(0)
+    padding = r"^\s|\s$"
+    return frame.select(
+        (pl.col(c).unique() if f else pl.col(c)).str.contains(padding).any()
+        for c, f in zip(columns, few, strict=True)).row(0)
+
+
+def _typed(frame: pl.DataFrame, model: type[pa.DataFrameModel], strip: set[str],
+           tidy: set[str]) -> tuple[pl.DataFrame, dict[str, str | None]]:
+    """`frame` cast to the model's types with a `_bad_<column>` flag per column whose cast can
+    fail, and per such column the rule it breaks if any value failed (else None). Columns in
+    `strip` are stripped, blanks in `tidy` made null, before the cast."""
     columns = model.to_schema().columns
-    text = [c for c in polars_schema(model) if c in frame.columns and frame.schema[c] == pl.String]
-    # strip and blank out only where needed: each is a copy of the whole column
-    padded = frame.select(pl.col(c).str.contains(r"^\s|\s$").any() for c in text).row(0) \
-        if text else ()
-    blank = frame.select((pl.col(c) == "").any() for c in text).row(0) if text else ()
-    needs = {c: (p, b) for c, p, b in zip(text, padded, blank, strict=True)}
     exprs, failures, rules = [], [], {}
     for name, dtype in polars_schema(model).items():
         if name not in frame.columns:
             exprs.append(pl.lit(columns[name].default, dtype).alias(name))
             continue
         src = pl.col(name)
-        if name in needs:
-            strip, empty = needs[name]
-            if strip:
-                src = src.str.strip_chars()
-            if strip or empty:
-                src = pl.when(src == "").then(None).otherwise(src)
+        if name in strip:
+            src = src.str.strip_chars()
+        if name in tidy:
+            src = pl.when(src == "").then(None).otherwise(src)
         parsed, rule = _parse(src, frame.schema[name], dtype)
         if rule is not None:
             rules[name] = rule
@@ -330,13 +368,9 @@ def _cast(frame: pl.DataFrame, table: str, model: type[pa.DataFrameModel]) -> tu
             parsed = parsed.fill_null(columns[name].default)
         exprs.append(parsed.alias(name))
     typed = frame.select("_idx", *exprs, *failures)
-    bad = typed.select(pl.col(f"_bad_{c}").any() for c in rules).row(0) if rules else ()
-    problems = [no_problems()] + [
-        flag(frame.with_columns(typed[f"_bad_{c}"]), table, pl.col(f"_bad_{c}"), c,
-             pl.col(c).cast(pl.String), rules[c])
-        for c, any_bad in zip(rules, bad, strict=True) if any_bad
-    ]
-    return typed.drop(f"_bad_{c}" for c in rules), pl.concat(problems)
+    failed = typed.select(pl.col(f"_bad_{c}").any() for c in rules).row(0) if rules else ()
+    return typed, {c: rule if f else None for (c, rule), f in zip(rules.items(), failed,
+                                                                   strict=True)}
 
 
 def _parse(src: pl.Expr, src_type: pl.DataType, dtype: pl.DataType) -> tuple[pl.Expr, str | None]:
