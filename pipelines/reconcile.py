@@ -203,8 +203,8 @@ def _differing_cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells,
     pair; a difference is then missed only if it is another differing cell's exact opposite.
     At 10M against our own G/L: 7.9-8.6 s instead of 11.1-12.6 s."""
     zero_col = pl.lit(0.0)
-    mixed = pl.concat([subledger.select(_mix(), s="amount", g=zero_col),
-                       gl.select(_mix(), s=zero_col, g="amount")])
+    mixed = pl.concat([subledger.select(_mix(), *KEY, s="amount", g=zero_col),
+                       gl.select(_mix(), *KEY, s=zero_col, g="amount")])
 
     def rounded(c: str) -> pl.Expr:
         return round_to(pl.col(c), precision)
@@ -213,22 +213,29 @@ def _differing_cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells,
     # does: 0.01 against a G/L's 0.015 differs by 0.0049999... in floats, and by one cent once
     # 0.015 is rounded (R2)
     differ = (rounded("s") - rounded("g")).abs() >= precision / 2
-    # only the rows of the buckets that may hold a differing cell are grouped by cell, in
-    # _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share of
-    # the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec run`).
-    # Each step reads the rows only when the one before found something (against our own
-    # G/L nothing is flagged: at 10M, two to three passes over 60M rows saved)
+    account = (pl.col("month_account") % cell.n).alias("account")
     buckets = _flagged_buckets(mixed, precision)
     flagged = _bucket(pl.col("mix")).is_in(buckets.implode())
-    suspect = pl.concat([
-        _if_any(mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
-                .agg(pl.all().sum()).filter(differ).select("mix"), buckets)
-        for part_no in range(_MIX_PARTS)]).get_column("mix")
-    account = (pl.col("month_account") % cell.n).alias("account")
-    docs = _if_any(pl.concat([
-        side.filter(_mix().is_in(suspect.implode())).select(account, *DOC[1:])
-        for side in (subledger, gl)
-    ]).unique(), suspect)
+    if len(buckets) <= _FEW_BUCKETS:
+        # their rows are few (a G/L with some differences): read once, and the documents of
+        # the cells that differ found among them (at 10M, two passes over 60M rows saved)
+        rows = _if_any(mixed.filter(flagged).with_columns(account), buckets)
+        suspect = rows.group_by("mix").agg(pl.col("s", "g").sum()).filter(differ).get_column(
+            "mix")
+        docs = rows.filter(pl.col("mix").is_in(suspect.implode())).select(*DOC).unique()
+    else:
+        # only the rows of the buckets that may hold a differing cell are grouped by cell, in
+        # _MIX_PARTS passes over the mix's lowest bits: each holds a hash table of its share
+        # of the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec
+        # run`)
+        suspect = pl.concat([
+            mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
+            .agg(pl.col("s", "g").sum()).filter(differ).select("mix").collect()
+            for part_no in range(_MIX_PARTS)]).get_column("mix")
+        docs = _if_any(pl.concat([
+            side.filter(_mix().is_in(suspect.implode())).select(account, *DOC[1:])
+            for side in (subledger, gl)
+        ]).unique(), suspect)
     of_docs = pl.col("doc_a").is_in(docs.get_column("doc_a").implode())
     stacked = pl.concat([
         subledger.filter(of_docs).select(*KEY, S="amount", G=zero_col),
@@ -245,6 +252,7 @@ def _if_any(query: pl.LazyFrame, found: pl.Series | pl.DataFrame) -> pl.DataFram
 
 
 _MIX_PARTS = 2
+_FEW_BUCKETS = 2_048  # of 65,536: their rows are about 3 % of all, read in one pass
 _UNITS = 1000  # a bucket's fingerprint counts amounts in thousandths of the rounding precision
 
 

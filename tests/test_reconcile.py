@@ -400,3 +400,21 @@ def test_balances_of_millions_keep_their_cents_r2():
     assert figures(recon, "2130") == [(JAN, 9_999_999.99, 9_999_999.99, 0.0),
                                       (FEB, 12_345_678.91, 12_345_678.91, 0.0),
                                       (None, 22_345_678.90, 22_345_678.90, 0.0)]
+
+
+def test_cells_read_in_parts_or_at_once_give_the_same_variance(monkeypatch):
+    """The flagged buckets' rows are read in one pass when few, in parts over the mix when
+    many (`_FEW_BUCKETS`): the same cells, the same variance either way."""
+    ledger = own_gl().with_columns(
+        amount=pl.when((pl.col("document_no") == "P1") & (pl.col("account_no") == "2130"))
+        .then(90.0).otherwise("amount"),
+        posting_date=pl.when(pl.col("document_no") == "S1").then(D(2020, 2, 1))
+        .otherwise("posting_date"),
+    )
+    at_once = run(ledger)
+    monkeypatch.setattr(reconcile_module, "_FEW_BUCKETS", 0)
+    in_parts = run(ledger)
+    assert_frame_equal(in_parts[0], at_once[0])
+    assert_frame_equal(in_parts[1], at_once[1])
+    assert at_once[1].get_column("cause").unique().sort().to_list() == [
+        "amount_mismatch", "posting_date_mismatch"]
