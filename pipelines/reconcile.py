@@ -213,6 +213,10 @@ def _differing_cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells,
     # does: 0.01 against a G/L's 0.015 differs by 0.0049999... in floats, and by one cent once
     # 0.015 is rounded (R2)
     differ = (rounded("s") - rounded("g")).abs() >= precision / 2
+
+    def differing_mixes(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return rows.group_by("mix").agg(pl.col("s", "g").sum()).filter(differ).select("mix")
+
     account = (pl.col("month_account") % cell.n).alias("account")
     buckets = _flagged_buckets(mixed, precision)
     flagged = _bucket(pl.col("mix")).is_in(buckets.implode())
@@ -220,8 +224,7 @@ def _differing_cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells,
         # their rows are few (a G/L with some differences): read once, and the documents of
         # the cells that differ found among them (at 10M, two passes over 60M rows saved)
         rows = _if_any(mixed.filter(flagged).with_columns(account), buckets)
-        suspect = rows.group_by("mix").agg(pl.col("s", "g").sum()).filter(differ).get_column(
-            "mix")
+        suspect = differing_mixes(rows.lazy()).collect().get_column("mix")
         docs = rows.filter(pl.col("mix").is_in(suspect.implode())).select(*DOC).unique()
     else:
         # only the rows of the buckets that may hold a differing cell are grouped by cell, in
@@ -229,9 +232,8 @@ def _differing_cells(subledger: pl.LazyFrame, gl: pl.LazyFrame, cell: _Cells,
         # of the cells only (at 10M, 2.2 GB for all 30M cells at once, the peak of `invrec
         # run`)
         suspect = pl.concat([
-            mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)).group_by("mix")
-            .agg(pl.col("s", "g").sum()).filter(differ).select("mix").collect()
-            for part_no in range(_MIX_PARTS)]).get_column("mix")
+            differing_mixes(mixed.filter(flagged & (pl.col("mix") % _MIX_PARTS == part_no)))
+            .collect() for part_no in range(_MIX_PARTS)]).get_column("mix")
         docs = _if_any(pl.concat([
             side.filter(_mix().is_in(suspect.implode())).select(account, *DOC[1:])
             for side in (subledger, gl)
