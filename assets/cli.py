@@ -138,10 +138,8 @@ def _run(args: argparse.Namespace) -> int:
             try:
                 try:
                     unsettled = _materialize(data, staging, tables, args)
-                except BaseException:  # no write still going when staging is read; the
-                    WRITES.wait(raise_failure=False)  # run's own failure is the one told
-                    raise
-                WRITES.wait()  # done by the last table's step, unless it was never handed over
+                finally:  # a run stopped early: no write still going when staging is read
+                    WRITES.wait()
             except Exception as exc:
                 # a blocking check at ERROR (reconciliation_severity = "error") fails the run
                 # after every table was written: the controller gets them, and the exit code

@@ -43,16 +43,14 @@ class WritesBehind:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="invrec-write")
         self._pending[path] = self._pool.submit(_removed_on_failure, path, write)
 
-    def wait(self, path: str | None = None, *, raise_failure: bool = True) -> None:
-        """Until the write of `path` (default: every write) is done; raises the first failure
-        unless told not to (a run that failed already reports its own cause)."""
+    def wait(self, path: str | None = None) -> None:
+        """Until the write of `path` (default: every write) is done; raises the first failure."""
         paths = [path] if path is not None else list(self._pending)
         futures = [self._pending.pop(p) for p in paths if p in self._pending]
         for future in futures:
             future.exception()  # every one done before any is raised
-        if raise_failure:
-            for future in futures:
-                future.result()
+        for future in futures:
+            future.result()
 
 
 def _removed_on_failure(path: str, write: Callable[[], None]) -> None:

@@ -12,11 +12,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import assets.cli as cli
 from assets.cli import main
 from assets.io_manager import WRITES, ParquetIOManager
 from pipelines import page_cache
-from pipelines.errors import InputError, Problem
 from tests._run_company import small_company
 
 FRAME = pl.DataFrame({"entry_no": [1, 2], "amount": [10.5, -10.5]})
@@ -102,23 +100,3 @@ def test_a_failed_write_fails_invrec_run_and_leaves_out_untouched(tmp_path, gate
         "invrec: error: OSError: no space left writing item_ledger_entries.parquet")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
-
-
-def test_a_run_that_fails_reports_its_own_cause_not_a_write_that_failed_beside_it(
-        tmp_path, gate, capsys, monkeypatch) -> None:
-    """A run stopped by its input while a write behind fails too: the input problem is what
-    invrec reports (exit 1), and no write is still going when the staging folder goes."""
-    def stopped(data, staging, tables, args):
-        path = staging / "item_ledger_entries.parquet"
-        gate.fail.add(path.name)
-        WRITES.submit(str(path), lambda: page_cache.write_parquet(FRAME, path))
-        gate.set()
-        raise InputError([Problem("transactions", "2", "quantity", "x", "not a number")])
-
-    monkeypatch.setattr(cli, "_materialize", stopped)
-    out = tmp_path / "out"
-    assert main(["run", "--data", str(small_company(tmp_path / "in")), "--out", str(out)]) == 1
-    err = capsys.readouterr().err
-    assert "transactions row 2, column quantity, value 'x': not a number" in err
-    assert "no space left" not in err
-    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
