@@ -122,8 +122,6 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from assets.io_manager import WRITES
-
     data = _data_dir(args)
     out = _out_dir(args)
     if out is None:
@@ -136,10 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         unsettled: list[str] = []
         with _quiet(args.debug):
             try:
-                try:
-                    unsettled = _materialize(data, staging, tables, args)
-                finally:  # a run stopped early: no write still going when staging is read
-                    WRITES.wait()
+                unsettled = _materialize(data, staging, tables, args)
             except Exception as exc:
                 # a blocking check at ERROR (reconciliation_severity = "error") fails the run
                 # after every table was written: the controller gets them, and the exit code
@@ -194,8 +189,7 @@ def _materialize(data: Path, staging: Path, tables: list[str],
                     run_config={
                         "resources": {RESOURCE_KEY: {"config": config},
                                       "io_manager": {"config": {"base_dir": str(staging),
-                                                                "persist": tables,
-                                                                "write_behind": True}}},
+                                                                "persist": tables}}},
                         "loggers": {"console": {"config": {"log_level": level}}},
                     },
                     tags={"invrec/source": "cli"},
