@@ -122,6 +122,8 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from assets.io_manager import WRITES
+
     data = _data_dir(args)
     out = _out_dir(args)
     if out is None:
@@ -134,7 +136,12 @@ def _run(args: argparse.Namespace) -> int:
         unsettled: list[str] = []
         with _quiet(args.debug):
             try:
-                unsettled = _materialize(data, staging, tables, args)
+                try:
+                    unsettled = _materialize(data, staging, tables, args)
+                except BaseException:  # no write still going when staging is read; the
+                    WRITES.wait(raise_failure=False)  # run's own failure is the one told
+                    raise
+                WRITES.wait()  # done by the last table's step, unless it was never handed over
             except Exception as exc:
                 # a blocking check at ERROR (reconciliation_severity = "error") fails the run
                 # after every table was written: the controller gets them, and the exit code
@@ -189,7 +196,8 @@ def _materialize(data: Path, staging: Path, tables: list[str],
                     run_config={
                         "resources": {RESOURCE_KEY: {"config": config},
                                       "io_manager": {"config": {"base_dir": str(staging),
-                                                                "persist": tables}}},
+                                                                "persist": tables,
+                                                                "write_behind": True}}},
                         "loggers": {"console": {"config": {"log_level": level}}},
                     },
                     tags={"invrec/source": "cli"},

@@ -6,25 +6,43 @@ import dagster as dg
 import polars as pl
 
 PREVIEW_ROWS = 10
+TEXT_CHARS = 60  # longer texts are cut in a preview
 KINDS = {"polars", "parquet"}
 
 
 def markdown(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
-    """The first `rows` rows of `df` as a markdown table (all columns, no dtype row); a `|` in a
-    text (a document number, a reason) is escaped, or it would split its cell."""
-    df = df.head(rows).with_columns(pl.col(pl.String, pl.Categorical, pl.Enum).cast(pl.String)
-                                    .str.replace_all("|", r"\|", literal=True))
-    with pl.Config(
-        tbl_formatting="MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_rows=rows,
-        tbl_cols=-1,
-        tbl_width_chars=10_000,
-        fmt_str_lengths=60,
-        float_precision=2,
-    ):
-        return str(df)
+    """The first `rows` rows of `df` as a markdown table (all columns, no dtype row), as
+    polars prints one: amounts to the cent, texts cut at 60 characters, a `|` in a text (a
+    document number, a reason) escaped, or it would split its cell.
+
+    Built here, not with `pl.Config`: polars keeps its settings in the process environment,
+    and changing it while `invrec run` writes a table on its writer thread crashes the
+    process (assets/io_manager.py `WritesBehind`)."""
+    head = df.head(rows)
+    cells = [[_cell(value) for value in head.get_column(name).to_list()]
+             for name in head.columns]
+    widths = [max([len(name), *map(len, column)])
+              for name, column in zip(head.columns, cells, strict=True)]
+    lines = [_row(head.columns, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += [_row(row, widths) for row in zip(*cells, strict=True)]
+    return "\n".join(lines)
+
+
+def _row(values, widths: list[int]) -> str:
+    return "|" + "|".join(f" {v:<{w}} " for v, w in zip(values, widths, strict=True)) + "|"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return "NaN" if value != value else f"{value:.2f}"
+    if isinstance(value, str):
+        value = value.replace("|", r"\|")
+        return value if len(value) <= TEXT_CHARS else value[:TEXT_CHARS] + "…"
+    return str(value)
 
 
 def preview(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:

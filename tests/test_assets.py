@@ -231,6 +231,43 @@ def test_a_bar_in_a_text_does_not_split_its_cell_in_a_preview() -> None:
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 4 for row in rows)
 
 
+def _as_polars_prints(df: pl.DataFrame) -> str:
+    """polars' own markdown print, with the settings previews used before they were built by
+    hand (`pl.Config` changes the process environment: fine in a test, not in a run)."""
+    df = df.head(10).with_columns(pl.col(pl.String, pl.Categorical).cast(pl.String)
+                                  .str.replace_all("|", r"\|", literal=True))
+    with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True,
+                   tbl_hide_dataframe_shape=True, tbl_rows=10, tbl_cols=-1,
+                   tbl_width_chars=10_000, fmt_str_lengths=60, float_precision=2):
+        return str(df)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(
+    st.one_of(st.none(), st.text(st.sampled_from("AZaz09 |-/é"), max_size=70)),
+    st.one_of(st.none(), st.floats(-1e9, 1e9, allow_nan=False).map(lambda v: round(v, 4))),
+    st.one_of(st.none(), st.integers(-10**12, 10**12)),
+    st.one_of(st.none(), st.dates(dt.date(1990, 1, 1), dt.date(2100, 12, 31))),
+    st.one_of(st.none(), st.booleans())), min_size=1, max_size=14))
+def test_a_preview_is_the_markdown_polars_prints(rows: list[tuple]) -> None:
+    """Previews are built by hand, the way polars prints a frame as markdown: amounts to the
+    cent, texts cut at 60 characters, nulls as `null`, the first ten rows."""
+    frame = pl.DataFrame(rows, schema={"document_no": pl.String, "amount": pl.Float64,
+                                       "entry_no": pl.Int64, "posting_date": pl.Date,
+                                       "open": pl.Boolean}, orient="row")
+    assert markdown(frame) == _as_polars_prints(frame)
+
+
+def test_a_preview_changes_no_environment_variable(monkeypatch) -> None:
+    """polars keeps its print settings in the process environment; a preview must not touch
+    it (a write behind reads it on another thread: assets/io_manager.py)."""
+    changed = []
+    monkeypatch.setattr(os, "putenv", lambda *a: changed.append(a))
+    monkeypatch.setattr(os, "unsetenv", lambda *a: changed.append(a))
+    markdown(pl.DataFrame({"amount": [1.234], "reason": ["a|b"]}))
+    assert changed == []
+
+
 def test_ingest_shows_the_empty_lines_it_left_out(tmp_path: Path) -> None:
     """Lines without any value are not rows (ingest leaves them out); the analyst sees how many."""
     data = small_company(tmp_path / "in")
