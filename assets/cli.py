@@ -7,6 +7,7 @@ to OUT, and moves the output tables into OUT only once the whole run succeeded.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as dt
 import os
@@ -17,6 +18,7 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -80,8 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command() -> NoReturn:
+    """The installed `invrec` command: `main`, then the process ends without the interpreter's
+    teardown, which frees Dagster's thousands of modules and objects one by one (0.4 s after
+    the imports alone, 0.6-0.8 s after a run at 1M and 10M transactions, for nothing: the
+    process ends). Everything a normal exit does for invrec still happens first: the exit
+    handlers (logging's, weakref finalizers, file locks; `atexit._run_exitfuncs`) and the
+    flush of stdout and stderr. The writer thread of the writes behind is idle by then (`_run`
+    waited for every write)."""
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `invrec`; returns the exit code (argparse exits 2 on usage errors)."""
+    """Entry point of `invrec` (and of the tests); returns the exit code (argparse exits 2 on
+    usage errors)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help exits 0, usage errors 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import subprocess
 import sys
@@ -367,6 +368,31 @@ def test_installed_entry_point(tmp_path: Path) -> None:
     assert proc.stdout.startswith("invrec run: ")
     assert f"{INVENTORY_VALUE:,.2f}" in proc.stdout
     assert (tmp_path / "out" / "reconciliation.parquet").is_file()
+
+
+def test_the_command_ends_with_mains_exit_code_after_exit_handlers_and_flushes(
+        tmp_path: Path) -> None:
+    """The installed command skips the interpreter's teardown (`command`), not what a normal
+    exit does for invrec: exit handlers run, buffered output reaches the pipe, the exit code is
+    main's (1: invalid input)."""
+    data = small_company(tmp_path / "in")
+    (data / "items.csv").write_text("item_no,costing_method\nA,NOPE\n")
+    marker = tmp_path / "exit_handler_ran"
+    script = (
+        "import atexit, pathlib, sys\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        f"sys.argv = ['invrec', 'validate', '--data', {str(data)!r}]\n"
+        "print('x' * 100_000)\n"  # more than a pipe's buffer, still held by Python's
+        "from assets.cli import command\n"
+        "command()\n"
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1], env=buffered)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("x" * 100_000 + "\n")
+    assert proc.stdout.endswith(f"2 problem(s) in {data.resolve()}\n")  # the last line
+    assert marker.read_text() == "yes"
 
 
 def test_without_data_the_bundled_sample_is_used(tmp_path: Path, capsys, monkeypatch) -> None:
