@@ -92,8 +92,11 @@ def command() -> NoReturn:
     waited for every write)."""
     code = main()
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a reader gone (`invrec validate | head`): 120, as Python's own exit says
+        code = 120
     os._exit(code)
 
 

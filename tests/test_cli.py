@@ -395,6 +395,22 @@ def test_the_command_ends_with_mains_exit_code_after_exit_handlers_and_flushes(
     assert marker.read_text() == "yes"
 
 
+def test_the_command_ends_with_120_when_its_reader_is_gone(tmp_path: Path) -> None:
+    """Output that cannot be flushed (the reading end of the pipe closed, `| head`) ends the
+    command with 120 and no traceback, as Python's own exit does."""
+    data = small_company(tmp_path / "in")
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from assets.cli import command; "
+         f"sys.argv = ['invrec', 'validate', '--data', {str(data)!r}]; command()"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+        env=buffered)
+    proc.stdout.close()  # before the child has written anything
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 120
+    assert b"Traceback" not in err
+
+
 def test_without_data_the_bundled_sample_is_used(tmp_path: Path, capsys, monkeypatch) -> None:
     sample = small_company(tmp_path / "sample")
     monkeypatch.setattr("assets.resources.SAMPLE_DIR", sample)
