@@ -370,6 +370,12 @@ def test_installed_entry_point(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "reconciliation.parquet").is_file()
 
 
+# a Python process from the repository, its output buffered as a user's would be (this
+# machine sets PYTHONUNBUFFERED, which would hide a missing flush)
+_BUFFERED = {"cwd": Path(__file__).resolve().parents[1],
+             "env": {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}}
+
+
 def test_the_command_ends_with_mains_exit_code_after_exit_handlers_and_flushes(
         tmp_path: Path) -> None:
     """The installed command skips the interpreter's teardown (`command`), not what a normal
@@ -386,9 +392,8 @@ def test_the_command_ends_with_mains_exit_code_after_exit_handlers_and_flushes(
         "from assets.cli import command\n"
         "command()\n"
     )
-    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parents[1], env=buffered)
+                          timeout=120, **_BUFFERED)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("x" * 100_000 + "\n")
     assert proc.stdout.endswith(f"2 problem(s) in {data.resolve()}\n")  # the last line
@@ -399,12 +404,10 @@ def test_the_command_ends_with_120_when_its_reader_is_gone(tmp_path: Path) -> No
     """Output that cannot be flushed (the reading end of the pipe closed, `| head`) ends the
     command with 120 and no traceback, as Python's own exit does."""
     data = small_company(tmp_path / "in")
-    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from assets.cli import command; "
          f"sys.argv = ['invrec', 'validate', '--data', {str(data)!r}]; command()"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
-        env=buffered)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **_BUFFERED)
     proc.stdout.close()  # before the child has written anything
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 120

@@ -132,21 +132,16 @@ def test_invrec_run_changes_no_environment_variable_while_a_write_is_behind(
     there); changing it from another thread meanwhile is unsafe and once crashed a test worker
     (`pl.Config` in the previews, now built by hand: assets/metadata.py)."""
     changed = []
-    real_putenv, real_unsetenv = os.putenv, os.unsetenv
 
-    def writing() -> bool:
-        return any(not future.done() for future in WRITES._pending.values())
+    def recorded(real):
+        def change(key, *value) -> None:
+            if WRITES._pending:  # a write handed over and not yet waited for: it may run
+                changed.append(key)
+            real(key, *value)
+        return change
 
-    def putenv(key, value) -> None:
-        changed.append(key) if writing() else None
-        real_putenv(key, value)
-
-    def unsetenv(key) -> None:
-        changed.append(key) if writing() else None
-        real_unsetenv(key)
-
-    monkeypatch.setattr(os, "putenv", putenv)
-    monkeypatch.setattr(os, "unsetenv", unsetenv)
+    for name in ("putenv", "unsetenv"):
+        monkeypatch.setattr(os, name, recorded(getattr(os, name)))
     data = small_company(tmp_path / "in")
     assert main(["run", "--data", str(data), "--out", str(tmp_path / "out")]) == 0
     assert changed == []
