@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 from collections.abc import Sequence
 
@@ -13,34 +14,38 @@ from pandera.config import ValidationDepth, config_context
 # BC's Code fields of few distinct values (items, locations, variants, posting groups, entry
 # types, G/L accounts) are held as Categorical in the ledger tables: 4 bytes a row where a text
 # is a 16-byte view (at 10M transactions the peak 7.8 GB instead of 10.1 GB: docs/benchmarks.md,
-# run BN). Files hold them as text, the contract's type (`as_written`, `as_held`).
+# run BN). Files hold them as text, the contract's type (`file_metadata`, `as_held`).
 Code = pl.Categorical
 CODES_KEY = "invrec:categorical"  # the file metadata naming the columns held as Categorical
+ARROW_SCHEMA_KEY = "ARROW:schema"  # the column types Arrow readers (polars, pyarrow) give a file
 
 
-def as_written(frame: pl.DataFrame) -> tuple[pl.LazyFrame, dict[str, str]]:
-    """`frame` as a file holds it: Categorical columns as text; and the file's metadata, which
-    names them (empty when there are none)."""
-    codes = {name: dtype for name, dtype in frame.schema.items() if dtype == pl.Categorical}
+def file_metadata(frame: pl.DataFrame) -> dict[str, str]:
+    """The metadata that has a Parquet file of `frame` hold its Categorical columns as text
+    (empty when there are none): it names them, for `as_held`, and gives the file the Arrow
+    schema of `as_text(frame)`, which is what readers go by. Parquet stores a Categorical
+    column as a dictionary of its texts and each row's number in it, the way it stores text of
+    few distinct values, so the column is text once the schema says so; writing the numbers
+    as they are saves the lookup of every row's text (at 10M transactions 1.2 s of the value
+    entries' 5 s, docs/benchmarks.md, run CS)."""
+    codes = [name for name, dtype in frame.schema.items() if dtype == pl.Categorical]
     if not codes:
-        return frame.lazy(), {}
-    # each text looked up by its category's number in the list of the categories' texts: the
-    # same values as a cast, which looks each row up on its own (at 10M transactions, writing
-    # the G/L entries takes 5.2 s instead of 6.0 s)
-    texts = {_key(dtype): dtype.categories.to_series() for dtype in codes.values()}
-    return (frame.lazy().with_columns(
-        pl.lit(texts[_key(dtype)]).gather(pl.col(name).to_physical()).alias(name)
-        for name, dtype in codes.items()),
-        {CODES_KEY: json.dumps(list(codes))})
+        return {}
+    empty_file = io.BytesIO()
+    as_text(frame.clear()).collect().write_parquet(empty_file)
+    empty_file.seek(0)
+    return {CODES_KEY: json.dumps(codes),
+            ARROW_SCHEMA_KEY: pl.read_parquet_metadata(empty_file)[ARROW_SCHEMA_KEY]}
 
 
-def _key(dtype: pl.Categorical) -> tuple[str, str]:
-    return dtype.categories.name, dtype.categories.namespace
+def as_text(frame: pl.DataFrame) -> pl.LazyFrame:
+    """`frame` with its Categorical columns as text, as a file of it reads back."""
+    return frame.lazy().with_columns(pl.col(pl.Categorical).cast(pl.String))
 
 
 def as_held(frame: pl.DataFrame, metadata: dict[str, str],
             codes: Sequence[str] = ()) -> pl.DataFrame:
-    """A frame read from a file written from `as_written`: its Categorical columns back. A file
+    """A frame read from a file written with `file_metadata`: its Categorical columns back. A file
     whose metadata does not name them (written before invrec held them so) gets its text
     columns among `codes` (the table's `code_columns`) cast instead."""
     if CODES_KEY in metadata:

@@ -14,7 +14,7 @@ from math import floor
 import polars as pl
 
 from pipelines.rounding import decimals_of
-from schemas.base import as_written
+from schemas.base import as_text as code_columns_as_text
 
 TOL = 1e-6  # amounts are exact cents: anything above float noise is a real difference
 COST_ELEMENTS = ["Direct Cost", "Indirect Cost", "Variance"]
@@ -32,7 +32,7 @@ RECEIVING = TO_LEG | RETURN_OF_SALE
 def as_text(*frames: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
     """The ledger frames with their Code columns as text (schemas.base.Code), as the input
     tables they are joined with hold them."""
-    return tuple(as_written(f)[0].collect() for f in frames)
+    return tuple(code_columns_as_text(f).collect() for f in frames)
 
 
 def _exact(x: float, decimals: int) -> Fraction:
