@@ -12,8 +12,10 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
@@ -27,6 +29,7 @@ from pipelines.pipeline import OUTPUT_TABLES, REJECTED_TABLE
 from pipelines.staging import publish, staging_for
 
 EXIT_OK, EXIT_INVALID_INPUT, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CHECK_FAILED = 4  # every table written, but a blocking check failed at ERROR severity
 # (a check of the last step: the tolerance, R156); one failing earlier stops the run: EXIT_FAILURE
 SUMMARY_TABLES = ("inventory_valuation", "reconciliation", REJECTED_TABLE)  # read for the summary
@@ -40,6 +43,12 @@ def _iso_date(text: str) -> str:
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
+
+
+def _path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no folder")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -61,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="cost, post, value and reconcile an input folder")
-    run.add_argument("--data", metavar="DIR", help="input folder (default: the bundled sample)")
-    run.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    run.add_argument("--data", metavar="DIR", type=_path,
+                     help="input folder (default: the bundled sample)")
+    run.add_argument("--out", metavar="DIR", type=_path, required=True, help="output folder")
     run.add_argument("--as-of", metavar="DATE", type=_iso_date,
                      help="inventory valuation date (default: the last posting date)")
     run.add_argument("--on-bad-rows", choices=["fail", "quarantine"], default="fail",
@@ -70,11 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--debug", action="store_true", help="show Dagster's log and tracebacks")
 
     validate = sub.add_parser("validate", help="check an input folder and list every problem")
-    validate.add_argument("--data", metavar="DIR", help="input folder (default: the sample)")
+    validate.add_argument("--data", metavar="DIR", type=_path,
+                          help="input folder (default: the sample)")
     validate.add_argument("--debug", action="store_true", help="show tracebacks")
 
     gen = sub.add_parser("generate", help="write a synthetic input folder")
-    gen.add_argument("--out", metavar="DIR", required=True, help="folder to write")
+    gen.add_argument("--out", metavar="DIR", type=_path, required=True, help="folder to write")
     gen.add_argument("--transactions", metavar="N", type=_positive_int, required=True)
     gen.add_argument("--items", metavar="K", type=_positive_int)
     gen.add_argument("--seed", metavar="S", type=int)
@@ -109,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     command = {"run": _run, "validate": _validate, "generate": _generate}[args.command]
     try:
-        return command(args)
+        with _terminate_as_interrupt():
+            return command(args)
     except InputError as exc:
         _print_problems(exc)
         return EXIT_INVALID_INPUT
@@ -118,6 +130,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
+    except BaseException as exc:  # Ctrl-C or SIGTERM: one line too; staging is gone by now
+        if not _interrupted(exc):
+            raise
+        if args.debug:
+            traceback.print_exc()
+        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM handled as Ctrl-C (Python's default ends the process at once, leaving the
+    staging folder behind): the run stops the same way, cleaning up. Dagster maps SIGTERM to
+    its SIGINT handler during a run as well."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can be set on the main thread only (tests call main anywhere)
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` is an interrupt: Python's, or Dagster's for a step stopped by one."""
+    return isinstance(exc, KeyboardInterrupt) or (
+        type(exc).__name__ == "DagsterExecutionInterruptedError")
 
 
 # --- run -----------------------------------------------------------------------------------------
@@ -127,7 +167,8 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
     data = Path(args.data) if args.data else SAMPLE_DIR
     if not data.is_dir():
-        raise InputError([Problem(str(data), None, None, None, "input folder does not exist")])
+        why = "is a file, not a folder" if data.exists() else "does not exist"
+        raise InputError([Problem(str(data), None, None, None, f"input folder {why}")])
     return data.resolve()
 
 
@@ -136,10 +177,13 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
-def _out_dir(args: argparse.Namespace) -> Path | None:
-    """--out as a folder to write, or None when it cannot be one (a usage error)."""
+def _out_dir(args: argparse.Namespace) -> Path | str:
+    """--out as a folder to write, or why it cannot be one (a usage error)."""
     out = Path(args.out).resolve()
-    return None if out.exists() and not out.is_dir() else out
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        return f"--out {args.out}: {existing} is a file, not a folder"
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -147,8 +191,8 @@ def _run(args: argparse.Namespace) -> int:
 
     data = _data_dir(args)
     out = _out_dir(args)
-    if out is None:
-        return _usage_error(f"--out {args.out} is a file, not a folder")
+    if isinstance(out, str):
+        return _usage_error(out)
     if out == data:  # the tables written there would be read as input the next time
         return _usage_error(f"--out {args.out} is the input folder; write the tables elsewhere")
     tables = [*OUTPUT_TABLES, *([REJECTED_TABLE] if args.on_bad_rows == "quarantine" else [])]
@@ -328,11 +372,14 @@ def _generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate
 
     options = {k: v for k, v in (("items", args.items), ("seed", args.seed)) if v is not None}
-    if _out_dir(args) is None:
-        return _usage_error(f"--out {args.out} is a file, not a folder")
-    generate(Path(args.out), args.transactions, **options)
+    out = _out_dir(args)
+    if isinstance(out, str):
+        return _usage_error(out)
+    made = generate(Path(args.out), args.transactions, **options)
     print(f"wrote a synthetic input folder of about {args.transactions:,} transactions "
           f"to {args.out}")
+    for note in made.notes:  # e.g. too few documents to plant G/L discrepancies in
+        print(f"note: {note}")
     return EXIT_OK
 
 

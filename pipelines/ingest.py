@@ -22,6 +22,7 @@ import polars as pl
 from pipelines import page_cache
 from pipelines.csv_lines import record_lines, why_unreadable
 from pipelines.errors import InputError, Problem, keyed_transaction
+from pipelines.posting import GENERAL_SETUP, INVENTORY_SETUP, setup_account_numbers
 from pipelines.settings import SETTINGS_FILE, Settings, load_settings
 from pipelines.validation import (
     PROBLEM_SCHEMA,
@@ -224,7 +225,9 @@ def _load(data_dir: Path, typed_csv: bool = True) -> _Loaded:
         problems.append(transaction_problems(tables["transactions"], tables["items"],
                                              tables["accounting_periods"], settings))
     if tables["gl_entries"] is not None and settings is not None:
-        problems.append(gl_entry_problems(tables["gl_entries"], settings))
+        setups = [tables[name] for name in (INVENTORY_SETUP, GENERAL_SETUP)]
+        accounts = None if any(s is None for s in setups) else setup_account_numbers(*setups)
+        problems.append(gl_entry_problems(tables["gl_entries"], settings, accounts))
     cast = pl.concat(cast_failures)
     # a value that could not be read is reported once, not again as missing by later checks
     problems = pl.concat(

@@ -63,6 +63,14 @@ ACCOUNT_PAIRS = pl.DataFrame(
     orient="row",
 )
 
+def setup_account_numbers(inventory_posting_setup: pl.DataFrame,
+                          general_posting_setup: pl.DataFrame) -> pl.Series:
+    """Every account number either setup names (R140's accounts), as text."""
+    setups = {INVENTORY_SETUP: inventory_posting_setup, GENERAL_SETUP: general_posting_setup}
+    return pl.concat([setups[table].get_column(col).cast(pl.String)
+                      for table, col in ROLE_ACCOUNTS.values()]).drop_nulls().unique()
+
+
 def setup_accounts(
     inventory_posting_setup: pl.DataFrame, general_posting_setup: pl.DataFrame
 ) -> pl.DataFrame:

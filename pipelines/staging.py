@@ -15,9 +15,13 @@ from pathlib import Path
 @contextmanager
 def staging_for(out: Path) -> Iterator[Path]:
     """A new empty folder next to `out` (the same file system, so a file moves into `out` whole
-    by a rename), removed with whatever is left in it on the way out, failed or not."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    by a rename), removed with whatever is left in it on the way out, failed or not. When
+    `out`'s parent folders are missing too, it goes into the nearest one there is: they are
+    made only when the files move in (`publish`), so a failed run makes none."""
+    parent = out.absolute().parent
+    while not parent.is_dir() and parent != parent.parent:
+        parent = parent.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=parent))
     try:
         yield staging
     finally:

@@ -341,13 +341,18 @@ def _average_period_problems(
     ])
 
 
-def gl_entry_problems(gl: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """R147: a G/L amount is money, a multiple of the amount rounding precision (as every amount
-    BC posts). One with more decimals could leave a difference no variance row explains: two
-    cells of 0.004 each count as zero, their month's 0.008 does not."""
+def gl_entry_problems(gl: pl.DataFrame, settings: Settings,
+                      accounts: pl.Series | None) -> pl.DataFrame:
+    """R147: a G/L amount on a reconciled account (`accounts`, the setups' account numbers;
+    None: every account) is money, a multiple of the amount rounding precision (as every
+    amount BC posts). One with more decimals could leave a difference no variance row explains:
+    two cells of 0.004 each count as zero, their month's 0.008 does not. Other accounts are
+    not reconciled (R143), so their amounts are not read."""
     p = settings.amount_rounding_precision
     steps = pl.col("amount") / p
     off_grid = (steps - steps.round()).abs() > 1e-6 + steps.abs() * 1e-14  # beyond float noise
+    if accounts is not None:
+        off_grid &= pl.col("account_no").cast(pl.String).is_in(accounts.implode())
     return flag(gl, "gl_entries", off_grid, "amount", pl.col("amount"),
                 f"more decimals than amount_rounding_precision {p:g} allows (R147)")
 

@@ -6,9 +6,11 @@ import contextlib
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import polars as pl
@@ -147,10 +149,39 @@ def test_invalid_input_exits_1_and_leaves_out_untouched(tmp_path: Path, capsys) 
 
 
 def test_invalid_input_writes_nothing_to_a_new_out(tmp_path: Path, capsys) -> None:
+    """Not even OUT's missing parents: staging goes into the nearest folder there is."""
     out = tmp_path / "new" / "out"
     assert main(["run", "--data", str(bad_company(tmp_path / "bad")), "--out", str(out)]) == 1
-    assert not out.exists()
-    assert _no_staging_left(tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    assert _no_staging_left(tmp_path)
+
+
+@pytest.mark.parametrize("interrupt", ["KeyboardInterrupt", "DagsterExecutionInterruptedError",
+                                       "SIGTERM"])
+def test_an_interrupted_run_says_so_in_one_line_and_writes_nothing(
+        tmp_path: Path, capsys, monkeypatch, interrupt: str) -> None:
+    """Ctrl-C (Python's KeyboardInterrupt, or Dagster's error for a step it stopped) and SIGTERM
+    (which by default would end the process at once, staging folder left behind) end the run
+    with 130 and one line, OUT as it was and no staging left."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "reconciliation.parquet").write_bytes(b"earlier run")
+    handler = signal.getsignal(signal.SIGTERM)
+
+    def stopped(*args, **kwargs):
+        if interrupt == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)
+        raise {"KeyboardInterrupt": KeyboardInterrupt,
+               "DagsterExecutionInterruptedError": dg.DagsterExecutionInterruptedError,
+               "SIGTERM": AssertionError}[interrupt]()
+
+    monkeypatch.setattr(cli, "_materialize", stopped)
+    data = str(small_company(tmp_path / "in"))
+    assert main(["run", "--data", data, "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "invrec: interrupted; nothing written\n"
+    assert _snapshot(out) == {"reconciliation.parquet": b"earlier run"}
+    assert _no_staging_left(tmp_path)
+    assert signal.getsignal(signal.SIGTERM) is handler  # as it was before the command
 
 
 @pytest.mark.slow
@@ -202,7 +233,9 @@ def test_out_must_be_a_folder_other_than_the_input(tmp_path: Path, capsys) -> No
             (["run", "--data", str(data), "--out", str(tmp_path / "file")], "is a file"),
             (["run", "--data", str(data), "--out", str(data)], "is the input folder"),
             (["generate", "--out", str(tmp_path / "file"), "--transactions", "10"],
-             "is a file")):
+             "is a file"),
+            (["run", "--data", str(data), "--out", str(tmp_path / "file" / "sub")],
+             f"{tmp_path / 'file'} is a file, not a folder")):
         assert main(argv) == 2
         assert said in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == before
@@ -243,6 +276,10 @@ def test_quarantine_writes_rejected_rows_and_exits_1(tmp_path: Path, capsys) -> 
     ["run", "--out", "x", "--on-bad-rows", "skip"],
     ["frobnicate"],
     ["generate", "--out", "x", "--transactions", "0"],
+    ["run", "--out", ""],  # an empty path is no folder (not the current one)
+    ["run", "--data", " ", "--out", "x"],
+    ["validate", "--data", ""],
+    ["generate", "--out", "", "--transactions", "10"],
 ])
 def test_usage_errors_exit_2(argv: list[str], capsys) -> None:
     assert main(argv) == 2
@@ -346,15 +383,20 @@ def test_a_parquet_row_after_ingest_is_named_by_its_key(tmp_path: Path, capsys) 
 def test_missing_data_folder_is_invalid_input(tmp_path: Path, capsys) -> None:
     assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 1
     assert "input folder does not exist" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["validate", "--data", str(tmp_path / "file")]) == 1
+    assert "input folder is a file, not a folder" in capsys.readouterr().err
 
 
 def test_generate_calls_the_generator(tmp_path: Path, capsys, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr("pipelines.generate.generate",
-                        lambda out, n, **kw: calls.append((out, n, kw)))
+    notes = ["no gl_entries.csv: too few documents to plant discrepancies in"]
+    monkeypatch.setattr("pipelines.generate.generate", lambda out, n, **kw: (
+        calls.append((out, n, kw)), SimpleNamespace(notes=notes))[1])
     assert main(["generate", "--out", str(tmp_path / "g"), "--transactions", "500",
                  "--items", "7", "--seed", "3"]) == 0
     assert calls == [(tmp_path / "g", 500, {"items": 7, "seed": 3})]
+    assert capsys.readouterr().out.endswith(f"note: {notes[0]}\n")  # the generator's notes
 
 
 @pytest.mark.slow
@@ -464,3 +506,19 @@ def test_reconciliation_over_tolerance_at_error_writes_everything_and_exits_4(tm
         "reconciliation: reconciliation_within_tolerance"]
     assert {p.stem for p in (tmp_path / "out").iterdir()} == set(OUTPUT_TABLES)
     assert _no_staging_left(tmp_path)
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch, capsys) -> None:
+    """The installed command loads `assets.cli` (polars, Dagster: about a second) from a light
+    module: a Ctrl-C meanwhile ends with 130 and one line, not a traceback of the imports."""
+    from assets.entry import command
+
+    class Loading:
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "assets.cli", Loading())
+    with pytest.raises(SystemExit) as stop:
+        command()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == "invrec: interrupted; nothing written\n"

@@ -251,6 +251,21 @@ def test_transfer_without_stock_is_an_input_error_r46():
         )
 
 
+def test_transfer_without_stock_is_named_before_the_cost_loop_it_makes_r46():
+    """The 3 units transfer 2 could not take stay an open outbound at BLUE; transfer 5's to-leg
+    then depends on it (its RED stock came from it) and would pass over it on a key closed by
+    posting date (sale 4 is back-dated), which is not supported (R44a). The input's error is
+    transfer 2's, and it is the one named."""
+    with pytest.raises(InputError, match=r"transaction_no=2, column quantity, value '5': R46"):
+        ledger(
+            (D(2020, 1, 1), "purchase", 2, 10.0, None, BLUE),
+            (D(2020, 1, 5), "transfer", 5, None, None, {**BLUE, "to_location_code": "RED"}),
+            (D(2020, 1, 6), "sale", 1, None, None, BLUE),
+            (D(2020, 1, 3), "sale", 1, None, None, BLUE),
+            (D(2020, 1, 7), "transfer", 4, None, None, {**RED, "to_location_code": "BLUE"}),
+        )
+
+
 def test_sales_return_follows_the_adjusted_sale_r74():
     led = ledger(
         (D(2020, 1, 1), "purchase", 5, 10.0, None),

@@ -414,6 +414,21 @@ def test_a_failed_generate_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["company"]
 
 
+
+def test_generate_replaces_a_table_given_as_parquet_in_the_folder(tmp_path):
+    """A folder holding items.parquet (and a G/L as Parquet) from elsewhere: the tables written
+    as CSV replace them, else the folder would give items twice (contract §2) and reconcile
+    against the old G/L. Files that are no input table stay."""
+    out = tmp_path / "company"
+    out.mkdir()
+    pl.DataFrame({"item_no": ["OLD"]}).write_parquet(out / "items.parquet")
+    pl.DataFrame({"entry_no": [1]}).write_parquet(out / "gl_entries.parquet")
+    (out / "notes.txt").write_text("mine")
+    made = generate(out, 300, seed=1)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*(p.name for p in made.paths.values()), "notes.txt"])
+    assert read_input(out).items.height == made.rows["items"]
+
 # ---- planted G/L differences -------------------------------------------------------------
 
 def _own_gl(documents: int = 6) -> pl.DataFrame:

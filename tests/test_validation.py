@@ -157,10 +157,12 @@ def test_gl_amounts_are_multiples_of_the_amount_rounding_precision_r147(tmp_path
     """A G/L amount finer than the precision could leave a difference no variance row explains
     (R145): two postings of 0.004 each count as zero, their month's 0.008 rounds to 0.01. Such a
     G/L was reconciled with a month's difference its variance rows did not add up to; it is an
-    input error. Float noise (0.30000000000000004; a billion and a cent) is not."""
+    input error. Float noise (0.30000000000000004; a billion and a cent) is not, nor is any
+    amount on an account outside the posting setups (9999), which is not reconciled (R143)."""
     gl = "entry_no,posting_date,account_no,amount,document_no,description\n" \
          "1,2020-01-01,2130,0.004,D1,x\n2,2020-01-01,2130,0.30000000000000004,D2,x\n" \
-         "3,2020-01-01,7291,-28.595,D3,x\n4,2020-01-01,7291,1000000000.01,D3,x\n"
+         "3,2020-01-01,7291,-28.595,D3,x\n4,2020-01-01,7291,1000000000.01,D3,x\n" \
+         "5,2020-01-01,9999,1.234,D4,x\n"
     rule = "more decimals than amount_rounding_precision {} allows (R147)"
     assert check(tmp_path / "cents", gl_entries__csv=gl) == [
         ("gl_entries", "2", "amount", "0.004", rule.format("0.01")),

@@ -218,8 +218,18 @@ def apply_quantities(entries: pl.DataFrame) -> pl.DataFrame:
     else:
         stuck = loops if loops.height else skips
     passing = skips.select("inbound").unique()
-    # a pass-over this model cannot apply (the input would look short of stock)
-    check_pass_overs(entries, applications, passing, stuck)
+    try:  # a pass-over this model cannot apply (the input would look short of stock)
+        check_pass_overs(entries, applications, passing, stuck)
+    except NotSupportedYet as refusal:
+        # a transfer short of stock (R46) posted before every refused to-leg is the input's
+        # own error, one the to-legs cannot have caused: a from-leg takes only stock posted
+        # before it. Its open remainder is what makes a later to-leg look like a cost loop.
+        first = min(keyed_transaction(p) for p in refusal.problems)
+        short = [p for p in _check_transfer_stock(entries, applications)
+                 if keyed_transaction(p) < first]
+        if short:
+            raise InputError(short) from None
+        raise
     problems: list[Problem] = []
     if fixed.height:
         # a reserved to-leg posted while its key is short, passing over every outbound open

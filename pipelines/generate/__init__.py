@@ -68,8 +68,12 @@ def generate(
     with staging_for(out_dir) as staging:
         made = _generate(staging, transactions, items, seed, types, costing_methods, chunk_size,
                          gl, months)
-        for stale in ("gl_entries.csv", "gl_entries.parquet", "README.md"):
-            (out_dir / stale).unlink(missing_ok=True)  # a G/L left over would be read as input
+        # a G/L left over would be read as input, a table's Parquet file beside the CSV
+        # written now would make the folder invalid (contract §2: given twice)
+        tables = [*(p.stem for p in made.paths.values() if p.suffix == ".csv"), "gl_entries"]
+        for stale in ("README.md", *(f"{t}.{ext}" for t in tables for ext in ("csv", "parquet"))):
+            if stale not in {p.name for p in made.paths.values()}:
+                (out_dir / stale).unlink(missing_ok=True)
         publish(staging, out_dir, [path.name for path in made.paths.values()])
     return replace(made, out_dir=out_dir,
                    paths={name: out_dir / path.name for name, path in made.paths.items()})
