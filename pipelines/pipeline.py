@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.errors import InputError, Problem
+from pipelines.errors import InputError, NotSupportedYet, Problem, keyed_transaction
 from pipelines.ingest import InputTables, OnBadRows, by_csv_line, read_input
 from pipelines.posting import post_inventory_cost_to_gl
 from pipelines.quarantine import cost_ledger_refusing, cost_ledger_setting_aside
@@ -74,16 +74,30 @@ def run_pipeline(inputs: InputTables, as_of: dt.date | None = None,
 
 def input_problems(data_dir: str | Path) -> list[Problem]:
     """Every problem `invrec run` stops on, found without writing anything: ingest's checks
-    (schemas, R160's row rules, settings), then, on a folder that passes them, the problems only
-    posting the transactions finds (R160: a fixed application beyond the remaining quantity,
-    R43; a transfer without stock, R46; a missing posting setup, R122; and what this version
-    cannot cost yet). Those cost and post the whole history: as long as a run, less writing."""
+    (schemas, R160's row rules, settings), then the problems only posting the transactions finds
+    (R160: a fixed application beyond the remaining quantity, R43; a transfer without stock,
+    R46; a missing posting setup, R122; and what this version cannot cost yet). Those cost and
+    post the whole history: as long as a run, less writing. When ingest's problems are all in
+    transaction rows, posting runs on the other rows, as with quarantine (the rows set aside and
+    those applying to them as if never posted), so one pass names both kinds."""
     try:
         inputs = read_input(data_dir)
+        found: list[Problem] = []
     except InputError as exc:
-        return exc.problems
+        found = exc.problems
+        try:
+            inputs = read_input(data_dir, on_bad_rows="quarantine")
+        except InputError:  # problems beyond transaction rows: nothing to post
+            return found
     try:
         run_pipeline(inputs)
     except InputError as exc:
-        return by_csv_line(exc.problems, data_dir)
-    return []
+        found += by_csv_line(exc.problems, data_dir)
+        if isinstance(exc, NotSupportedYet) or any(
+                keyed_transaction(p) is None for p in exc.problems):
+            return found  # posting's (R122): costing passed
+        try:  # costing's rows (R43, R46) set aside: what posting finds in the rest
+            run_pipeline(inputs, on_bad_rows="quarantine")
+        except InputError as rest:
+            found += [p for p in by_csv_line(rest.problems, data_dir) if p not in found]
+    return found

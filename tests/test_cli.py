@@ -332,6 +332,21 @@ def test_validate_finds_what_only_posting_finds(tmp_path: Path, capsys, rows, fi
     assert _snapshot(data) == before
 
 
+
+def test_validate_names_the_problems_of_every_stage_at_once(tmp_path: Path, capsys) -> None:
+    """A row ingest refuses (line 6), a fixed application costing refuses (R43, line 5) and a
+    location without inventory posting setup (R122, GREEN): one validate names all three, the
+    later stages' on the rows the earlier ones let through, as quarantine posts them."""
+    data = company(tmp_path / "in", *FIXED_BEYOND_REMAINING, tx(5, "sale", qty="x"),
+                   tx(6, "purchase", qty="1", cost="1", loc="GREEN"))
+    assert main(["validate", "--data", str(data)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "transactions row 6, column quantity, value 'x': not a number"
+    assert lines[1] == R43_LINE
+    assert lines[2].startswith("inventory_posting_setup row location_code='GREEN'")
+    assert "needed by transaction_no 6" in lines[2]
+    assert lines[3:] == [f"3 problem(s) in {data.resolve()}"]
+
 def test_a_blank_account_is_an_error_only_where_a_value_entry_needs_it_r122(
         tmp_path: Path, capsys) -> None:
     """R122, R170.12: interim accounts blank while expected cost is not posted, and overhead and
