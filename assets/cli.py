@@ -227,7 +227,13 @@ def _run(args: argparse.Namespace) -> int:
     rows = {t: pl.scan_parquet(out / f"{t}.parquet").select(pl.len()).collect().item()
             for t in tables}
     shown = {t: pl.read_parquet(out / f"{t}.parquet") for t in SUMMARY_TABLES if t in tables}
-    print(summary(rows, shown, data, out, args.as_of, unsettled))
+    # R132 reads the default valuation, which holds every value entry (R131): told beside the
+    # valuation as of --as-of
+    default_value = None if args.as_of is None else round(
+        pl.scan_parquet(out / "value_entries.parquet")
+        .select(pl.sum_horizontal(pl.col("cost_amount_actual", "cost_amount_expected").sum()))
+        .collect().item(), 2)
+    print(summary(rows, shown, data, out, args.as_of, unsettled, default_value))
     rejected = shown.get(REJECTED_TABLE)
     if rejected is not None and rejected.height:
         for row in rejected.select("transaction_no", "reason").iter_rows():
@@ -327,9 +333,12 @@ def _quiet(debug: bool) -> Iterator[None]:
 
 
 def summary(rows: dict[str, int], frames: dict[str, pl.DataFrame], data: Path, out: Path,
-            as_of: str | None, unsettled: Sequence[str] = ()) -> str:
-    """Rows per table, inventory value (R132), all-time reconciliation difference by account,
-    and the items whose costs did not settle (R60); `frames` holds the SUMMARY_TABLES."""
+            as_of: str | None, unsettled: Sequence[str] = (),
+            default_value: float | None = None) -> str:
+    """Rows per table, inventory value (R132; with `as_of`, the default valuation's
+    `default_value` and the valuation as of that date), all-time reconciliation difference by
+    account, and the items whose costs did not settle (R60); `frames` holds the
+    SUMMARY_TABLES."""
     from assets.reconciliation import all_time
     from assets.valuation import inventory_value
 
@@ -337,6 +346,8 @@ def summary(rows: dict[str, int], frames: dict[str, pl.DataFrame], data: Path, o
     width = max(len(t) for t in rows)
     lines += [f"  {t:<{width}}  {n:>10,}" for t, n in rows.items()]
     valuation = frames["inventory_valuation"]
+    if as_of and default_value is not None:
+        lines.append(f"inventory value (as of the last posting date): {default_value:,.2f}")
     when = f"as of {as_of}" if as_of else "as of the last posting date"
     lines.append(f"inventory value ({when}): {inventory_value(valuation):,.2f}")
     accounts = all_time(frames["reconciliation"])

@@ -129,6 +129,8 @@ def test_run_as_of_and_rerun_replaces_outputs(ran, capsys) -> None:
     stdout = capsys.readouterr().out
     assert code == 0
     assert f"inventory value (as of {AS_OF_JANUARY}): {INVENTORY_VALUE_JANUARY:,.2f}" in stdout
+    # R132's default valuation too, every value entry
+    assert f"inventory value (as of the last posting date): {INVENTORY_VALUE:,.2f}" in stdout
     valuation = pl.read_parquet(out / "inventory_valuation.parquet")
     assert valuation["cost_amount_actual"].sum() == INVENTORY_VALUE_JANUARY
 
