@@ -192,22 +192,22 @@ def test_reconciliation_alone_reads_the_gl_ingest_read_not_the_folder_now(tmp_pa
     reconciles what ingest read, our own G/L here, until ingest runs again."""
     data = small_company(tmp_path / "in")
     out = tmp_path / "store"
-    instance = dg.DagsterInstance.ephemeral()
     everything = [*ALL_ASSETS, *ALL_CHECKS]
-    assert dg.materialize(everything, resources=resources(str(data), str(out)),
-                          instance=instance).success
-    (data / "gl_entries.csv").write_text(EXTERNAL_GL_CSV)
-    result = dg.materialize(everything, resources=resources(str(data), str(out)),
-                            instance=instance, selection=["reconciliation",
-                                                          "reconciliation_variance"])
-    assert result.success
-    recon = result.asset_materializations_for_node("reconcile_inventory_to_gl")[0]
-    assert recon.metadata["gl_source"].value == "gl_entries (own posting)"
-    assert pl.read_parquet(out / "reconciliation_variance.parquet").height == 0
-    # ingest run again: the export is read, and reconciled
-    assert dg.materialize(everything, resources=resources(str(data), str(out)),
-                          instance=instance).success
-    assert pl.read_parquet(out / "reconciliation_variance.parquet").height > 0
+    with dg.DagsterInstance.ephemeral() as instance:  # closed: its storage is not left to gc
+        assert dg.materialize(everything, resources=resources(str(data), str(out)),
+                              instance=instance).success
+        (data / "gl_entries.csv").write_text(EXTERNAL_GL_CSV)
+        result = dg.materialize(everything, resources=resources(str(data), str(out)),
+                                instance=instance, selection=["reconciliation",
+                                                              "reconciliation_variance"])
+        assert result.success
+        recon = result.asset_materializations_for_node("reconcile_inventory_to_gl")[0]
+        assert recon.metadata["gl_source"].value == "gl_entries (own posting)"
+        assert pl.read_parquet(out / "reconciliation_variance.parquet").height == 0
+        # ingest run again: the export is read, and reconciled
+        assert dg.materialize(everything, resources=resources(str(data), str(out)),
+                              instance=instance).success
+        assert pl.read_parquet(out / "reconciliation_variance.parquet").height > 0
 
 
 def test_ingest_without_external_gl_flags_it_absent(tmp_path: Path) -> None:
@@ -357,8 +357,8 @@ def test_schema_check_reports_failure_cases() -> None:
 
 
 def _sense(config: InvrecConfig, cursor: str | None = None):
-    return input_folder_sensor(dg.build_sensor_context(cursor=cursor,
-                                                       resources={"invrec_config": config}))
+    with dg.build_sensor_context(cursor=cursor, resources={"invrec_config": config}) as context:
+        return input_folder_sensor(context)
 
 
 def test_sensor_runs_on_change_only(tmp_path: Path) -> None:

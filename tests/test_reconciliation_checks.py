@@ -137,11 +137,13 @@ def _nightly_run(data: Path, out: Path) -> dg.ExecuteInProcessResult:
                           schedules=[nightly_schedule], resources=resources(str(data), str(out)),
                           executor=dg.in_process_executor)
     schedule = defs.resolve_schedule_def("invrec_nightly")
-    requests = schedule.evaluate_tick(dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2024, 7, 1, 2, 0, tzinfo=dt.UTC))).run_requests
+    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(
+            2024, 7, 1, 2, 0, tzinfo=dt.UTC)) as context:
+        requests = schedule.evaluate_tick(context).run_requests
     assert len(requests) == 1 and requests[0].tags["invrec/trigger"] == "nightly"
     job = defs.resolve_job_def(schedule.job_name)
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(instance=instance, raise_on_error=False)
 
 
 @pytest.mark.slow
