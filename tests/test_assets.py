@@ -292,6 +292,25 @@ def test_inventory_valuation_asset_reads_as_of_from_config(tmp_path: Path) -> No
     assert output.value["quantity"].to_list() == [6.0]
 
 
+
+def test_a_run_config_with_a_date_that_is_not_iso_fails_at_the_start(tmp_path: Path) -> None:
+    """as_of is checked when the run starts (resource initialization), not when valuation
+    reads it after ingest and costing; the launchpad describes every field."""
+    with pytest.raises(ValueError, match=r"as_of must be an ISO date \(YYYY-MM-DD\), "
+                                         r"not '31/03/2024'"):
+        InvrecConfig(as_of="31/03/2024")
+    fields = InvrecConfig.to_config_schema().as_field().config_type.fields
+    assert {name: bool(field.description) for name, field in fields.items()} == {
+        "data_dir": True, "as_of": True, "on_bad_rows": True}
+    data = small_company(tmp_path / "in")
+    result = dg.materialize(
+        [*ALL_ASSETS, *ALL_CHECKS], raise_on_error=False,
+        resources={**resources(str(data), str(tmp_path / "out")),
+                   "invrec_config": InvrecConfig.configure_at_launch()},
+        run_config={"resources": {"invrec_config": {"config": {"as_of": "31/03/2024"}}}})
+    assert not result.success
+    assert not result.get_asset_materialization_events()  # nothing read, nothing costed
+
 def test_balance_check_names_the_unbalanced_value_entry() -> None:
     gl = pl.DataFrame({"value_entry_no": [1, 1, 2, 2], "amount": [50.0, -50.0, 10.0, -9.0]})
     result = balance_result(gl)
