@@ -76,7 +76,7 @@ def cli_job() -> dg.JobDefinition:
     `materialize` keeps every step's output in memory until the run ends: at ten million
     transactions that is every table at once (measured: killed above 22 GB)."""
     return dg.Definitions(
-        assets=CLI_ASSETS, asset_checks=CLI_CHECKS, jobs=[invrec_job],
+        assets=[*ingest.SOURCES, *CLI_ASSETS], asset_checks=CLI_CHECKS, jobs=[invrec_job],
         resources={RESOURCE_KEY: InvrecConfig.configure_at_launch(),
                    "io_manager": ParquetIOManager.configure_at_launch(
                        hand_over=loads([*CLI_ASSETS, *CLI_CHECKS]), codes=CODES)},

@@ -92,11 +92,10 @@ with warnings.catch_warnings():
         name=INPUT_FOLDER, group_name=GROUP,
         description="The input folder (contract §2): the company's tables and settings.toml as "
                     "CSV or Parquet files, which invrec reads and never changes. Its data version "
-                    "is a digest of the input files' names, modification times and sizes, so "
-                    "after an observation (the Observe button, or the input folder sensor, which "
-                    "observes whenever it starts a run) the UI shows ingest and everything after "
-                    "it as stale when a file was added, removed or changed since they were "
-                    "materialized.",
+                    "is a digest of the input files' names, modification times and sizes. Every "
+                    "run of the job observes it first; after a later observation (the Observe "
+                    "button, or the input folder sensor) the UI shows the ingest tables as stale "
+                    "when a file was added, removed or changed since they were materialized.",
     )(_observe_input_folder)
 
 

@@ -22,6 +22,7 @@ from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
 from assets.gl import GL_ENTRIES, VALUE_ENTRIES, balance_result, value_entry_sums
 from assets.ingest import EXTERNAL_GL, folder_state, input_folder, input_tables
 from assets.io_manager import ParquetIOManager
+from assets.jobs import invrec_job
 from assets.metadata import markdown
 from assets.reconciliation import differences_result
 from assets.resources import InvrecConfig
@@ -469,3 +470,33 @@ def test_ingest_goes_stale_when_an_observation_finds_the_folder_changed(tmp_path
         os.utime(data / "transactions.csv", ns=(1, 2))
         assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
         assert status(instance) == StaleStatus.STALE
+
+
+def test_a_run_of_the_job_leaves_ingest_fresh_until_the_folder_changes(tmp_path: Path) -> None:
+    """invrec_job (the nightly run, Materialize all) observes the folder it reads: its tables
+    record that version, so observing the unchanged folder afterwards leaves them fresh (they
+    recorded none before, and any observation showed them stale)."""
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    data = small_company(tmp_path / "in")
+    defs = dg.Definitions(
+        assets=[input_folder, input_tables],
+        jobs=[dg.define_asset_job("observe", dg.AssetSelection.assets("input_folder")),
+              dg.define_asset_job("run", invrec_job.selection)],
+        resources=resources(str(data), str(tmp_path / "out")))
+
+    def status(instance: dg.DagsterInstance) -> StaleStatus:
+        return CachingStaleStatusResolver(instance, defs.resolve_asset_graph(),
+                                          LoadingContextForTest(instance)
+                                          ).get_status(dg.AssetKey("transactions"))
+
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def("run").execute_in_process(instance=instance).success
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
+        assert status(instance) == StaleStatus.FRESH
+        os.utime(data / "transactions.csv", ns=(1, 2))
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
+        assert status(instance) == StaleStatus.STALE
+        assert defs.resolve_job_def("run").execute_in_process(instance=instance).success
+        assert status(instance) == StaleStatus.FRESH

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from assets.definitions import ALL_ASSETS, ALL_CHECKS, resources
+from assets.ingest import SOURCES
 from assets.jobs import invrec_job
 from assets.reconciliation import (
     TOLERANCE_CHECK,
@@ -133,9 +134,9 @@ def test_differences_by_month_counts_accounts_and_inventory_roles() -> None:
 
 def _nightly_run(data: Path, out: Path) -> dg.ExecuteInProcessResult:
     """Execute the nightly schedule's job, in process, on `data` (as the daemon would launch it)."""
-    defs = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[invrec_job],
-                          schedules=[nightly_schedule], resources=resources(str(data), str(out)),
-                          executor=dg.in_process_executor)
+    defs = dg.Definitions(assets=[*SOURCES, *ALL_ASSETS], asset_checks=ALL_CHECKS,
+                          jobs=[invrec_job], schedules=[nightly_schedule],
+                          resources=resources(str(data), str(out)), executor=dg.in_process_executor)
     schedule = defs.resolve_schedule_def("invrec_nightly")
     with dg.build_schedule_context(scheduled_execution_time=dt.datetime(
             2024, 7, 1, 2, 0, tzinfo=dt.UTC)) as context:
