@@ -98,7 +98,9 @@ def reconciliation_figures(reconciliation: pl.DataFrame) -> dict:
         "total_difference": total(accounts, "difference"),
         "inventory_accounts_difference": total(inventory, "difference"),
         "gross_difference": round(float(accounts["difference"].abs().sum() or 0.0), 2),
-        "accounts_with_difference": accounts.filter(pl.col("difference").abs() >= 0.005).height,
+        # all time: an account whose months cancel out (a date moved across months) has none
+        "accounts_with_difference_all_time": accounts.filter(
+            pl.col("difference").abs() >= 0.005).height,
         "months_with_difference": monthly.filter(pl.col("difference").abs() >= 0.005)
         ["period_end"].n_unique(),
     }
@@ -261,6 +263,11 @@ def tolerance_result(
             "largest_difference": round(float(reconciliation["difference"].abs().max() or 0.0),
                                         2),
             **reconciliation_figures(reconciliation),
+            "over_tolerance": _md(over.select(
+                "period_end", "account_no", "account_role", "inventory_value", "gl_balance",
+                "difference").sort(pl.col("difference").abs(), "period_end", "account_no",
+                                   descending=[True, False, False], nulls_last=True),
+                "_none_", 100),
             "by_account": _md(accounts, "_no accounts_", 100),
             "differences_by_month": _md(months, "_no months_", 100),
             "top_documents": _md(top, "_no differences_"),

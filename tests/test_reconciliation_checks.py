@@ -78,6 +78,9 @@ def test_zero_tolerance_warns_by_default_and_shows_where() -> None:
     meta = {k: v.value for k, v in result.metadata.items()}
     assert meta["rows_over_tolerance"] == 2  # January and all time
     assert meta["accounts_over_tolerance"] == 1
+    assert meta["accounts_with_difference_all_time"] == 1
+    over = meta["over_tolerance"].splitlines()  # the rows that broke it, largest first
+    assert len(over) == 4 and "| 2020-01-31 | 2130 " in over[2] and "| null " in over[3]
     assert meta["largest_difference"] == 10.0
     assert meta["total_difference"] == 10.0 and meta["inventory_accounts_difference"] == 10.0
     assert "| 2130       | Inventory " in meta["by_account"]
