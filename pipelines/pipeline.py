@@ -84,7 +84,7 @@ def input_problems(data_dir: str | Path) -> list[Problem]:
         inputs = read_input(data_dir)
         found: list[Problem] = []
     except InputError as exc:
-        found = exc.problems
+        found = list(exc.problems)  # a copy: the lines below add to it
         try:
             inputs = read_input(data_dir, on_bad_rows="quarantine")
         except InputError:  # problems beyond transaction rows: nothing to post

@@ -70,9 +70,10 @@ def generate(
                          gl, months)
         # a G/L left over would be read as input, a table's Parquet file beside the CSV
         # written now would make the folder invalid (contract §2: given twice)
+        written = {p.name for p in made.paths.values()}
         tables = [*(p.stem for p in made.paths.values() if p.suffix == ".csv"), "gl_entries"]
         for stale in ("README.md", *(f"{t}.{ext}" for t in tables for ext in ("csv", "parquet"))):
-            if stale not in {p.name for p in made.paths.values()}:
+            if stale not in written:
                 (out_dir / stale).unlink(missing_ok=True)
         publish(staging, out_dir, [path.name for path in made.paths.values()])
     return replace(made, out_dir=out_dir,
